@@ -1,0 +1,37 @@
+/**
+ * The error hierarchy of fairhead.
+ *
+ * Every error a user can cause (a bad file, a missing column, an unknown option) is an {@link InputError}
+ * or {@link ShapeError}; the CLI prints its one-line message and exits with code 2. Anything else is an
+ * internal failure: exit code 1 (stack trace only with `--debug`).
+ *
+ * @example
+ * throw new InputError('adult.csv: row 12 has 14 fields, expected 15 (header)');
+ */
+export class FairheadError extends Error {
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number = 1;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A user's mistake in a file, column, row or option: exit code 2. */
+export class InputError extends FairheadError {
+  override readonly exitCode: number = 2;
+}
+
+/** Arrays or matrices whose sizes do not agree (a user's data or model): exit code 2. */
+export class ShapeError extends FairheadError {
+  override readonly exitCode: number = 2;
+}
+
+/** An optimiser that did not converge or produced non-finite values: exit code 1. */
+export class ConvergenceError extends FairheadError {}
+
+/** True for errors caused by the user's input (exit code 2). */
+export function isUserError(error: unknown): error is FairheadError {
+  return error instanceof FairheadError && error.exitCode === 2;
+}
