@@ -1,0 +1,23 @@
+/**
+ * `npm run bench [-- NAME ...]`: runs bench/NAME.ts for each name given (all benchmarks without names).
+ * Each benchmark writes its numbers to bench/results/NAME.json with the machine noted.
+ */
+import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const dir = fileURLToPath(new URL('.', import.meta.url));
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts') && !['run.ts', 'machine.ts'].includes(f) && !f.startsWith('_'))
+  .map((f) => f.slice(0, -3));
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen = names.length > 0 ? names : all;
+for (const name of chosen) {
+  if (!all.includes(name)) {
+    process.stderr.write(`bench: unknown benchmark "${name}". Valid: ${all.join(', ')}\n`);
+    process.exit(2);
+  }
+  process.stdout.write(`== bench ${name}\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `${dir}${name}.ts`], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

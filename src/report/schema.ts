@@ -1,0 +1,93 @@
+/**
+ * The shape of `DIR/metrics.json`, written by `fairhead run`, `sweep` and `reproduce`, read by the report
+ * renderers and by other tools: keep these names stable.
+ *
+ * { "runs": [ { "method": "m2", "constraint": "eo", "alpha": 1, "seed": 0,
+ *               "splits": { "train": {...}, "finetune": {...}, "test": {...} }, "cost": {...} } ] }
+ */
+export interface MetricsFile {
+  readonly format: 'fairhead.metrics';
+  readonly version: 1;
+  /** Dataset, backbone and sensitive attribute, for titles. */
+  readonly context: RunContext;
+  readonly runs: readonly RunRecord[];
+}
+
+export interface RunContext {
+  readonly dataset: string;
+  readonly backbone: string;
+  readonly target: string;
+  readonly sensitive: readonly string[];
+  /** Positive class name (binary tasks). */
+  readonly positive?: string;
+  readonly createdAt: string;
+  readonly machine?: string;
+}
+
+/** Method names: the paper's b1, b2, b3, m1, m2, plus `full` (whole network trained with the penalty),
+ *  `shipped` (the model's own head or the ERM head) and `threshold` (post-processing by group thresholds). */
+export type MethodName = 'b1' | 'b2' | 'b3' | 'm1' | 'm2' | 'full' | 'shipped' | 'threshold';
+
+export interface RunRecord {
+  readonly method: MethodName;
+  /** Penalty name (eo, dp, eopp, di, ae, mmf) or "none" for the B* methods. */
+  readonly constraint: string;
+  readonly alpha: number;
+  readonly seed: number;
+  /** Set when the run used target mode (`--max-gap`). */
+  readonly maxGap?: number;
+  readonly splits: {
+    readonly train: SplitSummary;
+    readonly finetune: SplitSummary;
+    readonly test: SplitSummary;
+    /** Validation split, when it differs from the fine-tuning set. */
+    readonly validation?: SplitSummary;
+  };
+  readonly cost: RunCost;
+}
+
+export interface RunCost {
+  /** Wall-clock seconds of the fine-tuning (or training) step. */
+  readonly seconds: number;
+  /** Parameters trained by this run (the head: weights + biases). */
+  readonly parametersTrained: number;
+  /** Parameters in the whole network (backbone + head), for comparison. */
+  readonly parametersTotal: number;
+  /** Rows in the fine-tuning set. */
+  readonly finetuneRows: number;
+  /** Seconds to pre-train or embed with the backbone, when measured in this run. */
+  readonly backboneSeconds?: number;
+  readonly optimizer?: string;
+  readonly iterations?: number;
+}
+
+/** Metrics of one model on one split. Differences are max - min over groups; ratios min / max (fairlearn). */
+export interface SplitSummary {
+  readonly rows: number;
+  readonly accuracy: number;
+  readonly balancedAccuracy: number;
+  readonly auc: number;
+  readonly demographicParityDifference: number;
+  readonly demographicParityRatio: number;
+  readonly equalizedOddsDifference: number;
+  readonly equalizedOddsRatio: number;
+  readonly equalOpportunityDifference: number;
+  readonly accuracyEqualityDifference: number;
+  readonly worstGroupAccuracy: number;
+  /** Worst accuracy over the (label, group) cells, as in the paper's CelebA tables. */
+  readonly worstCellAccuracy: number;
+  readonly byGroup: Readonly<Record<string, GroupRow>>;
+  /** Optional seeded bootstrap 95% intervals for the headline metrics. */
+  readonly intervals?: Readonly<Record<string, readonly [number, number]>>;
+}
+
+export interface GroupRow {
+  readonly count: number;
+  readonly accuracy: number;
+  readonly selectionRate: number;
+  readonly tpr: number;
+  readonly fpr: number;
+  readonly fnr: number;
+  readonly tnr: number;
+  readonly auc: number;
+}
