@@ -1,0 +1,124 @@
+import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { matrix } from '../../src/data/matrix.ts';
+import { backwardRows, forwardRows } from '../../src/train/kernels.ts';
+import { createThreadedOps, sharedMatrix } from '../../src/train/threaded-ops.ts';
+
+/** Deterministic pseudo-random numbers in [-1, 1) (a linear congruential generator). */
+function noise(length: number, seed: number): Float64Array {
+  const out = new Float64Array(length);
+  let s = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** The textbook triple loop: z = X w^T + b and gw = g^T X, gb = column sums of g. */
+function naive(x: Float32Array, n: number, d: number, k: number, w: Float64Array, b: Float64Array, g: Float64Array) {
+  const z = new Float64Array(n * k);
+  const gw = new Float64Array(k * d);
+  const gb = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) {
+      let s = b[j]!;
+      for (let c = 0; c < d; c++) s += x[i * d + c]! * w[j * d + c]!;
+      z[i * k + j] = s;
+      gb[j]! += g[i * k + j]!;
+      for (let c = 0; c < d; c++) gw[j * d + c]! += x[i * d + c]! * g[i * k + j]!;
+    }
+  }
+  return { z, gw, gb };
+}
+
+function maxRelativeError(actual: Float64Array, expected: Float64Array): number {
+  let scale = 0;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  return worst / Math.max(scale, 1e-300);
+}
+
+describe('forwardRows and backwardRows', () => {
+  it('compute a 2 x 2 example by hand: z = [1*10 + 2*1 + 0.5, 3*10 + 4*1 + 0.5], gw = [1 - 3, 2 - 4]', () => {
+    const x = new Float32Array([1, 2, 3, 4]);
+    const z = new Float64Array(2);
+    forwardRows(x, 2, 0, 2, new Float64Array([10, 1]), new Float64Array([0.5]), 1, z);
+    expect(Array.from(z)).toEqual([12.5, 34.5]);
+    const gw = new Float64Array(2);
+    const gb = new Float64Array(1);
+    backwardRows(x, 2, 0, 2, new Float64Array([1, -1]), 1, gw, gb);
+    expect(Array.from(gw)).toEqual([-2, -2]);
+    expect(Array.from(gb)).toEqual([0]);
+  });
+});
+
+describe('createThreadedOps', () => {
+  const cases = [
+    { n: 103, d: 7, k: 1, threads: 2 },
+    { n: 1001, d: 33, k: 3, threads: 3 },
+    { n: 5, d: 4, k: 2, threads: 4 },
+    { n: 64, d: 16, k: 1, threads: 1 },
+  ];
+  for (const { n, d, k, threads } of cases) {
+    it(`equals a naive loop to 1e-9 relative for n=${n}, d=${d}, k=${k}, ${threads} threads`, async () => {
+      const x = Float32Array.from(noise(n * d, n + d));
+      const w = noise(k * d, 7);
+      const b = noise(k, 8);
+      const g = noise(n * k, 9);
+      const expected = naive(x, n, d, k, w, b, g);
+      const ops = await createThreadedOps(matrix(x, n, d), k, { threads });
+      try {
+        const z = new Float64Array(n * k);
+        const gw = new Float64Array(k * d).fill(99);
+        const gb = new Float64Array(k).fill(99);
+        await ops.forward(w, b, z);
+        await ops.backward(g, gw, gb);
+        expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-9);
+        expect(maxRelativeError(gw, expected.gw)).toBeLessThan(1e-9);
+        expect(maxRelativeError(gb, expected.gb)).toBeLessThan(1e-9);
+        // a second call reuses the shared buffers and gives the same answer
+        await ops.forward(w, b, z);
+        expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-9);
+      } finally {
+        await ops.close();
+      }
+    });
+  }
+
+  it('uses a matrix already in shared memory without copying it (changes to it are seen)', async () => {
+    const x = sharedMatrix(4, 2);
+    x.data.set([1, 2, 3, 4, 5, 6, 7, 8]);
+    const ops = await createThreadedOps(x, 1, { threads: 2 });
+    const z = new Float64Array(4);
+    x.data[0] = 100;
+    await ops.forward(new Float64Array([1, 0]), new Float64Array([0]), z);
+    await ops.close();
+    expect(Array.from(z)).toEqual([100, 3, 5, 7]);
+  });
+
+  it('rejects wrong buffer sizes with a ShapeError naming the sizes', async () => {
+    const ops = await createThreadedOps(matrix(new Float32Array(6), 3, 2), 1, { threads: 1 });
+    await expect(ops.forward(new Float64Array(3), new Float64Array(1), new Float64Array(3))).rejects.toThrow(
+      'forward needs w of 2, b of 1, z of 3 values; received 3, 1, 3',
+    );
+    await ops.close();
+    await expect(ops.forward(new Float64Array(2), new Float64Array(1), new Float64Array(3))).rejects.toThrow('after close()');
+  });
+
+  it('rejects threads = 0 with the option named', async () => {
+    await expect(createThreadedOps(matrix(new Float32Array(6), 3, 2), 1, { threads: 0 })).rejects.toThrow(
+      'threads must be an integer >= 1, received 0',
+    );
+  });
+
+  it('leaves no running worker after close(): a process that uses the ops exits by itself', () => {
+    const fixture = fileURLToPath(new URL('./threaded-ops-exit.fixture.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.error).toBeUndefined(); // a timeout (workers still running) sets r.error
+    expect(r.stdout.trim()).toBe('done 4');
+    expect(r.status).toBe(0);
+  });
+});
