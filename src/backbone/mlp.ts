@@ -11,7 +11,7 @@ import type { EmbeddingSet } from '../data/dataset.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
 import type { Backbone } from './backbone.ts';
 import { addProbabilityGradient, crossEntropy, MlpParams, MlpWorkspace } from './_internal/mlp-net.ts';
-import { Prng } from './_internal/prng.ts';
+import { createRng } from '../train/rng.ts';
 
 /** Hidden-layer activations an MLP can use. */
 export const mlpActivations = ['relu'] as const;
@@ -148,9 +148,9 @@ export async function trainMlp(
   const n = train.x.rows;
   const batch = Math.min(o.batchSize, n);
 
-  const prng = new Prng(o.seed);
+  const rng = createRng(o.seed);
   const params = new MlpParams(sizes);
-  params.initialise(prng);
+  params.initialise(rng);
   const grad = new MlpParams(sizes);
   const m = new Float64Array(params.flat.length);
   const v = new Float64Array(params.flat.length);
@@ -177,7 +177,7 @@ export async function trainMlp(
 
   while (epoch < o.epochs) {
     epoch++;
-    prng.shuffle(order);
+    rng.shuffle(order);
     let lossSum = 0;
     for (let start = 0; start < n; start += batch) {
       const rows = Math.min(batch, n - start);

@@ -3,18 +3,18 @@ import { matrix, type Matrix } from '../../src/data/matrix.ts';
 import type { EmbeddingSet } from '../../src/data/dataset.ts';
 import { MlpBackbone, trainMlp, type MlpExtraLoss, type MlpProgress } from '../../src/backbone/mlp.ts';
 import { addProbabilityGradient, crossEntropy, MlpParams, MlpWorkspace } from '../../src/backbone/_internal/mlp-net.ts';
-import { Prng } from '../../src/backbone/_internal/prng.ts';
+import { createRng } from '../../src/train/rng.ts';
 import { InputError, ShapeError } from '../../src/errors.ts';
 
 /** Points near the 4 corners (+-1, +-1); class 1 when the signs differ (XOR): no linear model beats ~0.5. */
 function xorSet(n: number, seed: number): EmbeddingSet {
-  const r = new Prng(seed);
+  const r = createRng(seed);
   const x = new Float32Array(n * 2);
   const y = new Int32Array(n);
   const group = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const a = r.uniform() < 0.5 ? -1 : 1;
-    const b = r.uniform() < 0.5 ? -1 : 1;
+    const a = r.float() < 0.5 ? -1 : 1;
+    const b = r.float() < 0.5 ? -1 : 1;
     x[2 * i] = a + 0.3 * r.normal();
     x[2 * i + 1] = b + 0.3 * r.normal();
     y[i] = a === b ? 0 : 1;
@@ -25,7 +25,7 @@ function xorSet(n: number, seed: number): EmbeddingSet {
 
 /** Three Gaussian blobs in 2-D centred at (0, 3), (3, 0), (-3, -3); class = blob. */
 function blobSet(n: number, seed: number): EmbeddingSet {
-  const r = new Prng(seed);
+  const r = createRng(seed);
   const centres = [[0, 3], [3, 0], [-3, -3]] as const;
   const x = new Float32Array(n * 2);
   const y = new Int32Array(n);
@@ -71,9 +71,9 @@ function gradientCheck(classes: number, withExtra: boolean): number {
   const outputs = classes === 2 ? 1 : classes;
   const sizes = [3, 5, 4, outputs];
   const p = new MlpParams(sizes);
-  p.initialise(new Prng(7));
+  p.initialise(createRng(7));
   for (const b of p.biases) b.fill(0.1); // keep ReLUs away from their kink at 0
-  const r = new Prng(3);
+  const r = createRng(3);
   const n = 6;
   const x = matrix(Float32Array.from({ length: n * 3 }, () => r.normal()), n, 3);
   const y = Int32Array.from({ length: n }, (_, i) => i % classes);
@@ -173,10 +173,10 @@ describe('trainMlp', () => {
 
   it('stops early and keeps the weights of the best validation epoch', async () => {
     // Labels independent of x: validation loss cannot improve for long.
-    const r = new Prng(9);
+    const r = createRng(9);
     const noise = (n: number): EmbeddingSet => ({
-      ...xorSet(n, Math.floor(r.uniform() * 1000)),
-      y: Int32Array.from({ length: n }, () => (r.uniform() < 0.5 ? 1 : 0)),
+      ...xorSet(n, Math.floor(r.float() * 1000)),
+      y: Int32Array.from({ length: n }, () => (r.float() < 0.5 ? 1 : 0)),
     });
     const seen: MlpProgress[] = [];
     const result = await trainMlp(noise(300), noise(300), { hidden: [32], epochs: 200, learningRate: 0.02, patience: 2, seed: 0 }, (p) => seen.push(p));

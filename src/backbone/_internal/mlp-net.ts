@@ -7,7 +7,7 @@
  * columns, inactive ReLUs) are skipped. All arithmetic is float64.
  */
 import type { Matrix } from '../../data/matrix.ts';
-import type { Prng } from './prng.ts';
+import type { Rng } from '../../train/rng.ts';
 
 /** All weights and biases of a network in one flat float64 array, with per-layer views into it. */
 export class MlpParams {
@@ -46,14 +46,14 @@ export class MlpParams {
    * He-normal weights for ReLU layers (std sqrt(2 / fan_in)), Glorot-normal for the last (linear) layer
    * (std sqrt(2 / (fan_in + fan_out))); biases zero.
    */
-  initialise(prng: Prng): void {
+  initialise(rng: Rng): void {
     this.flat.fill(0);
     for (let l = 0; l < this.layers; l++) {
       const din = this.sizes[l] as number;
       const dout = this.sizes[l + 1] as number;
       const std = l + 1 < this.layers ? Math.sqrt(2 / din) : Math.sqrt(2 / (din + dout));
       const w = this.weights[l] as Float64Array;
-      for (let k = 0; k < w.length; k++) w[k] = std * prng.normal();
+      for (let k = 0; k < w.length; k++) w[k] = std * rng.normal();
     }
   }
 }
