@@ -3,17 +3,30 @@ import { Worker } from 'node:worker_threads';
 import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
-import type { OpsWorkerData } from './_internal/ops-worker-body.ts';
+import type { OpsWorkerData, WasmScratch } from './_internal/ops-worker-body.ts';
+import { MAX_PAGES, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
+
+const PAGE = 65536;
+
+/** Shared wasm memories made by {@link sharedMatrix}, by their buffer: X can stay where it is. */
+const memories = new WeakMap<SharedArrayBuffer, WasmMemory>();
 
 /** Options of {@link createThreadedOps}. */
 export interface ThreadedOpsOptions {
   /** Worker threads; default `os.availableParallelism()`, never more than one per 4 rows. */
   readonly threads?: number;
+  /**
+   * Inner loops: 'wasm' (WebAssembly f32x4 SIMD, float32 sums over one row or 256-row blocks, added in
+   * float64; the default when d is a multiple of 4 and WebAssembly SIMD is available) or 'js' (kernels.ts,
+   * float64 sums throughout).
+   */
+  readonly kernel?: 'wasm' | 'js';
 }
 
 /** {@link LinearOps} over worker threads, with the number of threads it uses. */
 export interface ThreadedOps extends LinearOps {
   readonly threads: number;
+  readonly kernel: 'wasm' | 'js';
 }
 
 /**
@@ -47,13 +60,52 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   }
   const threads = Math.max(1, Math.min(requested, Math.ceil(n / 4)));
 
+  const module = options.kernel === 'js' || d % 4 !== 0 ? undefined : wasmKernelModule();
+  if (options.kernel === 'wasm' && !module) {
+    throw new InputError(`kernel 'wasm' needs WebAssembly SIMD and a column count divisible by 4, received ${d} columns`);
+  }
+  // Groups of 4 rows, split into contiguous blocks as even as possible.
+  const groups = Math.ceil(n / 4);
+  const ranges = Array.from({ length: threads }, (_, t) => ({
+    start: Math.min(n, Math.floor((groups * t) / threads) * 4),
+    end: Math.min(n, Math.floor((groups * (t + 1)) / threads) * 4),
+  }));
+
   let xBuffer: SharedArrayBuffer;
   let xOffset: number;
-  if (x.data.buffer instanceof SharedArrayBuffer) {
+  let scratch: WasmScratch[] | undefined;
+  const known = x.data.buffer instanceof SharedArrayBuffer ? memories.get(x.data.buffer) : undefined;
+  const xBytes = n * d * 4;
+  const scratchBytes = ranges.map((r) => 16 * Math.ceil((2 * d + r.end - r.start + 12) / 4));
+  const needed = (base: number): number => base + scratchBytes.reduce((s, v) => s + v, 0);
+  if (module && (known || needed(xBytes) <= MAX_PAGES * PAGE)) {
+    let memory: WasmMemory;
+    if (known && needed(x.data.byteOffset + xBytes) <= MAX_PAGES * PAGE) {
+      memory = known;
+      xBuffer = x.data.buffer as SharedArrayBuffer;
+      xOffset = x.data.byteOffset;
+    } else {
+      memory = sharedWasmMemory(Math.ceil(needed(xBytes) / PAGE));
+      xBuffer = memory.buffer as unknown as SharedArrayBuffer;
+      xOffset = 0;
+      new Float32Array(xBuffer, 0, n * d).set(x.data);
+    }
+    let at = 16 * Math.ceil((xOffset + xBytes) / 16);
+    const pages = Math.ceil(needed(at) / PAGE);
+    const current = memory.buffer.byteLength / PAGE;
+    if (pages > current) memory.grow(pages - current);
+    scratch = ranges.map((r, t) => {
+      const wAt = at;
+      const accAt = wAt + 16 * Math.ceil(d / 4);
+      const rowsAt = accAt + 16 * Math.ceil(d / 4);
+      at += scratchBytes[t] as number;
+      return { memory, module, wAt, accAt, rowsAt };
+    });
+  } else if (x.data.buffer instanceof SharedArrayBuffer) {
     xBuffer = x.data.buffer;
     xOffset = x.data.byteOffset;
   } else {
-    xBuffer = new SharedArrayBuffer(n * d * 4);
+    xBuffer = new SharedArrayBuffer(xBytes);
     xOffset = 0;
     new Float32Array(xBuffer).set(x.data);
   }
@@ -65,8 +117,6 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   const rowValues = f.subarray(k * d + k, k * d + k + n * k);
   const partialsAt = k * d + k + n * k;
 
-  // Contiguous blocks of whole 4-row groups, as even as possible.
-  const groups = Math.ceil(n / 4);
   const workerUrl = import.meta.url.endsWith('.ts')
     ? new URL('./_internal/ops-worker.mjs', import.meta.url)
     : new URL('./_internal/ops-worker-body.js', import.meta.url);
@@ -75,9 +125,9 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   let failure: unknown;
   const ready: Promise<void>[] = [];
   for (let t = 0; t < threads; t++) {
-    const start = Math.min(n, Math.floor((groups * t) / threads) * 4);
-    const end = Math.min(n, Math.floor((groups * (t + 1)) / threads) * 4);
-    const data: OpsWorkerData = { xBuffer, xOffset, rows: n, cols: d, outputs: k, fBuffer, start, end, slot: t };
+    const { start, end } = ranges[t] as { start: number; end: number };
+    const wasm = scratch?.[t];
+    const data: OpsWorkerData = { xBuffer, xOffset, rows: n, cols: d, outputs: k, fBuffer, start, end, slot: t, ...(wasm ? { wasm } : {}) };
     const worker = new Worker(workerUrl, { workerData: data });
     workers.push(worker);
     ready.push(
@@ -129,6 +179,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     cols: d,
     outputs: k,
     threads,
+    kernel: scratch ? 'wasm' : 'js',
     async forward(w, b, z) {
       if (w.length !== k * d || b.length !== k || z.length !== n * k) {
         throw new ShapeError(`forward needs w of ${k * d}, b of ${k}, z of ${n * k} values; received ${w.length}, ${b.length}, ${z.length}`);
@@ -162,12 +213,19 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
 }
 
 /**
- * A zero-filled rows x cols matrix whose data lives in a SharedArrayBuffer, so that
- * {@link createThreadedOps} can share it with its threads without a copy (fill it in place).
+ * A zero-filled rows x cols matrix in shared memory (a WebAssembly memory when possible), so that
+ * {@link createThreadedOps} uses it in place, without a second copy of X: fill `data` directly.
  *
  * @example
  * const m = sharedMatrix(2, 3); // m.data.length = 6, m.data.buffer instanceof SharedArrayBuffer
  */
 export function sharedMatrix(rows: number, cols: number): Matrix {
-  return { data: new Float32Array(new SharedArrayBuffer(rows * cols * 4)), rows, cols };
+  const bytes = rows * cols * 4;
+  if (bytes + 2 * PAGE <= MAX_PAGES * PAGE && wasmKernelModule()) {
+    const memory = sharedWasmMemory(Math.max(1, Math.ceil(bytes / PAGE)));
+    const buffer = memory.buffer as unknown as SharedArrayBuffer;
+    memories.set(buffer, memory);
+    return { data: new Float32Array(buffer, 0, rows * cols), rows, cols };
+  }
+  return { data: new Float32Array(new SharedArrayBuffer(bytes)), rows, cols };
 }

@@ -57,31 +57,37 @@ describe('forwardRows and backwardRows', () => {
 
 describe('createThreadedOps', () => {
   const cases = [
-    { n: 103, d: 7, k: 1, threads: 2 },
+    { n: 103, d: 8, k: 1, threads: 2 },
     { n: 1001, d: 33, k: 3, threads: 3 },
     { n: 5, d: 4, k: 2, threads: 4 },
     { n: 64, d: 16, k: 1, threads: 1 },
+    { n: 3001, d: 132, k: 2, threads: 2 }, // more rows per thread than one 256-row float32 block
   ];
-  for (const { n, d, k, threads } of cases) {
-    it(`equals a naive loop to 1e-9 relative for n=${n}, d=${d}, k=${k}, ${threads} threads`, async () => {
+  const kernels = [
+    { kernel: 'js', tolerance: 1e-9 },
+    { kernel: 'wasm', tolerance: 1e-6 },
+  ] as const;
+  for (const { n, d, k, threads } of cases) for (const { kernel, tolerance } of kernels.filter((c) => c.kernel === 'js' || d % 4 === 0)) {
+    it(`equals a naive loop to ${tolerance} relative for n=${n}, d=${d}, k=${k}, ${threads} threads, ${kernel} kernel`, async () => {
       const x = Float32Array.from(noise(n * d, n + d));
       const w = noise(k * d, 7);
       const b = noise(k, 8);
       const g = noise(n * k, 9);
       const expected = naive(x, n, d, k, w, b, g);
-      const ops = await createThreadedOps(matrix(x, n, d), k, { threads });
+      const ops = await createThreadedOps(matrix(x, n, d), k, { threads, kernel });
+      expect(ops.kernel).toBe(kernel);
       try {
         const z = new Float64Array(n * k);
         const gw = new Float64Array(k * d).fill(99);
         const gb = new Float64Array(k).fill(99);
         await ops.forward(w, b, z);
         await ops.backward(g, gw, gb);
-        expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-9);
-        expect(maxRelativeError(gw, expected.gw)).toBeLessThan(1e-9);
-        expect(maxRelativeError(gb, expected.gb)).toBeLessThan(1e-9);
+        expect(maxRelativeError(z, expected.z)).toBeLessThan(tolerance);
+        expect(maxRelativeError(gw, expected.gw)).toBeLessThan(tolerance);
+        expect(maxRelativeError(gb, expected.gb)).toBeLessThan(tolerance);
         // a second call reuses the shared buffers and gives the same answer
         await ops.forward(w, b, z);
-        expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-9);
+        expect(maxRelativeError(z, expected.z)).toBeLessThan(tolerance);
       } finally {
         await ops.close();
       }
@@ -106,6 +112,13 @@ describe('createThreadedOps', () => {
     );
     await ops.close();
     await expect(ops.forward(new Float64Array(2), new Float64Array(1), new Float64Array(3))).rejects.toThrow('after close()');
+  });
+
+  it('picks the wasm kernel by default when d is a multiple of 4, the js kernel otherwise', async () => {
+    const a = await createThreadedOps(matrix(new Float32Array(8), 2, 4), 1, { threads: 1 });
+    const b = await createThreadedOps(matrix(new Float32Array(6), 2, 3), 1, { threads: 1 });
+    await Promise.all([a.close(), b.close()]);
+    expect([a.kernel, b.kernel]).toEqual(['wasm', 'js']);
   });
 
   it('rejects threads = 0 with the option named', async () => {

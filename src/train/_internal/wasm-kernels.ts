@@ -1,0 +1,233 @@
+/**
+ * The two linear-head loops as a tiny WebAssembly SIMD module (f32x4), assembled here byte by byte so that no
+ * build step or binary file is needed. It imports one shared memory `env.mem` that holds the matrix X and
+ * every thread's scratch space, so worker threads run it over their own rows of one copy of X.
+ *
+ *     fwd(x, d, rows, w, out):  out[r] = sum_c x[r*d + c] * w[c]               (float32 lanes, 4 rows at a time)
+ *     bwd(x, d, rows, g, acc):  acc[c] += sum_r x[r*d + c] * g[r]              (float32, 4 rows at a time)
+ *
+ * All arguments are byte addresses except d and rows; d and rows must be multiples of 4 (callers do the
+ * remainders in JavaScript) and callers keep float32 sums short (one row for fwd, a block of rows for bwd)
+ * and add them into float64 totals. Internal: used by threaded-ops.ts and its workers.
+ */
+
+/** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+
+/** A compiled WebAssembly module (opaque). */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+}
+
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** A new shared memory of `pages` x 64 KiB that can grow to {@link MAX_PAGES}. */
+export function sharedWasmMemory(pages: number): WasmMemory {
+  if (!wasmApi) throw new Error('WebAssembly is not available');
+  return new wasmApi.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+}
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+
+function uleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+function sleb(value: number): number[] {
+  const out: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const get = (i: number): number[] => [0x20, ...uleb(i)];
+const set = (i: number): number[] => [0x21, ...uleb(i)];
+const i32 = (v: number): number[] => [0x41, ...sleb(v)];
+const add = [0x6a];
+const mul = [0x6c];
+const geU = [0x4f];
+const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+const v128Load = simd(0x00, 4, 0);
+const v128Store = simd(0x0b, 4, 0);
+const v128Zero = simd(0x0c, ...new Array<number>(16).fill(0));
+const f32x4Splat = simd(0x13);
+const f32x4Add = simd(0xe4);
+const f32x4Mul = simd(0xe6);
+const f32x4Lane = (lane: number): number[] => simd(0x1f, lane);
+const f32Load = [0x2a, 2, 0];
+const f32Store = [0x38, 2, 0];
+const f32Add = [0x92];
+const block = [0x02, 0x40];
+const loop = [0x03, 0x40];
+const end = [0x0b];
+const br = (depth: number): number[] => [0x0c, ...uleb(depth)];
+const brIf = (depth: number): number[] => [0x0d, ...uleb(depth)];
+
+// Parameters 0..4: x, d, rows, w|g, out|acc. Locals: 5 rowBytes, 6 r, 7 c, 8 p1, 9 p2, 10 p3, 11.. v128.
+const X = 0, D = 1, ROWS = 2, V = 3, OUT = 4, RB = 5, R = 6, C = 7, P1 = 8, P2 = 9, P3 = 10;
+const rowPointers = [
+  ...get(D), ...i32(4), ...mul, ...set(RB),
+  ...i32(0), ...set(R),
+];
+const nextRows = [
+  ...get(X), ...get(RB), ...i32(4), ...mul, ...add, ...set(X),
+  ...get(R), ...i32(4), ...add, ...set(R),
+];
+const pointers = [
+  ...get(X), ...get(RB), ...add, ...set(P1),
+  ...get(P1), ...get(RB), ...add, ...set(P2),
+  ...get(P2), ...get(RB), ...add, ...set(P3),
+  ...i32(0), ...set(C),
+];
+const load = (p: number): number[] => [...get(p), ...get(C), ...add, ...v128Load];
+
+function fwdBody(): number[] {
+  const A = [11, 12, 13, 14];
+  const WV = 15;
+  const accumulate = (a: number, p: number): number[] => [...get(a), ...load(p), ...get(WV), ...f32x4Mul, ...f32x4Add, ...set(a)];
+  const hsum = (a: number): number[] => [
+    ...get(a), ...f32x4Lane(0), ...get(a), ...f32x4Lane(1), ...f32Add,
+    ...get(a), ...f32x4Lane(2), ...get(a), ...f32x4Lane(3), ...f32Add, ...f32Add,
+  ];
+  const store = (a: number, row: number): number[] => [
+    ...get(OUT), ...get(R), ...i32(4), ...mul, ...add, ...i32(row * 4), ...add, ...hsum(a), ...f32Store,
+  ];
+  return [
+    ...rowPointers,
+    ...block, ...loop,
+    ...get(R), ...get(ROWS), ...geU, ...brIf(1),
+    ...pointers,
+    ...A.flatMap((a) => [...v128Zero, ...set(a)]),
+    ...block, ...loop,
+    ...get(C), ...get(RB), ...geU, ...brIf(1),
+    ...get(V), ...get(C), ...add, ...v128Load, ...set(WV),
+    ...accumulate(A[0]!, X), ...accumulate(A[1]!, P1), ...accumulate(A[2]!, P2), ...accumulate(A[3]!, P3),
+    ...get(C), ...i32(16), ...add, ...set(C),
+    ...br(0), ...end, ...end,
+    ...store(A[0]!, 0), ...store(A[1]!, 1), ...store(A[2]!, 2), ...store(A[3]!, 3),
+    ...nextRows,
+    ...br(0), ...end, ...end,
+    ...end,
+  ];
+}
+
+function bwdBody(): number[] {
+  const G = [11, 12, 13, 14];
+  const splat = (gl: number, row: number): number[] => [
+    ...get(V), ...get(R), ...i32(4), ...mul, ...add, ...i32(row * 4), ...add, ...f32Load, ...f32x4Splat, ...set(gl),
+  ];
+  const term = (p: number, gl: number): number[] => [...load(p), ...get(gl), ...f32x4Mul];
+  return [
+    ...rowPointers,
+    ...block, ...loop,
+    ...get(R), ...get(ROWS), ...geU, ...brIf(1),
+    ...pointers,
+    ...splat(G[0]!, 0), ...splat(G[1]!, 1), ...splat(G[2]!, 2), ...splat(G[3]!, 3),
+    ...block, ...loop,
+    ...get(C), ...get(RB), ...geU, ...brIf(1),
+    // address for the store, then acc + (x0 g0 + x1 g1) + (x2 g2 + x3 g3)
+    ...get(OUT), ...get(C), ...add,
+    ...get(OUT), ...get(C), ...add, ...v128Load,
+    ...term(X, G[0]!), ...term(P1, G[1]!), ...f32x4Add,
+    ...term(P2, G[2]!), ...term(P3, G[3]!), ...f32x4Add,
+    ...f32x4Add, ...f32x4Add,
+    ...v128Store,
+    ...get(C), ...i32(16), ...add, ...set(C),
+    ...br(0), ...end, ...end,
+    ...nextRows,
+    ...br(0), ...end, ...end,
+    ...end,
+  ];
+}
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...uleb(content.length), ...content];
+}
+
+function vector(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function name(s: string): number[] {
+  const bytes = Array.from(new TextEncoder().encode(s));
+  return [...uleb(bytes.length), ...bytes];
+}
+
+/** The module's bytes (about 400). */
+export function wasmKernelBytes(maximumPages: number): Uint8Array {
+  const type = [0x60, ...vector([[I32], [I32], [I32], [I32], [I32]].map((t) => t)), 0x00];
+  const locals = vector([
+    [6, I32],
+    [5, V128],
+  ]);
+  const code = (body: number[]): number[] => {
+    const fn = [...locals, ...body];
+    return [...uleb(fn.length), ...fn];
+  };
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vector([type])),
+    ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
+    ...section(3, vector([[0], [0]])),
+    ...section(7, vector([
+      [...name('fwd'), 0x00, 0],
+      [...name('bwd'), 0x00, 1],
+    ])),
+    ...section(10, vector([code(fwdBody()), code(bwdBody())])),
+  ];
+  return new Uint8Array(bytes);
+}
+
+/** Largest memory a wasm32 module can address: 65,536 pages of 64 KiB (4 GiB). */
+export const MAX_PAGES = 65536;
+
+/** The exported functions, bound to one memory. */
+export interface WasmKernels {
+  fwd(x: number, d: number, rows: number, w: number, out: number): void;
+  bwd(x: number, d: number, rows: number, g: number, acc: number): void;
+}
+
+let compiled: WasmModule | undefined;
+
+/** The compiled module (compiled once per thread); `undefined` where WebAssembly SIMD or threads are missing. */
+export function wasmKernelModule(): WasmModule | undefined {
+  if (compiled || !wasmApi) return compiled;
+  try {
+    compiled = new wasmApi.Module(wasmKernelBytes(MAX_PAGES));
+    return compiled;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Instantiate `module` over `memory` (a shared WebAssembly.Memory with maximum {@link MAX_PAGES}). */
+export function instantiateKernels(module: WasmModule, memory: WasmMemory): WasmKernels {
+  if (!wasmApi) throw new Error('WebAssembly is not available');
+  const instance = new wasmApi.Instance(module, { env: { mem: memory } });
+  return instance.exports as unknown as WasmKernels;
+}
