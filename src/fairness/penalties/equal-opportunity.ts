@@ -1,0 +1,41 @@
+import type { Penalty, PenaltyOptions } from './penalty.ts';
+import { gapPenalty } from './_internal/gap-penalty.ts';
+import { hardRateSpread, positiveLabel, positiveLabels, requireCells } from './_internal/rates.ts';
+
+/**
+ * Equal opportunity (eopp): the false-negative-rate part of {@link equalizedOdds} alone.
+ *
+ *   rate 'group' (default):  FNR_g = sum_{y=1, a=g} (1 - p_i) / |a=g|;   rate 'conditional': mean(1 - p_i | y=1, a=g)
+ *   eopp = |FNR_0 - FNR_1|
+ *
+ * Needs positives in every group (K > 2: every (label, group) cell).
+ *
+ * @example
+ * // p = [0.2, 0.6 | 0.4, 0.8], y = [0, 1 | 0, 1], rate 'conditional': FNR = 0.4 vs 0.2 -> 0.2
+ * equalOpportunity({ rate: 'conditional' }).value(input); // 0.2
+ */
+export function equalOpportunity(options: PenaltyOptions = {}): Penalty {
+  return gapPenalty(
+    {
+      name: 'eopp',
+      terms(columns, rate) {
+        const denominator = rate === 'conditional' ? 'cell' : 'group';
+        return Array.from({ length: columns }, (_, c) => ({
+          spec: { source: 'prob' as const, column: c, rows: 'label' as const, label: positiveLabel(columns, c), complement: true, denominator },
+          weight: 1 / columns,
+        }));
+      },
+      checkCells(set, what) {
+        requireCells(set, positiveLabels(set.classes.length), what, 'the eopp penalty needs positives in every group');
+      },
+      hardGap(yPred, y, group, classCount, groupCount) {
+        let worst = 0;
+        for (const pos of positiveLabels(classCount)) {
+          worst = Math.max(worst, hardRateSpread(y.length, group, groupCount, (i) => y[i] === pos, (i) => yPred[i] === pos).gap);
+        }
+        return worst;
+      },
+    },
+    options,
+  );
+}

@@ -1,0 +1,383 @@
+import { ConvergenceError, InputError, ShapeError } from '../errors.ts';
+import type { EmbeddingSet } from '../data/dataset.ts';
+import { takeRows } from '../data/matrix.ts';
+import { LinearHead } from '../head/linear-head.ts';
+import type { Penalty, PenaltyName, PenaltyOptions } from '../fairness/penalties/penalty.ts';
+import { createPenalty } from '../fairness/penalties/registry.ts';
+import { createLinearOps } from './create-ops.ts';
+import { stratifiedHoldout } from './holdout.ts';
+import { minimizeLbfgs } from './lbfgs.ts';
+import type { LinearOps } from './linear-ops.ts';
+import { HeadObjective } from './objective.ts';
+import { paperSgd } from './paper-sgd.ts';
+import { createRng } from './rng.ts';
+
+/** The criteria `fitHead` accepts: 'none' (cross-entropy only) or a registered penalty name. */
+export type ConstraintName = 'none' | PenaltyName;
+
+/** The optimisers of {@link fitHead}. */
+export const OPTIMIZERS = ['lbfgs', 'paper'] as const;
+
+/** What `onProgress` receives: after every L-BFGS iteration / SGD epoch, and after every fit in target mode. */
+export interface FitProgress {
+  readonly phase: 'lbfgs' | 'paper' | 'target';
+  /** Iteration (lbfgs), epoch (paper) or fit number (target). */
+  readonly iteration: number;
+  readonly objective: number;
+  readonly alpha: number;
+  /** Target mode only: the hard gap of the fit just made. */
+  readonly gap?: number;
+}
+
+/** Options of {@link fitHead}; every field is optional. */
+export interface FitOptions {
+  /** Fairness criterion (default 'none': cross-entropy only). */
+  readonly constraint?: ConstraintName;
+  /** Penalty weight in CE + alpha * penalty (default 1; ignored by 'none' and 'mmf'). */
+  readonly alpha?: number;
+  /**
+   * Target mode: find the most accurate head whose hard fairness gap ({@link Penalty.hardGap}) on the fine-tuning
+   * set is at most maxGap, by searching alpha (0, then alpha, 4 alpha, 16 alpha ... up to 1e4, then 6 bisection
+   * steps on log alpha; every fit warm-started). Needs a constraint other than 'none' / 'mmf'.
+   */
+  readonly maxGap?: number;
+  /** 'lbfgs' (default): L-BFGS to convergence on the smoothed objective + L2. 'paper': the paper's SGD recipe. */
+  readonly optimizer?: 'lbfgs' | 'paper';
+  /** lbfgs: L2 strength on the weights, objective + l2/2 ||W||^2 (default 1e-4). paper: the weight decay (default 5e-4). */
+  readonly l2?: number;
+  /** Seed of everything random (paper: initial weights and the hold-out split). Default 0. */
+  readonly seed?: number;
+  /** Weight the cross-entropy of class c by n / (K n_c) (default false). */
+  readonly classWeighted?: boolean;
+  /** lbfgs: iterations (default 500); paper: epochs (default 1000). */
+  readonly maxIterations?: number;
+  /**
+   * Options of the penalty. Default smoothing: 'logsumexp' (tau 0.01) for lbfgs, 'none' for paper; default
+   * rate 'group' (the paper's code; 'conditional' is the peer's).
+   */
+  readonly penaltyOptions?: PenaltyOptions;
+  /** paper: fraction of the fine-tuning set held out for early stopping (default 0.2; 0 = monitor the fit set). */
+  readonly holdoutFraction?: number;
+  /** Linear ops over `data.x` to use (lbfgs; the caller closes them). Default: created and closed here. */
+  readonly ops?: LinearOps;
+  /** Starting head (default: zeros for lbfgs, PyTorch-style random for paper). */
+  readonly init?: LinearHead;
+  readonly onProgress?: (info: FitProgress) => void;
+}
+
+/** Result of {@link fitHead}. */
+export interface FitResult {
+  readonly head: LinearHead;
+  /** The alpha used (target mode: the one found; no penalty: 0). */
+  readonly alpha: number;
+  /** L-BFGS iterations or SGD epochs (target mode: summed over all fits). */
+  readonly iterations: number;
+  /** The optimised objective at the head (lbfgs: on the fine-tuning set, with L2; paper: on its fit rows, without weight decay). */
+  readonly objective: number;
+  /** Exact (unsmoothed) penalty at the head on the whole fine-tuning set; 0 without a constraint. */
+  readonly penalty: number;
+  readonly seconds: number;
+  /** lbfgs: a tolerance was met; paper: early stopping triggered; target mode: also the target was met. */
+  readonly converged: boolean;
+  /** Accuracy on the fine-tuning set. */
+  readonly accuracy: number;
+  /** Hard fairness gap of the constraint on the fine-tuning set (absent without a constraint). */
+  readonly gap?: number;
+  /** Target mode: whether a head with gap <= maxGap was found (if not, the head with the smallest gap is returned). */
+  readonly targetMet?: boolean;
+}
+
+interface OneFit {
+  readonly theta: Float64Array;
+  readonly iterations: number;
+  readonly objective: number;
+  readonly converged: boolean;
+}
+
+interface Measured extends OneFit {
+  readonly alpha: number;
+  readonly accuracy: number;
+  readonly gap: number;
+}
+
+/**
+ * Train a linear head on frozen embeddings with cross-entropy + alpha * fairness penalty.
+ *
+ *   minimise  (1/n) sum_i w_{y_i} CE_i + alpha * P  (+ l2/2 ||W||^2),   binary: 1 logit + sigmoid; K > 2: softmax
+ *
+ * Deterministic: the same data, options and seed give identical weights. Errors: InputError for an unknown
+ * constraint or option, a fine-tuning set lacking a (label, group) cell the penalty needs, or non-finite
+ * features; ShapeError for mismatched sizes; ConvergenceError if the weights become non-finite.
+ *
+ * @example
+ * const r = await fitHead(set, { constraint: 'eo', alpha: 1 });
+ * r.head.predict(testSet.x); r.converged; // true
+ */
+export async function fitHead(data: EmbeddingSet, options: FitOptions = {}): Promise<FitResult> {
+  const started = performance.now();
+  checkSet(data);
+  const constraint = options.constraint ?? 'none';
+  const optimizer = options.optimizer ?? 'lbfgs';
+  if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) {
+    throw new InputError(`Unknown optimizer "${String(optimizer)}". Valid: ${OPTIMIZERS.join(', ')}`);
+  }
+  const alphaOption = options.alpha ?? 1;
+  checkNumber('alpha', alphaOption, 0, Infinity);
+  const l2 = options.l2 ?? (optimizer === 'lbfgs' ? 1e-4 : 5e-4);
+  checkNumber('l2', l2, 0, Infinity);
+  const seed = options.seed ?? 0;
+  checkNumber('seed', seed, -Infinity, Infinity);
+  const holdoutFraction = options.holdoutFraction ?? 0.2;
+  checkNumber('holdoutFraction', holdoutFraction, 0, 0.9);
+  if (options.maxIterations !== undefined && !(Number.isInteger(options.maxIterations) && options.maxIterations >= 1)) {
+    throw new InputError(`maxIterations must be an integer >= 1, received ${options.maxIterations}`);
+  }
+
+  let penalty: Penalty | null = null;
+  let exact: Penalty | null = null;
+  if (constraint !== 'none') {
+    const defaults: PenaltyOptions = { smoothing: optimizer === 'lbfgs' ? 'logsumexp' : 'none' };
+    penalty = createPenalty(constraint, { ...defaults, ...options.penaltyOptions });
+    exact = createPenalty(constraint, { ...penalty.options, smoothing: 'none' });
+    penalty.checkCells(data, 'fine-tuning set');
+  }
+  const alpha = penalty && !penalty.replacesLoss ? alphaOption : 0;
+  if (options.maxGap !== undefined) {
+    checkNumber('maxGap', options.maxGap, 0, 1);
+    if (!penalty || penalty.replacesLoss) {
+      throw new InputError(`maxGap needs a constraint whose weight can be tuned (eo, dp, eopp, di, ae), received "${constraint}"`);
+    }
+  }
+
+  const K = data.classes.length;
+  const k = K === 2 ? 1 : K;
+  const d = data.x.cols;
+  if (options.init) {
+    if (options.init.inputDim !== d) throw new ShapeError(`init head expects ${options.init.inputDim} features, the embeddings have ${d}`);
+    if (options.init.classes.length !== K) throw new ShapeError(`init head has ${options.init.classes.length} classes, the data has ${K}`);
+  }
+  const classWeights = options.classWeighted ? balancedClassWeights(data.y, K) : null;
+  const rng = createRng(seed);
+  const ownOps: LinearOps[] = [];
+  const newOps = async (rows: Int32Array | null): Promise<LinearOps> => {
+    const ops = await createLinearOps(rows ? takeRows(data.x, rows) : data.x, k);
+    ownOps.push(ops);
+    return ops;
+  };
+  const objectiveOver = (ops: LinearOps, rows: Int32Array | null, a: number, reg: number): HeadObjective =>
+    new HeadObjective({
+      ops,
+      y: rows ? pick(data.y, rows) : data.y,
+      group: rows ? pick(data.group, rows) : data.group,
+      classCount: K,
+      groupCount: data.groupNames.length,
+      penalty,
+      alpha: a,
+      l2: reg,
+      classWeights,
+    });
+
+  try {
+    let fullOps = options.ops;
+    if (fullOps) {
+      if (fullOps.rows !== data.x.rows || fullOps.cols !== d || fullOps.outputs !== k) {
+        throw new ShapeError(`ops are ${fullOps.rows} x ${fullOps.cols} with ${fullOps.outputs} outputs, expected ${data.x.rows} x ${d} with ${k}`);
+      }
+    } else {
+      fullOps = await newOps(null);
+    }
+    const full = fullOps;
+
+    // paper: fit / hold-out split, made once (same for every alpha in target mode)
+    let paperParts: { fit: HeadObjective | null; fitRows: Int32Array | null; monitorRows: Int32Array | null; monitorOps: LinearOps | null; fitOps: LinearOps | null } | null = null;
+    if (optimizer === 'paper') {
+      if (holdoutFraction > 0) {
+        const split = stratifiedHoldout(data.y, data.group, K, data.groupNames.length, holdoutFraction, rng);
+        paperParts = { fit: null, fitRows: split.fit, monitorRows: split.holdout, fitOps: await newOps(split.fit), monitorOps: await newOps(split.holdout) };
+      } else {
+        paperParts = { fit: null, fitRows: null, monitorRows: null, fitOps: full, monitorOps: full };
+      }
+    }
+
+    let randomInit = optimizer === 'paper' && !options.init;
+    const runFit = async (a: number, theta0: Float64Array): Promise<OneFit> => {
+      if (optimizer === 'lbfgs') {
+        const objective = objectiveOver(full, null, a, l2);
+        const r = await minimizeLbfgs(async (x, g) => (await objective.evaluate(x, g)).objective, theta0, {
+          maxIterations: options.maxIterations ?? 500,
+          onIteration: (iteration, value) => options.onProgress?.({ phase: 'lbfgs', iteration, objective: value, alpha: a }),
+        });
+        return { theta: r.x, iterations: r.iterations, objective: r.value, converged: r.converged };
+      }
+      const parts = paperParts!;
+      const fit = objectiveOver(parts.fitOps!, parts.fitRows, a, 0);
+      const monitor = objectiveOver(parts.monitorOps!, parts.monitorRows, a, 0);
+      const r = await paperSgd(fit, monitor, theta0, rng, randomInit, {
+        weightDecay: l2,
+        maxEpochs: options.maxIterations ?? 1000,
+        onEpoch: (epoch, value) => options.onProgress?.({ phase: 'paper', iteration: epoch, objective: value, alpha: a }),
+      });
+      randomInit = false;
+      const objective = (await fit.evaluate(r.theta)).objective;
+      return { theta: r.theta, iterations: r.epochs, objective, converged: r.stoppedEarly };
+    };
+
+    const measureObjective = objectiveOver(full, null, 0, 0);
+    const measure = async (fit: OneFit, a: number): Promise<Measured> => {
+      if (!fit.theta.every(Number.isFinite)) {
+        throw new ConvergenceError(`training produced non-finite weights (optimizer ${optimizer}, alpha ${a}); try a larger l2 or a smaller alpha`);
+      }
+      const z = await measureObjective.logits(fit.theta);
+      const yPred = predictFromLogits(z, k);
+      let correct = 0;
+      for (let i = 0; i < yPred.length; i++) if (yPred[i] === data.y[i]) correct++;
+      const gap = exact ? exact.hardGap(yPred, data.y, data.group, K, data.groupNames.length) : NaN;
+      return { ...fit, alpha: a, accuracy: correct / yPred.length, gap };
+    };
+
+    const theta0 = options.init ? headToTheta(options.init) : new Float64Array(k * d + k);
+    let chosen: Measured;
+    let iterations = 0;
+    let targetMet: boolean | undefined;
+    if (options.maxGap === undefined) {
+      chosen = await measure(await runFit(alpha, theta0), alpha);
+      iterations = chosen.iterations;
+    } else {
+      const target = options.maxGap;
+      const tried: Measured[] = [];
+      let fitNumber = 0;
+      const tryAlpha = async (a: number, warm: Float64Array): Promise<Measured> => {
+        const m = await measure(await runFit(a, warm), a);
+        tried.push(m);
+        iterations += m.iterations;
+        options.onProgress?.({ phase: 'target', iteration: ++fitNumber, objective: m.objective, alpha: a, gap: m.gap });
+        return m;
+      };
+      const first = await tryAlpha(0, theta0);
+      if (first.gap <= target) {
+        chosen = first;
+      } else {
+        let lo = 0;
+        let hi = NaN;
+        let a = alphaOption > 0 ? alphaOption : 1;
+        let warm = first.theta;
+        while (a <= 1e4) {
+          const m = await tryAlpha(a, warm);
+          warm = m.theta;
+          if (m.gap <= target) {
+            hi = a;
+            break;
+          }
+          lo = a;
+          a *= 4;
+        }
+        if (!Number.isNaN(hi)) {
+          for (let step = 0; step < 6; step++) {
+            const mid = lo > 0 ? Math.sqrt(lo * hi) : hi / 4;
+            const m = await tryAlpha(mid, warm);
+            warm = m.theta;
+            if (m.gap <= target) hi = mid;
+            else lo = mid;
+          }
+        }
+        const feasible = tried.filter((m) => m.gap <= target);
+        if (feasible.length > 0) {
+          chosen = feasible.reduce((b, m) => (m.accuracy > b.accuracy || (m.accuracy === b.accuracy && m.alpha < b.alpha) ? m : b));
+        } else {
+          chosen = tried.reduce((b, m) => (m.gap < b.gap ? m : b));
+        }
+      }
+      targetMet = chosen.gap <= target;
+    }
+
+    const head = thetaToHead(chosen.theta, data.classes, d, k);
+    const penaltyValue = exact ? await measureObjective.penaltyAt(chosen.theta, exact) : 0;
+    const result: FitResult = {
+      head,
+      alpha: chosen.alpha,
+      iterations,
+      objective: chosen.objective,
+      penalty: penaltyValue,
+      seconds: (performance.now() - started) / 1000,
+      converged: chosen.converged && (targetMet ?? true),
+      accuracy: chosen.accuracy,
+      ...(exact ? { gap: chosen.gap } : {}),
+      ...(targetMet !== undefined ? { targetMet } : {}),
+    };
+    return result;
+  } finally {
+    for (const ops of ownOps) await ops.close();
+  }
+}
+
+/** Class weights n / (K n_c) (absent classes: 0), so the weighted mean cross-entropy keeps its scale. */
+export function balancedClassWeights(y: Int32Array, classCount: number): Float64Array {
+  const counts = new Float64Array(classCount);
+  for (let i = 0; i < y.length; i++) counts[y[i] as number] = (counts[y[i] as number] as number) + 1;
+  const w = new Float64Array(classCount);
+  for (let c = 0; c < classCount; c++) w[c] = (counts[c] as number) > 0 ? y.length / (classCount * (counts[c] as number)) : 0;
+  return w;
+}
+
+/** Parameters theta = [W, b] of a head. */
+export function headToTheta(head: LinearHead): Float64Array {
+  const theta = new Float64Array(head.weights.length + head.bias.length);
+  theta.set(head.weights);
+  theta.set(head.bias, head.weights.length);
+  return theta;
+}
+
+/** A head from parameters theta = [W (k x d), b (k)]. */
+export function thetaToHead(theta: Float64Array, classes: readonly string[], d: number, k: number): LinearHead {
+  return new LinearHead(classes, d, theta.slice(0, k * d), theta.slice(k * d, k * d + k));
+}
+
+function predictFromLogits(z: Float64Array, k: number): Int32Array {
+  const n = z.length / k;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    if (k === 1) {
+      out[i] = (z[i] as number) >= 0 ? 1 : 0;
+      continue;
+    }
+    let best = 0;
+    for (let j = 1; j < k; j++) if ((z[i * k + j] as number) > (z[i * k + best] as number)) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+function pick(a: Int32Array, rows: Int32Array): Int32Array {
+  const out = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = a[rows[i] as number] as number;
+  return out;
+}
+
+function checkNumber(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    const range = max === Infinity ? (min === -Infinity ? 'finite' : `finite and >= ${min}`) : `between ${min} and ${max}`;
+    throw new InputError(`option ${name} must be a number ${range}, received ${String(value)}`);
+  }
+}
+
+/** Sizes agree, indices in range, every feature finite. */
+function checkSet(data: EmbeddingSet): void {
+  const { x, y, group, classes, groupNames } = data;
+  if (x.rows === 0) throw new InputError('fine-tuning set is empty');
+  if (y.length !== x.rows) throw new ShapeError(`embeddings have ${x.rows} rows but there are ${y.length} labels`);
+  if (group.length !== x.rows) throw new ShapeError(`embeddings have ${x.rows} rows but there are ${group.length} group values`);
+  if (x.data.length !== x.rows * x.cols) throw new ShapeError(`embedding matrix of ${x.rows} x ${x.cols} holds ${x.data.length} values`);
+  if (classes.length < 2) throw new InputError(`a head needs at least 2 classes, received ${classes.length}`);
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i] as number;
+    if (v < 0 || v >= classes.length) throw new InputError(`row ${i}: label index ${v} is outside 0..${classes.length - 1} (classes: ${classes.join(', ')})`);
+    const g = group[i] as number;
+    if (g < 0 || g >= groupNames.length) throw new InputError(`row ${i}: group index ${g} is outside 0..${groupNames.length - 1} (groups: ${groupNames.join(', ')})`);
+  }
+  const xs = x.data;
+  for (let j = 0; j < xs.length; j++) {
+    if (!Number.isFinite(xs[j] as number)) {
+      throw new InputError(`embedding row ${Math.floor(j / x.cols)}, column ${j % x.cols} is ${xs[j]}: features must be finite numbers`);
+    }
+  }
+}

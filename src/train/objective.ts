@@ -1,0 +1,204 @@
+import type { Penalty } from '../fairness/penalties/penalty.ts';
+import type { LinearOps } from './linear-ops.ts';
+
+/** What {@link HeadObjective} needs besides the embeddings (which live in `ops`). */
+export interface ObjectiveConfig {
+  readonly ops: LinearOps;
+  /** Class index per row. */
+  readonly y: Int32Array;
+  /** Group index per row. */
+  readonly group: Int32Array;
+  readonly classCount: number;
+  readonly groupCount: number;
+  /** null: cross-entropy only. */
+  readonly penalty: Penalty | null;
+  /** Weight of the penalty (ignored by penalties that replace the loss). */
+  readonly alpha: number;
+  /** L2 strength on the weights (not the bias): adds l2 / 2 * ||W||^2. */
+  readonly l2: number;
+  /** Per-class weights of the cross-entropy (null: all 1). */
+  readonly classWeights: Float64Array | null;
+}
+
+/** The parts of one objective evaluation. */
+export interface ObjectiveValue {
+  /** loss + alpha * penalty + l2 / 2 * ||W||^2 (penalty replacing the loss: penalty + l2 term). */
+  readonly objective: number;
+  /** Mean (class-weighted) cross-entropy, (1/n) sum_i w_{y_i} CE_i. */
+  readonly loss: number;
+  /** The penalty's value as configured (smoothed if its options say so); 0 without a penalty. */
+  readonly penalty: number;
+}
+
+/**
+ * The training objective of a linear head over a fixed fine-tuning set, with its exact gradient.
+ *
+ *   f(W, b) = (1/n) sum_i w_{y_i} CE_i  +  alpha * P(p, CE)  +  l2/2 * ||W||^2,   z = X W^T + b
+ *   binary: p_i = sigmoid(z_i), CE_i = softplus(z_i) - y_i z_i;   K > 2: P = softmax(z_i), CE_i = logsumexp(z_i) - z_{i,y_i}
+ *
+ * Parameters are one Float64Array theta = [W (k x d, row-major), b (k)], k = 1 (binary) or K. All O(n*d) work
+ * is the two LinearOps calls (forward for z, backward for the gradient); everything else here is O(n*k).
+ *
+ * @example
+ * const f = new HeadObjective({ ops, y, group, classCount: 2, groupCount: 2, penalty: null, alpha: 0, l2: 0, classWeights: null });
+ * await f.evaluate(new Float64Array(f.size)); // { objective: log 2, loss: log 2, penalty: 0 }  (all-zero head)
+ */
+export class HeadObjective {
+  /** Number of parameters: k*d + k. */
+  readonly size: number;
+  readonly outputs: number;
+  readonly rows: number;
+  readonly cols: number;
+  private readonly z: Float64Array;
+  private readonly prob: Float64Array;
+  private readonly loss: Float64Array;
+  private readonly gz: Float64Array;
+  private readonly gProb: Float64Array;
+  private readonly gLoss: Float64Array;
+  private readonly rowWeight: Float64Array;
+
+  constructor(readonly config: ObjectiveConfig) {
+    const { ops } = config;
+    this.outputs = ops.outputs;
+    this.rows = ops.rows;
+    this.cols = ops.cols;
+    this.size = ops.outputs * ops.cols + ops.outputs;
+    const n = ops.rows;
+    const k = ops.outputs;
+    this.z = new Float64Array(n * k);
+    this.prob = new Float64Array(n * k);
+    this.loss = new Float64Array(n);
+    this.gz = new Float64Array(n * k);
+    this.gProb = new Float64Array(n * k);
+    this.gLoss = new Float64Array(n);
+    this.rowWeight = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const w = config.classWeights ? (config.classWeights[config.y[i] as number] as number) : 1;
+      this.rowWeight[i] = w / n;
+    }
+  }
+
+  /** Logits z (n x k) for theta, computed into an internal buffer (valid until the next call). */
+  async logits(theta: Float64Array): Promise<Float64Array> {
+    const kd = this.outputs * this.cols;
+    await this.config.ops.forward(theta.subarray(0, kd), theta.subarray(kd), this.z);
+    return this.z;
+  }
+
+  /** Fill probabilities and per-row cross-entropies from the current logits. */
+  private rowsFromLogits(): void {
+    const { y } = this.config;
+    const n = this.rows;
+    const k = this.outputs;
+    const z = this.z;
+    if (k === 1) {
+      for (let i = 0; i < n; i++) {
+        const zi = z[i] as number;
+        this.prob[i] = sigmoidOf(zi);
+        this.loss[i] = softplus(y[i] === 1 ? -zi : zi);
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      let max = -Infinity;
+      for (let j = 0; j < k; j++) max = Math.max(max, z[i * k + j] as number);
+      let sum = 0;
+      for (let j = 0; j < k; j++) {
+        const e = Math.exp((z[i * k + j] as number) - max);
+        this.prob[i * k + j] = e;
+        sum += e;
+      }
+      for (let j = 0; j < k; j++) this.prob[i * k + j] = (this.prob[i * k + j] as number) / sum;
+      this.loss[i] = max + Math.log(sum) - (z[i * k + (y[i] as number)] as number);
+    }
+  }
+
+  /** Per-row probabilities (binary: P(class 1); else K columns) and cross-entropies at theta. */
+  async rowOutputs(theta: Float64Array): Promise<{ prob: Float64Array; loss: Float64Array }> {
+    await this.logits(theta);
+    this.rowsFromLogits();
+    return { prob: this.prob, loss: this.loss };
+  }
+
+  /** Value of `penalty` (default: the configured one) at theta, without its gradient. */
+  async penaltyAt(theta: Float64Array, penalty: Penalty | null = this.config.penalty): Promise<number> {
+    if (!penalty) return 0;
+    await this.rowOutputs(theta);
+    return penalty.value(this.penaltyInput());
+  }
+
+  private penaltyInput() {
+    return {
+      prob: this.prob,
+      columns: this.outputs,
+      loss: this.loss,
+      y: this.config.y,
+      group: this.config.group,
+      classCount: this.config.classCount,
+      groupCount: this.config.groupCount,
+    };
+  }
+
+  /**
+   * The objective at theta; when `gradient` (length {@link size}) is given, writes d objective / d theta into it.
+   */
+  async evaluate(theta: Float64Array, gradient?: Float64Array): Promise<ObjectiveValue> {
+    const { penalty, alpha, l2, y } = this.config;
+    const n = this.rows;
+    const k = this.outputs;
+    const kd = k * this.cols;
+    await this.logits(theta);
+    this.rowsFromLogits();
+    let loss = 0;
+    for (let i = 0; i < n; i++) loss += (this.rowWeight[i] as number) * (this.loss[i] as number);
+    const replaces = penalty?.replacesLoss ?? false;
+    const scale = replaces ? 1 : alpha;
+    let penaltyValue = 0;
+    if (gradient) {
+      this.gProb.fill(0);
+      this.gLoss.fill(0);
+    }
+    if (penalty) {
+      penaltyValue = penalty.value(this.penaltyInput(), gradient && scale !== 0 ? { prob: this.gProb, loss: this.gLoss } : undefined, scale);
+    }
+    let reg = 0;
+    for (let j = 0; j < kd; j++) reg += (theta[j] as number) * (theta[j] as number);
+    const objective = (replaces ? penaltyValue : loss + alpha * penaltyValue) + 0.5 * l2 * reg;
+    if (!gradient) return { objective, loss, penalty: penaltyValue };
+
+    // d objective / d z, row by row
+    const gz = this.gz;
+    if (k === 1) {
+      for (let i = 0; i < n; i++) {
+        const p = this.prob[i] as number;
+        const cLoss = (replaces ? 0 : (this.rowWeight[i] as number)) + (this.gLoss[i] as number);
+        gz[i] = cLoss * (p - (y[i] as number)) + (this.gProb[i] as number) * p * (1 - p);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const cLoss = (replaces ? 0 : (this.rowWeight[i] as number)) + (this.gLoss[i] as number);
+        let dot = 0;
+        for (let c = 0; c < k; c++) dot += (this.gProb[i * k + c] as number) * (this.prob[i * k + c] as number);
+        const yi = y[i] as number;
+        for (let j = 0; j < k; j++) {
+          const pj = this.prob[i * k + j] as number;
+          gz[i * k + j] = cLoss * (pj - (j === yi ? 1 : 0)) + pj * ((this.gProb[i * k + j] as number) - dot);
+        }
+      }
+    }
+    await this.config.ops.backward(gz, gradient.subarray(0, kd), gradient.subarray(kd));
+    for (let j = 0; j < kd; j++) gradient[j] = (gradient[j] as number) + l2 * (theta[j] as number);
+    return { objective, loss, penalty: penaltyValue };
+  }
+}
+
+/** log(1 + e^x) without overflow. */
+export function softplus(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+function sigmoidOf(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}

@@ -1,0 +1,140 @@
+/**
+ * A small seeded pseudo-random number generator: xoshiro128** (Blackman & Vigna 2018) seeded through
+ * splitmix32, so every seed (including 0) gives a well-mixed state. Same seed -> same stream on every
+ * platform (only 32-bit integer arithmetic via Math.imul).
+ *
+ * Used for everything random in fairhead (balanced sampling, hold-out splits, initial weights), so that
+ * a run is reproducible from its seed.
+ *
+ * @example
+ * const rng = createRng(42);
+ * rng.int(10);                 // an integer in 0..9
+ * rng.shuffle([1, 2, 3, 4]);   // the same order every time for seed 42
+ * rng.sample(100, 5);          // 5 distinct indices of 0..99, ascending
+ */
+export interface Rng {
+  /** Next 32-bit unsigned integer. */
+  nextUint32(): number;
+  /** Uniform float in [0, 1) with 32 random bits. */
+  float(): number;
+  /** Uniform integer in 0..n-1 (n >= 1), without modulo bias. */
+  int(n: number): number;
+  /** Standard normal N(0, 1) (Box-Muller). */
+  normal(): number;
+  /** Shuffle `items` in place (Fisher-Yates) and return it. */
+  shuffle<T extends { length: number; [i: number]: unknown }>(items: T): T;
+  /** A random permutation of 0..n-1. */
+  permutation(n: number): Int32Array;
+  /**
+   * `k` distinct indices drawn uniformly without replacement from 0..n-1, sorted ascending
+   * (k > n throws RangeError).
+   */
+  sample(n: number, k: number): Int32Array;
+  /** `k` distinct elements of `from`, drawn without replacement, in ascending position order. */
+  sampleFrom(from: ArrayLike<number>, k: number): Int32Array;
+}
+
+/** splitmix32 step: a well-mixed 32-bit value from a 32-bit counter. */
+function splitmix32(state: { s: number }): number {
+  state.s = (state.s + 0x9e3779b9) | 0;
+  let z = state.s;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/**
+ * A seeded {@link Rng}. `seed` is any finite number; its integer part modulo 2^32 is used
+ * (non-integers are truncated, so 1.5 and 1 give the same stream).
+ *
+ * @example
+ * createRng(1).float() === createRng(1).float(); // true
+ */
+export function createRng(seed: number): Rng {
+  if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, received ${seed}`);
+  const mix = { s: Math.trunc(seed) | 0 };
+  let a = splitmix32(mix);
+  let b = splitmix32(mix);
+  let c = splitmix32(mix);
+  let d = splitmix32(mix);
+  if ((a | b | c | d) === 0) a = 1;
+  let spare: number | null = null;
+
+  const nextUint32 = (): number => {
+    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    return result;
+  };
+  const float = (): number => nextUint32() / 4294967296;
+  const int = (n: number): number => {
+    if (!(n >= 1) || !Number.isInteger(n) || n > 4294967296) throw new RangeError(`int(n) needs an integer 1 <= n <= 2^32, received ${n}`);
+    // rejection sampling: drop the top partial bucket
+    const limit = 4294967296 - (4294967296 % n);
+    for (;;) {
+      const r = nextUint32();
+      if (r < limit) return r % n;
+    }
+  };
+  const rng: Rng = {
+    nextUint32,
+    float,
+    int,
+    normal() {
+      if (spare !== null) {
+        const s = spare;
+        spare = null;
+        return s;
+      }
+      let u = 0;
+      while (u === 0) u = float();
+      const v = float();
+      const r = Math.sqrt(-2 * Math.log(u));
+      spare = r * Math.sin(2 * Math.PI * v);
+      return r * Math.cos(2 * Math.PI * v);
+    },
+    shuffle(items) {
+      for (let i = items.length - 1; i > 0; i--) {
+        const j = int(i + 1);
+        const t = items[i];
+        items[i] = items[j];
+        items[j] = t;
+      }
+      return items;
+    },
+    permutation(n) {
+      const p = new Int32Array(n);
+      for (let i = 0; i < n; i++) p[i] = i;
+      return rng.shuffle(p);
+    },
+    sample(n, k) {
+      if (k > n || k < 0) throw new RangeError(`cannot sample ${k} distinct indices from ${n}`);
+      // partial Fisher-Yates over a copy of 0..n-1: O(n) memory, O(k) swaps
+      const p = new Int32Array(n);
+      for (let i = 0; i < n; i++) p[i] = i;
+      for (let i = 0; i < k; i++) {
+        const j = i + int(n - i);
+        const t = p[i] as number;
+        p[i] = p[j] as number;
+        p[j] = t;
+      }
+      return p.slice(0, k).sort();
+    },
+    sampleFrom(from, k) {
+      const picked = rng.sample(from.length, k);
+      const out = new Int32Array(k);
+      for (let i = 0; i < k; i++) out[i] = from[picked[i] as number] as number;
+      return out;
+    },
+  };
+  return rng;
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
