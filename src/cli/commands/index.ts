@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { register as metrics } from './metrics.ts';
 
 /** Every CLI command, in help order. Each module exports `register(program)`; add one line per command. */
-export const commands: ((program: Command) => void)[] = [];
+export const commands: ((program: Command) => void)[] = [
+  metrics,
+];
