@@ -1,8 +1,9 @@
 /**
  * A disk cache of embeddings, so a frozen backbone runs once per data set: `<dir>/<key>.f32` holds the matrix as
  * row-major float32 in the machine's byte order (little-endian on every platform Node ships for), `<dir>/<key>.json`
- * its metadata (shape, the key's parts, extra JSON and the SHA-256 of the .f32 file). The key is SHA-256 over the backbone id, the data's content hash and the preprocessing options,
- * so changing any image byte, the input matrix, the backbone or an option gives another entry.
+ * its metadata (shape, the key's parts, extra JSON and the SHA-256 of the .f32 file). The key is SHA-256 over the
+ * backbone id, the data's content hash and the preprocessing options, so changing any image byte, the input
+ * matrix, the backbone or an option gives another entry.
  *
  * Both files are written atomically (binary first, metadata last: an entry without its metadata is a miss). An
  * entry whose binary does not match its checksum or shape is reported through `onWarning` and rebuilt.
