@@ -32,7 +32,8 @@ const POW10 = Array.from({ length: 309 }, (_, i) => Number(`1e${i}`));
  * Read a large numeric CSV (e.g. 160,000 x 512 embeddings, about 1 GB) in one pass: the file is read in 4 MB
  * chunks and each number is parsed straight from the bytes (no string per cell); only the `text` columns become
  * strings. Same dialect as {@link readCsvTable} (header line; comma, semicolon or tab, guessed from the header;
- * spaces around fields trimmed; UTF-8 BOM; LF or CRLF; quoted fields on one line; empty lines skipped).
+ * spaces around fields trimmed; UTF-8 BOM; LF or CRLF; quoted fields on one line; empty lines skipped). A first
+ * column without a header name (the index pandas' `to_csv` writes) is skipped.
  *
  * Errors (naming file, line and column): a row with another number of fields than the header, a feature cell that
  * is empty or not a finite number (NaN/Inf embeddings are refused), a missing column, no feature column, a quoted
@@ -184,7 +185,8 @@ class Reader {
     this.delimiter = best[1] > 0 ? best[0] : 44;
     this.header = splitHeader(line, String.fromCharCode(this.delimiter));
     this.header.forEach((name, i) => {
-      if (name === '') throw new InputError(`${this.source}: header column ${i + 1} has no name`);
+      // pandas' to_csv writes its index as a first column without a name: skipped, never a feature
+      if (name === '' && i > 0) throw new InputError(`${this.source}: header column ${i + 1} has no name`);
     });
   }
 
@@ -215,7 +217,7 @@ class Reader {
       } else {
         const cells = this.fields(buf, s, e);
         featureJ = header.flatMap((_, j) => {
-          if (textJ.includes(j)) return [];
+          if (textJ.includes(j) || header[j] === '') return [];
           const [a, z] = cells[j] as [number, number];
           return Number.isFinite(parseDecimal(buf, a, z)) ? [j] : [];
         });

@@ -87,3 +87,11 @@ describe('readNumericCsv', () => {
     );
   });
 });
+
+describe('readNumericCsv on what pandas writes', () => {
+  it('skips the unnamed index column of df.to_csv()', () => {
+    const t = readNumericCsv(csv(',a,b,y\n0,1.5,2,x\n1,3,4,z\n'), { text: ['y'] });
+    expect(t.featureColumns).toEqual(['a', 'b']);
+    expect(Array.from(t.x.data)).toEqual([1.5, 2, 3, 4]);
+  });
+});
