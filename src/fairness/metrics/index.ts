@@ -38,4 +38,9 @@ export {
   type BootstrapOptions,
   type Statistic,
 } from './bootstrap.ts';
+export {
+  predictionsFromTable,
+  type PredictionColumns,
+  type PredictionsInput,
+} from './predictions-table.ts';
 export { HEADLINE_METRICS, summarizeSplit, summaryFromMetrics, type SummarizeOptions } from './summarize-split.ts';
