@@ -9,7 +9,7 @@
  * Loading only parses protobuf data and hands the bytes to onnxruntime: nothing in the file is executed as code
  * (no custom-op libraries are registered).
  */
-import { InputError, ShapeError } from '../errors.ts';
+import { FairheadError, InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import { LinearHead } from '../head/linear-head.ts';
 import type { Backbone } from './backbone.ts';
@@ -119,18 +119,19 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
   const graph = model.graph as GraphProto;
   const input = modelInput(graph, file);
   const layer = findFinalLinearLayer(graph, file, options.embeddingNode);
-  // Validate the whole model with onnxruntime first: a too-new IR/opset is reported as such.
-  const check = await createSession(bytes, file, { threads: 1 });
-  await check.release();
   const nClasses = classCount(layer);
   const classes = metadataClasses(model, nClasses);
   const headClasses = classes ?? Array.from({ length: nClasses }, (_, i) => String(i));
   const shippedHead = shippedHeadOf(layer, headClasses);
   const identity = layer.embeddingTensor === input.name;
-  const session = identity ? undefined : await createSession(embeddingGraphBytes(bytes, layer.embeddingTensor), file, { threads: options.threads });
+  // The embedding session reports a too-new IR version or opset like the original would. Without a network in
+  // front of the head (the embedding is the input), the original model is still loaded once to validate it.
+  const session = await createSession(identity ? bytes : embeddingGraphBytes(bytes, layer.embeddingTensor), file, { threads: options.threads });
+  if (identity) await session.release();
   const fixedBatch = typeof input.shape[0] === 'number' ? input.shape[0] : undefined;
   const batchSize = fixedBatch ?? options.batchSize ?? 256;
   const d = layer.inputDim;
+  let closed = false;
 
   async function embed(x: Matrix): Promise<Matrix> {
     if (x.cols !== input.features) {
@@ -139,6 +140,7 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
       );
     }
     if (identity) return { data: Float32Array.from(x.data), rows: x.rows, cols: d };
+    if (closed) throw new FairheadError(`${file}: the backbone was closed; load it again to embed more rows`);
     const out = new Float32Array(x.rows * d);
     const f = input.features;
     for (let start = 0; start < x.rows; start += batchSize) {
@@ -151,7 +153,7 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
         data = padded;
       }
       const feed = new ort.Tensor('float32', data, [rows, ...(input.shape.slice(1) as number[])]);
-      const result = await (session as ort.InferenceSession).run({ [input.name]: feed });
+      const result = await session.run({ [input.name]: feed });
       const value = result[layer.embeddingTensor] as ort.Tensor | undefined;
       if (!value || value.data.length !== rows * d) {
         throw new ShapeError(`${file}: embedding "${layer.embeddingTensor}" has ${value?.data.length ?? 0} values for ${rows} rows, expected ${rows} x ${d}`);
@@ -176,7 +178,8 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
     ...(classes ? { classes } : {}),
     embed,
     close: async () => {
-      await session?.release();
+      if (!identity && !closed) await session.release();
+      closed = true;
     },
   };
   return backbone;

@@ -280,3 +280,13 @@ describe('loadOnnxBackbone on bad input', () => {
     await expect(loadOnnxBackbone(file, { batchSize: 1.5 })).rejects.toThrow('batchSize: expected a positive integer, received 1.5');
   });
 });
+
+describe('OnnxBackbone.close', () => {
+  it('releases the session: a later embed says the backbone was closed, a second close is harmless', async () => {
+    const file = save('closing.onnx', makeMlpClassifier({ hidden: [HIDDEN], head: { weights: [[1, 0, 0]], bias: [0] }, activation: 'sigmoid' }));
+    const bb = await loadOnnxBackbone(file);
+    await bb.close();
+    await bb.close();
+    await expect(bb.embed(X)).rejects.toThrow(`${file}: the backbone was closed; load it again to embed more rows`);
+  });
+});

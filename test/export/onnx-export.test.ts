@@ -122,3 +122,24 @@ describe('exportOnnxWithHead', () => {
     );
   });
 });
+
+describe('exportOnnxWithHead on a model with a label output before the probabilities', () => {
+  it('finds the head behind the second output and keeps the ArgMax label working', async () => {
+    const head = new LinearHead(['a', 'b', 'c'], 3, Float64Array.of(0.3, -1.2, 0.7, -0.4, 0.9, 0.1, 1.1, 0.2, -0.8), Float64Array.of(0, 0, 0));
+    const spec: MlpSpec = { hidden: [HIDDEN], head: { weights: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias: [0, 0, 0] }, activation: 'softmax', labelOutput: true };
+    const { out, data, p } = await roundTrip('labelled', spec, head);
+    for (let i = 0; i < p.length; i++) expect(Math.abs((data[i] as number) - (p[i] as number))).toBeLessThan(1e-5);
+    const session = await ort.InferenceSession.create(out);
+    const result = await session.run({ [INPUT_NAME]: new ort.Tensor('float32', X.data, [X.rows, X.cols]) });
+    await session.release();
+    const labels = Array.from(result.label?.data as BigInt64Array, Number);
+    expect(labels).toEqual(Array.from(head.predict(await embedOf('labelled.onnx'))));
+  });
+});
+
+async function embedOf(name: string): Promise<Matrix> {
+  const bb = await loadOnnxBackbone(join(dir, name));
+  const z = await bb.embed(X);
+  await bb.close();
+  return z;
+}
