@@ -53,7 +53,7 @@ export interface FitOptions {
   readonly maxIterations?: number;
   /**
    * Options of the penalty. Default smoothing: 'logsumexp' (tau 0.01) for lbfgs, 'none' for paper; default
-   * rate 'group' (the paper's code; 'conditional' is the peer's).
+   * rate 'conditional' (the peer's; `{ rate: 'group' }` is Mao et al.'s code).
    */
   readonly penaltyOptions?: PenaltyOptions;
   /** paper: fraction of the fine-tuning set held out for early stopping (default 0.2; 0 = monitor the fit set). */

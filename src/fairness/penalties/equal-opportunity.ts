@@ -5,14 +5,14 @@ import { hardRateSpread, positiveLabel, positiveLabels, requireCells } from './_
 /**
  * Equal opportunity (eopp): the false-negative-rate part of {@link equalizedOdds} alone.
  *
- *   rate 'group' (default):  FNR_g = sum_{y=1, a=g} (1 - p_i) / |a=g|;   rate 'conditional': mean(1 - p_i | y=1, a=g)
+ *   rate 'conditional' (default): FNR_g = mean(1 - p_i | y=1, a=g);   rate 'group': sum_{y=1, a=g} (1 - p_i) / |a=g|
  *   eopp = |FNR_0 - FNR_1|
  *
  * Needs positives in every group (K > 2: every (label, group) cell).
  *
  * @example
- * // p = [0.2, 0.6 | 0.4, 0.8], y = [0, 1 | 0, 1], rate 'conditional': FNR = 0.4 vs 0.2 -> 0.2
- * equalOpportunity({ rate: 'conditional' }).value(input); // 0.2
+ * // p = [0.2, 0.6 | 0.4, 0.8], y = [0, 1 | 0, 1]: FNR = 0.4 vs 0.2 -> 0.2
+ * equalOpportunity().value(input); // 0.2
  */
 export function equalOpportunity(options: PenaltyOptions = {}): Penalty {
   return gapPenalty(

@@ -6,17 +6,17 @@ import { hardRateSpread, positiveLabel, positiveLabels, requireCells } from './_
  * Equalized odds (eo): the soft false-positive-rate gap plus the soft false-negative-rate gap between groups,
  * from predicted probabilities p_i = P(class 1 | x_i) (Mao et al. 2023).
  *
- *   rate 'group' (default, the paper's code):  FPR_g = sum_{y=0, a=g} p_i / |a=g|,   FNR_g = sum_{y=1, a=g} (1 - p_i) / |a=g|
- *   rate 'conditional':                       FPR_g = mean(p_i | y=0, a=g),        FNR_g = mean(1 - p_i | y=1, a=g)
+ *   rate 'conditional' (default):     FPR_g = mean(p_i | y=0, a=g),        FNR_g = mean(1 - p_i | y=1, a=g)
+ *   rate 'group' (the paper's code):  FPR_g = sum_{y=0, a=g} p_i / |a=g|,   FNR_g = sum_{y=1, a=g} (1 - p_i) / |a=g|
  *   eo = |FPR_0 - FPR_1| + |FNR_0 - FNR_1|       (two groups; more: see PenaltyOptions.groups)
  *
  * K > 2 classes: the mean over classes c of the same terms for P(c) one-vs-rest. Needs rows in every
  * (label, group) cell ({@link Penalty.checkCells}); an empty cell's term is skipped in `value`.
  *
  * @example
- * // p = [0.2, 0.6 | 0.4, 0.8], y = [0, 1 | 0, 1], groups [a, a | b, b], rate 'conditional':
- * // FPR = 0.2 vs 0.4, FNR = 0.4 vs 0.2  ->  eo = 0.2 + 0.2 = 0.4
- * equalizedOdds({ rate: 'conditional' }).value(input); // 0.4
+ * // p = [0.2, 0.6 | 0.4, 0.8], y = [0, 1 | 0, 1], groups [a, a | b, b]:
+ * // FPR = 0.2 vs 0.4, FNR = 0.4 vs 0.2  ->  eo = 0.2 + 0.2 = 0.4   (rate 'group': 0.1 + 0.1 = 0.2)
+ * equalizedOdds().value(input); // 0.4
  */
 export function equalizedOdds(options: PenaltyOptions = {}): Penalty {
   return gapPenalty(
