@@ -1,0 +1,108 @@
+/**
+ * A pool of worker threads, each running face-api's net on its own tfjs wasm backend (wasm threads are not
+ * available in Node, so one worker per core is how the net uses more than one core).
+ *
+ * Workers are started from a `data:` URL module: under tsx/vitest (this file is .ts) it first registers tsx so the
+ * worker can import face-worker.ts; from the compiled package it imports face-worker.js directly.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/** Runs batches of 112 x 112 RGB bytes on free workers. */
+export interface FacePool {
+  readonly size: number;
+  /** Bottlenecks of `count` images (count x 512), computed on the next free worker. */
+  run(rgb: Uint8Array, count: number): Promise<Float32Array>;
+  /** Stop every worker. */
+  close(): Promise<void>;
+}
+
+type Reply = { id: number; z: Float32Array } | { id: number; error: string };
+
+const require = createRequire(import.meta.url);
+
+function workerSource(): string {
+  const isTs = import.meta.url.endsWith('.ts');
+  const target = new URL(isTs ? './face-worker.ts' : './face-worker.js', import.meta.url).href;
+  if (!isTs) return `await import(${JSON.stringify(target)});`;
+  const tsxApi = pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+  return `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(target)});`;
+}
+
+/** Start `size` workers and wait until each has loaded the net. */
+export async function startFacePool(size: number): Promise<FacePool> {
+  const url = new URL(`data:text/javascript,${encodeURIComponent(workerSource())}`);
+  const workers = Array.from({ length: size }, () => new Worker(url));
+  const pending = new Map<number, { resolve: (z: Float32Array) => void; reject: (e: Error) => void; worker: Worker }>();
+  const idle: Worker[] = [];
+  const waiting: ((w: Worker) => void)[] = [];
+  let nextId = 0;
+  let failure: Error | undefined;
+
+  const release = (w: Worker): void => {
+    const next = waiting.shift();
+    if (next) next(w);
+    else idle.push(w);
+  };
+
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once('message', (m: { ready: boolean; error?: string }) => {
+            if (m.ready) resolve();
+            else reject(new Error(`face-api worker failed to start: ${m.error ?? 'unknown error'}`));
+          });
+          w.once('error', reject);
+        }),
+    ),
+  ).catch(async (error: unknown) => {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw error;
+  });
+
+  for (const w of workers) {
+    w.on('message', (m: Reply) => {
+      const job = pending.get(m.id);
+      if (!job) return;
+      pending.delete(m.id);
+      release(w);
+      if ('error' in m) job.reject(new Error(`face-api worker: ${m.error}`));
+      else job.resolve(m.z);
+    });
+    w.on('error', (error: Error) => {
+      failure = error;
+      for (const [id, job] of pending) {
+        if (job.worker === w) {
+          pending.delete(id);
+          job.reject(error);
+        }
+      }
+    });
+    idle.push(w);
+  }
+
+  const acquire = (): Promise<Worker> => {
+    const w = idle.pop();
+    return w ? Promise.resolve(w) : new Promise((resolve) => waiting.push(resolve));
+  };
+
+  return {
+    size,
+    async run(rgb: Uint8Array, count: number): Promise<Float32Array> {
+      if (failure) throw failure;
+      const w = await acquire();
+      const id = nextId++;
+      return new Promise<Float32Array>((resolve, reject) => {
+        pending.set(id, { resolve, reject, worker: w });
+        const copy = rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength ? rgb : rgb.slice();
+        w.postMessage({ id, rgb: copy, count }, [copy.buffer as ArrayBuffer]);
+      });
+    },
+    async close(): Promise<void> {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}

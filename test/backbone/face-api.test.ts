@@ -1,0 +1,150 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { columnValues } from '../../src/data/csv-table.ts';
+import { decodeImage, readImageLabels } from '../../src/data/images.ts';
+import { matrix } from '../../src/data/matrix.ts';
+import { ShapeError } from '../../src/errors.ts';
+import { loadFaceApiBackbone, type FaceApiBackbone } from '../../src/backbone/face-api.ts';
+import { faceApiModelDir, loadFaceNetWeights } from '../../src/backbone/_internal/face-net.ts';
+
+const utk = fileURLToPath(new URL('../../../shared/data/utkface/', import.meta.url));
+const all = readImageLabels({ images: join(utk, 'images'), labels: join(utk, 'labels.csv'), imageColumn: 'file' });
+const gender = columnValues(all.table, 'gender');
+const race = columnValues(all.table, 'race');
+const balanced = columnValues(all.table, 'in_balanced_2000');
+
+/** The first 2 images of each gender x race cell of the balanced subset, in CSV order: 10 male, 10 female. */
+const subset: number[] = [];
+{
+  const taken = new Map<string, number>();
+  all.files.forEach((_, i) => {
+    const cell = `${gender[i]}|${race[i]}`;
+    if (balanced[i] === '1' && (taken.get(cell) ?? 0) < 2) {
+      taken.set(cell, (taken.get(cell) ?? 0) + 1);
+      subset.push(i);
+    }
+  });
+}
+const files = subset.map((i) => all.files[i] as string);
+const labels = subset.map((i) => Number(gender[i]));
+
+const tmp = mkdtempSync(join(tmpdir(), 'fairhead-face-'));
+let net: FaceApiBackbone;
+beforeAll(async () => {
+  net = await loadFaceApiBackbone();
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('face-api backbone', () => {
+  it('describes itself: 512-d bottleneck, 420,192 backbone parameters, a 2-class gender head', () => {
+    expect(net.kind).toBe('face-api');
+    expect(net.embeddingDim).toBe(512);
+    expect(net.inputSize).toBe(112);
+    // every value in the weight file minus fc/gender (512 x 2 + 2) and fc/age (512 + 1)
+    const w = loadFaceNetWeights();
+    expect(net.parameterCount).toBe(w.totalParameters - (512 * 2 + 2) - (512 + 1));
+    expect(net.parameterCount).toBe(420192);
+    expect(net.shippedHead.classes).toEqual(['male', 'female']);
+    expect(net.shippedGenderHead).toBe(net.shippedHead);
+    expect(net.id).toMatch(/^face-api@1\.7\.15\/age_gender_model\/[0-9a-f]{16}$/);
+  });
+
+  it('the shipped gender head gets most of 20 balanced UTKFace faces right (10 male, 10 female; chance is 10)', async () => {
+    expect(labels.filter((g) => g === 1)).toHaveLength(10);
+    const { x, rows, skipped } = await net.embedImages(files, { threads: 1 });
+    expect([x.rows, x.cols]).toEqual([20, 512]);
+    expect(Array.from(rows)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(skipped).toEqual([]);
+    // the bottleneck is an average of ReLU outputs: finite and >= 0, and not all zero
+    expect(x.data.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
+    expect(x.data.some((v) => v > 0)).toBe(true);
+    const predicted = net.shippedHead.predict(x);
+    const correct = labels.filter((g, i) => predicted[i] === g).length;
+    expect(correct).toBeGreaterThanOrEqual(15);
+    const females = Array.from(predicted).filter((p) => p === 1).length;
+    expect(females).toBeGreaterThanOrEqual(5); // not one class for everyone
+  });
+
+  it("agrees with face-api's own AgeGenderNet on P(male) and age for 3 faces", async () => {
+    const require = createRequire(import.meta.url);
+    const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as {
+      AgeGenderNet: new () => {
+        loadFromWeightMap(w: tf.NamedTensorMap): void;
+        predictAgeAndGender(t: tf.Tensor3D[]): Promise<{ age: number; gender: string; genderProbability: number }[]>;
+      };
+    };
+    const reference = new faceapi.AgeGenderNet();
+    reference.loadFromWeightMap(loadFaceNetWeights(faceApiModelDir()).tensors);
+    const three = files.slice(8, 11);
+    const pixels = await Promise.all(three.map((f) => decodeImage(f, 112)));
+    const rgb = new Float32Array(3 * 112 * 112 * 3);
+    pixels.forEach((p, k) => rgb.set(p, k * 112 * 112 * 3));
+    const theirs = await reference.predictAgeAndGender(tf.unstack(tf.tensor4d(rgb, [3, 112, 112, 3])) as tf.Tensor3D[]);
+    const z = await net.embed(matrix(rgb, 3, 112 * 112 * 3));
+    const pFemale = net.shippedHead.positiveScore(z);
+    const age = net.predictAge(z);
+    theirs.forEach((t, k) => {
+      const theirMale = t.gender === 'male' ? t.genderProbability : 1 - t.genderProbability;
+      expect(1 - (pFemale[k] as number)).toBeCloseTo(theirMale, 4);
+      expect(age[k] as number).toBeCloseTo(t.age, 2);
+    });
+  });
+
+  it('gives the same embeddings with 2 worker threads as on the calling thread', async () => {
+    const one = await net.embedImages(files.slice(0, 16), { threads: 1, batchSize: 4 });
+    const two = await net.embedImages(files.slice(0, 16), { threads: 2, batchSize: 4 });
+    expect(Array.from(two.rows)).toEqual(Array.from(one.rows));
+    let maxDiff = 0;
+    one.x.data.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - (two.x.data[i] as number)))));
+    expect(maxDiff).toBeLessThan(1e-5);
+  });
+
+  it('skips a corrupt JPEG among real faces, reporting its index, and reports progress up to the total', async () => {
+    const bad = join(tmp, 'corrupt.jpg');
+    const jpeg = readFileSync(files[0] as string);
+    writeFileSync(bad, jpeg.subarray(0, 500));
+    const list = [files[0] as string, bad, files[1] as string];
+    const warnings: string[] = [];
+    const progress: number[] = [];
+    const out = await net.embedImages(list, { threads: 1, onWarning: (m) => warnings.push(m), onProgress: (d) => progress.push(d) });
+    expect(Array.from(out.rows)).toEqual([0, 2]);
+    expect(out.skipped.map((s) => s.index)).toEqual([1]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('corrupt.jpg: skipped, cannot decode image');
+    expect(progress.at(-1)).toBe(3);
+    await expect(net.embedImages(list, { threads: 1, strict: true })).rejects.toThrow(/corrupt\.jpg: cannot decode image/);
+  });
+
+  it('serves a second run from the cache with identical bytes, keeping skipped images', async () => {
+    const dir = mkdtempSync(join(tmp, 'cache-'));
+    const bad = join(tmp, 'corrupt2.jpg');
+    writeFileSync(bad, 'not a jpeg');
+    const copy = join(tmp, 'copy.jpg');
+    copyFileSync(files[2] as string, copy);
+    const list = [files[2] as string, bad, files[3] as string];
+    const first = await net.embedImages(list, { threads: 1, cacheDir: dir });
+    expect(first.cacheHit).toBe(false);
+    const warnings: string[] = [];
+    const second = await net.embedImages(list, { threads: 1, cacheDir: dir, onWarning: (m) => warnings.push(m) });
+    expect(second.cacheHit).toBe(true);
+    expect(Buffer.from(second.x.data.buffer)).toEqual(Buffer.from(first.x.data.buffer));
+    expect(Array.from(second.rows)).toEqual([0, 2]);
+    expect(second.skipped.map((s) => s.file)).toEqual([bad]);
+    expect(warnings).toEqual([expect.stringContaining('corrupt2.jpg: skipped')]);
+    // same bytes under another name: same content hash, still a hit
+    const renamed = await net.embedImages([copy, bad, files[3] as string], { threads: 1, cacheDir: dir });
+    expect(renamed.cacheHit).toBe(true);
+    // another fit is another entry
+    expect((await net.embedImages(list, { threads: 1, cacheDir: dir, fit: 'cover' })).cacheHit).toBe(false);
+  });
+
+  it('refuses rows that are not 112 x 112 x 3 pixels', async () => {
+    await expect(net.embed(matrix(new Float32Array(10), 2, 5))).rejects.toThrow(ShapeError);
+    await expect(net.embed(matrix(new Float32Array(10), 2, 5))).rejects.toThrow('face-api embeds rows of 112 x 112 x 3 = 37632 RGB values, received 5 columns');
+  });
+});
