@@ -74,6 +74,19 @@ export function readNumericCsv(file: string, options: NumericCsvOptions): Numeri
 
 /** Parse a decimal number in bytes[s, e) (already trimmed); NaN when the bytes are not a plain decimal number. */
 function parseDecimal(b: Uint8Array, s: number, e: number): number {
+  const v = parsePrefix(b, s, e);
+  return parsedEnd === e ? v : Number.NaN;
+}
+
+/** Where {@link parsePrefix} stopped. */
+let parsedEnd = 0;
+
+/**
+ * Parse the longest decimal number (`[+-]digits[.digits][e[+-]digits]`) starting at bytes[s], before e; sets
+ * `parsedEnd` to the first byte after it. NaN when there are no digits. Up to 15 significant digits are used
+ * (exact in a double), then scaled by an exact power of ten: within one double ulp, so float32 results match Number().
+ */
+function parsePrefix(b: Uint8Array, s: number, e: number): number {
   let i = s;
   let neg = false;
   let c = b[i];
@@ -109,7 +122,10 @@ function parseDecimal(b: Uint8Array, s: number, e: number): number {
       i++;
     }
   }
-  if (digits === 0) return Number.NaN;
+  if (digits === 0) {
+    parsedEnd = i;
+    return Number.NaN;
+  }
   if (i < e && (b[i] === 101 || b[i] === 69)) {
     i++;
     let eneg = false;
@@ -126,10 +142,13 @@ function parseDecimal(b: Uint8Array, s: number, e: number): number {
       ed++;
       i++;
     }
-    if (ed === 0) return Number.NaN;
+    if (ed === 0) {
+      parsedEnd = i;
+      return Number.NaN;
+    }
     exp10 += eneg ? -ev : ev;
   }
-  if (i !== e) return Number.NaN;
+  parsedEnd = i;
   let v: number;
   if (mant === 0) v = 0;
   else if (exp10 >= 0) v = exp10 <= 308 ? mant * (POW10[exp10] as number) : Infinity;
@@ -274,6 +293,22 @@ class Reader {
       if (j >= ncols) {
         throw new InputError(`${this.source}: line ${this.lineNo} has more than ${ncols} fields, expected ${ncols} (as in the header)`);
       }
+      const role = roles[j] as number;
+      if (role >= 0) {
+        // fast path: a plain number directly followed by the delimiter or the line end
+        const v = parsePrefix(buf, i, e);
+        const end = parsedEnd;
+        if (end > i && (end === e || buf[end] === d) && v === v) {
+          this.data[base + role] = v;
+          i = end;
+          j++;
+          if (i >= e) break;
+          i++;
+          if (i === e) this.trailingField(j++, ncols);
+          if (i === e) break;
+          continue;
+        }
+      }
       while (i < e && (buf[i] === 32 || (buf[i] === 9 && d !== 9))) i++;
       let a = i;
       let z: number;
@@ -298,7 +333,6 @@ class Reader {
         z = i;
         while (z > a && (buf[z - 1] === 32 || (buf[z - 1] === 9 && d !== 9))) z--;
       }
-      const role = roles[j] as number;
       if (role >= 0) {
         const v = parseDecimal(buf, a, z);
         if (!Number.isFinite(v)) {
@@ -320,12 +354,7 @@ class Reader {
       if (i >= e) break;
       i++; // skip the delimiter
       if (i === e) {
-        // a trailing delimiter: one more empty field
-        if (j >= ncols) throw new InputError(`${this.source}: line ${this.lineNo} has more than ${ncols} fields, expected ${ncols} (as in the header)`);
-        const r = roles[j] as number;
-        if (r >= 0) throw new InputError(`${this.source}: line ${this.lineNo}, column "${this.header?.[j]}": expected a finite number, received ""`);
-        if (r <= -2) (this.text[-2 - r] as string[]).push('');
-        j++;
+        this.trailingField(j++, ncols);
         break;
       }
     }
@@ -334,6 +363,14 @@ class Reader {
     }
     this.lineList.push(this.lineNo);
     this.rows++;
+  }
+
+  /** A line ending in a delimiter: field j is empty. */
+  private trailingField(j: number, ncols: number): void {
+    if (j >= ncols) throw new InputError(`${this.source}: line ${this.lineNo} has more than ${ncols} fields, expected ${ncols} (as in the header)`);
+    const r = this.roles[j] as number;
+    if (r >= 0) throw new InputError(`${this.source}: line ${this.lineNo}, column "${this.header?.[j]}": expected a finite number, received ""`);
+    if (r <= -2) (this.text[-2 - r] as string[]).push('');
   }
 
   finish(): NumericCsv {
