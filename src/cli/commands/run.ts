@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { runPipeline } from '../../pipeline/run.ts';
+import { addDataFlags, addHeadFlags, dataOptionsFrom, headOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags } from '../flags.ts';
+import { runsTable } from '../runs-table.ts';
+
+/** `fairhead run`: data + backbone -> embeddings -> fair head -> evaluation, report and model. */
+export function register(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description('pre-train or load a backbone, fine-tune a fair last layer, evaluate it, write report + model')
+    .option('--out <dir>', 'output folder (metrics.json, report.html, report.md, model/)', 'fairhead-out')
+    .option('--bootstrap <n>', 'bootstrap resamples for 95% intervals on test metrics', '200')
+    .option('--quiet', 'no progress or status lines')
+    .option('--json', 'print metrics.json to stdout instead of the table');
+  addDataFlags(cmd);
+  addHeadFlags(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  fairhead run --data adult.csv --target income --positive '>50K' --sensitive sex --method m2 --constraint eo
+  fairhead run --images faces/ --labels faces.csv --target gender --positive 1 --sensitive race --backbone face-api
+  fairhead run --data rows.csv --backbone onnx:model.onnx --target y --sensitive group --max-gap 0.02`,
+  );
+  cmd.action(async (raw: RawFlags) => {
+    const flags = mergeConfig(cmd, raw);
+    const quiet = flags['quiet'] === true || flags['json'] === true;
+    const log = logger(quiet);
+    const bootstrap = Number(flags['bootstrap'] ?? 0);
+    const out = String(flags['out']);
+    const result = await runPipeline(
+      { ...dataOptionsFrom(flags), ...headOptionsFrom(flags), out, quiet, bootstrap: Number.isFinite(bootstrap) ? bootstrap : 0 },
+      { progress: progressFactory(quiet), onWarning: (m) => log(`warning: ${m}`) },
+    );
+    if (flags['json'] === true) {
+      process.stdout.write(`${JSON.stringify(result.metrics, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(runsTable(result.metrics.runs));
+    log(`\nwrote ${out}/metrics.json, report.html, report.md and model/ (fairhead predict --model ${out}/model)`);
+  });
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InputError } from '../errors.ts';
+import { createProgress, type Progress } from '../progress.ts';
+import {
+  CONSTRAINTS,
+  METHODS,
+  OPTIMIZERS,
+  choice,
+  numberList,
+  numberOption,
+  type BackboneOptions,
+  type DataOptions,
+  type HeadOptions,
+} from '../pipeline/run-options.ts';
+
+/** Raw values as commander gives them (flags in camelCase), merged with a `--config` file's keys. */
+export type RawFlags = Record<string, unknown>;
+
+/** The data and backbone flags shared by `run`, `sweep` and `reproduce`; each maps one-to-one to an option key. */
+export function addDataFlags(cmd: Command): Command {
+  return cmd
+    .option('--data <file>', 'tabular CSV (training file; validation and test are split out of it unless given)')
+    .option('--images <dir>', 'folder of images (with --labels)')
+    .option('--labels <file>', 'CSV with one row per image (or per .npy embedding row)')
+    .option('--image-column <col>', 'column of --labels holding each image file name', 'file')
+    .option('--embeddings <file>', 'embeddings: .npy (labels from --labels), .csv, .parquet or a folder of Parquet shards')
+    .option('--validation-data <file>', 'validation file (default: a seeded stratified share of the training file)')
+    .option('--test-data <file>', 'test file (default: a seeded stratified share of the training file)')
+    .option('--target <col>', 'label column')
+    .option('--positive <value>', 'value of the target that is the positive class (needed unless the target is 0/1)')
+    .option('--sensitive <cols>', 'sensitive column(s), comma-separated; several are crossed into intersectional groups')
+    .option('--drop <cols>', 'columns that must not be features, comma-separated')
+    .option('--keep-sensitive', 'keep the sensitive columns among the features (default: left out)')
+    .option('--validation-fraction <f>', 'share held out for validation when no file is given', '0.2')
+    .option('--test-fraction <f>', 'share held out for test when no file is given', '0.2')
+    .option('--split-seed <n>', 'seed of the train/validation/test split', '0')
+    .option('--strict', 'fail on an unreadable image instead of skipping it')
+    .option('--backbone <name>', 'mlp (pre-trained here on CSV), onnx:FILE, face-api (images) or embeddings')
+    .option('--embedding-node <name>', 'ONNX tensor entering the last layer (default: found automatically)')
+    .option('--hidden <sizes>', 'mlp hidden layer sizes, comma-separated')
+    .option('--epochs <n>', 'mlp pre-training epochs (early stopping on validation)')
+    .option('--cache-dir <dir>', 'embedding cache folder', '.fairhead-cache')
+    .option('--config <file>', 'JSON file with the same keys as the flags (camelCase); flags given override it');
+}
+
+/** The fine-tuning flags of `run`. */
+export function addHeadFlags(cmd: Command): Command {
+  return cmd
+    .option('--method <name>', `fine-tuning set and loss: ${METHODS.join(', ')}`, 'm2')
+    .option('--constraint <name>', `fairness penalty: ${CONSTRAINTS.join(', ')}`, 'eo')
+    .option('--alpha <n>', 'penalty weight', '1')
+    .option('--max-gap <g>', 'target mode: the most accurate head whose gap on the fine-tuning set is at most G')
+    .option('--optimizer <name>', `${OPTIMIZERS.join(', ')} (paper = the authors' SGD recipe)`, 'lbfgs')
+    .option('--seed <n>', 'seed of sampling and training', '0');
+}
+
+/** Flags merged over the `--config` file's keys (a flag left at its default does not override the file). */
+export function mergeConfig(cmd: Command, flags: RawFlags): RawFlags {
+  const file = flags['config'];
+  if (typeof file !== 'string') return flags;
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`--config ${file}: ${code === 'ENOENT' ? 'file not found' : 'is not valid JSON'}`);
+  }
+  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new InputError(`--config ${file}: expected a JSON object of flag values`);
+  const known = new Set(cmd.options.map((o) => o.attributeName()));
+  const merged: RawFlags = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (!known.has(key)) throw new InputError(`--config ${file}: unknown key "${key}". Valid: ${[...known].sort().join(', ')}`);
+    merged[key] = Array.isArray(value) ? value.join(',') : typeof value === 'boolean' ? value : String(value);
+  }
+  for (const [key, value] of Object.entries(flags)) {
+    if (cmd.getOptionValueSource(key) === 'default' && key in merged) continue;
+    merged[key] = value;
+  }
+  return merged;
+}
+
+function str(flags: RawFlags, key: string): string | undefined {
+  const v = flags[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function list(flags: RawFlags, key: string): string[] | undefined {
+  const v = str(flags, key);
+  return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function num(flags: RawFlags, key: string, option: string, opts: { min?: number; integer?: boolean } = {}): number | undefined {
+  const v = str(flags, key);
+  return v === undefined ? undefined : numberOption(v, option, opts);
+}
+
+/** Data + backbone options from flags, checked. */
+export function dataOptionsFrom(flags: RawFlags): DataOptions & BackboneOptions {
+  const target = str(flags, 'target');
+  if (target === undefined) throw new InputError('--target COL is required (the label column)');
+  const sensitive = list(flags, 'sensitive');
+  if (!sensitive || sensitive.length === 0) throw new InputError('--sensitive COL[,COL] is required (the sensitive attribute(s))');
+  const hidden = str(flags, 'hidden');
+  const out: DataOptions & BackboneOptions = {
+    target,
+    sensitive,
+    ...opt('data', str(flags, 'data')),
+    ...opt('images', str(flags, 'images')),
+    ...opt('labels', str(flags, 'labels')),
+    ...opt('imageColumn', str(flags, 'imageColumn')),
+    ...opt('embeddings', str(flags, 'embeddings')),
+    ...opt('validationData', str(flags, 'validationData')),
+    ...opt('testData', str(flags, 'testData')),
+    ...opt('positive', str(flags, 'positive')),
+    ...opt('drop', list(flags, 'drop')),
+    ...opt('keepSensitive', flags['keepSensitive'] === true ? true : undefined),
+    ...opt('validationFraction', num(flags, 'validationFraction', '--validation-fraction', { min: 0 })),
+    ...opt('testFraction', num(flags, 'testFraction', '--test-fraction', { min: 0 })),
+    ...opt('splitSeed', num(flags, 'splitSeed', '--split-seed', { integer: true })),
+    ...opt('strict', flags['strict'] === true ? true : undefined),
+    ...opt('backbone', str(flags, 'backbone')),
+    ...opt('embeddingNode', str(flags, 'embeddingNode')),
+    ...opt('hidden', hidden === undefined ? undefined : numberList(hidden, '--hidden', { min: 1, integer: true })),
+    ...opt('epochs', num(flags, 'epochs', '--epochs', { min: 1, integer: true })),
+    ...opt('cacheDir', str(flags, 'cacheDir')),
+  };
+  const backbone = out.backbone;
+  if (backbone !== undefined && !['mlp', 'face-api', 'embeddings'].includes(backbone) && !backbone.startsWith('onnx:')) {
+    throw new InputError(`Unknown backbone "${backbone}". Valid: mlp, onnx:FILE, face-api, embeddings`);
+  }
+  return out;
+}
+
+/** Fine-tuning options from flags, checked. */
+export function headOptionsFrom(flags: RawFlags): HeadOptions {
+  const maxGap = num(flags, 'maxGap', '--max-gap', { min: 0 });
+  return {
+    method: choice(str(flags, 'method') ?? 'm2', METHODS, 'method'),
+    constraint: choice(str(flags, 'constraint') ?? 'eo', CONSTRAINTS, 'constraint'),
+    alpha: num(flags, 'alpha', '--alpha', { min: 0 }) ?? 1,
+    ...(maxGap !== undefined ? { maxGap } : {}),
+    optimizer: choice(str(flags, 'optimizer') ?? 'lbfgs', OPTIMIZERS, 'optimizer'),
+    seed: num(flags, 'seed', '--seed', { integer: true, min: 0 }) ?? 0,
+  };
+}
+
+/** `{ [key]: value }` when value is defined, else `{}` (for exactOptionalPropertyTypes). */
+export function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** Progress bars on stderr unless quiet. */
+export function progressFactory(quiet: boolean): (label: string, total: number) => Progress {
+  return (label, total) => createProgress({ label, total, quiet });
+}
+
+/** Print a line to stderr unless quiet (status and warnings; stdout is kept for results). */
+export function logger(quiet: boolean): (message: string) => void {
+  return (message) => {
+    if (!quiet) process.stderr.write(`${message}\n`);
+  };
+}

@@ -1,0 +1,135 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InputError } from '../errors.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
+import { tabularEncodingFromJSON } from '../data/tabular.ts';
+import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
+import { MlpBackbone } from '../backbone/mlp.ts';
+import type { InputSpec, PreparedData } from '../pipeline/prepare.ts';
+import type { RunRecord } from '../report/schema.ts';
+import { exportOnnxWithHead } from './onnx-export.ts';
+
+/**
+ * A deployable fairhead model: a folder with `manifest.json` (this type), the fair head, how raw input becomes
+ * backbone input, and the backbone itself:
+ *
+ * - `mlp`: `backbone.json` (MlpBackbone.toJSON: layer sizes and float weights) — the whole network is in the folder;
+ * - `onnx`: `model.onnx`, the user's model with its last layer replaced by the fair head (serve it as it is, or
+ *   let `fairhead predict` run it);
+ * - `face-api`: the weights shipped in @vladmandic/face-api (`backbone.id` pins the exact file by hash);
+ * - `embeddings`: no backbone (inputs are embeddings).
+ *
+ * Reading never evaluates code: only JSON and ONNX protobuf are parsed, and every field is checked.
+ */
+export interface ModelManifest {
+  readonly format: 'fairhead.model';
+  readonly version: 1;
+  readonly createdAt: string;
+  readonly target: string;
+  readonly positive?: string;
+  readonly sensitive: readonly string[];
+  readonly input: InputSpec;
+  readonly backbone: { readonly kind: PreparedData['backbone']['kind']; readonly spec: string; readonly file?: string; readonly embeddingNode?: string };
+  readonly head: LinearHeadJSON;
+  /** P(positive) at or above this is predicted positive. */
+  readonly threshold: number;
+  readonly run: Pick<RunRecord, 'method' | 'constraint' | 'alpha' | 'seed'>;
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+
+/** Write the model folder `dir` for `head` trained on `prepared` (every file atomically). */
+export async function saveModelBundle(
+  dir: string,
+  prepared: PreparedData,
+  head: LinearHead,
+  run: ModelManifest['run'],
+  task: { target: string; positive?: string; sensitive: readonly string[] },
+): Promise<string[]> {
+  const files: string[] = [];
+  let backboneFile: string | undefined;
+  if (prepared.backbone.kind === 'mlp' && prepared.backbone.mlp) {
+    backboneFile = 'backbone.json';
+    writeFileAtomic(join(dir, backboneFile), JSON.stringify(prepared.backbone.mlp.toJSON()));
+    files.push(join(dir, backboneFile));
+  } else if (prepared.backbone.kind === 'onnx' && prepared.backbone.onnxFile) {
+    backboneFile = 'model.onnx';
+    await exportOnnxWithHead(prepared.backbone.onnxFile, head, join(dir, backboneFile), prepared.backbone.embeddingNode !== undefined ? { embeddingNode: prepared.backbone.embeddingNode } : {});
+    files.push(join(dir, backboneFile));
+  }
+  const manifest: ModelManifest = {
+    format: 'fairhead.model',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    target: task.target,
+    ...(task.positive !== undefined ? { positive: task.positive } : {}),
+    sensitive: task.sensitive,
+    input: prepared.input,
+    backbone: {
+      kind: prepared.backbone.kind,
+      spec: prepared.backbone.spec,
+      ...(backboneFile !== undefined ? { file: backboneFile } : {}),
+      ...(prepared.backbone.embeddingNode !== undefined ? { embeddingNode: prepared.backbone.embeddingNode } : {}),
+    },
+    head: head.toJSON(),
+    threshold: 0.5,
+    run,
+  };
+  writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  files.push(join(dir, MANIFEST_FILE));
+  return files;
+}
+
+/** A model folder read back: its manifest, head and (for mlp) backbone. */
+export interface LoadedModel {
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+  readonly head: LinearHead;
+  readonly mlp?: MlpBackbone;
+  /** Absolute path of the backbone file (mlp JSON or ONNX), when there is one. */
+  readonly backboneFile?: string;
+}
+
+/** Read a model folder written by {@link saveModelBundle} (or its manifest.json path). */
+export function loadModelBundle(path: string): LoadedModel {
+  let dir = resolve(path);
+  try {
+    if (statSync(dir).isFile()) dir = resolve(dir, '..');
+  } catch {
+    throw new InputError(`${path}: model not found (expected a folder written by \`fairhead run\`, holding ${MANIFEST_FILE})`);
+  }
+  const manifestFile = join(dir, MANIFEST_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`${manifestFile}: ${code === 'ENOENT' ? 'not found; expected a model folder written by `fairhead run`' : 'is not valid JSON'}`);
+  }
+  const m = json as Partial<ModelManifest> | null;
+  if (!m || typeof m !== 'object' || m.format !== 'fairhead.model') {
+    throw new InputError(`${manifestFile}: not a fairhead model manifest (expected format "fairhead.model")`);
+  }
+  if (m.version !== 1) {
+    throw new InputError(`${manifestFile}: model format version ${String(m.version)} is newer than this fairhead reads (1); upgrade fairhead`);
+  }
+  if (!m.input || !m.backbone || !m.head || typeof m.target !== 'string') {
+    throw new InputError(`${manifestFile}: incomplete manifest (needs input, backbone, head and target)`);
+  }
+  const head = LinearHead.fromJSON(m.head, `${manifestFile} (head)`);
+  if (m.input.kind === 'tabular') tabularEncodingFromJSON(m.input.encoding, `${manifestFile} (input.encoding)`);
+  const backboneFile = m.backbone.file !== undefined ? join(dir, m.backbone.file) : undefined;
+  if (backboneFile !== undefined && !backboneFile.startsWith(dir)) throw new InputError(`${manifestFile}: backbone file must be inside the model folder`);
+  let mlp: MlpBackbone | undefined;
+  if (m.backbone.kind === 'mlp') {
+    if (backboneFile === undefined) throw new InputError(`${manifestFile}: an mlp model needs backbone.file`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(backboneFile, 'utf8'));
+    } catch {
+      throw new InputError(`${backboneFile}: missing or not valid JSON (the mlp backbone of this model)`);
+    }
+    mlp = MlpBackbone.fromJSON(raw, backboneFile);
+  }
+  return { dir, manifest: m as ModelManifest, head, ...(mlp ? { mlp } : {}), ...(backboneFile ? { backboneFile } : {}) };
+}

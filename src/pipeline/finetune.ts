@@ -1,0 +1,88 @@
+import type { EmbeddingSet } from '../data/dataset.ts';
+import type { LinearHead } from '../head/linear-head.ts';
+import type { RunRecord, SplitSummary } from '../report/schema.ts';
+import { fitHead, type FitProgress, type FitResult } from '../train/fit.ts';
+import { evaluateHead } from './evaluate.ts';
+import { finetuneSet, methodUsesPenalty } from './finetune-sets.ts';
+import type { PreparedData } from './prepare.ts';
+import type { HeadOptions } from './run-options.ts';
+
+/** A trained head and its record for metrics.json. */
+export interface FinetuneOutcome {
+  readonly head: LinearHead;
+  readonly record: RunRecord;
+  readonly fit?: FitResult;
+}
+
+export interface FinetuneHooks {
+  /** Bootstrap resamples for test intervals (0: none). */
+  readonly bootstrap?: number;
+  readonly onProgress?: (info: FitProgress) => void;
+}
+
+/**
+ * Step (3) and (4) for one setting: build the fine-tuning set of `method` (B1 train, B2/M1 validation, B3/M2
+ * group-balanced train + validation), train the head (B*: cross-entropy only; M*: + alpha * penalty, or target
+ * mode with `maxGap`), and evaluate it on train, fine-tuning set, validation and test.
+ */
+export async function finetuneAndEvaluate(prepared: PreparedData, options: HeadOptions, hooks: FinetuneHooks = {}): Promise<FinetuneOutcome> {
+  const set = finetuneSet(options.method, prepared.train, prepared.validation, options.seed);
+  const penalised = methodUsesPenalty(options.method);
+  const fit = await fitHead(set, {
+    constraint: penalised ? options.constraint : 'none',
+    optimizer: options.optimizer,
+    seed: options.seed,
+    ...(penalised ? (options.maxGap !== undefined ? { maxGap: options.maxGap, alpha: options.alpha || 1 } : { alpha: options.alpha }) : {}),
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+  });
+  const record: RunRecord = {
+    method: options.method,
+    constraint: penalised ? options.constraint : 'none',
+    alpha: penalised ? fit.alpha : 0,
+    seed: options.seed,
+    ...(penalised && options.maxGap !== undefined ? { maxGap: options.maxGap } : {}),
+    splits: evaluateSplits(fit.head, prepared, set, hooks.bootstrap ?? 0, options.seed),
+    cost: {
+      seconds: fit.seconds,
+      parametersTrained: fit.head.parameterCount,
+      parametersTotal: prepared.backbone.parameterCount + fit.head.parameterCount,
+      finetuneRows: set.x.rows,
+      backboneSeconds: prepared.backbone.seconds,
+      optimizer: options.optimizer,
+      iterations: fit.iterations,
+    },
+  };
+  return { head: fit.head, record, fit };
+}
+
+/** The network's own last layer as a run (`shipped`), when the backbone has one. */
+export function shippedOutcome(prepared: PreparedData, bootstrap = 0): FinetuneOutcome | undefined {
+  const head = prepared.backbone.shippedHead;
+  if (!head || head.classes.length !== 2 || head.inputDim !== prepared.train.x.cols) return undefined;
+  const trainedHere = prepared.backbone.kind === 'mlp';
+  const record: RunRecord = {
+    method: 'shipped',
+    constraint: 'none',
+    alpha: 0,
+    seed: 0,
+    splits: evaluateSplits(head, prepared, prepared.validation, bootstrap, 0),
+    cost: {
+      seconds: trainedHere ? prepared.backbone.seconds : 0,
+      parametersTrained: trainedHere ? prepared.backbone.parameterCount + head.parameterCount : 0,
+      parametersTotal: prepared.backbone.parameterCount + head.parameterCount,
+      finetuneRows: trainedHere ? prepared.train.x.rows : 0,
+      backboneSeconds: prepared.backbone.seconds,
+    },
+  };
+  return { head, record };
+}
+
+function evaluateSplits(head: LinearHead, prepared: PreparedData, finetune: EmbeddingSet, bootstrap: number, seed: number): RunRecord['splits'] {
+  const splits: { train: SplitSummary; finetune: SplitSummary; validation: SplitSummary; test: SplitSummary } = {
+    train: evaluateHead(head, prepared.train),
+    finetune: evaluateHead(head, finetune),
+    validation: evaluateHead(head, prepared.validation),
+    test: evaluateHead(head, prepared.test, { bootstrap, seed }),
+  };
+  return splits;
+}

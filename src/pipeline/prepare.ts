@@ -1,0 +1,365 @@
+import { performance } from 'node:perf_hooks';
+import { InputError } from '../errors.ts';
+import { columnIndex, readCsvTable } from '../data/csv-table.ts';
+import type { EmbeddingSet } from '../data/dataset.ts';
+import { readEmbeddings } from '../data/embeddings.ts';
+import { imageBatches, readImageLabels } from '../data/images.ts';
+import { loadTabular } from '../data/load-tabular.ts';
+import { matrix, type Matrix } from '../data/matrix.ts';
+import { labelGroupStrata, stratifiedSplit, subsetEmbeddingSet } from '../data/splits.ts';
+import type { TabularEncoding } from '../data/tabular.ts';
+import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIndex, normaliseLabel } from '../data/_internal/labels.ts';
+import type { Backbone } from '../backbone/backbone.ts';
+import { cachedEmbeddings, hashFiles } from '../backbone/embedding-cache.ts';
+import { loadFaceApiBackbone } from '../backbone/face-api.ts';
+import { trainMlp, type MlpBackbone } from '../backbone/mlp.ts';
+import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
+import type { LinearHead } from '../head/linear-head.ts';
+import { silentProgress, type Progress } from '../progress.ts';
+import type { BackboneOptions, DataOptions } from './run-options.ts';
+
+/** Train, validation and test embeddings, and what made them. */
+export interface PreparedData {
+  readonly train: EmbeddingSet;
+  readonly validation: EmbeddingSet;
+  readonly test: EmbeddingSet;
+  readonly backbone: PreparedBackbone;
+  /** Human-readable name of the input, for reports. */
+  readonly dataset: string;
+  /** How raw rows become backbone inputs, so `predict` can repeat it. */
+  readonly input: InputSpec;
+  /** Warnings met on the way (skipped images, ...). */
+  readonly warnings: readonly string[];
+}
+
+/** The frozen backbone, with what export and reports need. */
+export interface PreparedBackbone {
+  /** `mlp`, `onnx`, `face-api` or `embeddings`. */
+  readonly kind: 'mlp' | 'onnx' | 'face-api' | 'embeddings';
+  /** As given on the command line (`onnx:model.onnx`). */
+  readonly spec: string;
+  readonly parameterCount: number;
+  /** Seconds spent pre-training and embedding (0 when served from the cache). */
+  readonly seconds: number;
+  /** The network's own last layer, when it has one: the "shipped" baseline. */
+  readonly shippedHead?: LinearHead;
+  /** The pre-trained MLP, to save with the model. */
+  readonly mlp?: MlpBackbone;
+  /** The ONNX model file and the embedding tensor, for export. */
+  readonly onnxFile?: string;
+  readonly embeddingNode?: string;
+}
+
+/** How `predict` turns new raw rows into backbone inputs. */
+export type InputSpec =
+  | { readonly kind: 'tabular'; readonly encoding: TabularEncoding }
+  | { readonly kind: 'raw-columns'; readonly columns: readonly string[] }
+  | { readonly kind: 'images'; readonly size: number; readonly layout: 'hwc-bytes' | 'nchw-unit' }
+  | { readonly kind: 'embeddings'; readonly features?: readonly string[] };
+
+export interface PrepareHooks {
+  readonly progress?: (label: string, total: number) => Progress;
+  readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * Step (1) and (2) of the method: read the data, pre-train (mlp) or load (onnx, face-api) the backbone, freeze it,
+ * and embed train, validation and test. Splits missing as files are seeded and stratified by (label, group) cell.
+ *
+ * Valid pairs: CSV with `mlp` (default; features inferred, standardised, one-hot) or `onnx:FILE` (the numeric
+ * feature columns in file order, as they are), images with `face-api` (default) or `onnx:FILE` (resized to the
+ * model's square input, NCHW in [0, 1]), embeddings with `embeddings` (identity).
+ */
+export async function prepareData(options: DataOptions & BackboneOptions, hooks: PrepareHooks = {}): Promise<PreparedData> {
+  const inputs = [options.data, options.images, options.embeddings].filter((v) => v !== undefined);
+  if (inputs.length !== 1) throw new InputError('give exactly one of --data FILE.csv, --images DIR (with --labels), or --embeddings FILE');
+  if (options.sensitive.length === 0) throw new InputError('--sensitive: name at least one sensitive column');
+  const backbone = options.backbone ?? (options.images !== undefined ? 'face-api' : options.embeddings !== undefined ? 'embeddings' : 'mlp');
+  const warnings: string[] = [];
+  const warn = (m: string): void => {
+    warnings.push(m);
+    hooks.onWarning?.(m);
+  };
+  const progress = hooks.progress ?? (() => silentProgress);
+  if (options.data !== undefined) {
+    if (backbone === 'mlp') return prepareTabularMlp(options, options.data, progress, warnings);
+    if (backbone.startsWith('onnx:')) return prepareTabularOnnx(options, options.data, backbone, warnings);
+    if (backbone === 'embeddings') return prepareEmbeddings({ ...options, embeddings: options.data }, warnings);
+    throw new InputError(`--backbone ${backbone} does not take a CSV of rows; valid with --data: mlp, onnx:FILE, embeddings`);
+  }
+  if (options.images !== undefined) {
+    if (backbone === 'face-api' || backbone.startsWith('onnx:')) return prepareImages(options, options.images, backbone, progress, warn, warnings);
+    throw new InputError(`--backbone ${backbone} does not take images; valid with --images: face-api, onnx:FILE`);
+  }
+  if (backbone !== 'embeddings') throw new InputError(`--embeddings needs --backbone embeddings (the embeddings are already the frozen representation), received "${backbone}"`);
+  return prepareEmbeddings(options, warnings);
+}
+
+async function prepareTabularMlp(
+  options: DataOptions & BackboneOptions,
+  file: string,
+  progress: NonNullable<PrepareHooks['progress']>,
+  warnings: string[],
+): Promise<PreparedData> {
+  const loaded = loadTabular({ ...tabularOptions(options), train: file });
+  const started = performance.now();
+  const epochs = options.epochs ?? 50;
+  const bar = progress('pre-training mlp (epochs)', epochs);
+  const fit = await trainMlp(loaded.train, loaded.validation, { ...(options.hidden ? { hidden: [...options.hidden] } : {}), epochs, seed: options.splitSeed ?? 0 }, (p) => bar.update(p.epoch));
+  bar.stop();
+  const net = fit.backbone;
+  const embed = async (set: EmbeddingSet): Promise<EmbeddingSet> => ({ ...set, x: await net.embed(set.x) });
+  const [train, validation, test] = [await embed(loaded.train), await embed(loaded.validation), await embed(loaded.test)];
+  return {
+    train,
+    validation,
+    test,
+    dataset: file,
+    input: { kind: 'tabular', encoding: loaded.encoding },
+    warnings,
+    backbone: {
+      kind: 'mlp',
+      spec: 'mlp',
+      parameterCount: net.parameterCount,
+      seconds: (performance.now() - started) / 1000,
+      shippedHead: fit.head,
+      mlp: net,
+    },
+  };
+}
+
+function tabularOptions(options: DataOptions) {
+  return {
+    target: options.target,
+    sensitive: options.sensitive,
+    ...(options.positive !== undefined ? { positive: options.positive } : {}),
+    ...(options.drop !== undefined ? { drop: options.drop } : {}),
+    ...(options.keepSensitive !== undefined ? { keepSensitive: options.keepSensitive } : {}),
+    ...(options.validationData !== undefined ? { validation: options.validationData } : {}),
+    ...(options.testData !== undefined ? { test: options.testData } : {}),
+    ...(options.validationFraction !== undefined ? { validationFraction: options.validationFraction } : {}),
+    ...(options.testFraction !== undefined ? { testFraction: options.testFraction } : {}),
+    seed: options.splitSeed ?? 0,
+  };
+}
+
+/** CSV + ONNX model: the model's own features are the numeric columns other than target, sensitive and dropped. */
+async function prepareTabularOnnx(options: DataOptions & BackboneOptions, file: string, spec: string, warnings: string[]): Promise<PreparedData> {
+  const modelFile = spec.slice('onnx:'.length);
+  const net = await loadOnnxBackbone(modelFile, options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
+  try {
+    const excluded = new Set([options.target, ...options.sensitive, ...(options.drop ?? [])]);
+    const table = readCsvTable(file);
+    const columns = table.header.filter((h) => !excluded.has(h));
+    if (columns.length !== net.inputFeatures) {
+      throw new InputError(`${modelFile}: the model takes ${net.inputFeatures} input features, but ${file} has ${columns.length} feature columns (${columns.slice(0, 8).join(', ')}${columns.length > 8 ? ', ...' : ''}); use --drop to leave columns out`);
+    }
+    // Re-read each split's raw columns in the order the encoding saw its rows.
+    const sets = await rawSplits(options, file, columns);
+    const started = performance.now();
+    const embed = async (set: EmbeddingSet): Promise<EmbeddingSet> => ({ ...set, x: await net.embed(set.x) });
+    const [train, validation, test] = [await embed(sets.train), await embed(sets.validation), await embed(sets.test)];
+    return {
+      train,
+      validation,
+      test,
+      dataset: file,
+      input: { kind: 'raw-columns', columns },
+      warnings,
+      backbone: onnxInfo(net, spec, (performance.now() - started) / 1000),
+    };
+  } finally {
+    await net.close();
+  }
+}
+
+function onnxInfo(net: OnnxBackbone, spec: string, seconds: number): PreparedBackbone {
+  return {
+    kind: 'onnx',
+    spec,
+    parameterCount: net.parameterCount,
+    seconds,
+    shippedHead: net.shippedHead,
+    onnxFile: net.file,
+    embeddingNode: net.embeddingNode,
+  };
+}
+
+/** Raw numeric columns of a CSV, with labels and groups, split like every other input. */
+async function rawSplits(options: DataOptions, file: string, columns: readonly string[]): Promise<{ train: EmbeddingSet; validation: EmbeddingSet; test: EmbeddingSet }> {
+  const read = (f: string, classes?: readonly string[], groupNames?: readonly string[]): Promise<EmbeddingSet> =>
+    readEmbeddings(f, {
+      label: options.target,
+      group: options.sensitive,
+      features: columns,
+      requireBinary: true,
+      ...(options.positive !== undefined ? { positive: options.positive } : {}),
+      ...(classes ? { classes } : {}),
+      ...(groupNames ? { groupNames } : {}),
+    });
+  return splitSets(options, await read(file), (f, like) => read(f, like.classes, like.groupNames));
+}
+
+async function prepareEmbeddings(options: DataOptions & BackboneOptions & { embeddings?: string }, warnings: string[]): Promise<PreparedData> {
+  const file = options.embeddings as string;
+  const read = (f: string, classes?: readonly string[], groupNames?: readonly string[]): Promise<EmbeddingSet> =>
+    readEmbeddings(f, {
+      label: options.target,
+      group: options.sensitive,
+      requireBinary: true,
+      ...(options.positive !== undefined ? { positive: options.positive } : {}),
+      ...(classes ? { classes } : {}),
+      ...(groupNames ? { groupNames } : {}),
+    });
+  const sets = await splitSets(options, await read(file), (f, like) => read(f, like.classes, like.groupNames));
+  return {
+    ...sets,
+    dataset: file,
+    input: { kind: 'embeddings' },
+    warnings,
+    backbone: { kind: 'embeddings', spec: 'embeddings', parameterCount: 0, seconds: 0 },
+  };
+}
+
+/** Use the validation/test files when given, else seeded stratified shares of `all`. */
+async function splitSets(
+  options: DataOptions,
+  all: EmbeddingSet,
+  readLike: (file: string, like: EmbeddingSet) => Promise<EmbeddingSet>,
+): Promise<{ train: EmbeddingSet; validation: EmbeddingSet; test: EmbeddingSet }> {
+  const fractions = {
+    validation: options.validationData !== undefined ? 0 : (options.validationFraction ?? 0.2),
+    test: options.testData !== undefined ? 0 : (options.testFraction ?? 0.2),
+  };
+  const strata = labelGroupStrata(all.y, all.group, all.groupNames.length);
+  const split = stratifiedSplit(strata, fractions, options.splitSeed ?? 0);
+  const train = subsetEmbeddingSet(all, split.train);
+  const validation = options.validationData !== undefined ? await readLike(options.validationData, all) : subsetEmbeddingSet(all, split.validation);
+  const test = options.testData !== undefined ? await readLike(options.testData, all) : subsetEmbeddingSet(all, split.test);
+  return { train, validation, test };
+}
+
+async function prepareImages(
+  options: DataOptions & BackboneOptions,
+  images: string,
+  spec: string,
+  progress: NonNullable<PrepareHooks['progress']>,
+  warn: (m: string) => void,
+  warnings: string[],
+): Promise<PreparedData> {
+  if (options.labels === undefined) throw new InputError('--images needs --labels FILE.csv (one row per image, with --image-column, --target and --sensitive columns)');
+  const imageColumn = options.imageColumn ?? 'file';
+  const { table, files } = readImageLabels({ images, labels: options.labels, imageColumn });
+  const where = `${options.labels} column "${options.target}"`;
+  const targetJ = columnIndex(table, options.target, '--target');
+  const targets = table.rows.map((row) => normaliseLabel(row[targetJ] as string));
+  const coding = fitLabelCoding(targets, options.positive, where, true);
+  const lookup = classLookup(coding);
+  const sensitiveColumns = options.sensitive.map((s) => {
+    const j = columnIndex(table, s, '--sensitive');
+    const values = table.rows.map((row) => row[j] as string);
+    checkSensitiveColumn(values, s, options.labels as string);
+    return values;
+  });
+  const started = performance.now();
+  let embedded: { x: Matrix; rows: Int32Array };
+  let info: PreparedBackbone;
+  let input: InputSpec;
+  if (spec === 'face-api') {
+    const net = await loadFaceApiBackbone();
+    const bar = progress('embedding images (face-api)', files.length);
+    const out = await net.embedImages(files, {
+      ...(options.strict !== undefined ? { strict: options.strict } : {}),
+      cacheDir: options.cacheDir ?? '.fairhead-cache',
+      onWarning: warn,
+      onProgress: (done) => bar.update(done),
+    });
+    bar.stop();
+    if (out.skipped.length > 0) warn(`${out.skipped.length} of ${files.length} images could not be decoded and were skipped`);
+    embedded = out;
+    info = { kind: 'face-api', spec, parameterCount: net.parameterCount, seconds: (performance.now() - started) / 1000, shippedHead: net.shippedHead };
+    input = { kind: 'images', size: net.inputSize, layout: 'hwc-bytes' };
+  } else {
+    const net = await loadOnnxBackbone(spec.slice('onnx:'.length), options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
+    try {
+      const size = squareImageInput(net);
+      const bar = progress('embedding images (onnx)', files.length);
+      const cached = await cachedEmbeddings(
+        { backbone: `onnx:${hashBackbone(net)}`, contentHash: await hashFiles(files), options: { size, layout: 'nchw-unit', node: net.embeddingNode } },
+        async () => {
+          const { x, rows } = await embedImagesWith(net, files, size, options.strict ?? false, warn, (d) => bar.update(d));
+          return { matrix: x, extra: Array.from(rows) };
+        },
+        { dir: options.cacheDir || '.fairhead-cache', onWarning: warn },
+      );
+      bar.stop();
+      embedded = { x: cached.matrix, rows: Int32Array.from(cached.extra as number[]) };
+      info = onnxInfo(net, spec, (performance.now() - started) / 1000);
+      input = { kind: 'images', size, layout: 'nchw-unit' };
+    } finally {
+      await net.close();
+    }
+  }
+  const n = embedded.rows.length;
+  const y = new Int32Array(n);
+  const kept = Array.from(embedded.rows);
+  kept.forEach((r, i) => {
+    y[i] = labelIndex(coding, targets[r] as string, lookup);
+  });
+  const { group, groupNames } = crossGroups(sensitiveColumns.map((col) => kept.map((r) => col[r] as string)), n);
+  const all: EmbeddingSet = { x: embedded.x, y, classes: coding.classes, group, groupNames };
+  if (options.validationData !== undefined || options.testData !== undefined) {
+    throw new InputError('--validation-data / --test-data are for CSV and embedding inputs; with --images the splits are seeded shares (--validation-fraction, --test-fraction)');
+  }
+  const sets = await splitSets(options, all, () => Promise.reject(new Error('unreachable')));
+  return { ...sets, dataset: images, input, warnings, backbone: info };
+}
+
+function hashBackbone(net: OnnxBackbone): string {
+  return `${net.file}#${net.parameterCount}#${net.embeddingNode}`;
+}
+
+/** Side of a square NCHW image input with 3 channels, e.g. [N, 3, 64, 64] -> 64. */
+export function squareImageInput(net: OnnxBackbone): number {
+  const s = net.inputShape;
+  const [, c, h, w] = s;
+  if (s.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w) {
+    throw new InputError(`${net.file}: an image model needs an input of shape [N, 3, H, H] (NCHW, RGB, square), the model's input "${net.inputName}" is [${s.join(', ')}]`);
+  }
+  return h;
+}
+
+/** Decode images to NCHW float32 in [0, 1] and embed them with an ONNX model. */
+async function embedImagesWith(
+  net: Backbone,
+  files: readonly string[],
+  size: number,
+  strict: boolean,
+  warn: (m: string) => void,
+  onProgress: (done: number) => void,
+): Promise<{ x: Matrix; rows: Int32Array }> {
+  const parts: Float32Array[] = [];
+  const rows: number[] = [];
+  const plane = size * size;
+  for await (const batch of imageBatches(files, { size, strict, onWarning: warn, batchSize: 64 })) {
+    const m = batch.rows.length;
+    const input = new Float32Array(m * 3 * plane);
+    for (let b = 0; b < m; b++) {
+      for (let p = 0; p < plane; p++) {
+        for (let ch = 0; ch < 3; ch++) input[b * 3 * plane + ch * plane + p] = (batch.pixels[(b * plane + p) * 3 + ch] as number) / 255;
+      }
+    }
+    const z = await net.embed(matrix(input, m, 3 * plane));
+    parts.push(z.data);
+    rows.push(...batch.rows);
+    onProgress(batch.done);
+  }
+  const d = net.embeddingDim;
+  const out = new Float32Array(rows.length * d);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return { x: matrix(out, rows.length, d), rows: Int32Array.from(rows) };
+}

@@ -1,0 +1,97 @@
+import { InputError } from '../errors.ts';
+
+/** The paper's fine-tuning methods (see finetune-sets.ts). */
+export const METHODS = ['b1', 'b2', 'b3', 'm1', 'm2'] as const;
+export type Method = (typeof METHODS)[number];
+
+/** Fairness constraints, by their registry names. */
+export const CONSTRAINTS = ['eo', 'dp', 'eopp', 'di', 'ae', 'mmf'] as const;
+export type Constraint = (typeof CONSTRAINTS)[number];
+
+export const OPTIMIZERS = ['lbfgs', 'paper'] as const;
+export type Optimizer = (typeof OPTIMIZERS)[number];
+
+/** Where the rows come from. Exactly one of `data`, `images` or `embeddings` is set. */
+export interface DataOptions {
+  /** Tabular CSV (training file; validation/test are split out of it unless given). */
+  readonly data?: string;
+  /** Folder of images, with `labels` (a CSV, one row per image) and `imageColumn`. */
+  readonly images?: string;
+  readonly labels?: string;
+  readonly imageColumn?: string;
+  /** Embeddings brought by the user: .npy (+ `labels` CSV), .csv, .parquet, or a folder of Parquet shards. */
+  readonly embeddings?: string;
+  /** Separate validation / test files of the same kind as the main input (else seeded stratified splits). */
+  readonly validationData?: string;
+  readonly testData?: string;
+  readonly target: string;
+  /** Value of the target that is the positive class (when the target is not 0/1). */
+  readonly positive?: string;
+  readonly sensitive: readonly string[];
+  readonly drop?: readonly string[];
+  readonly keepSensitive?: boolean;
+  readonly validationFraction?: number;
+  readonly testFraction?: number;
+  /** Seed of the train/validation/test split (default 0), separate from the training seed. */
+  readonly splitSeed?: number;
+  /** Fail on an unreadable image instead of skipping it. */
+  readonly strict?: boolean;
+}
+
+/** The frozen representation: `mlp` (pre-trained here), `onnx:FILE`, `face-api`, or `embeddings` (identity). */
+export interface BackboneOptions {
+  readonly backbone?: string;
+  readonly embeddingNode?: string;
+  /** Hidden layer sizes of the `mlp` backbone. */
+  readonly hidden?: readonly number[];
+  readonly epochs?: number;
+  readonly cacheDir?: string | false;
+}
+
+/** One fine-tuning run. */
+export interface HeadOptions {
+  readonly method: Method;
+  readonly constraint: Constraint;
+  readonly alpha: number;
+  /** Target mode: the most accurate head whose gap on the fine-tuning set is at most this. */
+  readonly maxGap?: number;
+  readonly optimizer: Optimizer;
+  readonly seed: number;
+}
+
+export interface RunOptions extends DataOptions, BackboneOptions, HeadOptions {
+  readonly out: string;
+  readonly quiet?: boolean;
+  /** Bootstrap resamples for 95% intervals on test metrics (0 = none). */
+  readonly bootstrap?: number;
+}
+
+/** Check a name against a list of valid choices, with a message that lists them. */
+export function choice<T extends string>(value: string, valid: readonly T[], option: string): T {
+  if ((valid as readonly string[]).includes(value)) return value as T;
+  throw new InputError(`Unknown ${option} "${value}". Valid: ${valid.join(', ')}`);
+}
+
+/** Parse a comma-separated list of choices (`eo,dp`). */
+export function choices<T extends string>(value: string, valid: readonly T[], option: string): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new InputError(`${option}: expected a comma-separated list of ${valid.join(', ')}`);
+  return items.map((s) => choice(s, valid, option));
+}
+
+/** Parse a finite number, naming the option when it is not one. */
+export function numberOption(value: string, option: string, { min = -Infinity, integer = false } = {}): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw new InputError(`${option}: expected ${kind}${min > -Infinity ? ` >= ${min}` : ''}, received "${value}"`);
+  }
+  return n;
+}
+
+/** Parse a comma-separated list of numbers (`0,0.5,1`). */
+export function numberList(value: string, option: string, opts: { min?: number; integer?: boolean } = {}): number[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new InputError(`${option}: expected a comma-separated list of numbers, received "${value}"`);
+  return items.map((s) => numberOption(s, option, opts));
+}

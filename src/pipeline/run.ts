@@ -1,0 +1,47 @@
+import os from 'node:os';
+import { join } from 'node:path';
+import { saveModelBundle } from '../export/model-bundle.ts';
+import type { MetricsFile, RunContext, RunRecord } from '../report/schema.ts';
+import { writeReport } from '../report/write-report.ts';
+import { finetuneAndEvaluate, shippedOutcome, type FinetuneHooks } from './finetune.ts';
+import { prepareData, type PrepareHooks, type PreparedData } from './prepare.ts';
+import type { RunOptions } from './run-options.ts';
+
+/** What {@link runPipeline} produced. */
+export interface RunOutput {
+  readonly metrics: MetricsFile;
+  /** Files written under `options.out`. */
+  readonly files: readonly string[];
+  readonly prepared: PreparedData;
+}
+
+/**
+ * `fairhead run`: data + backbone -> embeddings -> fine-tune -> evaluate on train, fine-tuning set and test ->
+ * `out/metrics.json`, `out/report.html`, `out/report.md` and the model folder `out/model/`.
+ * The backbone's own head, when it has one, is evaluated too (method `shipped`) as the baseline.
+ */
+export async function runPipeline(options: RunOptions, hooks: PrepareHooks & FinetuneHooks = {}): Promise<RunOutput> {
+  const prepared = await prepareData(options, hooks);
+  const runs: RunRecord[] = [];
+  const shipped = shippedOutcome(prepared, options.bootstrap ?? 0);
+  if (shipped) runs.push(shipped.record);
+  const outcome = await finetuneAndEvaluate(prepared, options, { bootstrap: options.bootstrap ?? 0, ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}) });
+  runs.push(outcome.record);
+  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs };
+  const modelFiles = await saveModelBundle(join(options.out, 'model'), prepared, outcome.head, outcome.record, options);
+  const { files } = await writeReport(options.out, metrics, { selected: runs.length - 1 });
+  return { metrics, files: [...files, ...modelFiles], prepared };
+}
+
+/** Titles for reports: dataset, backbone, task, when and where. */
+export function runContext(options: RunOptions | (Pick<RunOptions, 'target' | 'sensitive'> & { positive?: string }), prepared: PreparedData): RunContext {
+  return {
+    dataset: prepared.dataset,
+    backbone: prepared.backbone.spec,
+    target: options.target,
+    sensitive: [...options.sensitive],
+    ...(options.positive !== undefined ? { positive: options.positive } : {}),
+    createdAt: new Date().toISOString(),
+    machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  };
+}
