@@ -1,0 +1,112 @@
+import { InputError, ShapeError } from '../errors.ts';
+import type { EmbeddingSet } from '../data/dataset.ts';
+import { takeRows } from '../data/matrix.ts';
+import { createRng } from '../train/rng.ts';
+
+/**
+ * The fine-tuning methods of Mao et al. (2023):
+ * - b1: the training set, cross-entropy only;
+ * - b2 / m1: the validation set (b2: cross-entropy only, m1: with the fairness penalty);
+ * - b3 / m2: a group-balanced sample of train + validation, the same number of rows from every (label, group)
+ *   cell (the size of the smallest cell), seeded (b3: cross-entropy only, m2: with the penalty).
+ */
+export type MethodName = 'b1' | 'b2' | 'b3' | 'm1' | 'm2';
+
+/** The valid {@link MethodName}s, in the order error messages list them. */
+export const METHOD_NAMES: readonly MethodName[] = ['b1', 'b2', 'b3', 'm1', 'm2'];
+
+/**
+ * True for the methods trained with the fairness penalty (m1, m2); b1, b2, b3 use cross-entropy only.
+ *
+ * @example
+ * methodUsesPenalty('m2'); // true
+ * methodUsesPenalty('b3'); // false
+ */
+export function methodUsesPenalty(method: MethodName): boolean {
+  checkMethod(method);
+  return method === 'm1' || method === 'm2';
+}
+
+/**
+ * The fine-tuning set of `method`: the training set (b1), the validation set (b2, m1, returned as is), or a
+ * group-balanced sample of train + validation (b3, m2): every (label, group) cell contributes m rows drawn
+ * without replacement with `seed`, m = the smallest cell's size, rows kept in train-then-validation order.
+ * Train and validation must have the same classes, groups and feature count. A cell with no rows in
+ * train + validation -> InputError naming it.
+ *
+ * @example
+ * // cells (0,a) 10, (0,b) 6, (1,a) 4, (1,b) 3 rows -> m2 has 4 x 3 = 12 rows
+ * finetuneSet('m2', train, validation, 0).y.length; // 12
+ */
+export function finetuneSet(method: MethodName, train: EmbeddingSet, validation: EmbeddingSet, seed: number): EmbeddingSet {
+  checkMethod(method);
+  if (method === 'b1') return train;
+  if (method === 'b2' || method === 'm1') return validation;
+  const both = concatSets(train, validation);
+  return balancedSample(both, seed, 'train + validation');
+}
+
+/**
+ * A sample of `set` with the same number of rows from every (label, group) cell (the smallest cell's size),
+ * drawn without replacement with `seed`; indices ascending. Empty cell -> InputError naming it and `what`.
+ *
+ * @example
+ * balancedSample(set, 0).y.length; // classes x groups x (smallest cell)
+ */
+export function balancedSample(set: EmbeddingSet, seed: number, what = 'data'): EmbeddingSet {
+  const K = set.classes.length;
+  const G = set.groupNames.length;
+  const cells: number[][] = Array.from({ length: K * G }, () => []);
+  for (let i = 0; i < set.y.length; i++) (cells[(set.y[i] as number) * G + (set.group[i] as number)] as number[]).push(i);
+  let m = Infinity;
+  for (let c = 0; c < K; c++) {
+    for (let g = 0; g < G; g++) {
+      const size = (cells[c * G + g] as number[]).length;
+      if (size === 0) {
+        throw new InputError(`${what} has no rows with label "${set.classes[c]}" in group "${set.groupNames[g]}": cannot draw a group-balanced sample`);
+      }
+      m = Math.min(m, size);
+    }
+  }
+  const rng = createRng(seed);
+  const picked: number[] = [];
+  for (const rows of cells) for (const i of rng.sampleFrom(rows, m)) picked.push(i);
+  const idx = Int32Array.from(picked).sort();
+  return {
+    x: takeRows(set.x, idx),
+    y: idx.map((i) => set.y[i] as number),
+    group: idx.map((i) => set.group[i] as number),
+    classes: set.classes,
+    groupNames: set.groupNames,
+  };
+}
+
+function concatSets(a: EmbeddingSet, b: EmbeddingSet): EmbeddingSet {
+  if (a.x.cols !== b.x.cols) throw new ShapeError(`train has ${a.x.cols} features but validation has ${b.x.cols}`);
+  if (!sameList(a.classes, b.classes)) {
+    throw new InputError(`train classes [${a.classes.join(', ')}] differ from validation classes [${b.classes.join(', ')}]`);
+  }
+  if (!sameList(a.groupNames, b.groupNames)) {
+    throw new InputError(`train groups [${a.groupNames.join(', ')}] differ from validation groups [${b.groupNames.join(', ')}]`);
+  }
+  const data = new Float32Array(a.x.data.length + b.x.data.length);
+  data.set(a.x.data);
+  data.set(b.x.data, a.x.data.length);
+  const y = new Int32Array(a.y.length + b.y.length);
+  y.set(a.y);
+  y.set(b.y, a.y.length);
+  const group = new Int32Array(a.group.length + b.group.length);
+  group.set(a.group);
+  group.set(b.group, a.group.length);
+  return { x: { data, rows: a.x.rows + b.x.rows, cols: a.x.cols }, y, group, classes: a.classes, groupNames: a.groupNames };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function checkMethod(method: string): void {
+  if (!(METHOD_NAMES as readonly string[]).includes(method)) {
+    throw new InputError(`Unknown method "${method}". Valid: ${METHOD_NAMES.join(', ')}`);
+  }
+}

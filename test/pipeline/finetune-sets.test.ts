@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.ts';
+import type { EmbeddingSet } from '../../src/data/dataset.ts';
+import { matrix } from '../../src/data/matrix.ts';
+import { balancedSample, finetuneSet, METHOD_NAMES, methodUsesPenalty } from '../../src/pipeline/finetune-sets.ts';
+
+/** A set whose feature is the row id + offset, with the given (label, group) per row. */
+function set(cells: [number, number][], offset: number): EmbeddingSet {
+  return {
+    x: matrix(Float32Array.from(cells, (_, i) => i + offset), cells.length, 1),
+    y: Int32Array.from(cells, ([y]) => y),
+    group: Int32Array.from(cells, ([, g]) => g),
+    classes: ['no', 'yes'],
+    groupNames: ['a', 'b'],
+  };
+}
+
+const repeat = (cell: [number, number], n: number): [number, number][] => Array.from({ length: n }, () => cell);
+// train: (no,a) 6, (no,b) 4, (yes,a) 3, (yes,b) 1; validation: (no,a) 4, (no,b) 2, (yes,a) 1, (yes,b) 2
+const train = set([...repeat([0, 0], 6), ...repeat([0, 1], 4), ...repeat([1, 0], 3), ...repeat([1, 1], 1)], 0);
+const validation = set([...repeat([0, 0], 4), ...repeat([0, 1], 2), ...repeat([1, 0], 1), ...repeat([1, 1], 2)], 100);
+
+describe('finetuneSet', () => {
+  it('b1 is the training set; b2 and m1 are the validation set', () => {
+    expect(finetuneSet('b1', train, validation, 0)).toBe(train);
+    expect(finetuneSet('b2', train, validation, 0)).toBe(validation);
+    expect(finetuneSet('m1', train, validation, 0)).toBe(validation);
+  });
+  it('b3 and m2 take 3 rows from each of the 4 (label, group) cells of train + validation: smallest cell (yes,b) has 1 + 2 = 3', () => {
+    for (const method of ['b3', 'm2'] as const) {
+      const s = finetuneSet(method, train, validation, 7);
+      expect(s.y.length).toBe(12);
+      const counts = [0, 0, 0, 0];
+      for (let i = 0; i < 12; i++) counts[(s.y[i] as number) * 2 + (s.group[i] as number)]!++;
+      expect(counts).toEqual([3, 3, 3, 3]);
+      // every (yes, b) row of train + validation is in: train row 13, validation rows 7, 8 (features 13, 107, 108)
+      const yesB = [...s.x.data].filter((_, i) => s.y[i] === 1 && s.group[i] === 1);
+      expect(yesB).toEqual([13, 107, 108]);
+    }
+  });
+  it('keeps each row with its label and group, in train-then-validation order', () => {
+    const s = finetuneSet('m2', train, validation, 1);
+    const all = [...train.y, ...validation.y];
+    const groups = [...train.group, ...validation.group];
+    const ids = [...s.x.data].map((v) => (v >= 100 ? 14 + v - 100 : v));
+    expect(ids).toEqual([...ids].sort((p, q) => p - q));
+    ids.forEach((id, i) => {
+      expect(s.y[i]).toBe(all[id]);
+      expect(s.group[i]).toBe(groups[id]);
+    });
+  });
+  it('is seeded: the same seed gives the same rows, another seed (usually) others', () => {
+    const a = finetuneSet('m2', train, validation, 3);
+    expect([...finetuneSet('m2', train, validation, 3).x.data]).toEqual([...a.x.data]);
+    const others = [4, 5, 6, 7, 8].map((seed) => [...finetuneSet('m2', train, validation, seed).x.data].join());
+    expect(others.some((o) => o !== [...a.x.data].join())).toBe(true);
+  });
+  it('an empty (label, group) cell in train + validation is an InputError naming it', () => {
+    const noYesB = set([...repeat([0, 0], 2), ...repeat([0, 1], 2), ...repeat([1, 0], 2)], 0);
+    expect(() => finetuneSet('m2', noYesB, noYesB, 0)).toThrow(
+      new InputError('train + validation has no rows with label "yes" in group "b": cannot draw a group-balanced sample'),
+    );
+  });
+  it('refuses train and validation with different features, classes or groups, and unknown methods', () => {
+    const wide: EmbeddingSet = { ...validation, x: matrix(new Float32Array(18), 9, 2) };
+    expect(() => finetuneSet('m2', train, wide, 0)).toThrow('train has 1 features but validation has 2');
+    expect(() => finetuneSet('b3', train, { ...validation, groupNames: ['a', 'c'] }, 0)).toThrow('train groups [a, b] differ from validation groups [a, c]');
+    expect(() => finetuneSet('m3' as never, train, validation, 0)).toThrow('Unknown method "m3". Valid: b1, b2, b3, m1, m2');
+  });
+  it('balancedSample of one set balances its own cells', () => {
+    expect(balancedSample(train, 0).y.length).toBe(4);
+  });
+});
+
+describe('methodUsesPenalty', () => {
+  it('is true for m1 and m2 only', () => {
+    expect(METHOD_NAMES.filter(methodUsesPenalty)).toEqual(['m1', 'm2']);
+  });
+});
