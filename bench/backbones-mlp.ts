@@ -5,10 +5,12 @@
  * Writes bench/results/backbones-mlp.json:
  * - adultMlpSeconds: wall time of trainMlp (to early stopping) with seed 0; adultMlpTestAccuracy: its test accuracy.
  * - seeds: the same for seeds 0, 1, 2 (spread of time and accuracy).
+ * - cpuSeconds beside wall seconds: the machine is shared, CPU time is the steadier figure.
  * - engine: own float64 kernels vs tfjs-wasm (@tensorflow/tfjs + tfjs-backend-wasm) on the same network, batch and
  *   optimiser, as seconds per epoch (tfjs: a fixed number of epochs, fit() with shuffling).
  */
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +22,12 @@ import { writeResult } from './machine.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const adult = (file: string): string => `${root}../shared/data/adult/${file}`;
+
+/** User + system CPU seconds of this process since `start` (less sensitive than wall time to a busy machine). */
+function cpuOf(start: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(start);
+  return (u.user + u.system) / 1e6;
+}
 
 function accuracy(predicted: Int32Array, y: Int32Array): number {
   let ok = 0;
@@ -39,17 +47,19 @@ process.stdout.write(`adult: ${train.x.rows} train / ${validation.x.rows} valida
 // 1. Own kernels, default options, three seeds.
 const seeds = [];
 for (const seed of [0, 1, 2]) {
+  const cpuStarted = process.cpuUsage();
   const r = await trainMlp(train, validation, { seed });
+  const cpuSeconds = cpuOf(cpuStarted);
   const embedStarted = performance.now();
   const z = await r.backbone.embed(test.x);
   const embedSeconds = (performance.now() - embedStarted) / 1000;
   const testAccuracy = accuracy(r.head.predict(z), test.y);
   seeds.push({
-    seed, seconds: r.seconds, epochs: r.epochs, bestEpoch: r.bestEpoch, secondsPerEpoch: r.seconds / r.epochs,
+    seed, seconds: r.seconds, cpuSeconds, epochs: r.epochs, bestEpoch: r.bestEpoch, secondsPerEpoch: r.seconds / r.epochs,
     validationAccuracy: r.validationAccuracy, validationLoss: r.validationLoss, testAccuracy, testEmbedSeconds: embedSeconds,
     parameterCount: r.backbone.parameterCount + r.head.parameterCount,
   });
-  process.stdout.write(`own kernels seed ${seed}: ${r.seconds.toFixed(2)} s, ${r.epochs} epochs (best ${r.bestEpoch}), validation ${r.validationAccuracy.toFixed(4)}, test ${testAccuracy.toFixed(4)}\n`);
+  process.stdout.write(`own kernels seed ${seed}: ${r.seconds.toFixed(2)} s (${cpuSeconds.toFixed(2)} s CPU), ${r.epochs} epochs (best ${r.bestEpoch}), validation ${r.validationAccuracy.toFixed(4)}, test ${testAccuracy.toFixed(4)}\n`);
 }
 const main = seeds[0]!;
 
@@ -72,8 +82,10 @@ model.compile({ optimizer: tf.train.adam(defaultMlpOptions.learningRate), loss: 
 const tfTrain = tensors(train);
 const tfTest = tensors(test);
 const tfjsStarted = performance.now();
+const tfjsCpuStarted = process.cpuUsage();
 await model.fit(tfTrain.x, tfTrain.y, { epochs: tfjsEpochs, batchSize: defaultMlpOptions.batchSize, shuffle: true, verbose: 0 });
 const tfjsSeconds = (performance.now() - tfjsStarted) / 1000;
+const tfjsCpuSeconds = cpuOf(tfjsCpuStarted);
 const scores = (model.predict(tfTest.x) as tf.Tensor).dataSync();
 const tfjsPredicted = Int32Array.from(scores, (p) => (p >= 0.5 ? 1 : 0));
 const tfjsTestAccuracy = accuracy(tfjsPredicted, test.y);
@@ -98,8 +110,13 @@ writeResult('backbones-mlp', {
   engine: {
     chosen: 'own float64 kernels',
     ownSecondsPerEpoch: ownPerEpoch,
-    tfjsWasm: { backend: tf.getBackend(), epochs: tfjsEpochs, seconds: tfjsSeconds, secondsPerEpoch: tfjsPerEpoch, testAccuracy: tfjsTestAccuracy },
+    ownCpuSecondsPerEpoch: main.cpuSeconds / main.epochs,
+    tfjsWasm: {
+      backend: tf.getBackend(), epochs: tfjsEpochs, seconds: tfjsSeconds, secondsPerEpoch: tfjsPerEpoch,
+      cpuSecondsPerEpoch: tfjsCpuSeconds / tfjsEpochs, testAccuracy: tfjsTestAccuracy,
+    },
     tfjsOverOwn: tfjsPerEpoch / ownPerEpoch,
+    loadAverageAtEnd: os.loadavg()[0],
   },
 });
 process.stdout.write(`wrote bench/results/backbones-mlp.json (own ${ownPerEpoch.toFixed(3)} s/epoch vs tfjs-wasm ${tfjsPerEpoch.toFixed(3)} s/epoch)\n`);

@@ -56,7 +56,7 @@ export const defaultMlpOptions: MlpOptions = {
  * One mini-batch as seen by an {@link MlpExtraLoss}.
  * `probabilities` is row-major `rows x classes` in LinearHead.predictProba layout (binary: [1 - p, p]).
  * `indices[i]` is row i's index in its split (`split` says which: 'train' batches, or the whole 'validation' set
- * at once for early stopping).
+ * at once for early stopping). The arrays are reused from batch to batch: copy what must outlive the call.
  */
 export interface MlpBatch {
   readonly split: 'train' | 'validation';
