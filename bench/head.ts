@@ -1,0 +1,214 @@
+/**
+ * `npm run bench -- head`: the linear head's speed against the PyTorch peer (/work/shared/peer/peer.py), side by side
+ * on one synthetic CelebA-like set (src/train/synth.ts, seed 0: 160k train / 20k val / 20k test, d = 512, cached
+ * as CSV + binary under bench/work/head-synth/). Writes bench/results/head.json:
+ *
+ * - gradientVsPeerEpoch: one PyTorch full-batch epoch on the 160k train rows (peer's LastLayerObjective, EO,
+ *   backward, SGD step; best of 1 and 2 torch threads) / our full-batch objective + gradient (HeadObjective, EO,
+ *   threaded ops). Also the same for the js kernels, the single-thread ops, and ONNX Runtime MatMuls.
+ * - m2EoSpeedup: peer llft fit seconds on M2 (EO, alpha 1) / ours (finetuneSet + fitHead lbfgs), means of 5 seeds;
+ *   with test accuracy and test EO difference of both sides.
+ * - fullEoSpeedup: peer seconds for 1000 full-batch epochs on all train rows (no hold-out, no early stopping) /
+ *   our seconds until L-BFGS reaches the peer's final objective on the same rows.
+ * - peakMemoryRatio: peak RSS of the child process doing our full-train fit / bytes of the train embedding matrix.
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import type { EmbeddingSet } from '../src/data/dataset.ts';
+import { createPenalty } from '../src/fairness/penalties/registry.ts';
+import { finetuneSet } from '../src/pipeline/finetune-sets.ts';
+import { fitHead } from '../src/train/fit.ts';
+import type { LinearOps } from '../src/train/linear-ops.ts';
+import { createLocalOps } from '../src/train/local-ops.ts';
+import { HeadObjective } from '../src/train/objective.ts';
+import { createThreadedOps } from '../src/train/threaded-ops.ts';
+import { cachedSynth } from './_head-full.ts';
+import { writeResult } from './machine.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const dir = `${here}work/head-synth`;
+const PY = '/usr/bin/python3';
+const SEEDS = [0, 1, 2, 3, 4];
+const load = (): number => Math.round(os.loadavg()[0]! * 100) / 100;
+const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const round = (v: number, digits = 4): number => Number(v.toPrecision(digits));
+const log = (msg: string): void => void process.stdout.write(`${msg}\n`);
+
+function python(args: string[]): Record<string, unknown>[] {
+  const r = spawnSync(PY, [`${here}_peer_epoch.py`, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Accuracy and equalized-odds difference (max of the TPR and FPR gaps between the two groups), as peer.py computes them. */
+function scores(yPred: Int32Array, set: EmbeddingSet): { acc: number; eo: number } {
+  const hit = [0, 0, 0, 0];
+  const count = [0, 0, 0, 0];
+  let correct = 0;
+  for (let i = 0; i < set.y.length; i++) {
+    const cell = set.y[i]! * 2 + set.group[i]!;
+    count[cell]! += 1;
+    hit[cell]! += yPred[i]!;
+    if (yPred[i] === set.y[i]) correct++;
+  }
+  const rate = (c: number): number => hit[c]! / count[c]!;
+  return { acc: correct / set.y.length, eo: Math.max(Math.abs(rate(0) - rate(1)), Math.abs(rate(2) - rate(3))) };
+}
+
+async function timeObjective(ops: LinearOps, train: EmbeddingSet, reps: number): Promise<number> {
+  const f = new HeadObjective({
+    ops, y: train.y, group: train.group, classCount: 2, groupCount: 2,
+    penalty: createPenalty('eo', { smoothing: 'logsumexp' }), alpha: 1, l2: 1e-4, classWeights: null,
+  });
+  const theta = new Float64Array(f.size).map((_, i) => Math.sin(i) * 0.01);
+  const gradient = new Float64Array(f.size);
+  const times: number[] = [];
+  for (let r = 0; r < reps + 1; r++) {
+    const t = performance.now();
+    await f.evaluate(theta, gradient);
+    times.push((performance.now() - t) / 1000);
+  }
+  return median(times.slice(1));
+}
+
+/** z = X w and gw = g^T X as two ONNX Runtime MatMul sessions (X fed on every run, as it must be), median seconds. */
+async function timeOnnx(train: EmbeddingSet, reps: number): Promise<number> {
+  const { onnx } = onnxProto;
+  const F = onnx.TensorProto.DataType.FLOAT;
+  const n = train.x.rows;
+  const d = train.x.cols;
+  const vi = (name: string, dims: (number | string)[]) => ({
+    name,
+    type: { tensorType: { elemType: F, shape: { dim: dims.map((v) => (typeof v === 'number' ? { dimValue: v } : { dimParam: v })) } } },
+  });
+  const model = (input: [string, string], shapes: [(number | string)[], (number | string)[]], out: (number | string)[]): Uint8Array =>
+    onnx.ModelProto.encode(
+      onnx.ModelProto.fromObject({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 17 }],
+        graph: { name: 'g', node: [{ opType: 'MatMul', input, output: ['Y'] }], input: [vi(input[0], shapes[0]), vi(input[1], shapes[1])], output: [vi('Y', out)] },
+      }),
+    ).finish();
+  const options = { intraOpNumThreads: os.availableParallelism(), interOpNumThreads: 1 };
+  const forward = await ort.InferenceSession.create(model(['X', 'W'], [['n', d], [d, 1]], ['n', 1]), options);
+  const backward = await ort.InferenceSession.create(model(['G', 'X'], [[1, 'n'], ['n', d]], [1, d]), options);
+  // ONNX Runtime refuses SharedArrayBuffer-backed input: it needs its own (plain) copy of X
+  const X = new ort.Tensor('float32', Float32Array.from(train.x.data), [n, d]);
+  const w = new ort.Tensor('float32', new Float32Array(d).fill(0.01), [d, 1]);
+  const times: number[] = [];
+  for (let r = 0; r < reps + 1; r++) {
+    const t = performance.now();
+    const z = (await forward.run({ X, W: w })).Y!.data as Float32Array;
+    await backward.run({ G: new ort.Tensor('float32', z, [1, n]), X });
+    times.push((performance.now() - t) / 1000);
+  }
+  await forward.release();
+  await backward.release();
+  return median(times.slice(1));
+}
+
+async function main(): Promise<void> {
+  const result: Record<string, unknown> = { loadAvgAtStart: load() };
+  log(`data: ${dir}`);
+  const data = await cachedSynth(dir);
+  const { train, val, test } = data;
+  result.data = { generator: 'src/train/synth.ts seed 0', nTrain: train.y.length, nVal: val.y.length, nTest: test.y.length, d: train.x.cols, madeSeconds: round(data.madeSeconds) };
+
+  // 1. one full-batch objective + gradient vs one PyTorch epoch
+  const reps = 10;
+  const gradient: Record<string, number> = {};
+  for (const kernel of ['wasm', 'js'] as const) {
+    const ops = await createThreadedOps(train.x, 1, { kernel });
+    gradient[`threaded_${kernel}`] = await timeObjective(ops, train, reps);
+    await ops.close();
+    log(`objective+gradient, threaded ${kernel}: ${gradient[`threaded_${kernel}`]} s`);
+  }
+  gradient.local = await timeObjective(createLocalOps(train.x, 1), train, 2);
+  gradient.onnxMatMulsOnly = await timeOnnx(train, reps);
+  log(`gradient: ${JSON.stringify(gradient)}`);
+  const epochs = python(['epoch', dir, '--threads', '1,2']);
+  const peerEpoch = Math.min(...epochs.map((e) => e.median_seconds as number));
+  log(`peer epoch: ${JSON.stringify(epochs)}`);
+  const ours = gradient.threaded_wasm!;
+  result.gradient = {
+    ourSeconds: gradient,
+    peerEpochSeconds: Object.fromEntries(epochs.map((e) => [`threads${e.threads}`, e.median_seconds])),
+    loadAvg: load(),
+    note: 'medians; ours = HeadObjective.evaluate (EO logsumexp, objective + gradient) on 160k x 512; onnxMatMulsOnly = the two products alone',
+  };
+  result.gradientVsPeerEpoch = round(peerEpoch / ours);
+
+  // 2. EO on the full training set: the peer's 1000-epoch objective, and how soon L-BFGS reaches it
+  log('peer: 1000 full-batch epochs on train ...');
+  const peerFull = python(['llft', dir, '--seeds', '0', '--ft-data', 'train', '--ft-penalty', 'eo', '--ft-alpha', '1', '--ft-es-holdout', '0', '--ft-patience', '0'])[0]!;
+  const target = peerFull.fit_objective as number;
+  log(`peer full: objective ${target} in ${peerFull.seconds} s`);
+  const child = spawnSync(process.execPath, ['--import', 'tsx', `${here}_head-full.ts`, dir], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (child.status !== 0) throw new Error(`_head-full.ts failed: ${child.stderr.slice(-2000)}`);
+  const full = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+    trajectory: [number, number][]; objective: number; iterations: number; seconds: number; converged: boolean;
+    kernel: string; threads: number; peakRssBytes: number; baselineRssBytes: number; trainBytes: number;
+  };
+  const reached = full.trajectory.find(([, f]) => f <= target);
+  result.full = {
+    peerObjective: target,
+    peerSeconds: peerFull.seconds,
+    peerEpochsRun: peerFull.epochs_run,
+    ourSecondsToReach: reached ? round(reached[0]) : null,
+    ourIterationsToReach: reached ? full.trajectory.indexOf(reached) + 1 : null,
+    ourFinalObjective: full.objective,
+    ourIterations: full.iterations,
+    ourSeconds: round(full.seconds),
+    ourConverged: full.converged,
+    kernel: full.kernel,
+    threads: full.threads,
+    loadAvg: load(),
+    objective: 'mean CE + 1 * (|FPR_0 - FPR_1| + |FNR_0 - FNR_1|), soft per-cell rates, no weight decay / L2, on all 160k train rows',
+  };
+  result.fullEoSpeedup = reached ? round((peerFull.seconds as number) / reached[0]) : 0;
+  result.peakMemory = { peakRssBytes: full.peakRssBytes, nodeBaselineRssBytes: full.baselineRssBytes, trainEmbeddingBytes: full.trainBytes };
+  result.peakMemoryRatio = round(full.peakRssBytes / full.trainBytes, 3);
+  log(`full: ${JSON.stringify(result.full)}`);
+
+  // 3. M2 + EO, alpha 1, 5 seeds each side
+  const peerM2 = python(['llft', dir, '--seeds', SEEDS.join(','), '--ft-data', 'm2', '--ft-penalty', 'eo', '--ft-alpha', '1']);
+  const oursM2: { seed: number; seconds: number; testAcc: number; testEo: number; iterations: number; rows: number }[] = [];
+  for (const seed of SEEDS) {
+    const t = performance.now();
+    const set = finetuneSet('m2', train, val, seed);
+    const r = await fitHead(set, { constraint: 'eo', alpha: 1, optimizer: 'lbfgs', seed });
+    const seconds = (performance.now() - t) / 1000;
+    const s = scores(r.head.predict(test.x), test);
+    oursM2.push({ seed, seconds: round(seconds), testAcc: round(s.acc), testEo: round(s.eo), iterations: r.iterations, rows: set.y.length });
+    log(`ours m2 seed ${seed}: ${JSON.stringify(oursM2[oursM2.length - 1])}`);
+  }
+  const peer = {
+    seconds: mean(peerM2.map((r) => r.seconds as number)),
+    testAcc: mean(peerM2.map((r) => r.test_acc as number)),
+    testEo: mean(peerM2.map((r) => r.test_eo as number)),
+  };
+  const our = { seconds: mean(oursM2.map((r) => r.seconds)), testAcc: mean(oursM2.map((r) => r.testAcc)), testEo: mean(oursM2.map((r) => r.testEo)) };
+  result.m2 = {
+    peerMean: peer,
+    oursMean: our,
+    peerRuns: peerM2.map((r) => ({ seed: r.seed, seconds: r.seconds, testAcc: r.test_acc, testEo: r.test_eo, epochs: r.epochs_run, rows: r.n_fit })),
+    oursRuns: oursM2,
+    accuracyPointsBehindPeer: round(100 * (peer.testAcc - our.testAcc), 3),
+    eoAbovePeer: round(our.testEo - peer.testEo, 3),
+    loadAvg: load(),
+    note: 'peer seconds = peer.py run_llft (ft set + 1000-epoch SGD with early stopping); ours = finetuneSet + fitHead(lbfgs); peer CSV loading excluded on both sides',
+  };
+  result.m2EoSpeedup = round(peer.seconds / our.seconds);
+  result.loadAvgAtEnd = load();
+  writeResult('head', result);
+  log(JSON.stringify({ gradientVsPeerEpoch: result.gradientVsPeerEpoch, m2EoSpeedup: result.m2EoSpeedup, fullEoSpeedup: result.fullEoSpeedup, peakMemoryRatio: result.peakMemoryRatio }));
+}
+
+await main();
