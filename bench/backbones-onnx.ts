@@ -8,8 +8,9 @@
  *
  * Writes bench/results/backbones-onnx.json:
  * - onnxThreadSpeedup: rows/s with 2 threads / rows/s with 1 thread (target >= 1.7).
- * - rowsPerSecond1Thread, rowsPerSecond2Threads (best repetition), seconds per repetition for each, the load
- *   average before and after (the machine is shared), sizes and settings.
+ * - rowsPerSecond1Thread, rowsPerSecond2Threads (best repetition), seconds per repetition for each, the CPU cores
+ *   the process actually got in each repetition and the load average before and after (the machine is shared:
+ *   when 2 threads got well under 2 cores, the speedup says more about the other load than about onnxruntime).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -37,13 +38,23 @@ await one.embed(matrix(x.data.subarray(0, batchSize * x.cols), batchSize, x.cols
 await two.embed(matrix(x.data.subarray(0, batchSize * x.cols), batchSize, x.cols));
 
 const seconds: Record<'1' | '2', number[]> = { '1': [], '2': [] };
+// CPU seconds this process got per wall second during each repetition: ~1 and ~2 on an idle machine; less means
+// other processes held the cores (the speedup is then not meaningful).
+const coresUsed: Record<'1' | '2', number[]> = { '1': [], '2': [] };
 for (let r = 0; r < repetitions; r++) {
   for (const [key, bb] of [['1', one], ['2', two]] as const) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await bb.embed(x);
-    seconds[key].push((performance.now() - t0) / 1000);
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    seconds[key].push(wall);
+    coresUsed[key].push((cpu.user + cpu.system) / 1e6 / wall);
   }
-  process.stdout.write(`rep ${r + 1}: 1 thread ${seconds['1'].at(-1)?.toFixed(3)} s, 2 threads ${seconds['2'].at(-1)?.toFixed(3)} s\n`);
+  process.stdout.write(
+    `rep ${r + 1}: 1 thread ${seconds['1'].at(-1)?.toFixed(3)} s (${coresUsed['1'].at(-1)?.toFixed(2)} cores), ` +
+      `2 threads ${seconds['2'].at(-1)?.toFixed(3)} s (${coresUsed['2'].at(-1)?.toFixed(2)} cores)\n`,
+  );
 }
 await one.close();
 await two.close();
@@ -60,6 +71,7 @@ writeResult('backbones-onnx', {
   rowsPerSecond1Thread,
   rowsPerSecond2Threads,
   secondsPerRepetition: { threads1: seconds['1'], threads2: seconds['2'] },
+  cpuCoresUsedPerRepetition: { threads1: coresUsed['1'], threads2: coresUsed['2'] },
   fixture: { layerSizes: sizes, backboneParameters: one.parameterCount, rows, batchSize, repetitions },
   loadAverageBefore: loadBefore,
   loadAverageAfter: os.loadavg(),

@@ -10,6 +10,10 @@ import { InputError } from '../../src/errors.ts';
 import {
   INPUT_NAME,
   OUTPUT_NAME,
+  encodeModel,
+  floatTensor,
+  floatValueInfo,
+  intAttr,
   makeMlpClassifier,
   makeReluRegressor,
   makeTinyCnnClassifier,
@@ -157,6 +161,31 @@ describe('loadOnnxBackbone on other head forms', () => {
     // Row 0: z = 2*4.5 - 0 + 0.5 + 0.2 = 9.7, P(class 1) = sigmoid(9.7)
     expect(p[1]).toBeCloseTo(1 / (1 + Math.exp(-9.7)), 6);
     for (let i = 0; i < 3; i++) expect(p[2 * i + 1]).toBeCloseTo(own[i] as number, 6);
+    await bb.close();
+  });
+
+  it('reads head weights held in Constant nodes (as some exporters write them)', async () => {
+    // logits = x W^T + b with W = [[1, 2, 3]], b = [-1] given by Constant nodes; embedding = the Relu output.
+    const bytes = encodeModel({
+      name: 'constants',
+      node: [
+        { name: 'relu', opType: 'Relu', input: [INPUT_NAME], output: ['r'] },
+        { name: 'w', opType: 'Constant', output: ['w'], attribute: [{ name: 'value', type: 4, t: floatTensor('w', [1, 3], [1, 2, 3]) }] },
+        { name: 'b', opType: 'Constant', output: ['b'], attribute: [{ name: 'value', type: 4, t: floatTensor('b', [1], [-1]) }] },
+        { name: 'head', opType: 'Gemm', input: ['r', 'w', 'b'], output: ['logit'], attribute: [intAttr('transB', 1)] },
+        { name: 'sigmoid', opType: 'Sigmoid', input: ['logit'], output: [OUTPUT_NAME] },
+      ],
+      input: [floatValueInfo(INPUT_NAME, ['N', 3])],
+      output: [floatValueInfo(OUTPUT_NAME, ['N', 1])],
+    });
+    const file = save('constants.onnx', bytes);
+    const bb = await loadOnnxBackbone(file);
+    expect(bb.embeddingNode).toBe('r');
+    expect(Array.from(bb.shippedHead.weights)).toEqual([1, 2, 3]);
+    expect(Array.from(bb.shippedHead.bias)).toEqual([-1]);
+    // x = [-1, 0, 2] -> r = [0, 0, 2] -> z = 6 - 1 = 5
+    expect(Array.from((await bb.embed(X)).data.subarray(3, 6))).toEqual([0, 0, 2]);
+    expect(bb.shippedHead.positiveScore(await bb.embed(X))[1]).toBeCloseTo(1 / (1 + Math.exp(-5)), 9);
     await bb.close();
   });
 
