@@ -156,6 +156,37 @@ describe('groupMetrics edge cases', () => {
     expect(m.overall.auc).toBe(3.5 / 4);
   });
 
+  it('matches a brute-force count of ordered pairs on logits with negatives, -0 and ties, with weights', () => {
+    const n = 300;
+    const yTrue: number[] = [];
+    const yScore: number[] = [];
+    const w: number[] = [];
+    const g: string[] = [];
+    for (let i = 0; i < n; i++) {
+      yTrue.push((i * 7) % 3 === 0 ? 1 : 0);
+      yScore.push(i % 50 === 0 ? -0 : (((i * 37) % 41) - 20) / 4 + yTrue[i]!); // many ties, both signs
+      w.push(1 + (i % 4));
+      g.push(i % 2 === 0 ? 'even' : 'odd');
+    }
+    const brute = (keep: (i: number) => boolean) => {
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          if (!keep(i) || !keep(j) || yTrue[i] !== 1 || yTrue[j] !== 0) continue;
+          const pair = w[i]! * w[j]!;
+          den += pair;
+          num += yScore[i]! > yScore[j]! ? pair : yScore[i] === yScore[j] ? pair / 2 : 0;
+        }
+      }
+      return num / den;
+    };
+    const m = groupMetrics({ yTrue, yPred: yTrue, yScore, sampleWeight: w, sensitiveFeatures: [{ name: 'g', values: g }] });
+    expect(m.overall.auc).toBeCloseTo(brute(() => true), 12);
+    expect(by(m, 'even').auc).toBeCloseTo(brute((i) => i % 2 === 0), 12);
+    expect(by(m, 'odd').auc).toBeCloseTo(brute((i) => i % 2 === 1), 12);
+  });
+
   it('refuses empty input, mismatched lengths, non-binary labels and bad weights with messages that say why', () => {
     const f = [{ name: 'g', values: [] as string[] }];
     expect(() => groupMetrics({ yTrue: [], yPred: [], sensitiveFeatures: f })).toThrow(InputError);
