@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { tabularEncodingFromJSON } from '../data/tabular.ts';
@@ -18,6 +18,9 @@ import { exportOnnxWithHead } from './onnx-export.ts';
  *   let `fairhead predict` run it);
  * - `face-api`: the weights shipped in @vladmandic/face-api (`backbone.id` pins the exact file by hash);
  * - `embeddings`: no backbone (inputs are embeddings).
+ *
+ * `fairhead export` writes the same manifest as one .json file with the mlp weights inline (`backboneWeights`);
+ * {@link loadModelBundle} reads either form.
  *
  * Reading never evaluates code: only JSON and ONNX protobuf are parsed, and every field is checked.
  */
@@ -93,12 +96,15 @@ export interface LoadedModel {
 /** Read a model folder written by {@link saveModelBundle} (or its manifest.json path). */
 export function loadModelBundle(path: string): LoadedModel {
   let dir = resolve(path);
+  let manifestFile = join(dir, MANIFEST_FILE);
   try {
-    if (statSync(dir).isFile()) dir = resolve(dir, '..');
+    if (statSync(dir).isFile()) {
+      manifestFile = dir;
+      dir = dirname(dir);
+    }
   } catch {
-    throw new InputError(`${path}: model not found (expected a folder written by \`fairhead run\`, holding ${MANIFEST_FILE})`);
+    throw new InputError(`${path}: model not found (expected a folder written by \`fairhead run\`, holding ${MANIFEST_FILE}, or a .json file from \`fairhead export\`)`);
   }
-  const manifestFile = join(dir, MANIFEST_FILE);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(manifestFile, 'utf8'));
@@ -106,7 +112,7 @@ export function loadModelBundle(path: string): LoadedModel {
     const code = (error as NodeJS.ErrnoException).code;
     throw new InputError(`${manifestFile}: ${code === 'ENOENT' ? 'not found; expected a model folder written by `fairhead run`' : 'is not valid JSON'}`);
   }
-  const m = json as Partial<ModelManifest> | null;
+  const m = json as (Partial<ModelManifest> & { backboneWeights?: unknown }) | null;
   if (!m || typeof m !== 'object' || m.format !== 'fairhead.model') {
     throw new InputError(`${manifestFile}: not a fairhead model manifest (expected format "fairhead.model")`);
   }
@@ -122,14 +128,16 @@ export function loadModelBundle(path: string): LoadedModel {
   if (backboneFile !== undefined && !backboneFile.startsWith(dir)) throw new InputError(`${manifestFile}: backbone file must be inside the model folder`);
   let mlp: MlpBackbone | undefined;
   if (m.backbone.kind === 'mlp') {
-    if (backboneFile === undefined) throw new InputError(`${manifestFile}: an mlp model needs backbone.file`);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(backboneFile, 'utf8'));
-    } catch {
-      throw new InputError(`${backboneFile}: missing or not valid JSON (the mlp backbone of this model)`);
+    let raw: unknown = m.backboneWeights;
+    if (raw === undefined) {
+      if (backboneFile === undefined) throw new InputError(`${manifestFile}: an mlp model needs backbone.file or backboneWeights`);
+      try {
+        raw = JSON.parse(readFileSync(backboneFile, 'utf8'));
+      } catch {
+        throw new InputError(`${backboneFile}: missing or not valid JSON (the mlp backbone of this model)`);
+      }
     }
-    mlp = MlpBackbone.fromJSON(raw, backboneFile);
+    mlp = MlpBackbone.fromJSON(raw, backboneFile ?? manifestFile);
   }
   return { dir, manifest: m as ModelManifest, head, ...(mlp ? { mlp } : {}), ...(backboneFile ? { backboneFile } : {}) };
 }

@@ -287,7 +287,7 @@ async function prepareImages(
       const cached = await cachedEmbeddings(
         { backbone: `onnx:${hashBackbone(net)}`, contentHash: await hashFiles(files), options: { size, layout: 'nchw-unit', node: net.embeddingNode } },
         async () => {
-          const { x, rows } = await embedImagesWith(net, files, size, options.strict ?? false, warn, (d) => bar.update(d));
+          const { x, rows } = await embedImagesNchw(net, files, size, options.strict ?? false, warn, (d) => bar.update(d));
           return { matrix: x, extra: Array.from(rows) };
         },
         { dir: options.cacheDir || '.fairhead-cache', onWarning: warn },
@@ -329,8 +329,8 @@ export function squareImageInput(net: OnnxBackbone): number {
   return h;
 }
 
-/** Decode images to NCHW float32 in [0, 1] and embed them with an ONNX model. */
-async function embedImagesWith(
+/** Decode images to NCHW float32 in [0, 1] and embed them with an ONNX model, batch by batch. */
+export async function embedImagesNchw(
   net: Backbone,
   files: readonly string[],
   size: number,

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../../atomic-write.ts';
+import { InputError } from '../../errors.ts';
+import { loadModelBundle } from '../../export/model-bundle.ts';
+import { logger, type RawFlags } from '../flags.ts';
+
+/**
+ * `fairhead export`: the chosen model as one deployable file. ONNX backbone: the ONNX model whose last layer is the
+ * fair head (`.onnx`), to serve with any ONNX runtime. mlp, face-api, embeddings: one JSON file with the manifest
+ * (input encoding, head) and, for mlp, the backbone weights inline; `fairhead predict --model FILE.json` reads it.
+ */
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('write the model of a run as one deployable file: .onnx for an ONNX backbone, .json otherwise')
+    .requiredOption('--model <dir>', 'model folder (OUT/model from `fairhead run` or `sweep`)')
+    .requiredOption('--out <file>', 'output file (.onnx for an ONNX backbone, .json otherwise)')
+    .option('--quiet', 'no status lines')
+    .action((flags: RawFlags) => {
+      const model = loadModelBundle(String(flags['model']));
+      const out = String(flags['out']);
+      const ext = extname(out).toLowerCase();
+      if (model.manifest.backbone.kind === 'onnx') {
+        if (ext !== '.onnx') throw new InputError(`--out ${out}: this model has an ONNX backbone; give a .onnx file name`);
+        writeFileAtomic(out, readFileSync(model.backboneFile as string));
+      } else {
+        if (ext !== '.json') throw new InputError(`--out ${out}: a ${model.manifest.backbone.kind} model exports as one .json file`);
+        const bundle = {
+          ...model.manifest,
+          backbone: { kind: model.manifest.backbone.kind, spec: model.manifest.backbone.spec },
+          ...(model.mlp ? { backboneWeights: model.mlp.toJSON() } : {}),
+        };
+        writeFileAtomic(out, `${JSON.stringify(bundle)}\n`);
+      }
+      logger(flags['quiet'] === true)(`wrote ${out}`);
+    });
+}

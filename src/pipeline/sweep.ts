@@ -1,0 +1,120 @@
+import { join } from 'node:path';
+import { InputError } from '../errors.ts';
+import { saveModelBundle } from '../export/model-bundle.ts';
+import type { LinearHead } from '../head/linear-head.ts';
+import type { MetricsFile, RunRecord, SplitSummary } from '../report/schema.ts';
+import { paretoFront } from '../report/pareto-front.ts';
+import { writeReport } from '../report/write-report.ts';
+import { finetuneAndEvaluate, shippedOutcome } from './finetune.ts';
+import { prepareData, type PrepareHooks } from './prepare.ts';
+import { runContext } from './run.ts';
+import type { BackboneOptions, Constraint, DataOptions, Method, Optimizer } from './run-options.ts';
+
+/** Options of {@link runSweep}. */
+export interface SweepOptions extends DataOptions, BackboneOptions {
+  readonly methods: readonly Method[];
+  readonly constraints: readonly Constraint[];
+  readonly alphas: readonly number[];
+  /** Seeds 0 .. seeds-1. */
+  readonly seeds: number;
+  readonly optimizer: Optimizer;
+  /** Operating point, e.g. `equalizedOddsDifference<=0.05` (see {@link parseSelect}). */
+  readonly select?: string;
+  readonly out: string;
+  readonly bootstrap?: number;
+}
+
+/** A selection rule: the most accurate run (on validation data) whose `metric` is at most `bound`. */
+export interface SelectRule {
+  readonly metric: keyof SplitSummary & string;
+  readonly bound: number;
+}
+
+const GAP_METRICS = [
+  'equalizedOddsDifference',
+  'demographicParityDifference',
+  'equalOpportunityDifference',
+  'accuracyEqualityDifference',
+] as const;
+
+/**
+ * Parse `METRIC<=BOUND` (metric: a fairness difference of metrics.json, e.g. equalizedOddsDifference).
+ *
+ * @example
+ * parseSelect('equalizedOddsDifference<=0.05'); // { metric: 'equalizedOddsDifference', bound: 0.05 }
+ */
+export function parseSelect(text: string): SelectRule {
+  const m = /^\s*([A-Za-z]+)\s*<=\s*([0-9.eE+-]+)\s*$/.exec(text);
+  const metric = m?.[1];
+  const bound = Number(m?.[2]);
+  if (!m || !(GAP_METRICS as readonly string[]).includes(metric as string) || !Number.isFinite(bound)) {
+    throw new InputError(`--select "${text}": expected METRIC<=BOUND with METRIC one of ${GAP_METRICS.join(', ')}, e.g. "equalizedOddsDifference<=0.05"`);
+  }
+  return { metric: metric as SelectRule['metric'], bound };
+}
+
+/** What {@link runSweep} produced. */
+export interface SweepOutput {
+  readonly metrics: MetricsFile;
+  /** Index into `metrics.runs` of the chosen operating point. */
+  readonly selected: number;
+  /** Indices of the runs on the validation Pareto front (accuracy up, gap down). */
+  readonly front: readonly number[];
+  /** True when some run met the `select` bound (else the fairest run is chosen). */
+  readonly boundMet: boolean;
+  readonly files: readonly string[];
+}
+
+/**
+ * `fairhead sweep`: embed once, then fine-tune every (method, constraint, alpha, seed) of the grid (B* methods
+ * once per seed: they have no penalty), evaluate each, compute the accuracy/fairness Pareto front on the
+ * validation split, and choose the operating point: the most accurate run on validation whose gap meets the
+ * `select` bound (default `equalizedOddsDifference<=0.05`; if none does, the run with the smallest gap).
+ * Note: for M1 the validation split is also its fine-tuning set, so its validation numbers are optimistic.
+ */
+export async function runSweep(options: SweepOptions, hooks: PrepareHooks & { onRun?: (done: number, total: number) => void } = {}): Promise<SweepOutput> {
+  const rule = parseSelect(options.select ?? 'equalizedOddsDifference<=0.05');
+  if (options.seeds < 1) throw new InputError(`--seeds: expected at least 1, received ${options.seeds}`);
+  const prepared = await prepareData(options, hooks);
+  const grid: { method: Method; constraint: Constraint; alpha: number; seed: number }[] = [];
+  for (let seed = 0; seed < options.seeds; seed++) {
+    for (const method of options.methods) {
+      if (method.startsWith('b')) grid.push({ method, constraint: options.constraints[0] ?? 'eo', alpha: 0, seed });
+      else for (const constraint of options.constraints) for (const alpha of options.alphas) grid.push({ method, constraint, alpha, seed });
+    }
+  }
+  const runs: RunRecord[] = [];
+  const heads: (LinearHead | undefined)[] = [];
+  const shipped = shippedOutcome(prepared, 0);
+  if (shipped) {
+    runs.push(shipped.record);
+    heads.push(undefined);
+  }
+  for (const [i, g] of grid.entries()) {
+    const outcome = await finetuneAndEvaluate(prepared, { ...g, optimizer: options.optimizer }, { bootstrap: options.bootstrap ?? 0 });
+    runs.push(outcome.record);
+    heads.push(outcome.head);
+    hooks.onRun?.(i + 1, grid.length);
+  }
+  const candidates = runs.map((r, i) => i).filter((i) => heads[i] !== undefined);
+  const points = candidates.map((i) => ({ x: gapOf(runs[i] as RunRecord, rule), y: (runs[i] as RunRecord).splits.validation?.accuracy ?? NaN }));
+  const front = paretoFront(points).map((k) => candidates[k] as number);
+  const meeting = candidates.filter((i) => gapOf(runs[i] as RunRecord, rule) <= rule.bound);
+  const boundMet = meeting.length > 0;
+  const pool = boundMet ? meeting : candidates;
+  const selected = pool.reduce((best, i) => {
+    const r = runs[i] as RunRecord;
+    const b = runs[best] as RunRecord;
+    if (boundMet) return (r.splits.validation?.accuracy ?? 0) > (b.splits.validation?.accuracy ?? 0) ? i : best;
+    return gapOf(r, rule) < gapOf(b, rule) ? i : best;
+  }, pool[0] as number);
+  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs };
+  const chosen = runs[selected] as RunRecord;
+  const modelFiles = await saveModelBundle(join(options.out, 'model'), prepared, heads[selected] as LinearHead, chosen, options);
+  const { files } = await writeReport(options.out, metrics, { selected, fairnessMetric: rule.metric as (typeof GAP_METRICS)[number] });
+  return { metrics, selected, front, boundMet, files: [...files, ...modelFiles] };
+}
+
+function gapOf(run: RunRecord, rule: SelectRule): number {
+  return Number((run.splits.validation ?? run.splits.finetune)[rule.metric]);
+}
