@@ -304,27 +304,38 @@ function valueAxis(panel: BarPanel, length: number): Axis {
 export function renderBarSvg(chart: BarChart): string {
   const W = 720;
   const gap = 20;
-  const panelWidth = (W - gap * (chart.panels.length - 1)) / chart.panels.length;
   const horizontal = chart.orientation === 'horizontal';
+  // panels side by side while every category keeps at least 56 px (vertical bars), else one panel per row
+  const fits = (cols: number): boolean => {
+    const width = (W - gap * (cols - 1)) / cols;
+    return chart.panels.every((p) => (width - 50) / Math.max(1, p.categories.length) >= 56);
+  };
+  const columns = horizontal || fits(chart.panels.length) ? Math.max(1, chart.panels.length) : 1;
+  const panelWidth = (W - gap * (columns - 1)) / columns;
   const rows = Math.max(1, ...chart.panels.map((p) => p.categories.length));
-  let H: number;
-  let labelLines = 1;
-  if (horizontal) H = 30 + rows * 30 + 30;
+  const plotHeight = columns === 1 && chart.panels.length > 1 ? 170 : 230; // stacked panels: lower each one
+  let panelHeight: number;
+  if (horizontal) panelHeight = 30 + rows * 30 + 30;
   else {
+    let labelLines = 1;
     for (const p of chart.panels) {
       const slot = (panelWidth - 50) / Math.max(1, p.categories.length);
       for (const c of p.categories) labelLines = Math.max(labelLines, wrapLabel(c, labelChars(slot)).length);
     }
-    H = 30 + 230 + 24 + labelLines * 13;
+    panelHeight = 30 + plotHeight + 24 + labelLines * 13;
   }
+  const H = panelHeight * Math.ceil(chart.panels.length / columns);
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" id="chart-${escapeHtml(chart.id)}" class="chart bars" viewBox="0 0 ${W} ${n(H)}" role="img" aria-label="${escapeHtml(chart.title)}" ${FONT} font-size="12">`,
   );
   chart.panels.forEach((panel, pi) => {
-    const ox = pi * (panelWidth + gap);
-    if (horizontal) renderHorizontalPanel(out, chart, panel, ox, panelWidth, H);
-    else renderVerticalPanel(out, chart, panel, ox, panelWidth, 230);
+    const ox = (pi % columns) * (panelWidth + gap);
+    const oy = Math.floor(pi / columns) * panelHeight;
+    out.push(oy === 0 ? '<g>' : `<g transform="translate(0 ${n(oy)})">`);
+    if (horizontal) renderHorizontalPanel(out, chart, panel, ox, panelWidth, panelHeight);
+    else renderVerticalPanel(out, chart, panel, ox, panelWidth, plotHeight);
+    out.push('</g>');
   });
   out.push('</svg>');
   return out.join('');

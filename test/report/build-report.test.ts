@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { aggregateRuns, meanStd } from '../../src/report/aggregate-runs.ts';
+import { buildReport, configLabel, type BarChart, type ReportTable, type ScatterChart } from '../../src/report/build-report.ts';
+import { InputError } from '../../src/errors.ts';
+import type { MetricsFile } from '../../src/report/schema.ts';
+import { metricsOf, run, split } from './tiny-metrics.ts';
+
+const sample = JSON.parse(readFileSync(new URL('../fixtures/metrics-sample.json', import.meta.url), 'utf8')) as MetricsFile;
+
+/** Four runs on the fine-tuning set: (gap, accuracy) = b1 (0.20, 0.86), m2 α=1 (0.05, 0.85), m2 α=10 (0.01, 0.80), m1 (0.10, 0.82). */
+const fourRuns = metricsOf([
+  run('b1', 'none', 0, 0, 0.86, 0.2),
+  run('m2', 'eo', 1, 0, 0.85, 0.05),
+  run('m2', 'eo', 10, 0, 0.8, 0.01),
+  run('m1', 'eo', 1, 0, 0.82, 0.1),
+]);
+
+function block<T>(report: ReturnType<typeof buildReport>, id: string): T {
+  for (const section of report.sections) for (const b of section.blocks) if (b.id === id) return b as T;
+  throw new Error(`no block ${id}`);
+}
+
+describe('meanStd and aggregateRuns', () => {
+  it('gives the mean and the n-1 standard deviation, and no std for one value', () => {
+    const { mean, std, n } = meanStd([0.8, 0.82, 0.84]);
+    expect(mean).toBeCloseTo(0.82, 12);
+    expect(std).toBeCloseTo(Math.sqrt((0.02 ** 2 + 0 + 0.02 ** 2) / 2), 12); // = 0.02
+    expect(n).toBe(3);
+    expect(meanStd([0.5])).toEqual({ mean: 0.5, std: null, n: 1 });
+    expect(meanStd([Number.NaN])).toEqual({ mean: Number.NaN, std: null, n: 0 });
+  });
+
+  it('groups runs that differ only by seed and orders methods shipped, b1..m2, threshold, full', () => {
+    const runs = [run('full', 'eo', 1, 0, 0.8, 0.1), run('m2', 'eo', 1, 1, 0.86, 0.1), run('b1', 'none', 0, 0, 0.8, 0.2), run('m2', 'eo', 1, 0, 0.84, 0.1)];
+    const aggregates = aggregateRuns(runs);
+    expect(aggregates.map((a) => [a.method, a.seeds, a.runs])).toEqual([
+      ['b1', [0], [2]],
+      ['m2', [0, 1], [3, 1]],
+      ['full', [0], [0]],
+    ]);
+    expect(aggregates[1]?.test.accuracy.mean).toBeCloseTo(0.85, 12);
+    expect(aggregates[1]?.test.accuracy.std).toBeCloseTo(Math.SQRT2 * 0.01, 12);
+  });
+});
+
+describe('buildReport', () => {
+  it('picks the Pareto-front run nearest the ideal corner as the operating point, and B1 as the baseline', () => {
+    // front: (0.01, 0.80), (0.05, 0.85), (0.20, 0.86); scaled by the ranges 0.19 and 0.06, distances to the ideal
+    // corner are 1, hypot(0.04/0.19, 0.01/0.06) = 0.27, and 1: the m2 α=1 run (index 1) wins.
+    const report = buildReport(fourRuns);
+    expect(report.selected.run).toBe(1);
+    expect(report.selected.label).toBe('M2 · eo · α=1 · seed 0');
+    expect(report.baseline).toEqual({ run: 0, label: 'B1 · seed 0' });
+    expect(report.selectionSplit).toBe('finetune');
+    const chart = block<ScatterChart>(report, 'pareto');
+    expect(chart.points).toHaveLength(4);
+    expect(chart.points.map((p) => p.onFront)).toEqual([true, true, true, false]);
+    expect(chart.front.map((i) => chart.points[i]?.run)).toEqual([2, 1, 0]);
+    expect(chart.selected).toBe(1);
+    expect(chart.baseline).toBe(0);
+  });
+
+  it('uses the run the caller selects, and refuses an index that is not a run', () => {
+    expect(buildReport(fourRuns, { selected: 2 }).selected).toMatchObject({ run: 2, reason: 'chosen by the user' });
+    expect(() => buildReport(fourRuns, { selected: 4 })).toThrow(new InputError('selected: expected a run index from 0 to 3, received 4'));
+    expect(() => buildReport(fourRuns, { selected: 1.5 })).toThrow(InputError);
+  });
+
+  it('refuses a fairness metric that is not a gap, listing the valid ones', () => {
+    expect(() => buildReport(fourRuns, { fairnessMetric: 'accuracy' })).toThrow(
+      'Unknown fairness metric "accuracy" for the report. Valid: equalizedOddsDifference, demographicParityDifference, equalOpportunityDifference, accuracyEqualityDifference',
+    );
+    const dp = buildReport(fourRuns, { fairnessMetric: 'demographicParityDifference' });
+    expect(dp.fairnessLabel).toBe('Demographic-parity difference');
+    expect(block<ScatterChart>(dp, 'pareto').xLabel).toBe('Demographic-parity difference (lower is fairer)');
+  });
+
+  it('refuses a metrics file without runs', () => {
+    expect(() => buildReport(metricsOf([]))).toThrow(InputError);
+  });
+
+  it('chooses on the validation split when every run has one (never on test data)', () => {
+    // On validation the m2 α=10 run is both the fairest and the most accurate: the only front point.
+    const runs = fourRuns.runs.map((r, i) => ({ ...r, splits: { ...r.splits, validation: i === 2 ? split(0.9, 0.0) : split(0.7, 0.3) } }));
+    const report = buildReport(metricsOf(runs));
+    expect(report.selectionSplit).toBe('validation');
+    expect(report.selected.run).toBe(2);
+    expect(block<ScatterChart>(report, 'pareto').points[2]).toMatchObject({ x: 0, y: 0.9 });
+  });
+
+  it('in target mode picks the most accurate run that meets its max gap', () => {
+    const report = buildReport(
+      metricsOf([
+        run('b1', 'none', 0, 0, 0.9, 0.3),
+        run('m2', 'eo', 1, 0, 0.85, 0.05, { maxGap: 0.06 }),
+        run('m2', 'eo', 0.5, 0, 0.87, 0.07, { maxGap: 0.06 }), // more accurate but misses the target
+        run('m2', 'eo', 2, 0, 0.83, 0.02, { maxGap: 0.06 }),
+      ]),
+    );
+    expect(report.selected.run).toBe(1);
+    expect(report.selected.label).toBe('M2 · eo · gap≤0.06 · seed 0');
+  });
+
+  it('adds whiskers when the selection split carries bootstrap intervals', () => {
+    const runs = fourRuns.runs.map((r) => ({
+      ...r,
+      splits: { ...r.splits, finetune: { ...r.splits.finetune, intervals: { accuracy: [0.8, 0.9], equalizedOddsDifference: [0.0, 0.3] } as const } },
+    }));
+    const chart = block<ScatterChart>(buildReport(metricsOf(runs)), 'pareto');
+    expect(chart.points[0]?.xInterval).toEqual([0, 0.3]);
+    expect(chart.points[0]?.yInterval).toEqual([0.8, 0.9]);
+    expect(chart.explanation).toContain('95% bootstrap intervals');
+  });
+
+  it('compares per-group rates of the baseline and the operating point on test data', () => {
+    const report = buildReport(fourRuns);
+    const chart = block<BarChart>(report, 'groups');
+    expect(chart.series).toEqual(['Before: B1', 'After: M2 · eo · α=1']);
+    expect(chart.panels.map((p) => p.title)).toEqual(['True-positive rate', 'False-positive rate', 'Selection rate']);
+    // tpr of group A = 0.7 + gap / 2: 0.8 before (gap 0.2), 0.725 after (gap 0.05)
+    expect(chart.panels[0]?.values[0]?.[0]).toBeCloseTo(0.8, 12);
+    expect(chart.panels[0]?.values[1]?.[0]).toBeCloseTo(0.725, 12);
+    const table = block<ReportTable>(report, 'group-rates');
+    expect(table.rows[0]?.cells).toEqual(['A', '100', '0.800 → 0.800', '0.800 → 0.725', '0.100 → 0.100', '0.300 → 0.300']);
+  });
+
+  it('summarises the sample sweep: mean ± std per configuration, one train-vs-test pair and one cost row per method', () => {
+    const report = buildReport(sample);
+    const results = block<ReportTable>(report, 'results');
+    expect(results.columns.map((c) => c.label)).toEqual([
+      'Method', 'Constraint', 'Alpha', 'Seeds', 'Test accuracy', 'Test EO diff', 'Test DP diff', 'Worst-group accuracy', 'Seconds',
+    ]);
+    expect(results.rows).toHaveLength(aggregateRuns(sample.runs).length);
+    expect(results.rows.filter((r) => r.highlight === true)).toHaveLength(1);
+    const methods = [...new Set(sample.runs.map((r) => r.method))];
+    const trainTest = block<BarChart>(report, 'train-test');
+    expect(trainTest.panels[0]?.categories).toHaveLength(methods.length);
+    const cost = block<BarChart>(report, 'cost');
+    expect(cost.panels[0]?.categories.at(-1)).toBe('Whole network');
+    expect(cost.panels[0]?.values[0]?.at(-1)).toBe(sample.runs[0]?.cost.parametersTotal);
+    expect(block<ScatterChart>(report, 'pareto').points).toHaveLength(sample.runs.length);
+  });
+
+  it('labels configurations without a penalty by the method alone', () => {
+    expect(configLabel({ method: 'b1', constraint: 'none', alpha: 0 })).toBe('B1');
+    expect(configLabel({ method: 'm2', constraint: 'dp', alpha: 0.3 })).toBe('M2 · dp · α=0.3');
+  });
+});
