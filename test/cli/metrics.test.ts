@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +8,17 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fairhead-metrics-'));
 
-function fairhead(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/fairhead.js', 'metrics', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Run the real CLI (async, so the test worker's event loop stays free while it runs). */
+function fairhead(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/fairhead.js', 'metrics', ...args], { cwd: root, timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 function csv(name: string, text: string): string {
@@ -25,9 +33,9 @@ const tiny = csv(
   'label,guess,proba,sex,race\n0,0,0.1,a,x\n1,1,0.9,a,y\n1,0,0.4,a,x\n0,0,0.2,a,y\n1,1,0.8,b,x\n0,1,0.7,b,x\n1,1,0.6,b,y\n1,1,0.9,b,y\n',
 );
 
-describe('fairhead metrics on a user CSV', () => {
-  it('prints the by-group table and the fairness summary', () => {
-    const r = fairhead('--data', tiny, '--target', 'label', '--pred', 'guess', '--sensitive', 'sex');
+describe('fairhead metrics on a user CSV', { timeout: 60_000 }, () => {
+  it('prints the by-group table and the fairness summary', async () => {
+    const r = await fairhead('--data', tiny, '--target', 'label', '--pred', 'guess', '--sensitive', 'sex');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('8 rows; target "label" (positive "1")');
@@ -38,8 +46,8 @@ describe('fairhead metrics on a user CSV', () => {
     expect(r.stdout).not.toContain('AUC'); // no --score
   });
 
-  it('prints the same as JSON with --json, scores giving AUC', () => {
-    const r = fairhead('--data', tiny, '--target', 'label', '--pred', 'guess', '--score', 'proba', '--sensitive', 'sex', '--json');
+  it('prints the same as JSON with --json, scores giving AUC', async () => {
+    const r = await fairhead('--data', tiny, '--target', 'label', '--pred', 'guess', '--score', 'proba', '--sensitive', 'sex', '--json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.rows).toBe(8);
@@ -52,17 +60,17 @@ describe('fairhead metrics on a user CSV', () => {
     expect(out.byGroup.b.auc).toBe(2 / 3); // negative 0.7 vs positives 0.8, 0.6, 0.9: 2 of 3 pairs ordered
   });
 
-  it('crosses several sensitive columns into intersectional groups', () => {
-    const r = fairhead('--data', tiny, '--target', 'label', '--pred', 'guess', '--sensitive', 'sex,race', '--json');
+  it('crosses several sensitive columns into intersectional groups', async () => {
+    const r = await fairhead('--data', tiny, '--target', 'label', '--pred', 'guess', '--sensitive', 'sex,race', '--json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out.byGroup)).toEqual(['a & x', 'a & y', 'b & x', 'b & y']);
     expect(out.byGroup['b & x'].count).toBe(2);
   });
 
-  it('scores one value against the rest with --positive', () => {
+  it('scores one value against the rest with --positive', async () => {
     const file = csv('multi.csv', 'y,p,g\ncat,cat,a\ndog,cat,a\nbird,bird,b\ncat,dog,b\n');
-    const r = fairhead('--data', file, '--target', 'y', '--pred', 'p', '--sensitive', 'g', '--positive', 'cat', '--json');
+    const r = await fairhead('--data', file, '--target', 'y', '--pred', 'p', '--sensitive', 'g', '--positive', 'cat', '--json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.byGroup.a.tpr).toBe(1); // cat → cat
@@ -71,9 +79,9 @@ describe('fairhead metrics on a user CSV', () => {
   });
 });
 
-describe('fairhead metrics --demo', () => {
-  it('runs on the built-in UCI Adult predictions and agrees with a count done by hand from the CSV', () => {
-    const r = fairhead('--demo', '--json');
+describe('fairhead metrics --demo', { timeout: 60_000 }, () => {
+  it('runs on the built-in UCI Adult predictions and agrees with a count done by hand from the CSV', async () => {
+    const r = await fairhead('--demo', '--json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.rows).toBe(16281);
@@ -93,9 +101,11 @@ describe('fairhead metrics --demo', () => {
     expect(out.summary.accuracy).toBeGreaterThan(0.8); // a real model, not a coin
   });
 
-  it('prints text with bootstrap intervals that are the same for the same seed', () => {
-    const a = fairhead('--demo', '--sensitive', 'race', '--bootstrap', '50', '--seed', '3');
-    const b = fairhead('--demo', '--sensitive', 'race', '--bootstrap', '50', '--seed', '3');
+  it('prints text with bootstrap intervals that are the same for the same seed', async () => {
+    const [a, b] = await Promise.all([
+      fairhead('--demo', '--sensitive', 'race', '--bootstrap', '50', '--seed', '3'),
+      fairhead('--demo', '--sensitive', 'race', '--bootstrap', '50', '--seed', '3'),
+    ]);
     expect(a.code).toBe(0);
     expect(a.stdout).toContain('Amer-Indian-Eskimo');
     expect(a.stdout).toContain('95% CI of difference');
@@ -103,7 +113,7 @@ describe('fairhead metrics --demo', () => {
   });
 });
 
-describe('fairhead metrics refuses bad input with one line and exit code 2', () => {
+describe('fairhead metrics refuses bad input with one line and exit code 2', { timeout: 60_000 }, () => {
   const cases: [string, string[], RegExp][] = [
     ['a missing column', ['--data', tiny, '--target', 'label', '--pred', 'nope', '--sensitive', 'sex'], /tiny\.csv: --pred column "nope" not found; columns are: label, guess, proba, sex, race/],
     ['a missing sensitive column', ['--data', tiny, '--target', 'label', '--pred', 'guess', '--sensitive', 'sex,age'], /--sensitive column "age" not found/],
@@ -135,8 +145,8 @@ describe('fairhead metrics refuses bad input with one line and exit code 2', () 
     ['a --positive that is nowhere in the data', ['--data', tiny, '--target', 'label', '--pred', 'guess', '--sensitive', 'sex', '--positive', 'yes'], /--positive "yes" is not a value of column "label"; values are: "0", "1"/],
   ];
   for (const [what, args, message] of cases) {
-    it(`for ${what}`, () => {
-      const r = fairhead(...args);
+    it(`for ${what}`, async () => {
+      const r = await fairhead(...args);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(message);
