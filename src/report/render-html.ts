@@ -100,7 +100,14 @@ function renderTable(table: ReportTable): string {
   const head = table.columns.map((c) => `<th class="${c.align}">${e(c.label)}</th>`).join('');
   const body = table.rows
     .map((row) => {
-      const cells = row.cells.map((cell, i) => `<td class="${table.columns[i]?.align ?? 'left'}">${e(cell)}</td>`).join('');
+      // numbers stay on one line; a trailing "(interval)" goes on a second, smaller line
+      const cells = row.cells
+        .map((cell, i) => {
+          const align = table.columns[i]?.align ?? 'left';
+          const text = align === 'right' ? e(cell).replace(/ (\([^()]*\))$/, '<br><span class="ci">$1</span>') : e(cell);
+          return `<td class="${align}">${text}</td>`;
+        })
+        .join('');
       return `<tr${row.highlight === true ? ' class="highlight"' : ''}>${cells}</tr>`;
     })
     .join('\n');
@@ -144,10 +151,12 @@ figcaption{font-size:13.5px;color:#2d3748;background:#f8fafc;border-left:3px sol
 .table-wrap{overflow-x:auto;margin:12px 0}
 table{border-collapse:collapse;width:100%;font-size:12.5px;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:0 0 6px;color:#2d3748}
-th,td{padding:6px 9px;border-bottom:1px solid #e2e8f0;white-space:nowrap}
-th{white-space:normal;vertical-align:bottom}
+th,td{padding:6px 9px;border-bottom:1px solid #e2e8f0}
+th{vertical-align:bottom}
 th{background:#f1f5f9;font-weight:600;color:#2d3748}
 td.right,th.right{text-align:right}
+td.right{white-space:nowrap}
+.ci{font-size:11px;color:#718096;font-weight:400}
 td.left,th.left{text-align:left}
 tr.highlight td{background:#fef3c7;font-weight:600}
 .note{font-size:12.5px;color:#4a5568;margin:6px 0 0}
