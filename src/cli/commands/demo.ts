@@ -7,7 +7,7 @@ import { runsTable } from '../runs-table.ts';
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('the whole method on built-in UCI Adult (sex as sensitive attribute): ERM MLP, then B1 vs M2+EO vs M2+DP')
+    .description('the whole method on built-in UCI Adult (sex as sensitive attribute): ERM MLP, then B1 vs M2 and M1 with EO and DP penalties')
     .option('--out <dir>', 'output folder for metrics.json, report.html, report.md, model/', 'fairhead-demo')
     .option('--quiet', 'no progress or status lines')
     .option('--json', 'print metrics.json to stdout instead of the table')
