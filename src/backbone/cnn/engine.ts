@@ -1,0 +1,144 @@
+/**
+ * The CNN engine: the ONNX graphs of src/backbone/cnn/network.ts run by onnxruntime-node (its MLAS convolution
+ * kernels), with the weights held in TypeScript (float32) and fed to every run.
+ *
+ * Chosen by measurement over own kernels: see bench/cnn.ts and bench/results/cnn.json (`engine`).
+ */
+import * as ort from 'onnxruntime-node';
+import type { Rng } from '../../train/rng.ts';
+import { buildGraphs, describeNetwork, type BnSpec, type CnnArchitecture, type CnnGraphs, type ParamSpec } from './network.ts';
+
+/** The weights of a CNN: one float32 array per {@link ParamSpec} and running mean/variance per BN layer. */
+export interface CnnWeights {
+  readonly params: Float32Array[];
+  readonly runningMean: Float32Array[];
+  readonly runningVar: Float32Array[];
+}
+
+/** Fresh weights: convolutions Kaiming-normal (fan-out, std sqrt(2 / fan)), BN gamma 1 beta 0, linear U(+-1/sqrt(fan-in)). */
+export function initialWeights(arch: CnnArchitecture, rng: Rng): CnnWeights {
+  const { params, bns } = describeNetwork(arch);
+  return {
+    params: params.map((p) => {
+      const a = new Float32Array(p.dims.reduce((x, y) => x * y, 1));
+      if (p.init === 'one') a.fill(1);
+      else if (p.init === 'kaiming') {
+        const std = Math.sqrt(2 / p.fan);
+        for (let i = 0; i < a.length; i++) a[i] = rng.normal() * std;
+      } else if (p.init === 'linear') {
+        const bound = 1 / Math.sqrt(p.fan);
+        for (let i = 0; i < a.length; i++) a[i] = (2 * rng.float() - 1) * bound;
+      }
+      return a;
+    }),
+    runningMean: bns.map((b) => new Float32Array(b.channels)),
+    runningVar: bns.map((b) => new Float32Array(b.channels).fill(1)),
+  };
+}
+
+/** A deep copy of `w`. */
+export function cloneWeights(w: CnnWeights): CnnWeights {
+  return {
+    params: w.params.map((a) => Float32Array.from(a)),
+    runningMean: w.runningMean.map((a) => Float32Array.from(a)),
+    runningVar: w.runningVar.map((a) => Float32Array.from(a)),
+  };
+}
+
+/** onnxruntime sessions of one architecture. */
+export class CnnEngine {
+  readonly params: readonly ParamSpec[];
+  readonly bns: readonly BnSpec[];
+
+  private constructor(
+    readonly arch: CnnArchitecture,
+    private readonly graphs: CnnGraphs,
+    private readonly forwardSession: ort.InferenceSession | null,
+    private readonly backwardSession: ort.InferenceSession | null,
+    private readonly inferenceSession: ort.InferenceSession,
+  ) {
+    const d = describeNetwork(arch);
+    this.params = d.params;
+    this.bns = d.bns;
+  }
+
+  /** Sessions for `arch`: with `training`, the forward and backward graphs too. `threads`: intra-op threads. */
+  static async create(arch: CnnArchitecture, options: { training: boolean; threads?: number | undefined }): Promise<CnnEngine> {
+    const graphs = buildGraphs(arch);
+    const settings: ort.InferenceSession.SessionOptions = {
+      executionMode: 'sequential', interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all',
+    };
+    if (options.threads !== undefined) settings.intraOpNumThreads = options.threads;
+    const [forward, backward, inference] = await Promise.all([
+      options.training ? ort.InferenceSession.create(graphs.forward, settings) : null,
+      options.training ? ort.InferenceSession.create(graphs.backward, settings) : null,
+      ort.InferenceSession.create(graphs.inference, settings),
+    ]);
+    return new CnnEngine(arch, graphs, forward, backward, inference);
+  }
+
+  private paramFeeds(w: CnnWeights): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = {};
+    this.params.forEach((p, i) => {
+      feeds[p.name] = new ort.Tensor('float32', w.params[i] as Float32Array, p.dims as number[]);
+    });
+    return feeds;
+  }
+
+  private input(x: Float32Array, n: number): ort.Tensor {
+    const s = this.arch.size;
+    return new ort.Tensor('float32', x.subarray(0, n * 3 * s * s), [n, 3, s, s]);
+  }
+
+  /**
+   * Training forward pass of `n` images (`x`: NCHW float32) with BN on batch statistics. Returns the logits
+   * (`n x outputs`) and the tensors {@link backward} needs. Updates the running BN statistics of `w` when
+   * `momentum` > 0 (PyTorch's rule: r <- (1 - m) r + m batch, the variance unbiased).
+   */
+  async forward(w: CnnWeights, x: Float32Array, n: number, momentum: number): Promise<{ logits: Float32Array; saved: ort.InferenceSession.OnnxValueMapType }> {
+    if (!this.forwardSession) throw new Error('cnn engine: created without training sessions');
+    const out = await this.forwardSession.run({ x: this.input(x, n), ...this.paramFeeds(w) });
+    if (momentum > 0) {
+      this.graphs.stats.forEach((s, i) => {
+        const bn = this.bns[i] as BnSpec;
+        const m = n * bn.side * bn.side;
+        const mean = (out[s.mean] as ort.Tensor).data as Float32Array;
+        const variance = (out[s.variance] as ort.Tensor).data as Float32Array;
+        const rm = w.runningMean[i] as Float32Array;
+        const rv = w.runningVar[i] as Float32Array;
+        const unbias = m > 1 ? m / (m - 1) : 1;
+        for (let c = 0; c < rm.length; c++) {
+          rm[c] = (1 - momentum) * (rm[c] as number) + momentum * (mean[c] as number);
+          rv[c] = (1 - momentum) * (rv[c] as number) + momentum * (variance[c] as number) * unbias;
+        }
+      });
+    }
+    return { logits: (out['logits'] as ort.Tensor).data as Float32Array, saved: out };
+  }
+
+  /** Gradients (one float32 array per param, in {@link params} order) given d loss / d logits (`n x outputs`). */
+  async backward(w: CnnWeights, saved: ort.InferenceSession.OnnxValueMapType, dlogits: Float32Array, n: number): Promise<Float32Array[]> {
+    if (!this.backwardSession) throw new Error('cnn engine: created without training sessions');
+    const params = this.paramFeeds(w);
+    const feeds: Record<string, ort.Tensor> = { dlogits: new ort.Tensor('float32', dlogits.subarray(0, n * this.arch.outputs), [n, this.arch.outputs]) };
+    for (const name of this.graphs.saved) feeds[name] = (params[name] ?? saved[name]) as ort.Tensor;
+    const out = await this.backwardSession.run(feeds);
+    return this.params.map((p) => (out[`grad_${p.name}`] as ort.Tensor).data as Float32Array);
+  }
+
+  /** Inference (BN on running statistics): embeddings (`n x c_last`) and logits (`n x outputs`). */
+  async infer(w: CnnWeights, x: Float32Array, n: number): Promise<{ embedding: Float32Array; logits: Float32Array }> {
+    const feeds: Record<string, ort.Tensor> = { x: this.input(x, n), ...this.paramFeeds(w) };
+    this.bns.forEach((b, i) => {
+      feeds[`${b.name}_rm`] = new ort.Tensor('float32', w.runningMean[i] as Float32Array, [1, b.channels, 1, 1]);
+      feeds[`${b.name}_rv`] = new ort.Tensor('float32', w.runningVar[i] as Float32Array, [1, b.channels, 1, 1]);
+    });
+    const out = await this.inferenceSession.run(feeds);
+    return { embedding: (out['embedding'] as ort.Tensor).data as Float32Array, logits: (out['logits'] as ort.Tensor).data as Float32Array };
+  }
+
+  /** Close the sessions. */
+  async release(): Promise<void> {
+    await Promise.all([this.forwardSession?.release(), this.backwardSession?.release(), this.inferenceSession.release()]);
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * The CNN's architecture (a small ResNet) and its passes written as ONNX graphs:
+ *
+ *   stem:   conv3x3(3 -> c0) -> BN -> ReLU -> maxpool 2x2            (size -> size/2)
+ *   stage s (one basic block, stride 1 for s = 0 else 2, c_{s-1} -> c_s):
+ *           y = ReLU( BN(conv3x3(ReLU(BN(conv3x3_stride(x))))) + shortcut(x) ),
+ *           shortcut = x when the shape is kept, else BN(conv1x1_stride(x))
+ *   head:   global average pool -> embedding (c_last values) -> linear (1 logit for 2 classes, else K)
+ *
+ * Convolutions have no bias (BN follows). BN: batch statistics in training (biased variance, eps 1e-5), running
+ * statistics at inference (momentum 0.1, unbiased variance), as PyTorch does.
+ *
+ * Backward pass (reverse-mode, emitted by hand, one rule per layer):
+ * - conv y = W * x (stride s, pad p): dx = ConvTranspose(dy, W); dW[o,i,a,b] = sum_{n,y,x} dy[n,o,y,x] xpad[n,i,sy+a,sx+b]
+ *   = Conv(x^T, dy^T, dilation s) with batch and channel axes swapped, cropped to k x k.
+ * - BN: dgamma = sum dy xhat, dbeta = sum dy, dx = inv_std (g - mean(g) - xhat mean(g xhat)) with g = gamma dy.
+ * - ReLU: dx = dy sign(y); maxpool: dy goes to the inputs equal to their window's max; add: dy to both.
+ * - GAP: dx = dz / (h w) broadcast; linear: dW = dlogits^T z, db = sum dlogits, dz = dlogits W.
+ */
+import { InputError } from '../../errors.ts';
+import { OnnxBuilder } from './onnx-builder.ts';
+
+/** The shape of a CNN: input side `size` (RGB), channels of each stage, and the number of logits. */
+export interface CnnArchitecture {
+  readonly size: number;
+  readonly channels: readonly number[];
+  readonly outputs: number;
+}
+
+/** One trained tensor: its name, dimensions, and how it is initialised. */
+export interface ParamSpec {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly init: 'kaiming' | 'one' | 'zero' | 'linear';
+  /** For 'kaiming': fan-out (cout * k * k); for 'linear': fan-in. */
+  readonly fan: number;
+}
+
+/** A BN layer: running statistics `${name}_rm`, `${name}_rv` of `channels` values, over maps of `side x side`. */
+export interface BnSpec {
+  readonly name: string;
+  readonly channels: number;
+  readonly side: number;
+}
+
+/** Check that `channels` fits an input of `size`: every down-sampling step must halve an even side. */
+export function checkArchitecture(size: number, channels: readonly number[]): void {
+  if (!Number.isInteger(size) || size < 2) throw new InputError(`cnn option size: expected an integer >= 2 (image side in pixels), received ${String(size)}`);
+  if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => Number.isInteger(c) && c >= 1)) {
+    throw new InputError(`cnn option channels: expected one or more stage widths (integers >= 1, e.g. 16,32,64,128), received ${JSON.stringify(channels)}`);
+  }
+  const halvings = channels.length; // the stem's maxpool + one stride-2 block per stage after the first
+  const factor = 2 ** halvings;
+  if (size % factor !== 0) {
+    const examples = [1, 2, 3, 4].map((m) => m * factor).join(', ');
+    throw new InputError(
+      `cnn: input size ${size} does not fit channels [${channels.join(', ')}]: the stem pool and ${halvings - 1} stride-2 stages halve the side ${halvings} times, so it must be a multiple of ${factor} (e.g. ${examples}); resize the images or use fewer stages`,
+    );
+  }
+}
+
+/** The trained tensors and BN layers of `arch`, in a fixed order (the order of the JSON form). */
+export function describeNetwork(arch: CnnArchitecture): { params: ParamSpec[]; bns: BnSpec[] } {
+  const params: ParamSpec[] = [];
+  const bns: BnSpec[] = [];
+  const conv = (name: string, cin: number, cout: number, k: number): void => {
+    params.push({ name, dims: [cout, cin, k, k], init: 'kaiming', fan: cout * k * k });
+  };
+  const bn = (name: string, c: number, side: number): void => {
+    params.push({ name: `${name}_g`, dims: [1, c, 1, 1], init: 'one', fan: 0 });
+    params.push({ name: `${name}_b`, dims: [1, c, 1, 1], init: 'zero', fan: 0 });
+    bns.push({ name, channels: c, side });
+  };
+  const c0 = arch.channels[0] as number;
+  conv('stem_conv', 3, c0, 3);
+  bn('stem_bn', c0, arch.size);
+  let cin = c0;
+  let side = arch.size / 2;
+  arch.channels.forEach((cout, s) => {
+    const stride = s === 0 ? 1 : 2;
+    side /= stride;
+    conv(`s${s}_conv1`, cin, cout, 3);
+    bn(`s${s}_bn1`, cout, side);
+    conv(`s${s}_conv2`, cout, cout, 3);
+    bn(`s${s}_bn2`, cout, side);
+    if (stride !== 1 || cin !== cout) {
+      conv(`s${s}_down`, cin, cout, 1);
+      bn(`s${s}_downbn`, cout, side);
+    }
+    cin = cout;
+  });
+  params.push({ name: 'fc_w', dims: [arch.outputs, cin], init: 'linear', fan: cin });
+  params.push({ name: 'fc_b', dims: [arch.outputs], init: 'linear', fan: cin });
+  return { params, bns };
+}
+
+/** Emits forward nodes into F and, in training mode, records how to emit their backward nodes into B. */
+class Emitter {
+  private readonly tape: (() => void)[] = [];
+  private readonly grads = new Map<string, string[]>();
+  private readonly summed = new Map<string, string>();
+  /** Forward tensors the backward pass reads. */
+  readonly saved = new Set<string>();
+  /** The tensor holding the logits (set by {@link emit}). */
+  logitsTensor = '';
+  /** BN batch statistics (train) as [mean, var] output names per BN layer. */
+  readonly stats: { name: string; mean: string; variance: string }[] = [];
+
+  constructor(
+    readonly f: OnnxBuilder,
+    readonly b: OnnxBuilder | null,
+    readonly dims: ReadonlyMap<string, readonly number[]>,
+  ) {}
+
+  private use(name: string): string {
+    this.saved.add(name);
+    return name;
+  }
+
+  private addGrad(t: string, g: string): void {
+    const list = this.grads.get(t);
+    if (list) list.push(g);
+    else this.grads.set(t, [g]);
+  }
+
+  /** The gradient of forward tensor `t` (summed over its consumers), or undefined when nothing flows to it. */
+  grad(t: string): string | undefined {
+    const done = this.summed.get(t);
+    if (done) return done;
+    const list = this.grads.get(t);
+    if (!list || list.length === 0 || !this.b) return undefined;
+    const g = list.length === 1 ? (list[0] as string) : this.b.node('Sum', list);
+    this.summed.set(t, g);
+    return g;
+  }
+
+  /** Set the gradient of `t` from outside (dlogits). */
+  seed(t: string, g: string): void {
+    this.addGrad(t, g);
+  }
+
+  /** Run the recorded backward rules, last layer first. */
+  backward(): void {
+    for (let i = this.tape.length - 1; i >= 0; i--) (this.tape[i] as () => void)();
+  }
+
+  /** Name `grad_${param}` for the gradient of param `p` in B. */
+  paramGrad(p: string): void {
+    const g = this.grad(p);
+    if (!this.b || !g) return;
+    this.b.node('Identity', [g], {}, [`grad_${p}`]);
+    this.b.output(`grad_${p}`);
+  }
+
+  conv(x: string, w: string, hIn: number, k: number, stride: number, pad: number, needDx: boolean): string {
+    const y = this.f.node('Conv', [x, w], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] });
+    const hOut = Math.floor((hIn + 2 * pad - k) / stride) + 1;
+    const b = this.b;
+    if (b) {
+      this.tape.push(() => {
+        const dy = this.grad(y);
+        if (!dy) return;
+        if (needDx) {
+          const op = hIn - ((hOut - 1) * stride - 2 * pad + k);
+          const dx = b.node('ConvTranspose', [dy, this.use(w)], {
+            kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], output_padding: [op, op],
+          });
+          this.addGrad(x, dx);
+        }
+        const xt = b.node('Transpose', [this.use(x)], { perm: [1, 0, 2, 3] });
+        const dyt = b.node('Transpose', [dy], { perm: [1, 0, 2, 3] });
+        let dw = b.node('Conv', [xt, dyt], { pads: [pad, pad, pad, pad], dilations: [stride, stride], strides: [1, 1] });
+        const kOut = hIn + 2 * pad - (hOut - 1) * stride;
+        if (kOut !== k) dw = b.node('Slice', [dw, b.ints([0, 0]), b.ints([k, k]), b.ints([2, 3])]);
+        this.addGrad(w, b.node('Transpose', [dw], { perm: [1, 0, 2, 3] }));
+      });
+    }
+    return y;
+  }
+
+  bnTrain(x: string, name: string): string {
+    const f = this.f;
+    const gamma = `${name}_g`;
+    const beta = `${name}_b`;
+    const mean = f.node('ReduceMean', [x], { axes: [0, 2, 3], keepdims: 1 });
+    const xc = f.node('Sub', [x, mean]);
+    const variance = f.node('ReduceMean', [f.node('Mul', [xc, xc])], { axes: [0, 2, 3], keepdims: 1 });
+    const inv = f.node('Reciprocal', [f.node('Sqrt', [f.node('Add', [variance, f.scalar(1e-5)])])]);
+    const xhat = f.node('Mul', [xc, inv]);
+    const y = f.node('Add', [f.node('Mul', [xhat, gamma]), beta]);
+    this.stats.push({ name, mean, variance });
+    const b = this.b;
+    if (b) {
+      this.tape.push(() => {
+        const dy = this.grad(y);
+        if (!dy) return;
+        const axes = b.ints([0, 2, 3]);
+        this.addGrad(gamma, b.node('ReduceSum', [b.node('Mul', [dy, this.use(xhat)]), axes], { keepdims: 1 }));
+        this.addGrad(beta, b.node('ReduceSum', [dy, axes], { keepdims: 1 }));
+        const g = b.node('Mul', [dy, this.use(gamma)]);
+        const m1 = b.node('ReduceMean', [g], { axes: [0, 2, 3], keepdims: 1 });
+        const m2 = b.node('ReduceMean', [b.node('Mul', [g, xhat])], { axes: [0, 2, 3], keepdims: 1 });
+        const inner = b.node('Sub', [b.node('Sub', [g, m1]), b.node('Mul', [xhat, m2])]);
+        this.addGrad(x, b.node('Mul', [inner, this.use(inv)]));
+      });
+    }
+    return y;
+  }
+
+  bnInfer(x: string, name: string): string {
+    const f = this.f;
+    const inv = f.node('Reciprocal', [f.node('Sqrt', [f.node('Add', [`${name}_rv`, f.scalar(1e-5)])])]);
+    const scale = f.node('Mul', [`${name}_g`, inv]);
+    return f.node('Add', [f.node('Mul', [f.node('Sub', [x, `${name}_rm`]), scale]), `${name}_b`]);
+  }
+
+  relu(x: string): string {
+    const y = this.f.node('Relu', [x]);
+    const b = this.b;
+    if (b) {
+      this.tape.push(() => {
+        const dy = this.grad(y);
+        if (dy) this.addGrad(x, b.node('Mul', [dy, b.node('Sign', [this.use(y)])]));
+      });
+    }
+    return y;
+  }
+
+  add(a: string, c: string): string {
+    const y = this.f.node('Add', [a, c]);
+    if (this.b) {
+      this.tape.push(() => {
+        const dy = this.grad(y);
+        if (!dy) return;
+        this.addGrad(a, dy);
+        this.addGrad(c, dy);
+      });
+    }
+    return y;
+  }
+
+  maxPool(x: string, channels: number, hIn: number): string {
+    const y = this.f.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] });
+    const b = this.b;
+    if (b) {
+      const h2 = hIn / 2;
+      const up = (t: string): string => {
+        const r = b.node('Reshape', [t, b.ints([-1, channels, h2, 1, h2, 1])]);
+        const e = b.node('Expand', [r, b.ints([1, 1, 1, 2, 1, 2])]);
+        return b.node('Reshape', [e, b.ints([-1, channels, hIn, hIn])]);
+      };
+      this.tape.push(() => {
+        const dy = this.grad(y);
+        if (!dy) return;
+        const mask = b.node('Cast', [b.node('Equal', [this.use(x), up(this.use(y))])], { to: 1 });
+        this.addGrad(x, b.node('Mul', [mask, up(dy)]));
+      });
+    }
+    return y;
+  }
+
+  globalAveragePool(x: string, channels: number, h: number): string {
+    const z = this.f.node('Flatten', [this.f.node('GlobalAveragePool', [x])], { axis: 1 });
+    const b = this.b;
+    if (b) {
+      this.tape.push(() => {
+        const dz = this.grad(z);
+        if (!dz) return;
+        const r = b.node('Reshape', [b.node('Mul', [dz, b.scalar(1 / (h * h))]), b.ints([-1, channels, 1, 1])]);
+        this.addGrad(x, b.node('Expand', [r, b.ints([1, 1, h, h])]));
+      });
+    }
+    return z;
+  }
+
+  linear(z: string, w: string, bias: string): string {
+    const y = this.f.node('Gemm', [z, w, bias], { transB: 1 });
+    const b = this.b;
+    if (b) {
+      this.tape.push(() => {
+        const dy = this.grad(y);
+        if (!dy) return;
+        this.addGrad(w, b.node('Gemm', [dy, this.use(z)], { transA: 1 }));
+        this.addGrad(bias, b.node('ReduceSum', [dy, b.ints([0])], { keepdims: 0 }));
+        this.addGrad(z, b.node('MatMul', [dy, this.use(w)]));
+      });
+    }
+    return y;
+  }
+}
+
+/** The ONNX graphs of one architecture, and the names that connect them. */
+export interface CnnGraphs {
+  /** Training forward: inputs x + params; outputs logits, BN batch statistics, tensors saved for backward. */
+  readonly forward: Uint8Array;
+  /** Backward: inputs dlogits + saved tensors (+ params); outputs grad_<param> for every param. */
+  readonly backward: Uint8Array;
+  /** Names the backward graph takes from the forward run (forward outputs) or from the params. */
+  readonly saved: readonly string[];
+  /** BN layer name -> forward output names of its batch mean and (biased) variance, shape 1 x C x 1 x 1. */
+  readonly stats: readonly { name: string; mean: string; variance: string }[];
+  /** Inference: inputs x + params + running stats; outputs `embedding` (N x c_last) and `logits`. */
+  readonly inference: Uint8Array;
+}
+
+/** Emit the network; `train` adds BN batch statistics and the backward graph. */
+function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null): Emitter {
+  const { params, bns } = describeNetwork(arch);
+  const dims = new Map(params.map((p) => [p.name, p.dims]));
+  const e = new Emitter(f, b, dims);
+  f.input('x', ['N', 3, arch.size, arch.size]);
+  for (const p of params) f.input(p.name, p.dims);
+  if (!b) for (const bn of bns) for (const s of ['rm', 'rv']) f.input(`${bn.name}_${s}`, [1, bn.channels, 1, 1]);
+  const bn = (x: string, name: string): string => (b ? e.bnTrain(x, name) : e.bnInfer(x, name));
+  const c0 = arch.channels[0] as number;
+  let h = arch.size;
+  let x = e.conv('x', 'stem_conv', h, 3, 1, 1, false);
+  x = e.maxPool(e.relu(bn(x, 'stem_bn')), c0, h);
+  h /= 2;
+  let cin = c0;
+  arch.channels.forEach((cout, s) => {
+    const stride = s === 0 ? 1 : 2;
+    const hOut = h / stride;
+    let y = e.relu(bn(e.conv(x, `s${s}_conv1`, h, 3, stride, 1, true), `s${s}_bn1`));
+    y = bn(e.conv(y, `s${s}_conv2`, hOut, 3, 1, 1, true), `s${s}_bn2`);
+    const shortcut = stride !== 1 || cin !== cout ? bn(e.conv(x, `s${s}_down`, h, 1, stride, 0, true), `s${s}_downbn`) : x;
+    x = e.relu(e.add(y, shortcut));
+    h = hOut;
+    cin = cout;
+  });
+  const z = e.globalAveragePool(x, cin, h);
+  f.node('Identity', [z], {}, ['embedding']);
+  f.output('embedding');
+  const logits = e.linear(z, 'fc_w', 'fc_b');
+  e.logitsTensor = logits;
+  f.node('Identity', [logits], {}, ['logits']);
+  f.output('logits');
+  return e;
+}
+
+/** Build the training (forward, backward) and inference graphs of `arch`. */
+export function buildGraphs(arch: CnnArchitecture): CnnGraphs {
+  checkArchitecture(arch.size, arch.channels);
+  const { params } = describeNetwork(arch);
+  const f = new OnnxBuilder('cnn_forward');
+  const b = new OnnxBuilder('cnn_backward');
+  const e = emit(arch, f, b);
+  b.input('dlogits', ['N', arch.outputs]);
+  e.seed(e.logitsTensor, 'dlogits');
+  e.backward();
+  for (const p of params) e.paramGrad(p.name);
+  for (const s of e.stats) {
+    f.output(s.mean);
+    f.output(s.variance);
+  }
+  const dims = new Map(params.map((p) => [p.name, p.dims]));
+  for (const name of e.saved) {
+    const d = dims.get(name);
+    if (d) b.input(name, d);
+    else {
+      f.output(name);
+      b.input(name);
+    }
+  }
+  const g = new OnnxBuilder('cnn_inference');
+  emit(arch, g, null);
+  return { forward: f.toBytes(), backward: b.toBytes(), saved: [...e.saved], stats: e.stats, inference: g.toBytes() };
+}

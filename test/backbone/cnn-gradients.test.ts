@@ -1,0 +1,83 @@
+import { describe, it, expect } from 'vitest';
+import { CnnEngine, initialWeights } from '../../src/backbone/cnn/engine.ts';
+import { createRng } from '../../src/train/rng.ts';
+
+/**
+ * Every layer's gradient (each conv, BN gamma/beta, the linear layer) from the ONNX backward graph against central
+ * finite differences of L = sum_i r_i . logits_i (so dL/dlogits = r), on a tiny net: 8x8 input, stages of 2 and
+ * 3 channels (stem conv + BN + ReLU + maxpool, an identity block, a stride-2 block with a 1x1 shortcut).
+ */
+interface Check { name: string; analytic: number; numeric: number; forward: number; backward: number }
+
+async function check(outputs: number, seed: number): Promise<Check[]> {
+  const arch = { size: 8, channels: [2, 3], outputs };
+  const engine = await CnnEngine.create(arch, { training: true, threads: 1 });
+  const w = initialWeights(arch, createRng(seed));
+  const rng = createRng(seed + 100);
+  for (const p of w.params) for (let i = 0; i < p.length; i++) p[i] = (p[i] as number) + 0.1 * rng.normal(); // break BN's gamma=1/beta=0 symmetry
+  const n = 4;
+  const x = new Float32Array(n * 3 * 64);
+  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+  const r = new Float32Array(n * outputs);
+  for (let i = 0; i < r.length; i++) r[i] = rng.normal();
+  const loss = async (): Promise<number> => {
+    const { logits } = await engine.forward(w, x, n, 0);
+    let s = 0;
+    for (let i = 0; i < r.length; i++) s += (r[i] as number) * (logits[i] as number);
+    return s;
+  };
+  const { saved } = await engine.forward(w, x, n, 0);
+  const grads = await engine.backward(w, saved, r, n);
+  const results: Check[] = [];
+  const base = await loss();
+  const h = 1e-3;
+  for (let k = 0; k < engine.params.length; k++) {
+    const p = w.params[k] as Float32Array;
+    for (const i of [...new Set([0, Math.floor(p.length / 2), p.length - 1])]) {
+      const old = p[i] as number;
+      p[i] = old + h;
+      const up = await loss();
+      p[i] = old - h;
+      const down = await loss();
+      p[i] = old;
+      results.push({
+        name: `${engine.params[k]!.name}[${i}]`, analytic: grads[k]![i] as number,
+        numeric: (up - down) / (2 * h), forward: (up - base) / h, backward: (base - down) / h,
+      });
+    }
+  }
+  await engine.release();
+  return results;
+}
+
+/**
+ * |analytic - numeric| <= 1e-3 + 1e-2 |numeric| (float32 forward, h = 1e-3), where numeric is the central
+ * difference or, when a ReLU or maxpool kink lies within h of the point (the two one-sided differences then
+ * disagree), the one-sided difference on the smooth side: the closest of the three.
+ */
+function expectClose(results: Check[]): void {
+  for (const r of results) {
+    const err = Math.min(...[r.numeric, r.forward, r.backward].map((v) => Math.abs(r.analytic - v)));
+    expect(err, r.name).toBeLessThan(1e-3 + 1e-2 * Math.abs(r.numeric));
+  }
+  // the smooth case dominates: most central differences agree on their own
+  const central = results.filter((r) => Math.abs(r.analytic - r.numeric) <= 1e-3 + 1e-2 * Math.abs(r.numeric));
+  expect(central.length).toBeGreaterThan(0.8 * results.length);
+}
+
+describe('cnn backward graph', () => {
+  it('matches finite differences for every layer with one logit (binary head)', async () => {
+    const results = await check(1, 3);
+    if (process.env.SHOW) console.table(results);
+    expect(new Set(results.map((r) => r.name.split('[')[0])).size).toBe(20); // 6 convs, 6 BN gamma + 6 beta, fc_w, fc_b
+    expectClose(results);
+    // not trivially zero: most gradients carry signal
+    expect(results.filter((r) => Math.abs(r.analytic) > 1e-3).length).toBeGreaterThan(results.length / 2);
+  });
+
+  it('matches finite differences with three logits (softmax head)', async () => {
+    const results = await check(3, 5);
+    if (process.env.SHOW) console.table(results);
+    expectClose(results);
+  });
+});
