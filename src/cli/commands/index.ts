@@ -5,12 +5,14 @@ import { register as run } from './run.ts';
 import { register as predict } from './predict.ts';
 import { register as sweep } from './sweep.ts';
 import { register as exportModel } from './export.ts';
+import { register as reproduce } from './reproduce.ts';
 
 /** Every CLI command, in help order. Each module exports `register(program)`; add one line per command. */
 export const commands: ((program: Command) => void)[] = [
   demo,
   run,
   sweep,
+  reproduce,
   exportModel,
   predict,
   metrics,

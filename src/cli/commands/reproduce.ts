@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { parseExperiments } from '../../pipeline/reproduce/protocol.ts';
+import { runReproduce } from '../../pipeline/reproduce/reproduce.ts';
+import { headlineRows } from '../../pipeline/reproduce/tables.ts';
+import { numberOption } from '../../pipeline/run-options.ts';
+import { fmt3, textTable } from '../text-table.ts';
+import { logger, progressFactory, type RawFlags } from '../flags.ts';
+
+/** `fairhead reproduce`: the paper's experiments on real data, tables and reports under `--out`. */
+export function register(program: Command): void {
+  const cmd = program
+    .command('reproduce')
+    .description("run the paper's protocol on real data (UCI Adult, UTKFace): B1..M2 x constraints x alphas x seeds, whole-network and post-processing baselines; writes results/<experiment>/{table.md,metrics.json,report.html}")
+    .option('--experiment <name>', 'adult, utkface-gender-race, utkface-age-gender or all (comma-separated list allowed)', 'adult')
+    .option('--quick', 'smoke test: 1 seed and a few settings')
+    .option('--seeds <n>', 'seeds per setting (default 5; --quick: 1)')
+    .option('--out <dir>', 'output folder', 'results')
+    .option('--utkface <dir>', 'UTKFace folder with images/ and labels.csv', '../shared/data/utkface')
+    .option('--subset <n>', 'UTKFace: only n images of the balanced 2,000 (smoke tests)')
+    .option('--cache-dir <dir>', 'embedding cache and work folder', '.fairhead-cache')
+    .option('--quiet', 'no progress or status lines');
+  cmd.addHelpText('after', `
+Examples:
+  fairhead reproduce --experiment adult            # about 10 minutes on 2 cores
+  fairhead reproduce --experiment all --quick      # smoke test
+  fairhead reproduce --experiment utkface-gender-race --utkface ../shared/data/utkface`);
+  cmd.action(async (flags: RawFlags) => {
+    const quiet = flags['quiet'] === true;
+    const log = logger(quiet);
+    const seeds = typeof flags['seeds'] === 'string' ? numberOption(flags['seeds'], '--seeds', { min: 1, integer: true }) : undefined;
+    const subset = typeof flags['subset'] === 'string' ? numberOption(flags['subset'], '--subset', { min: 40, integer: true }) : undefined;
+    const out = String(flags['out']);
+    const outputs = await runReproduce(
+      {
+        experiments: parseExperiments(String(flags['experiment'])),
+        quick: flags['quick'] === true,
+        ...(seeds !== undefined ? { seeds } : {}),
+        ...(subset !== undefined ? { subset } : {}),
+        out,
+        utkface: String(flags['utkface']),
+        cacheDir: String(flags['cacheDir']),
+        command: `fairhead reproduce ${process.argv.slice(2).filter((a) => a !== 'reproduce').join(' ')}`.trim(),
+      },
+      { progress: progressFactory(quiet), onWarning: (m) => log(`warning: ${m}`), log },
+    );
+    for (const o of outputs) {
+      process.stdout.write(`\n${o.experiment} (test set; mean over ${o.info.seeds} seed${o.info.seeds === 1 ? '' : 's'})\n`);
+      const rows = headlineRows(o.metrics.runs).map((h) => [h.label, fmt3(h.testAccuracy.mean), fmt3(h.testEo.mean), fmt3(h.trainEo.mean)]);
+      process.stdout.write(`${textTable([['model', 'test acc', 'EO gap test', 'EO gap train'], ...rows], 2).join('\n')}\n`);
+    }
+    log(`\nwrote ${outputs.map((o) => `${out}/${o.experiment}/`).join(', ')} and ${out}/README.md`);
+  });
+}

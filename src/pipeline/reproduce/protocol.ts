@@ -1,0 +1,128 @@
+/**
+ * The protocol of `fairhead reproduce`: which experiments exist, which data, splits and backbone each uses, and
+ * which grid of (method, constraint, alpha, seed) settings is trained. Everything here is plain data, so the
+ * committed results/README.md can quote it and a test can check it.
+ *
+ * Splits (fixed, seeded with split seed 0; the training seeds 0..n-1 only change the fine-tuning sample, the
+ * head's training and, for `full`, the network's initialisation):
+ * - adult: train / validation = a stratified 80 / 20 split of adult.data (by (label, sex) cell); test = adult.test.
+ * - utkface-*: a stratified 60 / 20 / 20 train / validation / test split of the 9,778 labelled images, by
+ *   (label, group) cell.
+ */
+import { InputError } from '../../errors.ts';
+import type { Constraint, Method } from '../run-options.ts';
+
+/** The experiments of the paper's protocol that fairhead reproduces on real data. */
+export const EXPERIMENTS = ['adult', 'utkface-gender-race', 'utkface-age-gender'] as const;
+/** One of {@link EXPERIMENTS}. */
+export type ExperimentName = (typeof EXPERIMENTS)[number];
+
+/** The constraints of the reproduction (the paper's: equalized odds, demographic parity, disparate impact, accuracy equality, max-min fairness). */
+export const REPRODUCE_CONSTRAINTS: readonly Constraint[] = ['eo', 'dp', 'di', 'ae', 'mmf'];
+
+/** The paper's penalty weights. */
+export const PAPER_ALPHAS: readonly number[] = [2, 5];
+
+/** One head setting of the grid (seeds are added by {@link settingsGrid}). */
+export interface HeadSetting {
+  readonly method: Method;
+  readonly constraint: Constraint;
+  readonly alpha: number;
+}
+
+/** One whole-network (`full`) setting: the MLP trained end to end with cross-entropy + alpha * penalty. */
+export interface FullSetting {
+  readonly constraint: Constraint;
+  readonly alpha: number;
+}
+
+/** The grid one experiment runs. */
+export interface ReproduceGrid {
+  /** Seeds 0 .. seeds-1. */
+  readonly seeds: number;
+  /** Head settings, each run once per seed. B* methods have no penalty: constraint is ignored (recorded "none"). */
+  readonly heads: readonly HeadSetting[];
+  /** Whole-network settings (tabular experiments only), each run once per seed. */
+  readonly full: readonly FullSetting[];
+  /** Epochs of the whole-network training (and of the ERM pre-training). */
+  readonly epochs: number;
+  /** Run the group-threshold post-processing baseline once per seed. */
+  readonly threshold: boolean;
+}
+
+/** The alphas of the sweep (M1 and M2 with EO and DP), besides the paper's 2 and 5. */
+export const SWEEP_ALPHAS: readonly number[] = [0.5, 1, 2, 5, 10, 20];
+
+/**
+ * The settings trained for one experiment. Full mode: B1, B2, B3; M1 and M2 x {eo, dp, di, ae} x alpha {2, 5};
+ * M1 and M2 x mmf once (mmf replaces the loss, alpha is ignored); the sweep M1, M2 x {eo, dp} x {0.5, 1, 10, 20};
+ * `full` x {eo, dp, di, ae} x {2, 5} and mmf, on tabular data. Quick mode (`--quick`, a smoke test): 1 seed,
+ * B1, M1 and M2 x eo x alpha 5, M2 x dp x alpha 5, full x eo x alpha 5 with 8 epochs.
+ *
+ * @example
+ * settingsGrid('adult', { quick: true }).heads.length; // 4
+ */
+export function settingsGrid(experiment: ExperimentName, options: { quick?: boolean; seeds?: number } = {}): ReproduceGrid {
+  checkExperiment(experiment);
+  const tabular = experiment === 'adult';
+  if (options.quick === true) {
+    return {
+      seeds: options.seeds ?? 1,
+      heads: [
+        { method: 'b1', constraint: 'eo', alpha: 0 },
+        { method: 'm1', constraint: 'eo', alpha: 5 },
+        { method: 'm2', constraint: 'eo', alpha: 5 },
+        { method: 'm2', constraint: 'dp', alpha: 5 },
+      ],
+      full: tabular ? [{ constraint: 'eo', alpha: 5 }] : [],
+      epochs: 8,
+      threshold: true,
+    };
+  }
+  const heads: HeadSetting[] = [
+    { method: 'b1', constraint: 'eo', alpha: 0 },
+    { method: 'b2', constraint: 'eo', alpha: 0 },
+    { method: 'b3', constraint: 'eo', alpha: 0 },
+  ];
+  for (const method of ['m1', 'm2'] as const) {
+    for (const constraint of REPRODUCE_CONSTRAINTS) {
+      if (constraint === 'mmf') {
+        heads.push({ method, constraint, alpha: 1 });
+        continue;
+      }
+      const alphas = constraint === 'eo' || constraint === 'dp' ? SWEEP_ALPHAS : PAPER_ALPHAS;
+      for (const alpha of alphas) heads.push({ method, constraint, alpha });
+    }
+  }
+  const full: FullSetting[] = [];
+  if (tabular) {
+    for (const constraint of REPRODUCE_CONSTRAINTS) {
+      if (constraint === 'mmf') full.push({ constraint, alpha: 1 });
+      else for (const alpha of PAPER_ALPHAS) full.push({ constraint, alpha });
+    }
+  }
+  return { seeds: options.seeds ?? 5, heads, full, epochs: 50, threshold: true };
+}
+
+/**
+ * Parse `--experiment`: one name or `all` (every experiment, in {@link EXPERIMENTS} order).
+ *
+ * @example
+ * parseExperiments('all'); // ['adult', 'utkface-gender-race', 'utkface-age-gender']
+ * parseExperiments('celeba'); // InputError: Unknown experiment "celeba". Valid: adult, utkface-gender-race, utkface-age-gender, all
+ */
+export function parseExperiments(value: string): ExperimentName[] {
+  if (value === 'all') return [...EXPERIMENTS];
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new InputError(`--experiment: expected one of ${EXPERIMENTS.join(', ')}, all`);
+  return names.map((n) => {
+    checkExperiment(n);
+    return n as ExperimentName;
+  });
+}
+
+function checkExperiment(name: string): void {
+  if (!(EXPERIMENTS as readonly string[]).includes(name)) {
+    throw new InputError(`Unknown experiment "${name}". Valid: ${EXPERIMENTS.join(', ')}, all`);
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * `fairhead reproduce`: the paper's protocol on real data, one experiment after another, each written to
+ * `out/<experiment>/` (metrics.json in the schema of `fairhead run`, report.html, report.md, table.md, run.json),
+ * then `out/README.md` rebuilt from every experiment found under `out`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { writeFileAtomic } from '../../atomic-write.ts';
+import { InputError } from '../../errors.ts';
+import { loadTabular } from '../../data/load-tabular.ts';
+import type { LinearHead } from '../../head/linear-head.ts';
+import { summarizeSplit } from '../../fairness/metrics/index.ts';
+import type { EmbeddingSet } from '../../data/dataset.ts';
+import { readCsvTable, columnIndex } from '../../data/csv-table.ts';
+import type { MetricsFile, RunRecord } from '../../report/schema.ts';
+import { writeReport } from '../../report/write-report.ts';
+import { silentProgress, type Progress } from '../../progress.ts';
+import { ADULT_TEST, ADULT_TRAIN } from '../demo.ts';
+import { finetuneAndEvaluate, shippedOutcome } from '../finetune.ts';
+import { prepareData, type PrepareHooks, type PreparedData } from '../prepare.ts';
+import { runContext } from '../run.ts';
+import type { BackboneOptions, DataOptions } from '../run-options.ts';
+import { trainFullFair, type RawSplits } from './full-training.ts';
+import { fitGroupThresholds, positiveProbability, predictGroupThresholds } from './group-thresholds.ts';
+import { settingsGrid, type ExperimentName, type ReproduceGrid } from './protocol.ts';
+import { experimentTable, resultsReadme, type ReadmeEntry, type RunInfo } from './tables.ts';
+import { writeUtkfaceLabels } from './utkface-labels.ts';
+
+/** Options of {@link runReproduce}. */
+export interface ReproduceOptions {
+  readonly experiments: readonly ExperimentName[];
+  /** Smoke test: 1 seed, a few settings (see settingsGrid). */
+  readonly quick?: boolean;
+  /** Seeds per setting (default 5; quick: 1). */
+  readonly seeds?: number;
+  /** Output folder (default `results`). */
+  readonly out: string;
+  /** UTKFace folder with `images/` and `labels.csv` (default ../shared/data/utkface). */
+  readonly utkface: string;
+  /** UTKFace: use only this many images of the balanced 2,000 (every k-th row; for smoke tests). */
+  readonly subset?: number;
+  /** Embedding cache and work folder (derived labels). Default `.fairhead-cache`. */
+  readonly cacheDir?: string;
+  /** The command line to record (default: rebuilt from the options). */
+  readonly command?: string;
+}
+
+/** Hooks of {@link runReproduce}: progress bars, warnings and status lines. */
+export interface ReproduceHooks extends PrepareHooks {
+  readonly log?: (message: string) => void;
+}
+
+/** One experiment's outcome. */
+export interface ExperimentOutput {
+  readonly experiment: ExperimentName;
+  readonly metrics: MetricsFile;
+  readonly info: RunInfo;
+  readonly files: readonly string[];
+}
+
+const TASKS: Readonly<Record<ExperimentName, string>> = {
+  adult: 'UCI Adult, target income >50K, sensitive attribute sex, backbone: an MLP pre-trained here with ERM',
+  'utkface-gender-race': 'UTKFace, target gender (positive: female), sensitive attribute race grouped white / non-white, backbone: face-api (pre-trained elsewhere, frozen)',
+  'utkface-age-gender': 'UTKFace, target age >= 30, sensitive attribute gender, backbone: face-api (pre-trained elsewhere, frozen)',
+};
+
+const SPLITS: Readonly<Record<'adult' | 'utkface', string>> = {
+  adult: 'Splits: train / validation = stratified 80 / 20 of adult.data by (label, sex), split seed 0; test = adult.test (16,281 rows).',
+  utkface: 'Splits: stratified 60 / 20 / 20 train / validation / test of the labelled images by (label, group), split seed 0; derived labels written to the cache folder (reproduce/utkface-labels.csv).',
+};
+
+/**
+ * Run every experiment of `options.experiments` in turn (see the module comment). Returns their outputs.
+ *
+ * @example
+ * await runReproduce({ experiments: ['adult'], quick: true, out: 'results', utkface: '../shared/data/utkface' });
+ * // writes results/adult/{metrics.json,report.html,report.md,table.md,run.json} and results/README.md
+ */
+export async function runReproduce(options: ReproduceOptions, hooks: ReproduceHooks = {}): Promise<ExperimentOutput[]> {
+  if (options.experiments.length === 0) throw new InputError('--experiment: name at least one experiment');
+  if (options.seeds !== undefined && !(Number.isInteger(options.seeds) && options.seeds >= 1)) {
+    throw new InputError(`--seeds: expected an integer >= 1, received ${options.seeds}`);
+  }
+  const outputs: ExperimentOutput[] = [];
+  for (const experiment of options.experiments) outputs.push(await runExperiment(experiment, options, hooks));
+  writeFileAtomic(join(options.out, 'README.md'), resultsReadme(readEntries(options.out)));
+  return outputs;
+}
+
+async function runExperiment(experiment: ExperimentName, options: ReproduceOptions, hooks: ReproduceHooks): Promise<ExperimentOutput> {
+  const started = performance.now();
+  const log = hooks.log ?? (() => {});
+  const grid = settingsGrid(experiment, { ...(options.quick !== undefined ? { quick: options.quick } : {}), ...(options.seeds !== undefined ? { seeds: options.seeds } : {}) });
+  const cacheDir = options.cacheDir ?? '.fairhead-cache';
+  const data = experimentData(experiment, options, cacheDir, grid);
+  log(`${experiment}: ${TASKS[experiment]}`);
+  const prepared = await prepareData(data, hooks);
+  const runs: RunRecord[] = [];
+  const notes: string[] = [];
+  if (experiment !== 'utkface-age-gender') {
+    const shipped = shippedOutcome(prepared, 0);
+    if (shipped) runs.push(shipped.record);
+  } else {
+    notes.push('shipped: not applicable (face-api ships a gender head and an age regression, no age >= 30 classifier); B1 is the plain ERM head.');
+  }
+  const raw = experiment === 'adult' && grid.full.length > 0 ? rawAdult(data) : undefined;
+  if (experiment !== 'adult') notes.push('full (whole network trained with the penalty): not run: fairhead cannot train the face-api CNN yet (the CNN issue); only its last layer is trained here.');
+  notes.push('threshold: per-group randomised thresholds for equalized odds (as fairlearn ThresholdOptimizer) on the B1 head\'s scores, chosen on the validation split; it needs the sensitive attribute at prediction time.');
+  notes.push('B1/B2/B3/M1/M2: L-BFGS on the frozen embeddings; B1 and B2 are deterministic (every seed gives the same head), B3/M2 draw a seeded group-balanced sample; mmf replaces the loss and has no alpha (recorded 0).');
+  if (raw) notes.push(`full: the MLP (hidden 64, 32) trained end to end, AdamW, batches of 128, cross-entropy + alpha x penalty per batch, early stopping on validation loss with the penalty, up to ${grid.epochs} epochs, seed = run seed.`);
+
+  const total = grid.seeds * (grid.heads.length + grid.full.length + (grid.threshold ? 1 : 0));
+  const bar: Progress = hooks.progress ? hooks.progress(`${experiment}: fits`, total) : silentProgress;
+  let done = 0;
+  try {
+    for (let seed = 0; seed < grid.seeds; seed++) {
+      let b1: LinearHead | undefined;
+      let b1Seconds = 0;
+      for (const h of grid.heads) {
+        const outcome = await finetuneAndEvaluate(prepared, { ...h, seed, optimizer: 'lbfgs' });
+        runs.push(outcome.record);
+        if (h.method === 'b1') {
+          b1 = outcome.head;
+          b1Seconds = outcome.record.cost.seconds;
+        }
+        bar.update(++done);
+      }
+      if (grid.threshold) {
+        runs.push(thresholdRun(prepared, b1, b1Seconds, seed));
+        bar.update(++done);
+      }
+      if (raw) {
+        for (const s of grid.full) {
+          runs.push(await trainFullFair(raw, { ...s, seed, epochs: grid.epochs }));
+          bar.update(++done);
+        }
+      }
+    }
+  } finally {
+    bar.stop();
+  }
+
+  const dir = join(options.out, experiment);
+  const context = { ...runContext(data, prepared), dataset: experiment === 'adult' ? 'UCI Adult (built-in: data/adult)' : `UTKFace (${options.utkface})` };
+  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context, runs };
+  const selected = runs.findIndex((r) => r.method === 'm2' && r.constraint === 'eo' && r.alpha === 5);
+  const { files } = await writeReport(dir, metrics, selected >= 0 ? { selected } : {});
+  const info: RunInfo = {
+    experiment,
+    task: TASKS[experiment],
+    command: options.command ?? commandLine(experiment, options),
+    machine: context.machine ?? '',
+    seconds: (performance.now() - started) / 1000,
+    seeds: grid.seeds,
+    splits: experiment === 'adult' ? SPLITS.adult : SPLITS.utkface,
+    notes: [...notes, ...prepared.warnings.slice(0, 3)],
+  };
+  const table = join(dir, 'table.md');
+  writeFileAtomic(table, experimentTable(metrics, info));
+  const runJson = join(dir, 'run.json');
+  writeFileAtomic(runJson, `${JSON.stringify(info, null, 2)}\n`);
+  log(`${experiment}: ${runs.length} runs in ${info.seconds.toFixed(0)} s -> ${dir}/`);
+  return { experiment, metrics, info, files: [...files, table, runJson] };
+}
+
+/** The data and backbone options of an experiment (UTKFace: writes the derived labels CSV first). */
+function experimentData(experiment: ExperimentName, options: ReproduceOptions, cacheDir: string, grid: ReproduceGrid): DataOptions & BackboneOptions {
+  if (experiment === 'adult') {
+    return { data: ADULT_TRAIN, testData: ADULT_TEST, target: 'Y', positive: '>50K', sensitive: ['sex'], backbone: 'mlp', epochs: grid.epochs, splitSeed: 0, cacheDir };
+  }
+  const images = join(options.utkface, 'images');
+  const labels = join(options.utkface, 'labels.csv');
+  if (!existsSync(images) || !existsSync(labels)) {
+    throw new InputError(`--utkface ${options.utkface}: expected a folder with images/ and labels.csv (UTKFace, see ../shared/data/README.md)`);
+  }
+  const derived = join(cacheDir, 'reproduce', options.subset !== undefined ? `utkface-labels-subset-${options.subset}.csv` : 'utkface-labels.csv');
+  writeUtkfaceLabels(options.subset !== undefined ? subsetLabels(labels, options.subset, cacheDir) : labels, derived);
+  const task = experiment === 'utkface-gender-race' ? { target: 'gender', positive: '1', sensitive: ['race_group'] } : { target: 'age_at_least_30', positive: '1', sensitive: ['gender_name'] };
+  return { images, labels: derived, imageColumn: 'file', ...task, backbone: 'face-api', splitSeed: 0, cacheDir };
+}
+
+/** A labels CSV with `n` rows of the balanced 2,000 (every k-th), for smoke tests. */
+function subsetLabels(labels: string, n: number, cacheDir: string): string {
+  if (!(Number.isInteger(n) && n >= 40)) throw new InputError(`--subset: expected an integer >= 40 (images of the balanced 2,000), received ${n}`);
+  const table = readCsvTable(labels);
+  const j = columnIndex(table, 'in_balanced_2000', `${labels} column`);
+  const rows = table.rows.filter((r) => r[j] === '1');
+  const step = Math.max(1, Math.floor(rows.length / n));
+  const picked = rows.filter((_, i) => i % step === 0).slice(0, n);
+  const file = join(cacheDir, 'reproduce', `utkface-source-subset-${n}.csv`);
+  writeFileAtomic(file, `${[table.header.join(','), ...picked.map((r) => r.join(','))].join('\n')}\n`);
+  return file;
+}
+
+/** Adult's encoded (not embedded) splits, the same as prepareData's (same files, columns and split seed). */
+function rawAdult(data: DataOptions): RawSplits {
+  const loaded = loadTabular({
+    train: data.data as string,
+    test: data.testData as string,
+    target: data.target,
+    sensitive: data.sensitive,
+    positive: data.positive as string,
+    seed: data.splitSeed ?? 0,
+  });
+  return { train: loaded.train, validation: loaded.validation, test: loaded.test };
+}
+
+/** Group thresholds fitted on validation over the B1 head's scores, evaluated on every split. */
+function thresholdRun(prepared: PreparedData, b1: LinearHead | undefined, b1Seconds: number, seed: number): RunRecord {
+  if (!b1) throw new InputError('the threshold baseline needs the b1 head in the grid');
+  const started = performance.now();
+  const v = prepared.validation;
+  const thresholds = fitGroupThresholds(b1.positiveScore(v.x), v.y, v.group, v.groupNames);
+  const seconds = (performance.now() - started) / 1000;
+  const evaluate = (set: EmbeddingSet, salt: number) => {
+    const scores = b1.positiveScore(set.x);
+    const yPred = predictGroupThresholds(thresholds, scores, set.group, seed * 4 + salt);
+    const p = positiveProbability(thresholds, scores, set.group);
+    return summarizeSplit(set.y, yPred, p, Array.from(set.group, (g) => set.groupNames[g] as string));
+  };
+  const validation = evaluate(v, 1);
+  return {
+    method: 'threshold',
+    constraint: 'eo',
+    alpha: 0,
+    seed,
+    splits: { train: evaluate(prepared.train, 0), finetune: validation, validation, test: evaluate(prepared.test, 2) },
+    cost: {
+      seconds: seconds + b1Seconds,
+      parametersTrained: b1.parameterCount + 5 * v.groupNames.length,
+      parametersTotal: prepared.backbone.parameterCount + b1.parameterCount + 5 * v.groupNames.length,
+      finetuneRows: v.x.rows,
+      backboneSeconds: prepared.backbone.seconds,
+    },
+  };
+}
+
+function commandLine(experiment: ExperimentName, options: ReproduceOptions): string {
+  const parts = ['fairhead reproduce', `--experiment ${experiment}`];
+  if (options.quick) parts.push('--quick');
+  if (options.seeds !== undefined) parts.push(`--seeds ${options.seeds}`);
+  parts.push(`--out ${options.out}`);
+  if (experiment !== 'adult') parts.push(`--utkface ${options.utkface}`);
+  if (options.subset !== undefined && experiment !== 'adult') parts.push(`--subset ${options.subset}`);
+  return parts.join(' ');
+}
+
+/** Every experiment folder under `out` holding metrics.json and run.json, in protocol order. */
+function readEntries(out: string): ReadmeEntry[] {
+  const entries: ReadmeEntry[] = [];
+  for (const experiment of ['adult', 'utkface-gender-race', 'utkface-age-gender']) {
+    const metricsFile = join(out, experiment, 'metrics.json');
+    const runFile = join(out, experiment, 'run.json');
+    if (!existsSync(metricsFile) || !existsSync(runFile)) continue;
+    entries.push({ metrics: JSON.parse(readFileSync(metricsFile, 'utf8')) as MetricsFile, info: JSON.parse(readFileSync(runFile, 'utf8')) as RunInfo });
+  }
+  return entries;
+}
