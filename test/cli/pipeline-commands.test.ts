@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { MetricsFile } from '../../src/report/schema.ts';
+import { makeSynth, writeSynthCsv } from '../../src/train/synth.ts';
+import { makeRandomMlpClassifier } from '../fixtures/make-onnx-model.ts';
+
+const bin = fileURLToPath(new URL('../../bin/fairhead.js', import.meta.url));
+
+/** Run the real CLI; resolves with exit code, stdout and stderr. */
+function fairhead(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fairhead-cli-'));
+});
+
+describe('fairhead demo', () => {
+  it('runs on the built-in Adult data, writes the report, and the fair head shrinks the test equalized-odds gap', async () => {
+    const out = join(dir, 'demo');
+    const r = await fairhead(['demo', '--out', out, '--quiet'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^method\s+constraint\s+alpha/);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as MetricsFile;
+    const b1 = metrics.runs.find((x) => x.method === 'b1')!;
+    const m2eo = metrics.runs.find((x) => x.method === 'm2' && x.constraint === 'eo')!;
+    expect(b1.splits.test.rows).toBe(16281);
+    expect(m2eo.splits.test.equalizedOddsDifference).toBeLessThan(b1.splits.test.equalizedOddsDifference);
+    expect(m2eo.splits.test.accuracy).toBeGreaterThan(0.75);
+    for (const f of ['report.html', 'report.md', 'model/manifest.json']) expect(existsSync(join(out, f)), f).toBe(true);
+  }, 180_000);
+});
+
+describe('run, export and predict through the CLI', () => {
+  it('fine-tunes an ONNX classifier on CSV rows, exports the fair ONNX model, and predicts without the sensitive column', async () => {
+    const synth = makeSynth({ nTrain: 1500, nVal: 0, nTest: 0, d: 20, seed: 5 });
+    const csv = join(dir, 'rows.csv');
+    await writeSynthCsv(synth.train, csv);
+    writeFileSync(join(dir, 'net.onnx'), makeRandomMlpClassifier([20, 12, 2], 9));
+    const out = join(dir, 'run-onnx');
+    const run = await fairhead(['run', '--data', csv, '--backbone', 'onnx:net.onnx', '--target', 'y', '--sensitive', 'a', '--method', 'm1', '--constraint', 'eo', '--out', out, '--json'], dir);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const metrics = JSON.parse(run.stdout) as MetricsFile;
+    expect(metrics.runs.map((x) => x.method)).toEqual(['shipped', 'm1']);
+
+    const exported = await fairhead(['export', '--model', join(out, 'model'), '--out', join(dir, 'fair.onnx'), '--quiet'], dir);
+    expect(exported.code).toBe(0);
+    expect(readFileSync(join(dir, 'fair.onnx')).equals(readFileSync(join(out, 'model', 'model.onnx')))).toBe(true);
+
+    // new rows without the sensitive column a and without the label y
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    const header = lines[0]!.split(',');
+    const keep = header.map((h, j) => (h === 'a' || h === 'y' ? -1 : j)).filter((j) => j >= 0);
+    const blind = join(dir, 'blind.csv');
+    writeFileSync(blind, `${lines.map((l) => { const c = l.split(','); return keep.map((j) => c[j]).join(','); }).join('\n')}\n`);
+    const predicted = await fairhead(['predict', '--model', join(out, 'model'), '--data', blind], dir);
+    expect(predicted.code).toBe(0);
+    const rows = predicted.stdout.trim().split('\n');
+    expect(rows[0]).toBe('id,prediction,score');
+    expect(rows).toHaveLength(1501);
+    for (const row of rows.slice(1, 20)) expect(row).toMatch(/^\d+,[01],[0-9.e-]+$/);
+  }, 120_000);
+
+  it('exits 2 with one line naming the option for an unknown constraint', async () => {
+    const r = await fairhead(['run', '--data', 'x.csv', '--target', 'y', '--sensitive', 'a', '--constraint', 'eq'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['fairhead: Unknown constraint "eq". Valid: eo, dp, eopp, di, ae, mmf']);
+  });
+
+  it('sweep --json reports the selected operating point and the Pareto front', async () => {
+    const synth = makeSynth({ nTrain: 3000, nVal: 0, nTest: 0, d: 20, seed: 2, cellProbs: [0.4, 0.35, 0.2, 0.05] });
+    const csv = join(dir, 'emb.csv');
+    await writeSynthCsv(synth.train, csv);
+    const r = await fairhead(['sweep', '--embeddings', csv, '--target', 'y', '--sensitive', 'a', '--methods', 'b1,m2', '--constraints', 'eo', '--alphas', '1,5', '--out', join(dir, 'sweep'), '--json'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const parsed = JSON.parse(r.stdout) as MetricsFile & { selected: number; front: number[] };
+    expect(parsed.runs).toHaveLength(3);
+    expect(parsed.front.length).toBeGreaterThan(0);
+    expect(parsed.selected).toBeGreaterThanOrEqual(0);
+    expect(existsSync(join(dir, 'sweep', 'model', 'manifest.json'))).toBe(true);
+  }, 120_000);
+});
