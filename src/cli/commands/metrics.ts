@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { readCsvTable } from '../../data/csv-table.ts';
 import { InputError } from '../../errors.ts';
+import { textTable } from '../text-table.ts';
 import { bootstrapIntervals, type BootstrapInterval, type Statistic } from '../../fairness/metrics/bootstrap.ts';
 import { groupMetrics, type GroupMetrics, type MetricName, type MetricValues } from '../../fairness/metrics/group-metrics.ts';
 import { predictionsFromTable, type PredictionColumns } from '../../fairness/metrics/predictions-table.ts';
@@ -189,7 +190,7 @@ function renderText(
     ...m.groups.map((g) => [g, String(m.counts[g]?.rows ?? 0), ...shown.map(([k]) => fmt((m.byGroup[g] as MetricValues)[k]))]),
     ['overall', String(m.overallCounts.rows), ...shown.map(([k]) => fmt(m.overall[k]))],
   ];
-  lines.push(...table([header, ...body], 1));
+  lines.push(...textTable([header, ...body], 1));
   lines.push('');
   lines.push('Fairness summary (difference = max − min over groups, 0 is parity; ratio = min / max, 1 is parity)');
   const ci = (k: SummaryName) => {
@@ -204,7 +205,7 @@ function renderText(
     pair('equal opportunity (TPR)', 'equalOpportunityDifference', 'equalOpportunityRatio'),
     pair('accuracy equality (error rate)', 'accuracyEqualityDifference', 'accuracyEqualityRatio'),
   ];
-  lines.push(...table(rowsOut, 1));
+  lines.push(...textTable(rowsOut, 1));
   lines.push('');
   const single = (name: string, k: SummaryName) => [name, fmt(summary[k]), ...ci(k)];
   const more = [
@@ -214,7 +215,7 @@ function renderText(
     single('worst-group accuracy', 'worstGroupAccuracy'),
     single('worst (label, group) cell accuracy', 'worstCellAccuracy'),
   ];
-  lines.push(...table(more, 1));
+  lines.push(...textTable(more, 1));
   if (intervals !== undefined) {
     const any = Object.values(intervals)[0] as BootstrapInterval | undefined;
     lines.push('', `95% intervals: percentile bootstrap, ${any?.samples ?? 0} resamples of the rows, seeded.`);
@@ -222,15 +223,4 @@ function renderText(
   return `${lines.join('\n')}\n`;
 }
 
-/** Left-align the first `textColumns` columns, right-align the rest. */
-function table(rows: readonly (readonly string[])[], textColumns: number): string[] {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, j) => (widths[j] = Math.max(widths[j] ?? 0, c.length)));
-  return rows.map((r) =>
-    r
-      .map((c, j) => (j < textColumns ? c.padEnd(widths[j] ?? 0) : c.padStart(widths[j] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
-}
 
