@@ -4,6 +4,7 @@ import { saveModelBundle } from '../export/model-bundle.ts';
 import type { MetricsFile, RunContext, RunRecord } from '../report/schema.ts';
 import { writeReport } from '../report/write-report.ts';
 import { finetuneAndEvaluate, shippedOutcome, type FinetuneHooks } from './finetune.ts';
+import { checkOutputFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks, type PreparedData } from './prepare.ts';
 import type { RunOptions } from './run-options.ts';
 
@@ -21,6 +22,7 @@ export interface RunOutput {
  * The backbone's own head, when it has one, is evaluated too (method `shipped`) as the baseline.
  */
 export async function runPipeline(options: RunOptions, hooks: PrepareHooks & FinetuneHooks = {}): Promise<RunOutput> {
+  checkOutputFolder(options.out);
   const prepared = await prepareData(options, hooks);
   const runs: RunRecord[] = [];
   const shipped = shippedOutcome(prepared, options.bootstrap ?? 0);

@@ -6,6 +6,7 @@ import type { MetricsFile, RunRecord, SplitSummary } from '../report/schema.ts';
 import { paretoFront } from '../report/pareto-front.ts';
 import { writeReport } from '../report/write-report.ts';
 import { finetuneAndEvaluate, shippedOutcome } from './finetune.ts';
+import { checkOutputFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks } from './prepare.ts';
 import { runContext } from './run.ts';
 import type { BackboneOptions, Constraint, DataOptions, Method, Optimizer } from './run-options.ts';
@@ -75,6 +76,7 @@ export interface SweepOutput {
 export async function runSweep(options: SweepOptions, hooks: PrepareHooks & { onRun?: (done: number, total: number) => void } = {}): Promise<SweepOutput> {
   const rule = parseSelect(options.select ?? 'equalizedOddsDifference<=0.05');
   if (options.seeds < 1) throw new InputError(`--seeds: expected at least 1, received ${options.seeds}`);
+  checkOutputFolder(options.out);
   const prepared = await prepareData(options, hooks);
   const grid: { method: Method; constraint: Constraint; alpha: number; seed: number }[] = [];
   for (let seed = 0; seed < options.seeds; seed++) {
