@@ -140,6 +140,7 @@ function tabularOptions(options: DataOptions) {
     ...(options.validationFraction !== undefined ? { validationFraction: options.validationFraction } : {}),
     ...(options.testFraction !== undefined ? { testFraction: options.testFraction } : {}),
     seed: options.splitSeed ?? 0,
+    requireBinary: true,
   };
 }
 
@@ -207,6 +208,8 @@ async function prepareEmbeddings(options: DataOptions & BackboneOptions & { embe
       label: options.target,
       group: options.sensitive,
       requireBinary: true,
+      // --labels names the labels CSV of the main .npy file; validation/test .npy files use their own sidecar
+      ...(options.labels !== undefined && f === file ? { labelsFile: options.labels } : {}),
       ...(options.positive !== undefined ? { positive: options.positive } : {}),
       ...(classes ? { classes } : {}),
       ...(groupNames ? { groupNames } : {}),
