@@ -32,18 +32,18 @@ export function methodUsesPenalty(method: MethodName): boolean {
  * group-balanced sample of train + validation (b3, m2): every (label, group) cell contributes m rows drawn
  * without replacement with `seed`, m = the smallest cell's size, rows kept in train-then-validation order.
  * Train and validation must have the same classes, groups and feature count. A cell with no rows in
- * train + validation -> InputError naming it.
+ * train + validation -> InputError naming it (and `source`, the data file, when given).
  *
  * @example
  * // cells (0,a) 10, (0,b) 6, (1,a) 4, (1,b) 3 rows -> m2 has 4 x 3 = 12 rows
  * finetuneSet('m2', train, validation, 0).y.length; // 12
  */
-export function finetuneSet(method: MethodName, train: EmbeddingSet, validation: EmbeddingSet, seed: number): EmbeddingSet {
+export function finetuneSet(method: MethodName, train: EmbeddingSet, validation: EmbeddingSet, seed: number, source?: string): EmbeddingSet {
   checkMethod(method);
   if (method === 'b1') return train;
   if (method === 'b2' || method === 'm1') return validation;
   const both = concatSets(train, validation);
-  return balancedSample(both, seed, 'train + validation');
+  return balancedSample(both, seed, `${source !== undefined ? `${source}: ` : ''}train + validation`);
 }
 
 /**

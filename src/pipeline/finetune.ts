@@ -26,7 +26,7 @@ export interface FinetuneHooks {
  * mode with `maxGap`), and evaluate it on train, fine-tuning set, validation and test.
  */
 export async function finetuneAndEvaluate(prepared: PreparedData, options: HeadOptions, hooks: FinetuneHooks = {}): Promise<FinetuneOutcome> {
-  const set = finetuneSet(options.method, prepared.train, prepared.validation, options.seed);
+  const set = finetuneSet(options.method, prepared.train, prepared.validation, options.seed, prepared.dataset);
   const penalised = methodUsesPenalty(options.method);
   const fit = await fitHead(set, {
     constraint: penalised ? options.constraint : 'none',
