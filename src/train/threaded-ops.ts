@@ -117,9 +117,12 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   const rowValues = f.subarray(k * d + k, k * d + k + n * k);
   const partialsAt = k * d + k + n * k;
 
-  const workerUrl = import.meta.url.endsWith('.ts')
-    ? new URL('./_internal/ops-worker.mjs', import.meta.url)
-    : new URL('./_internal/ops-worker-body.js', import.meta.url);
+  // wasm: a plain-JavaScript worker (fast, small); js: the TypeScript worker body (via tsx when running from source)
+  const workerUrl = scratch
+    ? new URL('./_internal/ops-worker-wasm.mjs', import.meta.url)
+    : import.meta.url.endsWith('.ts')
+      ? new URL('./_internal/ops-worker.mjs', import.meta.url)
+      : new URL('./_internal/ops-worker-body.js', import.meta.url);
   const workers: Worker[] = [];
   const pending = new Map<number, { left: number; resolve: () => void; reject: (e: unknown) => void }>();
   let failure: unknown;

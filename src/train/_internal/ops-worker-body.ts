@@ -1,16 +1,12 @@
 /**
- * Body of one worker thread of {@link createThreadedOps}: owns the rows `start..end-1` of the shared matrix X
- * and answers `forward` / `backward` messages by running the kernels over its rows, writing into shared memory.
- * With `kernel: 'wasm'`, whole groups of 4 rows go through the f32x4 WebAssembly loops (float32 sums over one
- * row, or over blocks of {@link BLOCK_ROWS} rows, added into float64), the last 1-3 rows through kernels.ts.
- * Internal: started only by ../threaded-ops.ts.
+ * Body of one worker thread of {@link createThreadedOps} with the JavaScript kernels (kernels.ts): owns the rows
+ * `start..end-1` of the shared matrix X and answers `forward` / `backward` messages by running the kernels over
+ * its rows, writing into shared memory. (The WebAssembly kernels run in ops-worker-wasm.mjs, same protocol.)
+ * Internal: started only by ../threaded-ops.ts (through ops-worker.mjs when running from TypeScript sources).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { backwardRows, forwardRows } from '../kernels.ts';
-import { instantiateKernels, type WasmMemory, type WasmModule } from './wasm-kernels.ts';
-
-/** Rows summed in float32 by the WebAssembly backward loop before the sum is added into float64. */
-export const BLOCK_ROWS = 256;
+import type { WasmMemory, WasmModule } from './wasm-kernels.ts';
 
 /** Where one thread's WebAssembly scratch lives (byte addresses in the shared wasm memory). */
 export interface WasmScratch {
@@ -20,7 +16,7 @@ export interface WasmScratch {
   readonly wAt: number;
   /** float32 logits or gradients of this thread's rows (one output at a time) */
   readonly rowsAt: number;
-  /** float32 block sums of the backward loop (d values) */
+  /** float32 block sums of the backward loop (d values; blocks of 256 rows) */
   readonly accAt: number;
 }
 
@@ -37,6 +33,7 @@ export interface OpsWorkerData {
   readonly start: number;
   readonly end: number;
   readonly slot: number;
+  /** Present for the WebAssembly kernels (ops-worker-wasm.mjs). */
   readonly wasm?: WasmScratch;
 }
 
@@ -51,47 +48,14 @@ const partialStart = k * d + k + n * k + slot * (k * d + k);
 const gw = f.subarray(partialStart, partialStart + k * d);
 const gb = f.subarray(partialStart + k * d, partialStart + k * d + k);
 
-const wasm = data.wasm;
-const rows4 = wasm ? Math.floor((end - start) / 4) * 4 : 0;
-const kernels = wasm ? instantiateKernels(wasm.module, wasm.memory) : undefined;
-const heap = wasm ? new Float32Array(wasm.memory.buffer) : new Float32Array(0);
-const w32 = wasm ? heap.subarray(wasm.wAt / 4, wasm.wAt / 4 + d) : heap;
-const rows32 = wasm ? heap.subarray(wasm.rowsAt / 4, wasm.rowsAt / 4 + rows4) : heap;
-const acc32 = wasm ? heap.subarray(wasm.accAt / 4, wasm.accAt / 4 + d) : heap;
-const xAt = data.xOffset + start * d * 4;
-
 function forward(): void {
-  if (kernels && wasm) {
-    for (let j = 0; j < k; j++) {
-      for (let c = 0; c < d; c++) w32[c] = w[j * d + c] as number;
-      kernels.fwd(xAt, d, rows4, wasm.wAt, wasm.rowsAt);
-      const bj = b[j] as number;
-      for (let r = 0; r < rows4; r++) rowValues[(start + r) * k + j] = (rows32[r] as number) + bj;
-    }
-  }
-  forwardRows(x, d, start + rows4, end, w, b, k, rowValues);
+  forwardRows(x, d, start, end, w, b, k, rowValues);
 }
 
 function backward(): void {
   gw.fill(0);
   gb.fill(0);
-  if (kernels && wasm) {
-    for (let j = 0; j < k; j++) {
-      let sum = 0;
-      for (let r = 0; r < rows4; r++) {
-        const v = rowValues[(start + r) * k + j] as number;
-        rows32[r] = v;
-        sum += v;
-      }
-      gb[j] = sum;
-      for (let r0 = 0; r0 < rows4; r0 += BLOCK_ROWS) {
-        acc32.fill(0);
-        kernels.bwd(xAt + r0 * d * 4, d, Math.min(BLOCK_ROWS, rows4 - r0), wasm.rowsAt + r0 * 4, wasm.accAt);
-        for (let c = 0; c < d; c++) gw[j * d + c] = (gw[j * d + c] as number) + (acc32[c] as number);
-      }
-    }
-  }
-  backwardRows(x, d, start + rows4, end, rowValues, k, gw, gb);
+  backwardRows(x, d, start, end, rowValues, k, gw, gb);
 }
 
 parentPort?.on('message', (message: { op: 'forward' | 'backward'; id: number }) => {
