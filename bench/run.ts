@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- NAME ...]`: runs bench/NAME.ts for each name given (all benchmarks without names).
+ * `npm run bench [-- NAME ...]`: runs bench/NAME.ts for each name given (all benchmarks without names; a part such
+ * as backbones-mlp runs alone when named, else through its parent, backbones).
  * Each benchmark writes its numbers to bench/results/NAME.json with the machine noted.
  */
 import { readdirSync } from 'node:fs';
@@ -11,7 +12,8 @@ const all = readdirSync(dir)
   .filter((f) => f.endsWith('.ts') && !['run.ts', 'machine.ts'].includes(f) && !f.startsWith('_'))
   .map((f) => f.slice(0, -3));
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const chosen = names.length > 0 ? names : all;
+// names with a '-' (backbones-mlp) are parts that their parent benchmark (backbones) runs
+const chosen = names.length > 0 ? names : all.filter((n) => !n.includes('-'));
 for (const name of chosen) {
   if (!all.includes(name)) {
     process.stderr.write(`bench: unknown benchmark "${name}". Valid: ${all.join(', ')}\n`);
