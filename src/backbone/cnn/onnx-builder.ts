@@ -31,10 +31,10 @@ export class OnnxBuilder {
 
   constructor(readonly name: string) {}
 
-  /** A fresh tensor name starting with `prefix`. */
+  /** A fresh tensor name: `prefix`, the graph's name (so two graphs never clash) and a counter. */
   fresh(prefix: string): string {
     this.counter++;
-    return `${prefix}_${this.counter}`;
+    return `${prefix}_${this.name}_${this.counter}`;
   }
 
   /** Declare a float input; a string dimension is symbolic (e.g. the batch size); no `dims`: shape unknown. */

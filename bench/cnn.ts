@@ -1,0 +1,124 @@
+/**
+ * `npx tsx bench/cnn.ts`: the `cnn` backbone against the identical network in PyTorch (Debian's python3-torch, CPU),
+ * side by side in one run, on UTKFace at 64x64, gender task (80/20 split with seed 0, test accuracy).
+ *
+ * For each seed: ours (trainCnn) then PyTorch (bench/_cnn_torch.py, 2 threads), same epochs, batch, optimiser, step
+ * schedule and augmentation (random crop with 4 px zero padding, flip). Both get 2 intra-op threads.
+ *
+ * Writes bench/results/cnn.json: epochTimeRatioVsTorch (median of our training-epoch seconds / median of PyTorch's),
+ * accuracyGapVsTorch (PyTorch minus ours, test accuracy in points, mean over seeds), per-seed details, CPU load.
+ * Env: CNN_EPOCHS (default 2), CNN_SEEDS (default 0,1,2), CNN_LIMIT (use only the first N images; default all).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { readImageLabels, imageBatches } from '../src/data/images.ts';
+import { columnValues } from '../src/data/csv-table.ts';
+import { defaultCnnOptions, trainCnn, type CnnImageSet } from '../src/backbone/cnn.ts';
+import { matrix } from '../src/data/matrix.ts';
+import { createRng } from '../src/train/rng.ts';
+import { writeResult } from './machine.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const utk = `${root}../shared/data/utkface/`;
+const size = 64;
+const epochs = Number(process.env['CNN_EPOCHS'] ?? 2);
+const seeds = (process.env['CNN_SEEDS'] ?? '0,1,2').split(',').map(Number);
+const limit = process.env['CNN_LIMIT'] ? Number(process.env['CNN_LIMIT']) : Infinity;
+const threads = 2;
+const work = `${root}bench/work/`;
+
+// 1. Decode once (cached as raw bytes for both sides).
+const labels = readImageLabels({ images: `${utk}images`, labels: `${utk}labels.csv`, imageColumn: 'file' });
+const gender = columnValues(labels.table, 'gender').map(Number);
+const race = columnValues(labels.table, 'race').map(Number);
+const cacheFile = `${work}utkface-${size}.u8`;
+const rowsFile = `${work}utkface-${size}.rows.json`;
+let pixels: Uint8Array;
+let rows: number[];
+if (existsSync(cacheFile) && existsSync(rowsFile)) {
+  pixels = new Uint8Array(readFileSync(cacheFile));
+  rows = JSON.parse(readFileSync(rowsFile, 'utf8')) as number[];
+} else {
+  const t = performance.now();
+  const chunks: Uint8Array[] = [];
+  rows = [];
+  for await (const b of imageBatches(labels.files, { size, batchSize: 256 })) {
+    chunks.push(b.pixels);
+    rows.push(...b.rows);
+  }
+  pixels = new Uint8Array(rows.length * size * size * 3);
+  let o = 0;
+  for (const c of chunks) {
+    pixels.set(c, o);
+    o += c.length;
+  }
+  writeFileSync(cacheFile, pixels);
+  writeFileSync(rowsFile, JSON.stringify(rows));
+  process.stdout.write(`decoded ${rows.length} images in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+}
+const n = Math.min(rows.length, limit);
+const y = Int32Array.from(rows.slice(0, n), (r) => gender[r] as number);
+const group = Int32Array.from(rows.slice(0, n), (r) => race[r] as number);
+const perm = createRng(0).permutation(n);
+const nTrain = Math.floor(0.8 * n);
+const trainIdx = Array.from(perm.subarray(0, nTrain)).sort((a, b) => a - b);
+const testIdx = Array.from(perm.subarray(nTrain)).sort((a, b) => a - b);
+const pick = (idx: number[]): CnnImageSet => {
+  const px = new Uint8Array(idx.length * size * size * 3);
+  idx.forEach((i, k) => px.set(pixels.subarray(i * size * size * 3, (i + 1) * size * size * 3), k * size * size * 3));
+  return { images: { pixels: px, n: idx.length, size }, y: Int32Array.from(idx, (i) => y[i] as number), group: Int32Array.from(idx, (i) => group[i] as number), classes: ['0', '1'] };
+};
+const train = pick(trainIdx);
+const test = pick(testIdx);
+const o = defaultCnnOptions;
+const dataFile = `${work}cnn-torch-data.json`;
+writeFileSync(dataFile, JSON.stringify({
+  pixels: cacheFile, size, y: Array.from(y), train: trainIdx, test: testIdx, channels: o.channels, batchSize: o.batchSize,
+  learningRate: o.learningRate, momentum: o.momentum, weightDecay: o.weightDecay, lrStepEpochs: o.lrStepEpochs, lrGamma: o.lrGamma,
+  cropPadding: o.cropPadding,
+}));
+process.stdout.write(`utkface ${size}px: ${train.images.n} train / ${test.images.n} test, ${epochs} epochs, seeds ${seeds.join(',')}, load ${os.loadavg()[0]!.toFixed(1)}\n`);
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+const results = [];
+for (const seed of seeds) {
+  const loadBefore = os.loadavg()[0];
+  const r = await trainCnn(train, null, { epochs, seed, threads }, (p) => {
+    process.stdout.write(`  ours seed ${seed} epoch ${p.epoch}: ${p.epochSeconds.toFixed(1)} s, train loss ${p.trainLoss.toFixed(4)} acc ${p.trainAccuracy.toFixed(4)}\n`);
+  });
+  const x = matrix(Float32Array.from(test.images.pixels), test.images.n, size * size * 3);
+  const pred = r.head.predict(await r.backbone.embed(x));
+  let ok = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === test.y[i]) ok++;
+  const ours = { epochSeconds: r.epochSeconds, testAccuracy: ok / pred.length };
+  const torchOut = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, dataFile, '--seed', String(seed), '--epochs', String(epochs), '--threads', String(threads)], { encoding: 'utf8' });
+  const torch = JSON.parse(torchOut.trim().split('\n').pop() as string) as { epochSeconds: number[]; testAccuracy: number };
+  const row = { seed, ours, torch, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg()[0] };
+  process.stdout.write(`seed ${seed}: ours ${ours.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${ours.testAccuracy.toFixed(4)} | torch ${torch.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${torch.testAccuracy.toFixed(4)}\n`);
+  results.push(row);
+}
+const oursEpoch = median(results.flatMap((r) => r.ours.epochSeconds));
+const torchEpoch = median(results.flatMap((r) => r.torch.epochSeconds));
+const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+const accOurs = mean(results.map((r) => r.ours.testAccuracy));
+const accTorch = mean(results.map((r) => r.torch.testAccuracy));
+writeResult('cnn', {
+  task: `UTKFace gender, ${size}x${size}, ${train.images.n} train / ${test.images.n} test images, ${epochs} epochs, seeds ${seeds.join(',')}`,
+  architecture: `stem conv3x3 + BN + ReLU + maxpool2, basic blocks [${o.channels.join(', ')}], GAP, linear`,
+  options: { ...o, epochs, threads },
+  engine: 'ONNX graphs (forward, hand-written backward) on onnxruntime-node; SGD update in TypeScript',
+  epochTimeRatioVsTorch: oursEpoch / torchEpoch,
+  accuracyGapVsTorch: 100 * (accTorch - accOurs),
+  oursEpochSecondsMedian: oursEpoch,
+  torchEpochSecondsMedian: torchEpoch,
+  oursTestAccuracyMean: accOurs,
+  torchTestAccuracyMean: accTorch,
+  seeds: results,
+  note: 'wall seconds on a 2-core machine shared with other jobs (see loadAverage*): both sides ran alternately in this one run',
+});
+process.stdout.write(`epochTimeRatioVsTorch ${(oursEpoch / torchEpoch).toFixed(2)}, accuracyGapVsTorch ${(100 * (accTorch - accOurs)).toFixed(2)} points\n`);

@@ -1,0 +1,95 @@
+import { describe, it, expect } from 'vitest';
+import { CnnBackbone, loadBatch, trainCnn, type CnnImageSet } from '../../src/backbone/cnn.ts';
+import { matrix } from '../../src/data/matrix.ts';
+import { InputError, ShapeError } from '../../src/errors.ts';
+import { createRng } from '../../src/train/rng.ts';
+
+/** n images of side `size`: class 1 images are bright on the left half, class 0 on the right half. */
+function synthetic(n: number, size: number, seed: number): CnnImageSet {
+  const rng = createRng(seed);
+  const pixels = new Uint8Array(n * size * size * 3);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % 2;
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) {
+        const bright = (c < size / 2) === (y[i] === 1);
+        for (let ch = 0; ch < 3; ch++) pixels[((i * size + r) * size + c) * 3 + ch] = (bright ? 180 : 60) + rng.int(40);
+      }
+    }
+  }
+  return { images: { pixels, n, size }, y, group: Int32Array.from(y, (v, i) => (i % 4 < 2 ? 0 : 1)), classes: ['a', 'b'] };
+}
+
+describe('trainCnn', () => {
+  it('learns left-bright vs right-bright images and embeds the same after a JSON round trip', async () => {
+    const train = synthetic(64, 8, 1);
+    const r = await trainCnn(train, synthetic(16, 8, 2), { channels: [4, 8], epochs: 6, batchSize: 16, learningRate: 0.05, augment: false, seed: 3, threads: 1 });
+    expect(r.validationAccuracy).toBe(1);
+    expect(r.backbone.embeddingDim).toBe(8);
+    const x = matrix(Float32Array.from(train.images.pixels), 64, 8 * 8 * 3);
+    const z = await r.backbone.embed(x);
+    const predicted = r.head.predict(z);
+    let ok = 0;
+    for (let i = 0; i < 64; i++) if (predicted[i] === train.y[i]) ok++;
+    expect(ok).toBe(64);
+    const again = CnnBackbone.fromJSON(JSON.parse(JSON.stringify(r.backbone.toJSON())), 'cnn.json');
+    expect(Array.from((await again.embed(x)).data)).toEqual(Array.from(z.data));
+    expect(again.parameterCount).toBe(r.backbone.parameterCount);
+  });
+
+  it('gives bit-identical networks for the same seed', async () => {
+    const train = synthetic(32, 8, 4);
+    const opts = { channels: [2, 4], epochs: 1, batchSize: 8, seed: 7, threads: 1 };
+    const a = await trainCnn(train, null, opts);
+    const b = await trainCnn(train, null, opts);
+    expect(Array.from(a.head.weights)).toEqual(Array.from(b.head.weights));
+  });
+
+  it('calls extraLoss with each batch probabilities and lets it move the network', async () => {
+    const train = synthetic(32, 8, 5);
+    const seen: number[] = [];
+    const opts = { channels: [2, 4], epochs: 1, batchSize: 8, seed: 2, threads: 1, augment: false };
+    const plain = await trainCnn(train, null, opts);
+    const pushed = await trainCnn(train, null, {
+      ...opts,
+      extraLoss: (b) => {
+        seen.push(b.rows);
+        expect(b.probabilities[0]! + b.probabilities[1]!).toBeCloseTo(1, 6);
+        const gradient = new Float64Array(b.rows * 2);
+        for (let i = 0; i < b.rows; i++) gradient[2 * i + 1] = 5 / b.rows; // push p(class b) down
+        return { value: 0, gradient };
+      },
+    });
+    expect(seen).toEqual([8, 8, 8, 8]);
+    expect(pushed.head.bias[0]!).toBeLessThan(plain.head.bias[0]!);
+  });
+
+  it('rejects an architecture that does not fit the image size before training', async () => {
+    const train = synthetic(4, 12, 1);
+    await expect(trainCnn(train, null, { channels: [4, 8, 16] })).rejects.toThrow(InputError);
+    await expect(trainCnn(train, null, { channels: [4, 8, 16] })).rejects.toThrow(
+      'cnn: input size 12 does not fit channels [4, 8, 16]: the stem pool and 2 stride-2 stages halve the side 3 times, so it must be a multiple of 8 (e.g. 8, 16, 24, 32)',
+    );
+  });
+
+  it('names the option and the value for bad options, and the sizes for bad pixels', async () => {
+    const train = synthetic(4, 8, 1);
+    await expect(trainCnn(train, null, { momentum: 1 })).rejects.toThrow('cnn option momentum: expected a number in [0, 1), received 1');
+    await expect(trainCnn(train, null, { batchSize: 1 })).rejects.toThrow('cnn option batchSize: expected an integer >= 2, received 1');
+    const bad = { ...train, images: { ...train.images, n: 5 } };
+    await expect(trainCnn(bad, null, {})).rejects.toThrow(ShapeError);
+  });
+});
+
+describe('loadBatch', () => {
+  it('normalises bytes to (v/255 - 0.5)/0.25, channels first', () => {
+    const pixels = Uint8Array.from([0, 255, 51, 255, 0, 102, 0, 0, 0, 255, 255, 255]); // 2x2, HWC
+    const x = new Float32Array(12);
+    loadBatch({ pixels, n: 1, size: 2 }, [0], x, null);
+    expect(x[0]).toBeCloseTo(-2, 6); // R of pixel (0,0) = 0
+    expect(x[4]).toBeCloseTo(2, 6); // G of pixel (0,0) = 255
+    expect(x[8]).toBeCloseTo((51 / 255 - 0.5) / 0.25, 6); // B of pixel (0,0)
+    expect(x[1]).toBeCloseTo(2, 6); // R of pixel (0,1)
+  });
+});
