@@ -32,6 +32,7 @@ export interface HeadlineRow {
   readonly alpha: number;
   readonly seeds: number;
   readonly testAccuracy: MeanStd;
+  readonly testBalancedAccuracy: MeanStd;
   readonly testEo: MeanStd;
   readonly trainEo: MeanStd;
   readonly finetuneEo: MeanStd;
@@ -66,6 +67,7 @@ export function headlineRows(runs: readonly RunRecord[]): HeadlineRow[] {
       alpha: members[0]?.alpha ?? 0,
       seeds: members.length,
       testAccuracy: of('test', 'accuracy'),
+      testBalancedAccuracy: of('test', 'balancedAccuracy'),
       testEo: of('test', 'equalizedOddsDifference'),
       trainEo: of('train', 'equalizedOddsDifference'),
       finetuneEo: of('finetune', 'equalizedOddsDifference'),
@@ -116,11 +118,12 @@ export function experimentTable(metrics: MetricsFile, info: RunInfo): string {
   lines.push('');
   lines.push('## Headline (mean ± std over seeds)', '');
   lines.push('The gap is the equalized-odds difference (max over TPR and FPR of the gap between groups; 0 = parity), on the data each model was trained on (train / fine-tuning set) and on held-out test data.', '');
-  lines.push('| model | seeds | test accuracy | EO gap, test | EO gap, train | EO gap, fine-tuning set | worst-group accuracy, test |');
-  lines.push('|---|---|---|---|---|---|---|');
+  lines.push('| model | seeds | test accuracy | balanced accuracy, test | EO gap, test | EO gap, train | EO gap, fine-tuning set | worst-group accuracy, test |');
+  lines.push('|---|---|---|---|---|---|---|---|');
   for (const h of headlineRows(metrics.runs)) {
-    lines.push(`| ${h.label} | ${h.seeds} | ${f(h.testAccuracy)} | ${f(h.testEo)} | ${f(h.trainEo)} | ${f(h.finetuneEo)} | ${f(h.testWorstGroup)} |`);
+    lines.push(`| ${h.label} | ${h.seeds} | ${f(h.testAccuracy)} | ${f(h.testBalancedAccuracy)} | ${f(h.testEo)} | ${f(h.trainEo)} | ${f(h.finetuneEo)} | ${f(h.testWorstGroup)} |`);
   }
+  lines.push('', 'A balanced accuracy near 0.5 means the model predicts (nearly) one class for everyone: a gap of 0 is then no achievement.');
   lines.push('');
   lines.push('## Every setting (test split unless named; mean ± std over seeds)', '');
   lines.push('Differences are max − min over groups, ratios min / max (fairlearn). AE = accuracy equality. Seconds: training time of the run (for shipped: pre-training); params: parameters trained.', '');
@@ -180,7 +183,8 @@ export function doesItWork(entries: readonly ReadmeEntry[]): string {
       `gives a test EO gap of ${pm(m2.testEo)} against ${pm(b1.testEo)} for the plain re-trained head (B1), at test accuracy ${pm(m2.testAccuracy)} vs ${pm(b1.testAccuracy)}; ` +
       `its gap is ${pm(m2.finetuneEo)} on its fine-tuning set and ${pm(m2.testEo)} on test.`;
     if (full) {
-      s += ` Training the whole network with the same penalty (full + EO, alpha 5) gives an EO gap of ${pm(full.trainEo)} on train and ${pm(full.testEo)} on test (accuracy ${pm(full.testAccuracy)}).`;
+      s += ` Training the whole network with the same penalty (full + EO, alpha 5) gives an EO gap of ${pm(full.trainEo)} on train and ${pm(full.testEo)} on test, at test accuracy ${pm(full.testAccuracy)} and balanced accuracy ${pm(full.testBalancedAccuracy)}` +
+        (full.testBalancedAccuracy.mean < 0.55 ? ' (it predicts nearly one class for everyone).' : '.');
     } else {
       s += ' Whole-network fair training was not run on this task (see its table).';
     }
@@ -209,9 +213,11 @@ export function resultsReadme(entries: readonly ReadmeEntry[]): string {
     lines.push(`- ${info.splits}`);
     for (const note of info.notes) lines.push(`- ${note}`);
     lines.push(`- Files: [table.md](${info.experiment}/table.md), [metrics.json](${info.experiment}/metrics.json), [report.html](${info.experiment}/report.html)`, '');
-    lines.push('| model | seeds | test accuracy | EO gap, test | EO gap, train | EO gap, fine-tuning set |');
-    lines.push('|---|---|---|---|---|---|');
-    for (const h of headlineRows(metrics.runs)) lines.push(`| ${h.label} | ${h.seeds} | ${f(h.testAccuracy)} | ${f(h.testEo)} | ${f(h.trainEo)} | ${f(h.finetuneEo)} |`);
+    lines.push('| model | seeds | test accuracy | balanced accuracy, test | EO gap, test | EO gap, train | EO gap, fine-tuning set |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const h of headlineRows(metrics.runs)) {
+      lines.push(`| ${h.label} | ${h.seeds} | ${f(h.testAccuracy)} | ${f(h.testBalancedAccuracy)} | ${f(h.testEo)} | ${f(h.trainEo)} | ${f(h.finetuneEo)} |`);
+    }
     lines.push('');
   }
   return `${lines.join('\n')}`;

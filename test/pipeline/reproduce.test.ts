@@ -1,0 +1,70 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import { readMetricsFile } from '../../src/report/metrics-file.ts';
+import type { RunRecord } from '../../src/report/schema.ts';
+import { runReproduce } from '../../src/pipeline/reproduce/reproduce.ts';
+
+const utkface = fileURLToPath(new URL('../../../shared/data/utkface', import.meta.url));
+
+function runsOf(runs: readonly RunRecord[], method: string): RunRecord[] {
+  return runs.filter((r) => r.method === method);
+}
+
+describe('fairhead reproduce --quick', () => {
+  it('writes table.md, metrics.json (run schema), report.html, run.json and README.md for Adult, with every method of the protocol', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fairhead-repro-'));
+    const code = await main(['reproduce', '--experiment', 'adult', '--quick', '--out', out, '--quiet', '--cache-dir', join(out, 'cache')]);
+    expect(code).toBe(0);
+    for (const f of ['metrics.json', 'report.html', 'report.md', 'table.md', 'run.json']) expect(existsSync(join(out, 'adult', f))).toBe(true);
+    const metrics = readMetricsFile(join(out, 'adult', 'metrics.json'));
+    const methods = new Set(metrics.runs.map((r) => r.method));
+    expect([...methods].sort()).toEqual(['b1', 'full', 'm1', 'm2', 'shipped', 'threshold']);
+    for (const r of metrics.runs) {
+      expect(r.splits.train.rows).toBe(26049);
+      expect(r.splits.test.rows).toBe(16281);
+      expect(r.splits.finetune.rows).toBeGreaterThan(0);
+    }
+    // the whole network trains all its parameters; a head trains 32 weights + 1 bias
+    expect(runsOf(metrics.runs, 'full')[0]?.cost.parametersTrained).toBe(8897);
+    expect(runsOf(metrics.runs, 'm2')[0]?.cost.parametersTrained).toBe(33);
+    // thresholds are chosen on validation (its fine-tuning set) to equalise TPR and FPR there
+    const threshold = runsOf(metrics.runs, 'threshold')[0] as RunRecord;
+    expect(threshold.splits.finetune.rows).toBe(6512);
+    expect(threshold.splits.finetune.equalizedOddsDifference).toBeLessThan(0.05);
+    const table = readFileSync(join(out, 'adult', 'table.md'), 'utf8');
+    expect(table).toContain('| M2 + EO, alpha 5 (last layer, fair) | 1 |');
+    expect(table).toContain('fairhead reproduce --experiment adult --quick');
+    const readme = readFileSync(join(out, 'README.md'), 'utf8');
+    expect(readme).toContain('**Does it work?** On UCI Adult');
+  }, 240_000);
+
+  it('runs both UTKFace tasks on 200 balanced images: no shipped head for age, no whole-network run on images (said in the table)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fairhead-repro-utk-'));
+    const outputs = await runReproduce({
+      experiments: ['utkface-gender-race', 'utkface-age-gender'],
+      quick: true,
+      out,
+      utkface,
+      subset: 200,
+      cacheDir: join(out, 'cache'),
+    });
+    expect(outputs.map((o) => o.experiment)).toEqual(['utkface-gender-race', 'utkface-age-gender']);
+    const [gender, age] = outputs.map((o) => readMetricsFile(join(out, o.experiment, 'metrics.json')));
+    expect(gender?.runs.map((r) => r.method)).toContain('shipped');
+    expect(age?.runs.map((r) => r.method)).not.toContain('shipped');
+    expect(gender?.runs.map((r) => r.method)).not.toContain('full');
+    expect(Object.keys(gender?.runs[0]?.splits.test.byGroup ?? {}).sort()).toEqual(['non-white', 'white']);
+    expect(Object.keys(age?.runs[0]?.splits.test.byGroup ?? {}).sort()).toEqual(['female', 'male']);
+    // 200 images: 60 / 20 / 20 by (label, group) cell, rounded per cell -> 39 test images
+    expect(age?.runs[0]?.splits.test.rows).toBe(39);
+    expect(readFileSync(join(out, 'utkface-gender-race', 'table.md'), 'utf8')).toContain('full (whole network trained with the penalty): not run');
+  }, 240_000);
+
+  it('rejects an unknown experiment with the list of valid ones (exit 2)', async () => {
+    expect(await main(['reproduce', '--experiment', 'celeba', '--quiet'])).toBe(2);
+  });
+});
