@@ -22,7 +22,7 @@ export function checkOutputFolder(out: string, option = '--out'): void {
       isDir = statSync(path).isDirectory();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && dirname(path) !== path) {
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(path) !== path) {
         path = dirname(path);
         continue;
       }
