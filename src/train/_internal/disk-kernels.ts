@@ -1,0 +1,23 @@
+/**
+ * The two products of a linear head over rows of a {@link DiskRows} set, streamed a chunk at a time through one
+ * bounded buffer (kernels.ts does the arithmetic, float64 sums). Shared by the single-thread path of
+ * streaming-ops.ts and its worker threads (streaming-ops-worker-body.ts). Internal.
+ */
+import { forEachChunk, type DiskRows } from '../../data/disk-matrix.ts';
+import { backwardRows, forwardRows } from '../kernels.ts';
+
+/** z[p*k + j] = b[j] + sum_c X[p,c] w[j*d + c] for the set's rows p in start..end-1. */
+export function forwardDisk(x: DiskRows, start: number, end: number, buffer: Float32Array, w: Float64Array, b: Float64Array, k: number, z: Float64Array): void {
+  const d = x.cols;
+  forEachChunk(x, start, end, buffer, (chunk, first, count) => {
+    forwardRows(chunk, d, 0, count, w, b, k, z.subarray(first * k, (first + count) * k));
+  });
+}
+
+/** Adds sum_p X[p,c] g[p*k + j] into gw and sum_p g[p*k + j] into gb, rows p in start..end-1 (no clearing). */
+export function backwardDisk(x: DiskRows, start: number, end: number, buffer: Float32Array, g: Float64Array, k: number, gw: Float64Array, gb: Float64Array): void {
+  const d = x.cols;
+  forEachChunk(x, start, end, buffer, (chunk, first, count) => {
+    backwardRows(chunk, d, 0, count, g.subarray(first * k, (first + count) * k), k, gw, gb);
+  });
+}

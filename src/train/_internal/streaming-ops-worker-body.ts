@@ -1,0 +1,60 @@
+/**
+ * Body of one worker thread of {@link createStreamingOps}: opens the embedding file itself, owns the rows
+ * `start..end-1` of the row set and answers `forward` / `backward` messages by streaming those rows through its
+ * own chunk buffer, writing logits and a partial gradient into shared memory (same layout as threaded-ops.ts:
+ * w (k*d), b (k), rowValues (n*k), then one partial (k*d + k) per worker).
+ * Internal: started only by ../streaming-ops.ts (through streaming-ops-worker.mjs when running from sources).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { diskRows, openDiskMatrix } from '../../data/disk-matrix.ts';
+import { backwardDisk, forwardDisk } from './disk-kernels.ts';
+
+/** What streaming-ops.ts passes to each worker. */
+export interface StreamingWorkerData {
+  readonly file: string;
+  readonly cols: number;
+  /** Shared Int32 file-row index of the set (null: all rows of the file). */
+  readonly indexBuffer: SharedArrayBuffer | null;
+  readonly rows: number;
+  readonly outputs: number;
+  readonly fBuffer: SharedArrayBuffer;
+  readonly start: number;
+  readonly end: number;
+  readonly slot: number;
+  /** float32 values of this worker's chunk buffer. */
+  readonly chunkValues: number;
+}
+
+const data = workerData as StreamingWorkerData;
+const { rows: n, cols: d, outputs: k, start, end, slot } = data;
+const m = openDiskMatrix(data.file, { cols: d });
+const x = diskRows(m, data.indexBuffer ? new Int32Array(data.indexBuffer) : null);
+const buffer = new Float32Array(data.chunkValues);
+const f = new Float64Array(data.fBuffer);
+const w = f.subarray(0, k * d);
+const b = f.subarray(k * d, k * d + k);
+const rowValues = f.subarray(k * d + k, k * d + k + n * k);
+const partialStart = k * d + k + n * k + slot * (k * d + k);
+const gw = f.subarray(partialStart, partialStart + k * d);
+const gb = f.subarray(partialStart + k * d, partialStart + k * d + k);
+
+parentPort?.on('message', (message: { op: 'forward' | 'backward' | 'close'; id: number }) => {
+  if (message.op === 'close') {
+    m.close();
+    parentPort?.close();
+    return;
+  }
+  try {
+    if (message.op === 'forward') {
+      forwardDisk(x, start, end, buffer, w, b, k, rowValues);
+    } else {
+      gw.fill(0);
+      gb.fill(0);
+      backwardDisk(x, start, end, buffer, rowValues, k, gw, gb);
+    }
+    parentPort?.postMessage({ id: message.id });
+  } catch (error) {
+    parentPort?.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error), name: error instanceof Error ? error.name : 'Error' });
+  }
+});
+parentPort?.postMessage({ id: -1 });

@@ -1,0 +1,196 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { InputError, ShapeError } from '../errors.ts';
+import type { DiskRows } from '../data/disk-matrix.ts';
+import type { LinearOps } from './linear-ops.ts';
+import { backwardDisk, forwardDisk } from './_internal/disk-kernels.ts';
+import type { StreamingWorkerData } from './_internal/streaming-ops-worker-body.ts';
+
+/** Options of {@link createStreamingOps}. */
+export interface StreamingOpsOptions {
+  /** Threads reading and multiplying their own row ranges: 1 = the calling thread; default min(2, cores). */
+  readonly threads?: number;
+  /** Bytes of float32 rows each thread holds at once (default 8 MiB; at least one row). */
+  readonly chunkBytes?: number;
+}
+
+/** {@link LinearOps} streamed from disk, with the threads and the rows per chunk it uses. */
+export interface StreamingOps extends LinearOps {
+  readonly threads: number;
+  readonly chunkRows: number;
+}
+
+/**
+ * A {@link LinearOps} over embeddings that stay on disk ({@link DiskRows}): every forward and backward call
+ * streams the rows from the file a chunk at a time, so memory is O(threads x chunk + n x k) whatever n x d is,
+ * and full-batch optimisers (L-BFGS) stay exact on data larger than memory. Each thread opens the file itself
+ * and reads its own contiguous block of rows with `fs.readSync` (the OS page cache keeps a file that fits):
+ *
+ *     forward:  z[p*k + j] = b[j] + sum_c X[p,c] w[j*d + c]        (float64 sums, kernels.ts)
+ *     backward: gw = sum over threads of X_t^T g_t,  gb = sum_p g[p]
+ *
+ * Forward results are identical to {@link createLocalOps} on the same rows; backward differs only by the
+ * float64 rounding of the per-chunk and per-thread partial sums. Call `close()` when done.
+ *
+ * @example
+ * const ops = await createStreamingOps(diskRows(openDiskMatrix('emb.npy')), 1, { threads: 2 });
+ * try { await ops.forward(w, b, z); } finally { await ops.close(); }
+ */
+export async function createStreamingOps(x: DiskRows, outputs: number, options: StreamingOpsOptions = {}): Promise<StreamingOps> {
+  const { rows: n, cols: d } = x;
+  const k = outputs;
+  if (!Number.isInteger(k) || k < 1) throw new InputError(`outputs must be an integer >= 1, received ${k}`);
+  const requested = options.threads ?? Math.min(2, os.availableParallelism());
+  if (!Number.isInteger(requested) || requested < 1) throw new InputError(`threads must be an integer >= 1, received ${requested}`);
+  const chunkBytes = options.chunkBytes ?? 8 << 20;
+  if (!(chunkBytes > 0)) throw new InputError(`chunkBytes must be a positive number, received ${chunkBytes}`);
+  const chunkRows = Math.max(1, Math.floor(chunkBytes / (4 * Math.max(d, 1))));
+  const threads = Math.max(1, Math.min(requested, Math.ceil(n / 4)));
+  const checkForward = (w: Float64Array, b: Float64Array, z: Float64Array): void => {
+    if (w.length !== k * d || b.length !== k || z.length !== n * k) {
+      throw new ShapeError(`forward needs w of ${k * d}, b of ${k}, z of ${n * k} values; received ${w.length}, ${b.length}, ${z.length}`);
+    }
+  };
+  const checkBackward = (g: Float64Array, gw: Float64Array, gb: Float64Array): void => {
+    if (g.length !== n * k || gw.length !== k * d || gb.length !== k) {
+      throw new ShapeError(`backward needs g of ${n * k}, gw of ${k * d}, gb of ${k} values; received ${g.length}, ${gw.length}, ${gb.length}`);
+    }
+  };
+
+  if (threads === 1) {
+    const buffer = new Float32Array(chunkRows * d);
+    return {
+      rows: n,
+      cols: d,
+      outputs: k,
+      threads,
+      chunkRows,
+      async forward(w, b, z) {
+        checkForward(w, b, z);
+        forwardDisk(x, 0, n, buffer, w, b, k, z);
+      },
+      async backward(g, gw, gb) {
+        checkBackward(g, gw, gb);
+        gw.fill(0);
+        gb.fill(0);
+        backwardDisk(x, 0, n, buffer, g, k, gw, gb);
+      },
+      async close() {},
+    };
+  }
+
+  // Groups of 4 rows, split into contiguous blocks as even as possible (as threaded-ops.ts).
+  const groups = Math.ceil(n / 4);
+  const ranges = Array.from({ length: threads }, (_, t) => ({
+    start: Math.min(n, Math.floor((groups * t) / threads) * 4),
+    end: Math.min(n, Math.floor((groups * (t + 1)) / threads) * 4),
+  }));
+  let indexBuffer: SharedArrayBuffer | null = null;
+  if (x.index) {
+    indexBuffer = new SharedArrayBuffer(4 * x.index.length);
+    new Int32Array(indexBuffer).set(x.index);
+  }
+  const partial = k * d + k;
+  const fBuffer = new SharedArrayBuffer(8 * (k * d + k + n * k + threads * partial));
+  const f = new Float64Array(fBuffer);
+  const sharedW = f.subarray(0, k * d);
+  const sharedB = f.subarray(k * d, k * d + k);
+  const rowValues = f.subarray(k * d + k, k * d + k + n * k);
+  const partialsAt = k * d + k + n * k;
+
+  const workerUrl = import.meta.url.endsWith('.ts')
+    ? new URL('./_internal/streaming-ops-worker.mjs', import.meta.url)
+    : new URL('./_internal/streaming-ops-worker-body.js', import.meta.url);
+  const workers: Worker[] = [];
+  const exited: Promise<void>[] = [];
+  type Reply = { id: number; error?: string; name?: string };
+  const pending = new Map<number, { left: number; failed: Error | null; resolve: () => void; reject: (e: unknown) => void }>();
+  let failure: unknown;
+  let closed = false;
+  const ready: Promise<void>[] = [];
+  for (let t = 0; t < threads; t++) {
+    const { start, end } = ranges[t] as { start: number; end: number };
+    const data: StreamingWorkerData = { file: x.matrix.file, cols: d, indexBuffer, rows: n, outputs: k, fBuffer, start, end, slot: t, chunkValues: chunkRows * d };
+    const worker = new Worker(workerUrl, { workerData: data });
+    workers.push(worker);
+    exited.push(new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        worker.once('message', (reply: Reply) => (reply.error ? reject(new Error(reply.error)) : resolve()));
+        worker.once('error', reject);
+      }),
+    );
+  }
+  const failAll = (error: unknown): void => {
+    failure ??= error;
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+  try {
+    await Promise.all(ready);
+  } catch (error) {
+    await Promise.all(workers.map((wk) => wk.terminate()));
+    throw error;
+  }
+  for (const worker of workers) {
+    worker.on('message', (reply: Reply) => {
+      const p = pending.get(reply.id);
+      if (!p) return;
+      if (reply.error !== undefined) p.failed ??= reply.name === 'InputError' ? new InputError(reply.error) : reply.name === 'ShapeError' ? new ShapeError(reply.error) : new Error(reply.error);
+      if (--p.left === 0) {
+        pending.delete(reply.id);
+        if (p.failed) p.reject(p.failed);
+        else p.resolve();
+      }
+    });
+    worker.on('error', failAll);
+    worker.on('exit', (code) => {
+      if (!closed) failAll(new Error(`a streaming LinearOps worker thread exited (code ${code})`));
+    });
+  }
+  let nextId = 0;
+  const run = (op: 'forward' | 'backward'): Promise<void> => {
+    if (closed) return Promise.reject(new Error('streaming LinearOps used after close()'));
+    if (failure !== undefined) return Promise.reject(failure);
+    const id = nextId++;
+    return new Promise<void>((resolve, reject) => {
+      pending.set(id, { left: threads, failed: null, resolve, reject });
+      for (const worker of workers) worker.postMessage({ op, id });
+    });
+  };
+
+  return {
+    rows: n,
+    cols: d,
+    outputs: k,
+    threads,
+    chunkRows,
+    async forward(w, b, z) {
+      checkForward(w, b, z);
+      sharedW.set(w);
+      sharedB.set(b);
+      await run('forward');
+      z.set(rowValues);
+    },
+    async backward(g, gw, gb) {
+      checkBackward(g, gw, gb);
+      rowValues.set(g);
+      await run('backward');
+      gw.fill(0);
+      gb.fill(0);
+      for (let t = 0; t < threads; t++) {
+        const at = partialsAt + t * partial;
+        for (let c = 0; c < k * d; c++) gw[c] = (gw[c] as number) + (f[at + c] as number);
+        for (let j = 0; j < k; j++) gb[j] = (gb[j] as number) + (f[at + k * d + j] as number);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      failAll(new Error('streaming LinearOps closed'));
+      // each worker closes its own file descriptor, then exits (terminate() would leave the descriptor open)
+      for (const wk of workers) wk.postMessage({ op: 'close', id: -1 });
+      await Promise.all(exited);
+    },
+  };
+}
