@@ -1,5 +1,6 @@
 import { ConvergenceError, InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
+import { findNonFinite, type DiskEmbeddingSet } from '../data/disk-matrix.ts';
 import { takeRows } from '../data/matrix.ts';
 import { LinearHead } from '../head/linear-head.ts';
 import type { Penalty, PenaltyName, PenaltyOptions } from '../fairness/penalties/penalty.ts';
@@ -11,6 +12,7 @@ import type { LinearOps } from './linear-ops.ts';
 import { HeadObjective } from './objective.ts';
 import { paperSgd } from './paper-sgd.ts';
 import { createRng } from './rng.ts';
+import { createStreamingOps, type StreamingOpsOptions } from './streaming-ops.ts';
 
 /** The criteria `fitHead` accepts: 'none' (cross-entropy only) or a registered penalty name. */
 export type ConstraintName = 'none' | PenaltyName;
@@ -116,6 +118,53 @@ interface Measured extends OneFit {
 export async function fitHead(data: EmbeddingSet, options: FitOptions = {}): Promise<FitResult> {
   const started = performance.now();
   checkSet(data);
+  checkFeatures(data);
+  return fitChecked(data, options, started);
+}
+
+/** Options of {@link fitHeadOnDisk}: those of {@link fitHead} (optimizer 'lbfgs' only) and how to stream. */
+export interface FitOnDiskOptions extends FitOptions {
+  /** Threads and chunk size of the streaming ops (ignored when `ops` is given). */
+  readonly streaming?: StreamingOpsOptions;
+}
+
+/**
+ * {@link fitHead} on embeddings that stay on disk (larger than memory): the same objective, minimised by
+ * full-batch L-BFGS whose every forward / backward pass streams the rows from the file
+ * ({@link createStreamingOps}), so the weights equal those of fitHead on the same rows up to float64 rounding.
+ * The finite-feature check streams too. Memory: O(n x k) for logits and gradients plus the chunk buffers.
+ * The paper's SGD recipe needs the set in memory (mini-batches, a held-out split): InputError.
+ *
+ * @example
+ * const r = await fitHeadOnDisk({ x: diskRows(openDiskMatrix('big.npy')), y, group, classes, groupNames });
+ * r.head.weights; // as fitHead would give on the same rows
+ */
+export async function fitHeadOnDisk(data: DiskEmbeddingSet, options: FitOnDiskOptions = {}): Promise<FitResult> {
+  const started = performance.now();
+  if ((options.optimizer ?? 'lbfgs') !== 'lbfgs') {
+    throw new InputError(
+      `optimizer "${String(options.optimizer)}" needs the fine-tuning set in memory (mini-batches and a held-out split); embeddings streamed from disk train with "lbfgs" (full-batch, exact), or raise --max-memory`,
+    );
+  }
+  // only rows and cols of x are read past this point: the values come through the streaming ops
+  const shape: EmbeddingSet = { ...data, x: { data: new Float32Array(0), rows: data.x.rows, cols: data.x.cols } };
+  checkSet(shape);
+  const bad = findNonFinite(data.x);
+  if (bad) {
+    const fileRow = data.x.index ? (data.x.index[bad.row] as number) : bad.row;
+    throw new InputError(`${data.x.matrix.file}: embedding row ${fileRow} (0-based), column ${bad.col} is ${bad.value}: features must be finite numbers`);
+  }
+  const k = data.classes.length === 2 ? 1 : data.classes.length;
+  const ops = options.ops ?? (await createStreamingOps(data.x, k, options.streaming));
+  try {
+    return await fitChecked(shape, { ...options, ops }, started);
+  } finally {
+    if (!options.ops) await ops.close();
+  }
+}
+
+/** fitHead after the data checks; `data.x` is used for its shape, and for its values only when no `ops` are given. */
+async function fitChecked(data: EmbeddingSet, options: FitOptions, started: number): Promise<FitResult> {
   const constraint = options.constraint ?? 'none';
   const optimizer = options.optimizer ?? 'lbfgs';
   if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) {
@@ -360,13 +409,12 @@ function checkNumber(name: string, value: unknown, min: number, max: number): vo
   }
 }
 
-/** Sizes agree, indices in range, every feature finite. */
+/** Sizes agree, indices in range (the feature values: {@link checkFeatures}). */
 function checkSet(data: EmbeddingSet): void {
   const { x, y, group, classes, groupNames } = data;
   if (x.rows === 0) throw new InputError('fine-tuning set is empty');
   if (y.length !== x.rows) throw new ShapeError(`embeddings have ${x.rows} rows but there are ${y.length} labels`);
   if (group.length !== x.rows) throw new ShapeError(`embeddings have ${x.rows} rows but there are ${group.length} group values`);
-  if (x.data.length !== x.rows * x.cols) throw new ShapeError(`embedding matrix of ${x.rows} x ${x.cols} holds ${x.data.length} values`);
   if (classes.length < 2) throw new InputError(`a head needs at least 2 classes, received ${classes.length}`);
   for (let i = 0; i < y.length; i++) {
     const v = y[i] as number;
@@ -374,6 +422,12 @@ function checkSet(data: EmbeddingSet): void {
     const g = group[i] as number;
     if (g < 0 || g >= groupNames.length) throw new InputError(`row ${i}: group index ${g} is outside 0..${groupNames.length - 1} (groups: ${groupNames.join(', ')})`);
   }
+}
+
+/** The feature matrix holds rows x cols values, every one finite. */
+function checkFeatures(data: EmbeddingSet): void {
+  const { x } = data;
+  if (x.data.length !== x.rows * x.cols) throw new ShapeError(`embedding matrix of ${x.rows} x ${x.cols} holds ${x.data.length} values`);
   const xs = x.data;
   for (let j = 0; j < xs.length; j++) {
     if (!Number.isFinite(xs[j] as number)) {
