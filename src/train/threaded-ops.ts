@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
-import type { OpsWorkerData, WasmScratch } from './_internal/ops-worker-body.ts';
+import { createRangeRunner, type OpsWorkerData, type WasmScratch } from './_internal/range-runner.ts';
 import { MAX_PAGES, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;
@@ -13,7 +13,10 @@ const memories = new WeakMap<SharedArrayBuffer, WasmMemory>();
 
 /** Options of {@link createThreadedOps}. */
 export interface ThreadedOpsOptions {
-  /** Worker threads; default `os.availableParallelism()`, never more than one per 4 rows. */
+  /**
+   * Threads; default `os.availableParallelism()`, never more than one per 4 rows. With 1, the work runs on the
+   * calling thread (no worker; still the WebAssembly kernels, which are faster than plain loops).
+   */
   readonly threads?: number;
   /**
    * Inner loops: 'wasm' (WebAssembly f32x4 SIMD, float32 sums over one row or 256-row blocks, added in
@@ -116,6 +119,64 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   const sharedB = f.subarray(k * d, k * d + k);
   const rowValues = f.subarray(k * d + k, k * d + k + n * k);
   const partialsAt = k * d + k + n * k;
+  const sumPartials = (gw: Float64Array, gb: Float64Array): void => {
+    gw.fill(0);
+    gb.fill(0);
+    for (let t = 0; t < threads; t++) {
+      const at = partialsAt + t * partial;
+      for (let c = 0; c < k * d; c++) gw[c] = (gw[c] as number) + (f[at + c] as number);
+      for (let j = 0; j < k; j++) gb[j] = (gb[j] as number) + (f[at + k * d + j] as number);
+    }
+  };
+  const checkForward = (w: Float64Array, b: Float64Array, z: Float64Array): void => {
+    if (w.length !== k * d || b.length !== k || z.length !== n * k) {
+      throw new ShapeError(`forward needs w of ${k * d}, b of ${k}, z of ${n * k} values; received ${w.length}, ${b.length}, ${z.length}`);
+    }
+  };
+  const checkBackward = (g: Float64Array, gw: Float64Array, gb: Float64Array): void => {
+    if (g.length !== n * k || gw.length !== k * d || gb.length !== k) {
+      throw new ShapeError(`backward needs g of ${n * k}, gw of ${k * d}, gb of ${k} values; received ${g.length}, ${gw.length}, ${gb.length}`);
+    }
+  };
+  const dataOf = (t: number): OpsWorkerData => {
+    const { start, end } = ranges[t] as { start: number; end: number };
+    const wasm = scratch?.[t];
+    return { xBuffer, xOffset, rows: n, cols: d, outputs: k, fBuffer, start, end, slot: t, ...(wasm ? { wasm } : {}) };
+  };
+
+  if (threads === 1) {
+    // One thread: run on the calling thread, no worker.
+    const run = createRangeRunner(dataOf(0));
+    let closedHere = false;
+    const open = (): void => {
+      if (closedHere) throw new Error('threaded LinearOps used after close()');
+    };
+    return {
+      rows: n,
+      cols: d,
+      outputs: k,
+      threads,
+      kernel: scratch ? 'wasm' : 'js',
+      async forward(w, b, z) {
+        open();
+        checkForward(w, b, z);
+        sharedW.set(w);
+        sharedB.set(b);
+        run('forward');
+        z.set(rowValues);
+      },
+      async backward(g, gw, gb) {
+        open();
+        checkBackward(g, gw, gb);
+        rowValues.set(g);
+        run('backward');
+        sumPartials(gw, gb);
+      },
+      async close() {
+        closedHere = true;
+      },
+    };
+  }
 
   // wasm: a plain-JavaScript worker (fast, small); js: the TypeScript worker body (via tsx when running from source)
   const workerUrl = scratch
@@ -128,10 +189,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   let failure: unknown;
   const ready: Promise<void>[] = [];
   for (let t = 0; t < threads; t++) {
-    const { start, end } = ranges[t] as { start: number; end: number };
-    const wasm = scratch?.[t];
-    const data: OpsWorkerData = { xBuffer, xOffset, rows: n, cols: d, outputs: k, fBuffer, start, end, slot: t, ...(wasm ? { wasm } : {}) };
-    const worker = new Worker(workerUrl, { workerData: data });
+    const worker = new Worker(workerUrl, { workerData: dataOf(t) });
     workers.push(worker);
     ready.push(
       new Promise<void>((resolve, reject) => {
@@ -184,27 +242,17 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     threads,
     kernel: scratch ? 'wasm' : 'js',
     async forward(w, b, z) {
-      if (w.length !== k * d || b.length !== k || z.length !== n * k) {
-        throw new ShapeError(`forward needs w of ${k * d}, b of ${k}, z of ${n * k} values; received ${w.length}, ${b.length}, ${z.length}`);
-      }
+      checkForward(w, b, z);
       sharedW.set(w);
       sharedB.set(b);
       await run('forward');
       z.set(rowValues);
     },
     async backward(g, gw, gb) {
-      if (g.length !== n * k || gw.length !== k * d || gb.length !== k) {
-        throw new ShapeError(`backward needs g of ${n * k}, gw of ${k * d}, gb of ${k} values; received ${g.length}, ${gw.length}, ${gb.length}`);
-      }
+      checkBackward(g, gw, gb);
       rowValues.set(g);
       await run('backward');
-      gw.fill(0);
-      gb.fill(0);
-      for (let t = 0; t < threads; t++) {
-        const at = partialsAt + t * partial;
-        for (let c = 0; c < k * d; c++) gw[c] = (gw[c] as number) + (f[at + c] as number);
-        for (let j = 0; j < k; j++) gb[j] = (gb[j] as number) + (f[at + k * d + j] as number);
-      }
+      sumPartials(gw, gb);
     },
     async close() {
       if (closed) return;

@@ -1,6 +1,6 @@
 // Worker thread of threaded-ops.ts for the WebAssembly kernels, in plain JavaScript so that it starts fast and
 // small (no TypeScript loader in the worker: about 10 MB instead of 35 MB per thread). Same protocol and
-// shared-memory layout as ops-worker-body.ts (read that file for the data it receives); the last 1-3 rows of
+// shared-memory layout as range-runner.ts (OpsWorkerData; this is its wasm branch); the last 1-3 rows of
 // the thread's block, which the 4-row WebAssembly loops do not cover, are done here with plain loops.
 import { parentPort, workerData } from 'node:worker_threads';
 
