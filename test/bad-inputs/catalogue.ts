@@ -1,0 +1,356 @@
+/**
+ * The catalogue of messy inputs: one row per case, each a tiny file (or folder) written into a fresh folder, the
+ * CLI arguments run there (paths relative to that folder, which is also the working directory), and what must
+ * happen.
+ *
+ * - `bad`: the input is wrong. fairhead must exit with code 2 and print exactly one line, `fairhead: ...`,
+ *   matching `message` (which names the file, line, column or option), no stack trace, and write nothing in `out/`.
+ * - `awkward`: the input is valid but unusual (BOM, CRLF, quoted commas and newlines, missing-value tokens, ...).
+ *   fairhead must exit 0 and read it correctly: `check` asserts what was read.
+ *
+ * README.md beside this file lists the same cases for people; a test keeps the two in step.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as arrow from 'apache-arrow';
+import { Table as WasmTable, writeParquet } from 'parquet-wasm';
+import sharp from 'sharp';
+import { expect } from 'vitest';
+import { encodeNpy } from '../../src/data/npy.ts';
+import { encodeModel, floatTensor, floatValueInfo, intAttr, makeMlpClassifier, makeReluRegressor, makeTinyCnnClassifier } from '../fixtures/make-onnx-model.ts';
+import { QUICK_RUN, tinyCsv, tinyRow, type CliResult } from '../hardening/cli.ts';
+
+/** What every case's setup may use besides its own folder. */
+export interface CatalogueContext {
+  /** A model folder written by a real `fairhead run` on {@link tinyCsv} (mlp backbone); copy it, do not edit it. */
+  readonly modelDir: string;
+}
+
+/** One catalogue row. */
+export interface CatalogueCase {
+  /** Short kebab-case name, also listed in README.md. */
+  readonly id: string;
+  readonly kind: 'bad' | 'awkward';
+  /** What is odd about the input, for people. */
+  readonly what: string;
+  /** Write the input files into `dir` (the case's working directory). */
+  readonly setup: (dir: string, ctx: CatalogueContext) => void | Promise<void>;
+  /** CLI arguments; relative paths resolve in `dir`. */
+  readonly args: readonly string[];
+  /** Expected exit code: 2 for bad inputs, 0 for awkward ones. */
+  readonly code: 0 | 2;
+  /** Bad inputs: the one line of stderr must match (it includes the `fairhead: ` prefix). */
+  readonly message?: RegExp;
+  /**
+   * Set while fairhead still gets this case wrong (the test then expects the assertion to fail, so a fix is
+   * noticed): where the bug is and what it does.
+   */
+  readonly knownBug?: string;
+  /** Awkward inputs: assert the input was read correctly. */
+  readonly check?: (result: CliResult, dir: string) => void;
+}
+
+const put = (dir: string, name: string, content: string | Uint8Array): void => {
+  writeFileSync(join(dir, name), content);
+};
+
+/** `tinyCsv()` with row `i` (0-based, line i + 2) replaced by `fields`. */
+function withRow(i: number, fields: string, rows = 60): string {
+  const lines = tinyCsv(rows).split('\n');
+  lines[i + 1] = fields;
+  return lines.join('\n');
+}
+
+/** `tinyCsv()` with each row mapped. */
+function mapRows(f: (fields: string[], i: number) => string[], header = 'age,hours,color,sex,y', rows = 60): string {
+  const lines = [header];
+  for (let i = 0; i < rows; i++) lines.push(f(tinyRow(i), i).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+const RUN = (extra: readonly string[] = []): string[] => ['run', '--data', 'data.csv', '--target', 'y', '--sensitive', 'sex', '--out', 'out', ...QUICK_RUN, ...extra];
+const RUN_EMB = (file: string, extra: readonly string[] = []): string[] => [
+  'run', '--embeddings', file, '--target', 'y', '--sensitive', 'g', '--out', 'out', '--bootstrap', '0', '--quiet', ...extra,
+];
+
+/** 12 embeddings (3-d) with labels y and groups g, every (y, g) cell 3 rows. */
+function embeddingRows(): { x: Float32Array; y: string[]; g: string[] } {
+  const n = 12;
+  const x = new Float32Array(n * 3);
+  const y: string[] = [];
+  const g: string[] = [];
+  for (let i = 0; i < n; i++) {
+    x.set([i / n, (i % 3) - 1, i % 2 === 0 ? 0.5 : -0.5], i * 3);
+    y.push(String(Math.floor(i / 2) % 2));
+    g.push(i % 2 === 0 ? 'a' : 'b');
+  }
+  return { x, y, g };
+}
+
+function labelsCsv(y: readonly string[], g: readonly string[]): string {
+  return `y,g\n${y.map((v, i) => `${v},${g[i]}`).join('\n')}\n`;
+}
+
+function parquetBytes(columns: Record<string, number[] | string[]>): Uint8Array {
+  const table = arrow.tableFromArrays(columns as Record<string, number[]>);
+  return writeParquet(WasmTable.fromIPCStream(arrow.tableToIPC(table, 'stream')));
+}
+
+/** An image classifier over 3 x 2 x 2 inputs: Flatten (the embedding, 12 values) -> Gemm -> Softmax. */
+function rgbImageClassifier(): Uint8Array {
+  const w = Array.from({ length: 24 }, (_, i) => ((i % 5) - 2) / 4);
+  return encodeModel({
+    name: 'rgb',
+    node: [
+      { name: 'flatten', opType: 'Flatten', input: ['features'], output: ['flat'], attribute: [intAttr('axis', 1)] },
+      { name: 'head', opType: 'Gemm', input: ['flat', 'W_head', 'b_head'], output: ['logits'], attribute: [intAttr('transB', 1)] },
+      { name: 'softmax', opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [intAttr('axis', 1)] },
+    ],
+    initializer: [floatTensor('W_head', [2, 12], w), floatTensor('b_head', [2], [0, 0])],
+    input: [floatValueInfo('features', ['N', 3, 2, 2])],
+    output: [floatValueInfo('probabilities', ['N', 2])],
+  });
+}
+
+/** 16 small JPEGs img0.jpg .. img15.jpg and labels.csv (y, g), every (y, g) cell 4 images. */
+async function writeImages(dir: string): Promise<void> {
+  mkdirSync(join(dir, 'img'), { recursive: true });
+  const rows = ['file,y,g'];
+  for (let i = 0; i < 16; i++) {
+    const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: (i * 37) % 256, g: (i * 91) % 256, b: (i * 53) % 256 } } }).jpeg().toBuffer();
+    writeFileSync(join(dir, 'img', `img${i}.jpg`), jpeg);
+    rows.push(`img${i}.jpg,${Math.floor(i / 2) % 2},${i % 2 === 0 ? 'a' : 'b'}`);
+  }
+  put(dir, 'labels.csv', `${rows.join('\n')}\n`);
+}
+
+/** Copy the context's model folder to `dir/model`, with the manifest passed through `edit`. */
+function copyModel(dir: string, ctx: CatalogueContext, edit: (manifest: Record<string, unknown>) => unknown): void {
+  mkdirSync(join(dir, 'model'));
+  const manifest = JSON.parse(readFileSync(join(ctx.modelDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'model', 'backbone.json'), readFileSync(join(ctx.modelDir, 'backbone.json')));
+  const edited = edit(manifest);
+  writeFileSync(join(dir, 'model', 'manifest.json'), typeof edited === 'string' ? edited : JSON.stringify(edited));
+}
+
+const IMG_RUN = (extra: readonly string[]): string[] => [
+  'run', '--images', 'img', '--labels', 'labels.csv', '--target', 'y', '--sensitive', 'g', '--out', 'out', '--cache-dir', 'cache',
+  '--bootstrap', '0', '--quiet', ...extra,
+];
+
+function metricsJson(r: CliResult): { rows: number; byGroup: Record<string, { count: number; accuracy: number }>; positive: string } {
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout) as { rows: number; byGroup: Record<string, { count: number; accuracy: number }>; positive: string };
+}
+
+const METRICS = ['metrics', '--data', 'preds.csv', '--target', 'y', '--pred', 'p', '--sensitive', 'g', '--json'];
+
+/** The catalogue. */
+export const CATALOGUE: readonly CatalogueCase[] = [
+  // ---- tabular CSV: files and rows -------------------------------------------------------------------------
+  { id: 'csv-missing-file', kind: 'bad', what: '--data names a file that does not exist', setup: () => {}, args: RUN(), code: 2, message: /^fairhead: data\.csv: file not found$/ },
+  { id: 'csv-is-a-folder', kind: 'bad', what: '--data names a folder', setup: (d) => mkdirSync(join(d, 'data.csv')), args: RUN(), code: 2, message: /^fairhead: data\.csv: is a folder, expected a CSV file$/ },
+  { id: 'csv-empty', kind: 'bad', what: 'a 0-byte CSV', setup: (d) => put(d, 'data.csv', ''), args: RUN(), code: 2, message: /^fairhead: data\.csv: file is empty/ },
+  { id: 'csv-header-only', kind: 'bad', what: 'a header line and no rows', setup: (d) => put(d, 'data.csv', 'age,hours,color,sex,y\n'), args: RUN(), code: 2, message: /^fairhead: data\.csv: no (data )?rows/ },
+  { id: 'csv-ragged-short-row', kind: 'bad', what: 'line 5 has 4 fields, the header 5', setup: (d) => put(d, 'data.csv', withRow(3, '30,20,red,F')), args: RUN(), code: 2, message: /^fairhead: data\.csv: line 5 has 4 fields, expected 5/ },
+  { id: 'csv-ragged-long-row', kind: 'bad', what: 'line 8 has 6 fields, the header 5', setup: (d) => put(d, 'data.csv', withRow(6, '30,20,red,F,1,extra')), args: RUN(), code: 2, message: /^fairhead: data\.csv: line 8 has 6 fields, expected 5/ },
+  {
+    id: 'csv-not-utf8', kind: 'bad', what: 'a Latin-1 byte (0xE9, "é") on line 4',
+    setup: (d) => put(d, 'data.csv', Buffer.concat([Buffer.from(tinyCsv().split('\n').slice(0, 3).join('\n') + '\n'), Buffer.from('30,20,r'), Buffer.from([0xe9]), Buffer.from('d,F,1\n'), Buffer.from(tinyCsv().split('\n').slice(4).join('\n'))])),
+    args: RUN(), code: 2, message: /^fairhead: data\.csv: line 4 is not valid UTF-8 \(byte \d+\)/,
+  },
+  { id: 'csv-unclosed-quote', kind: 'bad', what: 'a quoted field opened on line 6 and never closed', setup: (d) => put(d, 'data.csv', withRow(4, '30,20,"red,F,1')), args: RUN(), code: 2, message: /^fairhead: data\.csv: line \d+: .*[Qq]uote/ },
+  { id: 'csv-empty-header-name', kind: 'bad', what: 'the header\'s second column has no name', setup: (d) => put(d, 'data.csv', tinyCsv(60, 'age,,color,sex,y')), args: RUN(), code: 2, message: /^fairhead: data\.csv: header column 2 has no name$/ },
+  {
+    id: 'csv-duplicate-feature-column', kind: 'bad', what: 'two columns named decile_score (as in COMPAS\'s compas-scores-two-years.csv)',
+    setup: (d) => put(d, 'data.csv', mapRows((f) => [f[0] as string, f[1] as string, f[0] as string, f[3] as string, f[4] as string], 'decile_score,hours,decile_score,sex,y')),
+    args: RUN(), code: 2, message: /^fairhead: data\.csv: .*"decile_score" appears 2 times in the header \(columns 1, 3\)/,
+  },
+  { id: 'csv-duplicate-target-column', kind: 'bad', what: 'the target column y appears twice', setup: (d) => put(d, 'data.csv', tinyCsv(60, 'age,y,color,sex,y')), args: RUN(), code: 2, message: /^fairhead: data\.csv: --target "y" appears 2 times in the header/ },
+  { id: 'target-column-missing', kind: 'bad', what: '--target names no column', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--target', 'label']), code: 2, message: /^fairhead: data\.csv: --target "label" not found; columns are: age, hours, color, sex, y$/ },
+  { id: 'sensitive-column-missing', kind: 'bad', what: '--sensitive names no column', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--sensitive', 'race']), code: 2, message: /^fairhead: data\.csv: --sensitive "race" not found; columns are/ },
+  { id: 'target-is-sensitive', kind: 'bad', what: 'the same column as --target and --sensitive', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--sensitive', 'y']), code: 2, message: /^fairhead: data\.csv: column "y" is both --target and --sensitive$/ },
+
+  // ---- tabular CSV: labels and groups ----------------------------------------------------------------------
+  { id: 'label-three-values', kind: 'bad', what: 'the target holds 0, 1 and 2 (fairhead trains binary heads)', setup: (d) => put(d, 'data.csv', mapRows((f, i) => [...f.slice(0, 4), String(i % 3)])), args: RUN(), code: 2, message: /^fairhead: data\.csv column "y": a binary target is required but it has 3 values \("0", "1", "2"\); pass --positive VALUE/ },
+  { id: 'label-one-value', kind: 'bad', what: 'every target value is 1', setup: (d) => put(d, 'data.csv', mapRows((f) => [...f.slice(0, 4), '1'])), args: RUN(), code: 2, message: /^fairhead: data\.csv column "y": the target has only one value \("1"\)/ },
+  { id: 'label-two-names-no-positive', kind: 'bad', what: 'the target is yes/no and --positive is not given', setup: (d) => put(d, 'data.csv', mapRows((f) => [...f.slice(0, 4), f[4] === '1' ? 'yes' : 'no'])), args: RUN(), code: 2, message: /^fairhead: data\.csv column "y": the target has two values \("no", "yes"\); say which is the positive class with --positive/ },
+  { id: 'positive-not-a-value', kind: 'bad', what: '--positive names a value the target never takes', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--positive', 'maybe']), code: 2, message: /^fairhead: data\.csv column "y": --positive "maybe" is not a value of the target; values are: "0", "1"$/ },
+  { id: 'label-empty-cell', kind: 'bad', what: 'the target cell of line 6 is empty', setup: (d) => put(d, 'data.csv', withRow(4, '30,20,red,F,')), args: RUN(), code: 2, message: /^fairhead: data\.csv: line 6: target column "y" is empty$/ },
+  { id: 'sensitive-one-value', kind: 'bad', what: 'every row has sex F', setup: (d) => put(d, 'data.csv', mapRows((f) => [f[0] as string, f[1] as string, f[2] as string, 'F', f[4] as string])), args: RUN(), code: 2, message: /^fairhead: data\.csv: sensitive column "sex" has only one value \("F"\)/ },
+  {
+    id: 'label-group-cell-empty', kind: 'bad', what: 'no F row has label 0, so M2\'s group-balanced sample has an empty (label, group) cell',
+    setup: (d) => put(d, 'data.csv', mapRows((f) => (f[3] === 'F' ? [...f.slice(0, 4), '1'] : f))),
+    args: RUN(), code: 2, message: /^fairhead: data\.csv: train \+ validation has no rows with label "0" in group "F"/,
+  },
+  { id: 'test-file-new-class', kind: 'bad', what: '--test-data holds a label value (2) training never saw', setup: (d) => { put(d, 'data.csv', tinyCsv()); put(d, 'test.csv', withRow(2, '30,20,red,F,2', 8)); }, args: RUN(['--test-data', 'test.csv']), code: 2, message: /^fairhead: test\.csv: line 4: target "2" is not a training class; classes are: "0", "1"$/ },
+
+  // ---- options and config ----------------------------------------------------------------------------------
+  { id: 'option-unknown-constraint', kind: 'bad', what: '--constraint eq (a typo of eo)', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--constraint', 'eq']), code: 2, message: /^fairhead: Unknown constraint "eq"\. Valid: eo, dp, eopp, di, ae, mmf$/ },
+  { id: 'option-bad-epochs', kind: 'bad', what: '--epochs 0', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--epochs', '0']), code: 2, message: /^fairhead: --epochs: expected an integer >= 1, received "0"$/ },
+  { id: 'option-bad-fraction', kind: 'bad', what: '--validation-fraction 1.5', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--validation-fraction', '1.5']), code: 2, message: /^fairhead: --validation-fraction should be in \[0, 1\), received 1\.5$/ },
+  { id: 'option-unknown-backbone', kind: 'bad', what: '--backbone resnet', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--backbone', 'resnet']), code: 2, message: /^fairhead: Unknown backbone "resnet"\. Valid: mlp, onnx:FILE, face-api, embeddings$/ },
+  { id: 'config-not-json', kind: 'bad', what: '--config file that is not JSON', setup: (d) => { put(d, 'data.csv', tinyCsv()); put(d, 'cfg.json', '{ epochs: 2 '); }, args: RUN(['--config', 'cfg.json']), code: 2, message: /^fairhead: --config cfg\.json: is not valid JSON$/ },
+  { id: 'config-unknown-key', kind: 'bad', what: '--config with a misspelt key "epoch"', setup: (d) => { put(d, 'data.csv', tinyCsv()); put(d, 'cfg.json', '{ "epoch": 2 }'); }, args: RUN(['--config', 'cfg.json']), code: 2, message: /^fairhead: --config cfg\.json: unknown key "epoch"\. Valid: .*epochs/ },
+
+  // ---- output folder ---------------------------------------------------------------------------------------
+  { id: 'out-is-a-file', kind: 'bad', what: '--out names an existing file', setup: (d) => { put(d, 'data.csv', tinyCsv()); put(d, 'taken', 'x'); }, args: [...RUN(), '--out', 'taken'], code: 2, message: /^fairhead: --out taken: is a file; expected an output folder/ },
+  { id: 'out-under-a-file', kind: 'bad', what: '--out is a folder inside a regular file (not writable)', setup: (d) => { put(d, 'data.csv', tinyCsv()); put(d, 'taken', 'x'); }, args: [...RUN(), '--out', 'taken/out'], code: 2, message: /^fairhead: --out taken\/out: .*taken is a file, so no folder can be made inside it/ },
+
+  // ---- embeddings: .npy, CSV, Parquet ----------------------------------------------------------------------
+  {
+    id: 'npy-truncated', kind: 'bad', what: 'an .npy file cut off in its data section',
+    setup: (d) => { const e = embeddingRows(); put(d, 'emb.npy', encodeNpy(e.x, [12, 3]).slice(0, 128 + 40)); put(d, 'emb.csv', labelsCsv(e.y, e.g)); },
+    args: RUN_EMB('emb.npy'), code: 2, message: /^fairhead: emb\.npy: \.npy shape \(12, 3\) of float32 needs 144 data bytes, the file holds 40 \(truncated file\?\)$/,
+  },
+  { id: 'npy-not-npy', kind: 'bad', what: 'a .npy file that is really a CSV', setup: (d) => { put(d, 'emb.npy', 'f0,f1\n1,2\n'); put(d, 'emb.csv', 'y,g\n0,a\n'); }, args: RUN_EMB('emb.npy'), code: 2, message: /^fairhead: emb\.npy: not a NumPy \.npy file/ },
+  {
+    id: 'npy-nan', kind: 'bad', what: 'an .npy embedding holding NaN (row 2, feature 1)',
+    setup: (d) => { const e = embeddingRows(); e.x[4] = Number.NaN; put(d, 'emb.npy', encodeNpy(e.x, [12, 3])); put(d, 'emb.csv', labelsCsv(e.y, e.g)); },
+    args: RUN_EMB('emb.npy'), code: 2, message: /^fairhead: emb\.npy: row 2, feature 1: not a finite number \(NaN\)/,
+  },
+  {
+    id: 'npy-labels-row-count', kind: 'bad', what: 'the labels CSV of an .npy file has one row too few',
+    setup: (d) => { const e = embeddingRows(); put(d, 'emb.npy', encodeNpy(e.x, [12, 3])); put(d, 'emb.csv', labelsCsv(e.y.slice(1), e.g.slice(1))); },
+    args: RUN_EMB('emb.npy'), code: 2, message: /^fairhead: emb\.csv: 11 label rows, but emb\.npy holds 12 embeddings/,
+  },
+  {
+    id: 'npy-labels-elsewhere', kind: 'awkward', what: 'an .npy file whose labels CSV has another name, given with --labels',
+    setup: (d) => { const e = embeddingRows(); put(d, 'emb.npy', encodeNpy(e.x, [12, 3])); put(d, 'meta.csv', labelsCsv(e.y, e.g)); },
+    args: RUN_EMB('emb.npy', ['--labels', 'meta.csv', '--method', 'b1', '--json']), code: 0,
+    check: (r) => {
+      const m = JSON.parse(r.stdout) as { runs: { splits: { train: { rows?: number } } }[] };
+      expect(m.runs.length).toBe(1);
+    },
+  },
+  {
+    id: 'parquet-missing-columns', kind: 'bad', what: 'a Parquet file without the named label and group columns',
+    setup: (d) => { const e = embeddingRows(); put(d, 'emb.parquet', parquetBytes({ f0: Array.from(e.x.filter((_, i) => i % 3 === 0)), label: e.y })); },
+    args: RUN_EMB('emb.parquet'), code: 2, message: /^fairhead: emb\.parquet: missing columns "y", "g"; columns are: f0, label$/,
+  },
+  { id: 'parquet-corrupt', kind: 'bad', what: 'a .parquet file holding garbage between the PAR1 magic bytes', setup: (d) => put(d, 'emb.parquet', 'PAR1 this is not parquet PAR1'), args: RUN_EMB('emb.parquet'), code: 2, message: /^fairhead: emb\.parquet: .*(Parquet|parquet)/ },
+  { id: 'emb-csv-nan', kind: 'bad', what: 'an embedding CSV with NaN in column f1, line 3', setup: (d) => put(d, 'emb.csv', 'f0,f1,y,g\n0.1,0.2,0,a\n0.3,NaN,1,b\n0.5,0.6,0,b\n'), args: RUN_EMB('emb.csv'), code: 2, message: /^fairhead: emb\.csv: line 3.*"f1"/ },
+  { id: 'emb-csv-empty-cell', kind: 'bad', what: 'an embedding CSV with an empty feature cell', setup: (d) => put(d, 'emb.csv', 'f0,f1,y,g\n0.1,0.2,0,a\n0.3,,1,b\n0.5,0.6,0,b\n'), args: RUN_EMB('emb.csv'), code: 2, message: /^fairhead: emb\.csv: line 3.*"f1"/ },
+  { id: 'emb-unknown-format', kind: 'bad', what: 'embeddings in an .h5 file', setup: (d) => put(d, 'emb.h5', 'HDF'), args: RUN_EMB('emb.h5'), code: 2, message: /^fairhead: emb\.h5: unknown embedding format "\.h5"; expected \.npy, \.csv/ },
+
+  // ---- ONNX backbones --------------------------------------------------------------------------------------
+  {
+    id: 'onnx-wrong-input-width', kind: 'bad', what: 'an ONNX model taking 2 features for a CSV with 3 numeric feature columns',
+    setup: (d) => { put(d, 'data.csv', mapRows((f) => [f[0] as string, f[1] as string, String(f[2] === 'red' ? 1 : 0), f[3] as string, f[4] as string], 'age,hours,red,sex,y')); put(d, 'model.onnx', makeMlpClassifier({ hidden: [{ weights: [[1, 0], [0, 1]], bias: [0, 0] }], head: { weights: [[1, -1], [-1, 1]], bias: [0, 0] }, activation: 'softmax' })); },
+    args: RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: the model takes 2 input features, but data\.csv has 3 feature columns \(age, hours, red\)/,
+  },
+  { id: 'onnx-image-input-shape', kind: 'bad', what: 'an ONNX image model with a 1-channel input [N, 1, 2, 2]', setup: async (d) => { await writeImages(d); put(d, 'model.onnx', makeTinyCnnClassifier(1, { weights: [[1, 0, 0, 0], [0, 1, 0, 0]], bias: [0, 0] })); }, args: IMG_RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: an image model needs an input of shape \[N, 3, H, H\].*\[N, 1, 2, 2\]$/ },
+  { id: 'onnx-corrupt', kind: 'bad', what: 'a .onnx file holding random bytes', setup: (d) => { put(d, 'data.csv', tinyCsv()); put(d, 'model.onnx', Uint8Array.from({ length: 64 }, (_, i) => (i * 97 + 13) % 256)); }, args: RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: not a valid ONNX model/ },
+  { id: 'onnx-missing', kind: 'bad', what: '--backbone onnx: names no file', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--backbone', 'onnx:nope.onnx']), code: 2, message: /^fairhead: nope\.onnx: cannot read the ONNX model \(ENOENT\)/ },
+  { id: 'onnx-not-a-classifier', kind: 'bad', what: 'an ONNX model without a final linear layer (Gemm then Relu)', setup: (d) => { put(d, 'data.csv', mapRows((f) => [f[0] as string, f[1] as string, String(f[2] === 'red' ? 1 : 0), f[3] as string, f[4] as string], 'age,hours,red,sex,y')); put(d, 'model.onnx', makeReluRegressor()); }, args: RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: / },
+
+  // ---- images ----------------------------------------------------------------------------------------------
+  {
+    id: 'jpeg-corrupt-strict', kind: 'bad', what: 'a truncated JPEG with --strict',
+    setup: async (d) => { await writeImages(d); put(d, 'model.onnx', rgbImageClassifier()); const f = join(d, 'img', 'img5.jpg'); writeFileSync(f, readFileSync(f).subarray(0, 40)); },
+    args: IMG_RUN(['--backbone', 'onnx:model.onnx', '--strict']), code: 2, message: /^fairhead: .*img5\.jpg/,
+  },
+  {
+    id: 'jpeg-corrupt-skipped', kind: 'awkward', what: 'a truncated JPEG without --strict: skipped with a warning naming it',
+    setup: async (d) => { await writeImages(d); put(d, 'model.onnx', rgbImageClassifier()); const f = join(d, 'img', 'img5.jpg'); writeFileSync(f, readFileSync(f).subarray(0, 40)); },
+    args: [...IMG_RUN(['--backbone', 'onnx:model.onnx', '--method', 'b1']).filter((a) => a !== '--quiet')], code: 0,
+    check: (r, d) => {
+      expect(r.stderr).toMatch(/warning: .*img5\.jpg/);
+      const m = JSON.parse(readFileSync(join(d, 'out', 'metrics.json'), 'utf8')) as { runs: unknown[] };
+      expect(m.runs.length).toBeGreaterThan(0);
+    },
+  },
+  { id: 'images-file-missing', kind: 'bad', what: 'labels.csv names an image that is not in the folder', setup: async (d) => { await writeImages(d); put(d, 'labels.csv', `${readFileSync(join(d, 'labels.csv'), 'utf8')}ghost.jpg,1,a\n`); }, args: IMG_RUN([]), code: 2, message: /^fairhead: labels\.csv: 1 of 17 images named in column "file" are missing from img: ghost\.jpg \(line 18\)$/ },
+  { id: 'images-folder-missing', kind: 'bad', what: '--images names no folder', setup: (d) => put(d, 'labels.csv', 'file,y,g\na.jpg,0,a\n'), args: IMG_RUN([]), code: 2, message: /^fairhead: img: image folder not found \(--images\)$/ },
+  { id: 'image-path-escapes', kind: 'bad', what: 'labels.csv names ../data.csv as an image', setup: async (d) => { await writeImages(d); put(d, 'labels.csv', 'file,y,g\n../labels.csv,0,a\n'); }, args: IMG_RUN([]), code: 2, message: /^fairhead: labels\.csv: line 2: image "\.\.\/labels\.csv" must be a path inside img/ },
+
+  // ---- model folders and predict ---------------------------------------------------------------------------
+  { id: 'model-missing', kind: 'bad', what: 'predict --model names nothing', setup: (d) => put(d, 'new.csv', tinyCsv(4)), args: ['predict', '--model', 'nope', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: nope: model not found/ },
+  { id: 'model-newer-version', kind: 'bad', what: 'a manifest of format version 2 (from a newer fairhead)', setup: (d, c) => { copyModel(d, c, (m) => ({ ...m, version: 2 })); put(d, 'new.csv', tinyCsv(4)); }, args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: .*manifest\.json: model format version 2 is newer than this fairhead reads \(1\); upgrade fairhead$/ },
+  { id: 'model-manifest-not-json', kind: 'bad', what: 'a manifest.json cut in half', setup: (d, c) => { copyModel(d, c, (m) => JSON.stringify(m).slice(0, 100)); put(d, 'new.csv', tinyCsv(4)); }, args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: .*model\/manifest\.json: is not valid JSON$/ },
+  { id: 'model-head-shape', kind: 'bad', what: 'a manifest whose head weights are one short', setup: (d, c) => { copyModel(d, c, (m) => { const h = m['head'] as { weights: number[] }; return { ...m, head: { ...h, weights: h.weights.slice(1) } }; }); put(d, 'new.csv', tinyCsv(4)); }, args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: .*manifest\.json \(head\)/,
+    knownBug: 'src/head/linear-head.ts: the LinearHead constructor\'s size check ("head weights: expected 1 x 8 = 8 values, received 7") does not name the manifest file',
+  },
+  { id: 'model-backbone-outside', kind: 'bad', what: 'a manifest whose backbone file is ../../secret.json', setup: (d, c) => { copyModel(d, c, (m) => ({ ...m, backbone: { ...(m['backbone'] as object), file: '../../secret.json' } })); put(d, 'new.csv', tinyCsv(4)); }, args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: .*manifest\.json: backbone file must be inside the model folder$/ },
+  {
+    id: 'model-backbone-sibling', kind: 'bad', what: 'a manifest whose backbone file is ../model-evil/backbone.json (a sibling folder whose name starts like the model folder\'s)',
+    setup: (d, c) => { copyModel(d, c, (m) => ({ ...m, backbone: { ...(m['backbone'] as object), file: '../model-evil/backbone.json' } })); mkdirSync(join(d, 'model-evil')); writeFileSync(join(d, 'model-evil', 'backbone.json'), readFileSync(join(c.modelDir, 'backbone.json'))); put(d, 'new.csv', tinyCsv(4)); },
+    args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: .*manifest\.json: backbone file must be inside the model folder$/,
+    knownBug: 'src/export/model-bundle.ts checks backboneFile.startsWith(dir) without a path separator, so "model/../model-evil/x" passes and a file outside the model folder is read',
+  },
+  {
+    id: 'model-head-not-numbers', kind: 'bad', what: 'a manifest whose head weights are strings (one a JavaScript expression)',
+    setup: (d, c) => { copyModel(d, c, (m) => { const h = m['head'] as { weights: unknown[] }; return { ...m, head: { ...h, weights: h.weights.map((_, i) => (i === 0 ? "require('fs').writeFileSync('pwned', '')" : 'x')) } }; }); put(d, 'new.csv', tinyCsv(4)); },
+    args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: .*manifest\.json \(head\).*weights/,
+    knownBug: 'src/head/linear-head.ts fromJSON runs Float64Array.from on the weights unchecked: strings become NaN and predict writes NaN scores with exit 0 (no code runs: the string is never evaluated)',
+  },
+  { id: 'predict-missing-feature', kind: 'bad', what: 'predict on rows without the hours column', setup: (d, c) => { copyModel(d, c, (m) => m); put(d, 'new.csv', 'age,color\n30,red\n'); }, args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: new\.csv: feature column "hours" not found; columns are: age, color$/ },
+  { id: 'predict-text-in-number', kind: 'bad', what: 'predict on a row whose hours cell is "lots"', setup: (d, c) => { copyModel(d, c, (m) => m); put(d, 'new.csv', 'age,hours,color\n30,20,red\n31,lots,blue\n'); }, args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'out/p.csv'], code: 2, message: /^fairhead: new\.csv: line 3: column "hours" should be a number \(it was numeric in training\), received "lots"$/ },
+  { id: 'predict-out-not-writable', kind: 'bad', what: 'predict --out inside a regular file', setup: (d, c) => { copyModel(d, c, (m) => m); put(d, 'new.csv', tinyCsv(4)); put(d, 'taken', 'x'); }, args: ['predict', '--model', 'model', '--data', 'new.csv', '--out', 'taken/p.csv'], code: 2, message: /^fairhead: taken\/p\.csv: cannot write \((ENOTDIR|EEXIST)\)/ },
+
+  // ---- metrics on a predictions CSV ------------------------------------------------------------------------
+  { id: 'metrics-pred-missing', kind: 'bad', what: 'metrics --pred names no column', setup: (d) => put(d, 'preds.csv', 'y,guess,g\n0,0,a\n1,1,b\n'), args: METRICS, code: 2, message: /^fairhead: preds\.csv: .*"p" not found; columns are: y, guess, g$/ },
+  { id: 'metrics-score-not-number', kind: 'bad', what: 'metrics --score column holding "high" on line 3', setup: (d) => put(d, 'preds.csv', 'y,p,s,g\n0,0,0.1,a\n1,1,high,b\n'), args: [...METRICS, '--score', 's'], code: 2, message: /^fairhead: preds\.csv: row 2 \(line 3\), column "s" \(--score\): "high" is not a number$/ },
+
+  // ---- awkward but valid: read correctly -------------------------------------------------------------------
+  {
+    id: 'csv-bom', kind: 'awkward', what: 'a UTF-8 byte order mark before the header (Excel\'s "CSV UTF-8")',
+    setup: (d) => put(d, 'preds.csv', '\uFEFFy,p,g\n1,1,a\n0,1,a\n1,1,b\n'), args: METRICS, code: 0,
+    check: (r) => {
+      const m = metricsJson(r);
+      expect(m.rows).toBe(3);
+      expect(m.byGroup['a']?.accuracy).toBe(0.5);
+    },
+  },
+  {
+    id: 'csv-crlf', kind: 'awkward', what: 'Windows line ends (CRLF) and a final CRLF',
+    setup: (d) => put(d, 'preds.csv', 'y,p,g\r\n1,1,a\r\n0,1,a\r\n1,1,b\r\n'), args: METRICS, code: 0,
+    check: (r) => {
+      const m = metricsJson(r);
+      expect(Object.keys(m.byGroup)).toEqual(['a', 'b']); // no "b\r"
+      expect(m.byGroup['b']?.count).toBe(1);
+    },
+  },
+  {
+    id: 'csv-quoted-comma-newline', kind: 'awkward', what: 'group names with a quoted comma, a doubled quote and a newline',
+    setup: (d) => put(d, 'preds.csv', 'y,p,g\n1,1,"Doe, Jane"\n0,1,"say ""hi"""\n1,0,"two\nlines"\n0,0,"Doe, Jane"\n'), args: METRICS, code: 0,
+    check: (r) => {
+      const m = metricsJson(r);
+      expect(m.rows).toBe(4);
+      expect(Object.keys(m.byGroup).sort()).toEqual(['Doe, Jane', 'say "hi"', 'two\nlines']);
+      expect(m.byGroup['Doe, Jane']?.count).toBe(2);
+    },
+  },
+  {
+    id: 'csv-semicolon-padded', kind: 'awkward', what: 'semicolons as delimiters and ", "-style padding (as UCI files)',
+    setup: (d) => put(d, 'preds.csv', 'y ; p ; g\n1 ; 1 ; a\n0 ; 0 ; b\n1 ; 0 ; b\n'), args: METRICS, code: 0,
+    check: (r) => {
+      const m = metricsJson(r);
+      expect(m.byGroup['b']).toMatchObject({ count: 2, accuracy: 0.5 });
+    },
+  },
+  {
+    id: 'csv-blank-lines', kind: 'awkward', what: 'blank lines between rows and at the end',
+    setup: (d) => put(d, 'preds.csv', 'y,p,g\n\n1,1,a\n\n0,0,b\n\n\n'), args: METRICS, code: 0,
+    check: (r) => expect(metricsJson(r).rows).toBe(2),
+  },
+  {
+    id: 'csv-missing-tokens', kind: 'awkward', what: 'numeric cells NaN, inf, -Infinity, ? and empty: imputed with the mean and flagged',
+    setup: (d) => put(d, 'data.csv', mapRows((f, i) => (i % 10 === 3 ? [['NaN', 'inf', '-Infinity', '?', ''][i % 5] as string, ...f.slice(1)] : f))),
+    args: RUN(['--method', 'b1']), code: 0,
+    check: (_r, d) => {
+      const m = JSON.parse(readFileSync(join(d, 'out', 'model', 'manifest.json'), 'utf8')) as { input: { encoding: { features: { column: string; kind: string; missingIndicator?: boolean }[] } } };
+      expect(m.input.encoding.features[0]).toMatchObject({ column: 'age', kind: 'numeric', missingIndicator: true });
+    },
+  },
+  {
+    id: 'csv-bom-crlf-run', kind: 'awkward', what: 'a BOM, CRLF line ends and a quoted category with a comma, through `fairhead run`',
+    setup: (d) => put(d, 'data.csv', `\uFEFF${mapRows((f) => [f[0] as string, f[1] as string, f[2] === 'red' ? '"red, dark"' : f[2] as string, f[3] as string, f[4] as string]).replace(/\n/g, '\r\n')}`),
+    args: RUN(['--method', 'b1']), code: 0,
+    check: (_r, d) => {
+      const m = JSON.parse(readFileSync(join(d, 'out', 'model', 'manifest.json'), 'utf8')) as { input: { encoding: { featureNames: string[]; groupNames: string[] } } };
+      expect(m.input.encoding.featureNames).toEqual(['age', 'hours', 'color=blue', 'color=red, dark']);
+      expect(m.input.encoding.groupNames).toEqual(['F', 'M']);
+    },
+  },
+];
