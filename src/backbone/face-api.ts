@@ -80,7 +80,8 @@ export interface FaceApiBackbone extends Backbone {
   readonly shippedGenderHead: LinearHead;
   /**
    * Bottleneck of images given as rows of `112 * 112 * 3` RGB values in 0..255 (row-major height x width x
-   * channel, as {@link imageBatches} yields). Throws a {@link ShapeError} for another width.
+   * channel, as {@link imageBatches} yields; used as they are, not rounded or clamped). Throws a
+   * {@link ShapeError} for another width.
    */
   embed(x: Matrix): Promise<Matrix>;
   /** Decode, resize and embed image files (optionally through the embedding cache). */
@@ -109,7 +110,7 @@ export async function loadFaceApiBackbone(): Promise<FaceApiBackbone> {
   const id = `face-api@${version}/age_gender_model/${binHash}`;
   const head = genderHead(weights);
 
-  const embedBytes = (rgb: Uint8Array, count: number): Promise<Float32Array> => faceBottleneck(weights.tensors, rgb, count);
+  const embedBytes = (rgb: Uint8Array | Float32Array, count: number): Promise<Float32Array> => faceBottleneck(weights.tensors, rgb, count);
 
   const backbone: FaceApiBackbone = {
     kind: 'face-api',
@@ -129,8 +130,7 @@ export async function loadFaceApiBackbone(): Promise<FaceApiBackbone> {
       const batch = 16;
       for (let start = 0; start < x.rows; start += batch) {
         const count = Math.min(batch, x.rows - start);
-        const rgb = Uint8Array.from(x.data.subarray(start * width, (start + count) * width), (v) => Math.round(v));
-        out.set(await embedBytes(rgb, count), start * FACE_EMBEDDING_DIM);
+        out.set(await embedBytes(x.data.subarray(start * width, (start + count) * width), count), start * FACE_EMBEDDING_DIM);
       }
       return matrix(out, x.rows, FACE_EMBEDDING_DIM);
     },

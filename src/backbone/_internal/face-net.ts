@@ -143,10 +143,10 @@ function mainBlock(w: tf.NamedTensorMap, x: tf.Tensor4D, prefix: string): tf.Ten
 }
 
 /**
- * The 512-d bottleneck of `count` images given as RGB bytes (count x 112 x 112 x 3, values 0..255).
- * Returns a new Float32Array, row-major count x 512.
+ * The 512-d bottleneck of `count` images given as RGB values (count x 112 x 112 x 3, 0..255: bytes, or floats
+ * used as they are). Returns a new Float32Array, row-major count x 512.
  */
-export async function faceBottleneck(w: tf.NamedTensorMap, rgb: Uint8Array, count: number): Promise<Float32Array> {
+export async function faceBottleneck(w: tf.NamedTensorMap, rgb: Uint8Array | Float32Array, count: number): Promise<Float32Array> {
   const s = FACE_INPUT_SIZE;
   const n = count * s * s;
   if (rgb.length !== n * 3) throw new Error(`faceBottleneck: expected ${n * 3} bytes, received ${rgb.length}`);

@@ -40,6 +40,7 @@ export async function startFacePool(size: number): Promise<FacePool> {
   const waiting: ((w: Worker) => void)[] = [];
   let nextId = 0;
   let failure: Error | undefined;
+  let closing = false;
 
   const release = (w: Worker): void => {
     const next = waiting.shift();
@@ -72,14 +73,20 @@ export async function startFacePool(size: number): Promise<FacePool> {
       if ('error' in m) job.reject(new Error(`face-api worker: ${m.error}`));
       else job.resolve(m.z);
     });
-    w.on('error', (error: Error) => {
-      failure = error;
+    const fail = (error: Error): void => {
+      failure ??= error;
       for (const [id, job] of pending) {
         if (job.worker === w) {
           pending.delete(id);
           job.reject(error);
         }
       }
+      // callers waiting for a free worker are handed this dead one and see `failure`
+      for (const next of waiting.splice(0)) next(w);
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      if (!closing) fail(new Error(`face-api worker exited unexpectedly (code ${code})`));
     });
     idle.push(w);
   }
@@ -94,6 +101,7 @@ export async function startFacePool(size: number): Promise<FacePool> {
     async run(rgb: Uint8Array, count: number): Promise<Float32Array> {
       if (failure) throw failure;
       const w = await acquire();
+      if (failure) throw failure;
       const id = nextId++;
       return new Promise<Float32Array>((resolve, reject) => {
         pending.set(id, { resolve, reject, worker: w });
@@ -102,6 +110,7 @@ export async function startFacePool(size: number): Promise<FacePool> {
       });
     },
     async close(): Promise<void> {
+      closing = true;
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };
