@@ -54,6 +54,32 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
  * balancedSample(set, 0).y.length; // classes x groups x (smallest cell)
  */
 export function balancedSample(set: EmbeddingSet, seed: number, what = 'data'): EmbeddingSet {
+  const idx = balancedSampleIndices(set.y, set.group, set.classes, set.groupNames, seed, what);
+  return {
+    x: takeRows(set.x, idx),
+    y: idx.map((i) => set.y[i] as number),
+    group: idx.map((i) => set.group[i] as number),
+    classes: set.classes,
+    groupNames: set.groupNames,
+  };
+}
+
+/**
+ * The rows {@link balancedSample} draws, from labels and groups alone (ascending indices), e.g. for embeddings
+ * that stay on disk.
+ *
+ * @example
+ * balancedSampleIndices(Int32Array.of(0, 0, 1, 1), Int32Array.of(0, 1, 0, 1), ['n', 'p'], ['a', 'b'], 0); // [0, 1, 2, 3]
+ */
+export function balancedSampleIndices(
+  y: Int32Array,
+  group: Int32Array,
+  classes: readonly string[],
+  groupNames: readonly string[],
+  seed: number,
+  what = 'data',
+): Int32Array {
+  const set = { y, group, classes, groupNames };
   const K = set.classes.length;
   const G = set.groupNames.length;
   const cells: number[][] = Array.from({ length: K * G }, () => []);
@@ -71,14 +97,7 @@ export function balancedSample(set: EmbeddingSet, seed: number, what = 'data'): 
   const rng = createRng(seed);
   const picked: number[] = [];
   for (const rows of cells) for (const i of rng.sampleFrom(rows, m)) picked.push(i);
-  const idx = Int32Array.from(picked).sort();
-  return {
-    x: takeRows(set.x, idx),
-    y: idx.map((i) => set.y[i] as number),
-    group: idx.map((i) => set.group[i] as number),
-    classes: set.classes,
-    groupNames: set.groupNames,
-  };
+  return Int32Array.from(picked).sort();
 }
 
 function concatSets(a: EmbeddingSet, b: EmbeddingSet): EmbeddingSet {
