@@ -1,7 +1,10 @@
+import { ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
+import type { DiskEmbeddingSet } from '../data/disk-matrix.ts';
 import { summarizeSplit } from '../fairness/metrics/index.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import type { SplitSummary } from '../report/schema.ts';
+import { createStreamingOps } from '../train/streaming-ops.ts';
 
 /** Options of {@link evaluateHead}. */
 export interface EvaluateOptions {
@@ -21,6 +24,33 @@ export function evaluateHead(head: LinearHead, set: EmbeddingSet, options: Evalu
   const scores = head.positiveScore(set.x);
   const yPred = new Int32Array(scores.length);
   for (let i = 0; i < scores.length; i++) yPred[i] = (scores[i] as number) >= 0.5 ? 1 : 0;
+  const groups = Array.from(set.group, (g) => set.groupNames[g] as string);
+  return summarizeSplit(set.y, yPred, scores, groups, options.bootstrap ? { bootstrap: { samples: options.bootstrap, seed: options.seed ?? 0 } } : {});
+}
+
+/**
+ * {@link evaluateHead} on embeddings that stay on disk: the scores (n float64 values) are computed by streaming the
+ * rows from the file (createStreamingOps), then summarised as in memory.
+ *
+ * @example
+ * await evaluateHeadOnDisk(head, onDisk.test, { bootstrap: 200 }); // same fields as evaluateHead
+ */
+export async function evaluateHeadOnDisk(head: LinearHead, set: DiskEmbeddingSet, options: EvaluateOptions = {}): Promise<SplitSummary> {
+  if (head.outputs !== 1) throw new ShapeError('evaluateHeadOnDisk needs a binary head');
+  if (head.inputDim !== set.x.cols) throw new ShapeError(`head expects ${head.inputDim} features, the embeddings have ${set.x.cols}`);
+  const scores = new Float64Array(set.x.rows);
+  const ops = await createStreamingOps(set.x, 1);
+  try {
+    await ops.forward(head.weights, head.bias, scores);
+  } finally {
+    await ops.close();
+  }
+  const yPred = new Int32Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    const z = scores[i] as number;
+    scores[i] = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+    yPred[i] = (scores[i] as number) >= 0.5 ? 1 : 0;
+  }
   const groups = Array.from(set.group, (g) => set.groupNames[g] as string);
   return summarizeSplit(set.y, yPred, scores, groups, options.bootstrap ? { bootstrap: { samples: options.bootstrap, seed: options.seed ?? 0 } } : {});
 }
