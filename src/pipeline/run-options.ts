@@ -36,6 +36,11 @@ export interface DataOptions {
   readonly splitSeed?: number;
   /** Fail on an unreadable image instead of skipping it. */
   readonly strict?: boolean;
+  /**
+   * Memory budget in bytes (`--max-memory`): an `.npy` embeddings file too large to load within it (over half the
+   * budget: loading also copies the splits) stays on disk; training and evaluation then stream it.
+   */
+  readonly maxMemory?: number;
 }
 
 /** The frozen representation: `mlp` (pre-trained here), `onnx:FILE`, `face-api`, or `embeddings` (identity). */
