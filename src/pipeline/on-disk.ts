@@ -1,0 +1,190 @@
+import { statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { InputError } from '../errors.ts';
+import { columnIndex, readCsvTable } from '../data/csv-table.ts';
+import type { EmbeddingSet } from '../data/dataset.ts';
+import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet, type DiskMatrix } from '../data/disk-matrix.ts';
+import { labelGroupStrata, stratifiedSplit } from '../data/splits.ts';
+import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIndex, normaliseLabel } from '../data/_internal/labels.ts';
+import type { RunRecord, SplitSummary } from '../report/schema.ts';
+import { fitHead, fitHeadOnDisk, type FitResult } from '../train/fit.ts';
+import { evaluateHead, evaluateHeadOnDisk } from './evaluate.ts';
+import type { FinetuneHooks, FinetuneOutcome } from './finetune.ts';
+import { balancedSampleIndices, methodUsesPenalty } from './finetune-sets.ts';
+import type { PreparedData } from './prepare.ts';
+import type { BackboneOptions, DataOptions, HeadOptions } from './run-options.ts';
+
+/** Train, validation and test rows of an embeddings file that stays on disk (see {@link PreparedData.onDisk}). */
+export interface OnDiskSplits {
+  readonly train: DiskEmbeddingSet;
+  readonly validation: DiskEmbeddingSet;
+  readonly test: DiskEmbeddingSet;
+  /** The memory budget (`--max-memory`, bytes). */
+  readonly budgetBytes: number;
+}
+
+/**
+ * True when `file` is an `.npy` whose values, loaded, would not fit `budgetBytes`: loading holds the file and
+ * its train/validation/test copies (about twice its size), so files above half the budget are streamed.
+ *
+ * @example
+ * streamsFromDisk('big.npy', 512 * 2 ** 20); // true for a 4 GB file
+ */
+export function streamsFromDisk(file: string, budgetBytes: number | undefined): boolean {
+  if (budgetBytes === undefined || extname(file).toLowerCase() !== '.npy') return false;
+  try {
+    return 2 * statSync(file).size > budgetBytes;
+  } catch {
+    return false; // the reader names the missing file
+  }
+}
+
+/**
+ * `--embeddings big.npy --max-memory SIZE`: labels and groups from the labels CSV in memory, the embeddings left on
+ * disk, split like the in-memory path (seeded, stratified by (label, group) cell; same rows for the same seed).
+ * train / validation / test of the result are placeholders holding labels and shape (`x.data` is empty); the
+ * rows are in `onDisk`. Every value is checked finite in one streamed pass.
+ */
+export function prepareEmbeddingsOnDisk(options: DataOptions & BackboneOptions & { embeddings: string }, budgetBytes: number, warnings: string[]): PreparedData {
+  const file = options.embeddings;
+  if (options.validationData !== undefined || options.testData !== undefined) {
+    throw new InputError(`${file} is streamed from disk (larger than --max-memory): validation and test are seeded shares of it; --validation-data / --test-data are not supported with streaming, raise --max-memory or leave them out`);
+  }
+  const m = openDiskMatrix(file);
+  const bad = findNonFinite(diskRows(m));
+  if (bad) {
+    m.close();
+    throw new InputError(`${file}: row ${bad.row + 1}, feature ${bad.col}: not a finite number (${bad.value}); embeddings must be finite`);
+  }
+  const labels = readNpyLabels(file, m, options);
+  const fractions = { validation: options.validationFraction ?? 0.2, test: options.testFraction ?? 0.2 };
+  const split = stratifiedSplit(labelGroupStrata(labels.y, labels.group, labels.groupNames.length), fractions, options.splitSeed ?? 0);
+  const part = (index: Int32Array): DiskEmbeddingSet => ({
+    x: diskRows(m, index),
+    y: index.map((i) => labels.y[i] as number),
+    group: index.map((i) => labels.group[i] as number),
+    classes: labels.classes,
+    groupNames: labels.groupNames,
+  });
+  const onDisk: OnDiskSplits = { train: part(split.train), validation: part(split.validation), test: part(split.test), budgetBytes };
+  return {
+    train: placeholder(onDisk.train),
+    validation: placeholder(onDisk.validation),
+    test: placeholder(onDisk.test),
+    onDisk,
+    dataset: file,
+    input: { kind: 'embeddings' },
+    warnings,
+    backbone: { kind: 'embeddings', spec: 'embeddings', parameterCount: 0, seconds: 0 },
+  };
+}
+
+/** An EmbeddingSet with the labels of `set` and the shape of its rows, but no values. */
+function placeholder(set: DiskEmbeddingSet): EmbeddingSet {
+  return { ...set, x: { data: new Float32Array(0), rows: set.x.rows, cols: set.x.cols } };
+}
+
+/** Labels and groups of an .npy file from its labels CSV (the rules of readEmbeddings). */
+function readNpyLabels(file: string, m: DiskMatrix, options: DataOptions): Omit<EmbeddingSet, 'x'> {
+  const labelsFile = options.labels ?? file.replace(/\.npy$/i, '.csv');
+  const table = readCsvTable(labelsFile);
+  if (table.rows.length !== m.rows) {
+    throw new InputError(`${labelsFile}: ${table.rows.length} label rows, but ${file} holds ${m.rows} embeddings; the labels CSV needs one row per embedding, in the same order`);
+  }
+  const column = (name: string): string[] => {
+    const j = columnIndex(table, name, 'column');
+    return table.rows.map((row) => row[j] as string);
+  };
+  const labels = column(options.target).map((v, r) => {
+    const s = normaliseLabel(v);
+    if (s === '') throw new InputError(`${labelsFile}: line ${table.lines[r]}: label column "${options.target}" is empty`);
+    return s;
+  });
+  const coding = fitLabelCoding(labels, options.positive, `${labelsFile} column "${options.target}"`, true);
+  const lookup = classLookup(coding);
+  const y = new Int32Array(labels.length);
+  labels.forEach((v, r) => {
+    y[r] = labelIndex(coding, v, lookup);
+  });
+  const groupColumns = options.sensitive.map((s) => {
+    const values = column(s);
+    checkSensitiveColumn(values, s, labelsFile);
+    return values;
+  });
+  const { group, groupNames } = crossGroups(groupColumns, labels.length);
+  return { y, classes: coding.classes, group, groupNames };
+}
+
+/**
+ * {@link finetuneAndEvaluate} for data on disk: the fine-tuning set of `method` (B1 train, B2/M1 validation,
+ * B3/M2 a group-balanced sample of train + validation) is read into memory when it takes at most a quarter of the
+ * budget, else trained by streaming ({@link fitHeadOnDisk}, L-BFGS only); train, validation and test are evaluated
+ * by streaming ({@link evaluateHeadOnDisk}).
+ */
+export async function finetuneAndEvaluateOnDisk(prepared: PreparedData, onDisk: OnDiskSplits, options: HeadOptions, hooks: FinetuneHooks = {}): Promise<FinetuneOutcome> {
+  const { train, validation } = onDisk;
+  let set: DiskEmbeddingSet;
+  if (options.method === 'b1') set = train;
+  else if (options.method === 'b2' || options.method === 'm1') set = validation;
+  else set = balancedOnDisk(train, validation, options.seed, prepared.dataset);
+  const penalised = methodUsesPenalty(options.method);
+  const fitOptions = {
+    constraint: penalised ? options.constraint : 'none',
+    optimizer: options.optimizer,
+    seed: options.seed,
+    ...(penalised ? (options.maxGap !== undefined ? { maxGap: options.maxGap, alpha: options.alpha || 1 } : { alpha: options.alpha }) : {}),
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+  } as const;
+  const inMemory = set.x.rows * set.x.cols * 4 <= onDisk.budgetBytes / 4 ? { ...set, x: readDiskRows(set.x) } : null;
+  const fit: FitResult = inMemory ? await fitHead(inMemory, fitOptions) : await fitHeadOnDisk(set, fitOptions);
+  const bootstrap = hooks.bootstrap ?? 0;
+  const splits: { train: SplitSummary; finetune: SplitSummary; validation: SplitSummary; test: SplitSummary } = {
+    train: await evaluateHeadOnDisk(fit.head, train),
+    finetune: inMemory ? evaluateHead(fit.head, inMemory) : await evaluateHeadOnDisk(fit.head, set),
+    validation: await evaluateHeadOnDisk(fit.head, validation),
+    test: await evaluateHeadOnDisk(fit.head, onDisk.test, { bootstrap, seed: options.seed }),
+  };
+  const record: RunRecord = {
+    method: options.method,
+    constraint: penalised ? options.constraint : 'none',
+    alpha: penalised ? fit.alpha : 0,
+    seed: options.seed,
+    ...(penalised && options.maxGap !== undefined ? { maxGap: options.maxGap } : {}),
+    splits,
+    cost: {
+      seconds: fit.seconds,
+      parametersTrained: fit.head.parameterCount,
+      parametersTotal: prepared.backbone.parameterCount + fit.head.parameterCount,
+      finetuneRows: set.x.rows,
+      backboneSeconds: prepared.backbone.seconds,
+      optimizer: options.optimizer,
+      iterations: fit.iterations,
+    },
+  };
+  return { head: fit.head, record, fit };
+}
+
+/** B3/M2 on disk: the balanced sample of train + validation (as finetuneSet draws it), as file rows in file order. */
+function balancedOnDisk(train: DiskEmbeddingSet, validation: DiskEmbeddingSet, seed: number, source: string): DiskEmbeddingSet {
+  const nTrain = train.y.length;
+  const y = new Int32Array(nTrain + validation.y.length);
+  y.set(train.y);
+  y.set(validation.y, nTrain);
+  const group = new Int32Array(y.length);
+  group.set(train.group);
+  group.set(validation.group, nTrain);
+  const picked = balancedSampleIndices(y, group, train.classes, train.groupNames, seed, `${source}: train + validation`);
+  const fileRow = (p: number): number => {
+    const index = p < nTrain ? train.x.index : validation.x.index;
+    const at = p < nTrain ? p : p - nTrain;
+    return index ? (index[at] as number) : at;
+  };
+  const order = Array.from(picked).sort((a, b) => fileRow(a) - fileRow(b));
+  return {
+    x: diskRows(train.x.matrix, Int32Array.from(order, fileRow)),
+    y: Int32Array.from(order, (p) => y[p] as number),
+    group: Int32Array.from(order, (p) => group[p] as number),
+    classes: train.classes,
+    groupNames: train.groupNames,
+  };
+}
