@@ -16,6 +16,7 @@ import { trainMlp, type MlpBackbone } from '../backbone/mlp.ts';
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import { silentProgress, type Progress } from '../progress.ts';
+import { prepareEmbeddingsOnDisk, streamsFromDisk, type OnDiskSplits } from './on-disk.ts';
 import type { BackboneOptions, DataOptions } from './run-options.ts';
 
 /** Train, validation and test embeddings, and what made them. */
@@ -30,6 +31,11 @@ export interface PreparedData {
   readonly input: InputSpec;
   /** Warnings met on the way (skipped images, ...). */
   readonly warnings: readonly string[];
+  /**
+   * Set when the embeddings exceed `maxMemory` and stay on disk: the rows of each split are here, and `train`,
+   * `validation`, `test` hold only labels, groups and shape (their `x.data` is empty).
+   */
+  readonly onDisk?: OnDiskSplits;
 }
 
 /** The frozen backbone, with what export and reports need. */
@@ -203,6 +209,9 @@ async function rawSplits(options: DataOptions, file: string, columns: readonly s
 
 async function prepareEmbeddings(options: DataOptions & BackboneOptions & { embeddings?: string }, warnings: string[]): Promise<PreparedData> {
   const file = options.embeddings as string;
+  if (options.maxMemory !== undefined && streamsFromDisk(file, options.maxMemory)) {
+    return prepareEmbeddingsOnDisk({ ...options, embeddings: file }, options.maxMemory, warnings);
+  }
   const read = (f: string, classes?: readonly string[], groupNames?: readonly string[]): Promise<EmbeddingSet> =>
     readEmbeddings(f, {
       label: options.target,
