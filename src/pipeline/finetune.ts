@@ -4,6 +4,7 @@ import type { RunRecord, SplitSummary } from '../report/schema.ts';
 import { fitHead, type FitProgress, type FitResult } from '../train/fit.ts';
 import { evaluateHead } from './evaluate.ts';
 import { finetuneSet, methodUsesPenalty } from './finetune-sets.ts';
+import { finetuneAndEvaluateOnDisk } from './on-disk.ts';
 import type { PreparedData } from './prepare.ts';
 import type { HeadOptions } from './run-options.ts';
 
@@ -26,6 +27,7 @@ export interface FinetuneHooks {
  * mode with `maxGap`), and evaluate it on train, fine-tuning set, validation and test.
  */
 export async function finetuneAndEvaluate(prepared: PreparedData, options: HeadOptions, hooks: FinetuneHooks = {}): Promise<FinetuneOutcome> {
+  if (prepared.onDisk) return finetuneAndEvaluateOnDisk(prepared, prepared.onDisk, options, hooks);
   const set = finetuneSet(options.method, prepared.train, prepared.validation, options.seed, prepared.dataset);
   const penalised = methodUsesPenalty(options.method);
   const fit = await fitHead(set, {
