@@ -41,6 +41,7 @@ export function addDataFlags(cmd: Command): Command {
     .option('--hidden <sizes>', 'mlp hidden layer sizes, comma-separated')
     .option('--epochs <n>', 'mlp pre-training epochs (early stopping on validation)')
     .option('--cache-dir <dir>', 'embedding cache folder', '.fairhead-cache')
+    .option('--max-memory <size>', 'memory budget, e.g. 512MB or 2GB: a larger .npy embeddings file is streamed from disk')
     .option('--config <file>', 'JSON file with the same keys as the flags (camelCase); flags given override it');
 }
 
@@ -124,12 +125,35 @@ export function dataOptionsFrom(flags: RawFlags): DataOptions & BackboneOptions 
     ...opt('hidden', hidden === undefined ? undefined : numberList(hidden, '--hidden', { min: 1, integer: true })),
     ...opt('epochs', num(flags, 'epochs', '--epochs', { min: 1, integer: true })),
     ...opt('cacheDir', str(flags, 'cacheDir')),
+    ...opt('maxMemory', byteSizeOf(str(flags, 'maxMemory'))),
   };
   const backbone = out.backbone;
   if (backbone !== undefined && !['mlp', 'face-api', 'embeddings'].includes(backbone) && !backbone.startsWith('onnx:')) {
     throw new InputError(`Unknown backbone "${backbone}". Valid: mlp, onnx:FILE, face-api, embeddings`);
   }
   return out;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 2 ** 10, kb: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mb: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gb: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tb: 2 ** 40, tib: 2 ** 40 };
+
+/**
+ * Parse a size in bytes: a number with an optional unit K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB (powers of 1024,
+ * case-insensitive), e.g. for `--max-memory`. InputError naming `option` otherwise.
+ *
+ * @example
+ * parseByteSize('512MB'); // 536870912
+ * parseByteSize('1.5g');  // 1610612736
+ */
+export function parseByteSize(text: string, option = '--max-memory'): number {
+  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = BYTE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(bytes >= 1)) throw new InputError(`${option}: expected a size such as 512MB, 2GB or 1048576 (bytes), received "${text}"`);
+  return bytes;
+}
+
+function byteSizeOf(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : parseByteSize(text);
 }
 
 /** Fine-tuning options from flags, checked. */
