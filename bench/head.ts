@@ -9,8 +9,10 @@
  * - m2EoSpeedup: peer llft fit seconds on M2 (EO, alpha 1) / ours (finetuneSet + fitHead lbfgs), means of 5 seeds;
  *   with test accuracy and test EO difference of both sides.
  * - fullEoSpeedup: peer seconds for 1000 full-batch epochs on all train rows (no hold-out, no early stopping) /
- *   our seconds until L-BFGS reaches the peer's final objective on the same rows.
- * - peakMemoryRatio: peak RSS of the child process doing our full-train fit / bytes of the train embedding matrix.
+ *   our seconds until L-BFGS reaches the peer's final objective (the same exact function) on the same rows.
+ * - peakMemoryRatio: peak RSS of the child process doing our full-train fit (bench/_head-full.ts, node + tsx)
+ *   / bytes of the train embedding matrix; peakMemory.aboveRuntimeRatio leaves out the runtime's own RSS.
+ * Other jobs share the machine: the 1-minute load average is recorded beside every part.
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -60,6 +62,21 @@ function scores(yPred: Int32Array, set: EmbeddingSet): { acc: number; eo: number
   }
   const rate = (c: number): number => hit[c]! / count[c]!;
   return { acc: correct / set.y.length, eo: Math.max(Math.abs(rate(0) - rate(1)), Math.abs(rate(2) - rate(3))) };
+}
+
+async function timeOps(ops: LinearOps, reps: number): Promise<number> {
+  const w = new Float64Array(ops.cols).fill(0.01);
+  const z = new Float64Array(ops.rows);
+  const gw = new Float64Array(ops.cols);
+  const gb = new Float64Array(1);
+  const times: number[] = [];
+  for (let r = 0; r < reps + 1; r++) {
+    const t = performance.now();
+    await ops.forward(w, new Float64Array(1), z);
+    await ops.backward(z, gw, gb);
+    times.push((performance.now() - t) / 1000);
+  }
+  return median(times.slice(1));
 }
 
 async function timeObjective(ops: LinearOps, train: EmbeddingSet, reps: number): Promise<number> {
@@ -127,6 +144,7 @@ async function main(): Promise<void> {
   for (const kernel of ['wasm', 'js'] as const) {
     const ops = await createThreadedOps(train.x, 1, { kernel });
     gradient[`threaded_${kernel}`] = await timeObjective(ops, train, reps);
+    gradient[`threaded_${kernel}_productsOnly`] = await timeOps(ops, reps);
     await ops.close();
     log(`objective+gradient, threaded ${kernel}: ${gradient[`threaded_${kernel}`]} s`);
   }
@@ -141,7 +159,7 @@ async function main(): Promise<void> {
     ourSeconds: gradient,
     peerEpochSeconds: Object.fromEntries(epochs.map((e) => [`threads${e.threads}`, e.median_seconds])),
     loadAvg: load(),
-    note: 'medians; ours = HeadObjective.evaluate (EO logsumexp, objective + gradient) on 160k x 512; onnxMatMulsOnly = the two products alone',
+    note: 'medians; ours = HeadObjective.evaluate (EO logsumexp, objective + gradient) on 160k x 512; *productsOnly / onnxMatMulsOnly = forward + backward products alone; peer = one full-batch epoch (objective, backward, SGD step)',
   };
   result.gradientVsPeerEpoch = round(peerEpoch / ours);
 
@@ -154,7 +172,7 @@ async function main(): Promise<void> {
   if (child.status !== 0) throw new Error(`_head-full.ts failed: ${child.stderr.slice(-2000)}`);
   const full = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
     trajectory: [number, number][]; objective: number; iterations: number; seconds: number; converged: boolean;
-    kernel: string; threads: number; peakRssBytes: number; baselineRssBytes: number; trainBytes: number;
+    chunk: number; tau: number; kernel: string; threads: number; peakRssBytes: number; baselineRssBytes: number; trainBytes: number;
   };
   const reached = full.trajectory.find(([, f]) => f <= target);
   result.full = {
@@ -162,7 +180,9 @@ async function main(): Promise<void> {
     peerSeconds: peerFull.seconds,
     peerEpochsRun: peerFull.epochs_run,
     ourSecondsToReach: reached ? round(reached[0]) : null,
-    ourIterationsToReach: reached ? full.trajectory.indexOf(reached) + 1 : null,
+    ourIterationsToReach: reached ? (full.trajectory.indexOf(reached) + 1) * full.chunk : null,
+    ourTrajectory: full.trajectory.map(([t, f]) => [round(t), round(f, 6)]),
+    method: `L-BFGS in warm-started chunks of ${full.chunk} iterations on the logsumexp-smoothed objective (tau ${full.tau}); the exact objective is measured after each chunk (measurement time excluded)`,
     ourFinalObjective: full.objective,
     ourIterations: full.iterations,
     ourSeconds: round(full.seconds),
@@ -173,20 +193,27 @@ async function main(): Promise<void> {
     objective: 'mean CE + 1 * (|FPR_0 - FPR_1| + |FNR_0 - FNR_1|), soft per-cell rates, no weight decay / L2, on all 160k train rows',
   };
   result.fullEoSpeedup = reached ? round((peerFull.seconds as number) / reached[0]) : 0;
-  result.peakMemory = { peakRssBytes: full.peakRssBytes, nodeBaselineRssBytes: full.baselineRssBytes, trainEmbeddingBytes: full.trainBytes };
+  result.peakMemory = {
+    peakRssBytes: full.peakRssBytes,
+    runtimeRssBytes: full.baselineRssBytes,
+    trainEmbeddingBytes: full.trainBytes,
+    aboveRuntimeRatio: round((full.peakRssBytes - full.baselineRssBytes) / full.trainBytes, 3),
+    note: 'child process running the full-train fit from TypeScript sources: peak RSS / train matrix bytes; runtimeRssBytes = RSS of node + tsx before the data is loaded',
+  };
   result.peakMemoryRatio = round(full.peakRssBytes / full.trainBytes, 3);
   log(`full: ${JSON.stringify(result.full)}`);
 
   // 3. M2 + EO, alpha 1, 5 seeds each side
   const peerM2 = python(['llft', dir, '--seeds', SEEDS.join(','), '--ft-data', 'm2', '--ft-penalty', 'eo', '--ft-alpha', '1']);
-  const oursM2: { seed: number; seconds: number; testAcc: number; testEo: number; iterations: number; rows: number }[] = [];
+  const oursM2: { seed: number; seconds: number; setSeconds: number; testAcc: number; testEo: number; iterations: number; rows: number }[] = [];
   for (const seed of SEEDS) {
     const t = performance.now();
     const set = finetuneSet('m2', train, val, seed);
+    const setSeconds = (performance.now() - t) / 1000;
     const r = await fitHead(set, { constraint: 'eo', alpha: 1, optimizer: 'lbfgs', seed });
     const seconds = (performance.now() - t) / 1000;
     const s = scores(r.head.predict(test.x), test);
-    oursM2.push({ seed, seconds: round(seconds), testAcc: round(s.acc), testEo: round(s.eo), iterations: r.iterations, rows: set.y.length });
+    oursM2.push({ seed, seconds: round(seconds), setSeconds: round(setSeconds), testAcc: round(s.acc), testEo: round(s.eo), iterations: r.iterations, rows: set.y.length });
     log(`ours m2 seed ${seed}: ${JSON.stringify(oursM2[oursM2.length - 1])}`);
   }
   const peer = {
@@ -203,7 +230,7 @@ async function main(): Promise<void> {
     accuracyPointsBehindPeer: round(100 * (peer.testAcc - our.testAcc), 3),
     eoAbovePeer: round(our.testEo - peer.testEo, 3),
     loadAvg: load(),
-    note: 'peer seconds = peer.py run_llft (ft set + 1000-epoch SGD with early stopping); ours = finetuneSet + fitHead(lbfgs); peer CSV loading excluded on both sides',
+    note: 'peer seconds = peer.py run_llft (ft set incl. concatenating train+val, then SGD with early stopping); ours = finetuneSet (setSeconds, also concatenates train+val) + fitHead(lbfgs, ops chosen by createLinearOps); CSV loading excluded',
   };
   result.m2EoSpeedup = round(peer.seconds / our.seconds);
   result.loadAvgAtEnd = load();

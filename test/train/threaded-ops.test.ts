@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { matrix } from '../../src/data/matrix.ts';
 import { backwardRows, forwardRows } from '../../src/train/kernels.ts';
-import { createThreadedOps, sharedMatrix } from '../../src/train/threaded-ops.ts';
+import { createThreadedOps, sharedMatrix, type ThreadedOps } from '../../src/train/threaded-ops.ts';
+import { createLinearOps, THREADED_MIN_VALUES, WASM_MIN_VALUES } from '../../src/train/create-ops.ts';
 
 /** Deterministic pseudo-random numbers in [-1, 1) (a linear congruential generator). */
 function noise(length: number, seed: number): Float64Array {
@@ -133,5 +134,19 @@ describe('createThreadedOps', () => {
     expect(r.error).toBeUndefined(); // a timeout (workers still running) sets r.error
     expect(r.stdout.trim()).toBe('done 4');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('createLinearOps', () => {
+  it('picks plain loops for small matrices, in-thread WebAssembly from 65,536 values, worker threads from 4,000,000', async () => {
+    const small = await createLinearOps(matrix(new Float32Array(8 * 4), 8, 4), 1);
+    const middle = (await createLinearOps(matrix(new Float32Array(WASM_MIN_VALUES), WASM_MIN_VALUES / 64, 64), 1)) as ThreadedOps;
+    const large = (await createLinearOps(matrix(new Float32Array(THREADED_MIN_VALUES), THREADED_MIN_VALUES / 64, 64), 1, { threads: 2 })) as ThreadedOps;
+    const oneThread = (await createLinearOps(matrix(new Float32Array(THREADED_MIN_VALUES), THREADED_MIN_VALUES / 64, 64), 1, { threads: 1 })) as ThreadedOps;
+    await Promise.all([small.close(), middle.close(), large.close(), oneThread.close()]);
+    expect('kernel' in small).toBe(false);
+    expect([middle.kernel, middle.threads]).toEqual(['wasm', 1]);
+    expect([large.kernel, large.threads]).toEqual(['wasm', 2]);
+    expect([oneThread.kernel, oneThread.threads]).toEqual(['wasm', 1]);
   });
 });
