@@ -108,9 +108,16 @@ export function columnValues(table: CsvTable, name: string, option = 'column'): 
   return table.rows.map((row) => row[j] as string);
 }
 
+/** The delimiter used most often in the header record, counting only characters outside quoted fields. */
 function guessDelimiter(text: string): string {
-  const end = text.indexOf('\n');
-  const head = end < 0 ? text : text.slice(0, end);
+  let head = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === '\n' || ch === '\r')) break;
+    else if (!quoted) head += ch;
+  }
   const counts = [',', ';', '\t'].map((d) => [d, head.split(d).length - 1] as const);
   counts.sort((a, b) => b[1] - a[1]);
   const best = counts[0] as readonly [string, number];
