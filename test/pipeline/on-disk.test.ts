@@ -49,9 +49,10 @@ describe('embeddings larger than --max-memory', () => {
       expect(maxRelativeError(b.head.weights, a.head.weights), head.method).toBeLessThan(1e-6);
       expect(b.record.cost.finetuneRows).toBe(a.record.cost.finetuneRows);
       for (const split of ['train', 'finetune', 'validation', 'test'] as const) {
-        expect(b.record.splits[split].rows).toBe(a.record.splits[split].rows);
-        expect(b.record.splits[split].accuracy).toBeCloseTo(a.record.splits[split].accuracy, 9);
-        expect(b.record.splits[split].equalizedOddsDifference).toBeCloseTo(a.record.splits[split].equalizedOddsDifference, 9);
+        const [sa, sb] = [a.record.splits[split]!, b.record.splits[split]!];
+        expect(sb.rows).toBe(sa.rows);
+        expect(sb.accuracy).toBeCloseTo(sa.accuracy, 9);
+        expect(sb.equalizedOddsDifference).toBeCloseTo(sa.equalizedOddsDifference, 9);
       }
     }
   }, 120_000);
@@ -72,7 +73,7 @@ describe('embeddings larger than --max-memory', () => {
     const metrics = JSON.parse(r.stdout) as MetricsFile;
     expect(metrics.runs.map((x) => x.method)).toEqual(['b1']);
     const b1 = metrics.runs[0]!;
-    expect(b1.splits.train.rows + b1.splits.validation.rows + b1.splits.test.rows).toBe(3000);
+    expect(b1.splits.train.rows + b1.splits.validation!.rows + b1.splits.test.rows).toBe(3000);
     expect(b1.splits.test.accuracy).toBeGreaterThan(0.8);
     expect(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'))).toEqual(metrics);
   }, 120_000);
