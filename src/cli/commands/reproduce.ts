@@ -39,7 +39,6 @@ Examples:
         out,
         utkface: String(flags['utkface']),
         cacheDir: String(flags['cacheDir']),
-        command: `fairhead reproduce ${process.argv.slice(2).filter((a) => a !== 'reproduce').join(' ')}`.trim(),
       },
       { progress: progressFactory(quiet), onWarning: (m) => log(`warning: ${m}`), log },
     );

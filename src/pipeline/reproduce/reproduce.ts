@@ -4,6 +4,7 @@
  * then `out/README.md` rebuilt from every experiment found under `out`.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeFileAtomic } from '../../atomic-write.ts';
@@ -90,6 +91,8 @@ export async function runReproduce(options: ReproduceOptions, hooks: ReproduceHo
 
 async function runExperiment(experiment: ExperimentName, options: ReproduceOptions, hooks: ReproduceHooks): Promise<ExperimentOutput> {
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const loadAverage = os.loadavg()[0] ?? 0;
   const log = hooks.log ?? (() => {});
   const grid = settingsGrid(experiment, { ...(options.quick !== undefined ? { quick: options.quick } : {}), ...(options.seeds !== undefined ? { seeds: options.seeds } : {}) });
   const cacheDir = options.cacheDir ?? '.fairhead-cache';
@@ -152,6 +155,8 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
     command: options.command ?? commandLine(experiment, options),
     machine: context.machine ?? '',
     seconds: (performance.now() - started) / 1000,
+    cpuSeconds: cpuSecondsSince(cpuStart),
+    loadAverage,
     seeds: grid.seeds,
     splits: experiment === 'adult' ? SPLITS.adult : SPLITS.utkface,
     notes: [...notes, ...prepared.warnings.slice(0, 3)],
@@ -236,6 +241,11 @@ function thresholdRun(prepared: PreparedData, b1: LinearHead | undefined, b1Seco
   };
 }
 
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 function commandLine(experiment: ExperimentName, options: ReproduceOptions): string {
   const parts = ['fairhead reproduce', `--experiment ${experiment}`];
   if (options.quick) parts.push('--quick');
@@ -243,6 +253,7 @@ function commandLine(experiment: ExperimentName, options: ReproduceOptions): str
   parts.push(`--out ${options.out}`);
   if (experiment !== 'adult') parts.push(`--utkface ${options.utkface}`);
   if (options.subset !== undefined && experiment !== 'adult') parts.push(`--subset ${options.subset}`);
+  if (options.cacheDir !== undefined && options.cacheDir !== '.fairhead-cache') parts.push(`--cache-dir ${options.cacheDir}`);
   return parts.join(' ');
 }
 

@@ -17,6 +17,9 @@ export interface RunInfo {
   readonly machine: string;
   /** Wall-clock seconds of the whole experiment (data, backbone, every fit). */
   readonly seconds: number;
+  /** CPU seconds of the process over the experiment (all threads), and the 1-minute load average at its start: the machine may be shared. */
+  readonly cpuSeconds: number;
+  readonly loadAverage: number;
   readonly seeds: number;
   readonly splits: string;
   readonly notes: readonly string[];
@@ -39,10 +42,11 @@ export interface HeadlineRow {
   readonly testWorstGroup: MeanStd;
 }
 
-/** The runs the claim is about: shipped, B1, M2 + EO (alpha 5), full + EO (alpha 5), threshold. */
+/** The runs the claim is about: shipped, B1, M1 and M2 + EO (alpha 5), full + EO (alpha 5), threshold. */
 export const HEADLINE_SETTINGS: readonly { label: string; method: string; constraint: string; alpha: number | null }[] = [
   { label: 'shipped (the network as trained, ERM)', method: 'shipped', constraint: 'none', alpha: null },
   { label: 'B1 (last layer re-trained, ERM)', method: 'b1', constraint: 'none', alpha: null },
+  { label: 'M1 + EO, alpha 5 (last layer on the validation set, fair)', method: 'm1', constraint: 'eo', alpha: 5 },
   { label: 'M2 + EO, alpha 5 (last layer, fair)', method: 'm2', constraint: 'eo', alpha: 5 },
   { label: 'full + EO, alpha 5 (whole network, fair)', method: 'full', constraint: 'eo', alpha: 5 },
   { label: 'threshold (EO post-processing)', method: 'threshold', constraint: 'eo', alpha: null },
@@ -79,6 +83,10 @@ export function headlineRows(runs: readonly RunRecord[]): HeadlineRow[] {
 
 const f = (v: MeanStd): string => formatMeanStd(v, 3);
 
+function timing(info: RunInfo): string {
+  return `wall time ${info.seconds.toFixed(0)} s, CPU time ${info.cpuSeconds.toFixed(0)} s (load average ${info.loadAverage.toFixed(1)} at the start: the machine was shared)`;
+}
+
 interface Setting {
   readonly method: string;
   readonly constraint: string;
@@ -112,7 +120,7 @@ export function experimentTable(metrics: MetricsFile, info: RunInfo): string {
   const lines: string[] = [];
   lines.push(`# ${info.experiment}: ${info.task}`, '');
   lines.push(`- Command: \`${info.command}\``);
-  lines.push(`- Machine: ${info.machine}; wall time ${info.seconds.toFixed(0)} s; made ${metrics.context.createdAt}`);
+  lines.push(`- Machine: ${info.machine}; ${timing(info)}; made ${metrics.context.createdAt}`);
   lines.push(`- Backbone: ${metrics.context.backbone}; seeds: ${info.seeds} (0..${info.seeds - 1}); ${info.splits}`);
   for (const note of info.notes) lines.push(`- ${note}`);
   lines.push('');
@@ -209,7 +217,7 @@ export function resultsReadme(entries: readonly ReadmeEntry[]): string {
   for (const { info, metrics } of entries) {
     lines.push(`### ${info.experiment}: ${info.task}`, '');
     lines.push(`- Command: \`${info.command}\``);
-    lines.push(`- Machine: ${info.machine}; wall time ${info.seconds.toFixed(0)} s; made ${metrics.context.createdAt}`);
+    lines.push(`- Machine: ${info.machine}; ${timing(info)}; made ${metrics.context.createdAt}`);
     lines.push(`- ${info.splits}`);
     for (const note of info.notes) lines.push(`- ${note}`);
     lines.push(`- Files: [table.md](${info.experiment}/table.md), [metrics.json](${info.experiment}/metrics.json), [report.html](${info.experiment}/report.html)`, '');
