@@ -1,5 +1,5 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 
 /**
@@ -38,5 +38,74 @@ export function checkOutputFolder(out: string, option = '--out'): void {
       throw new InputError(`${option} ${out}: ${path} is not writable; choose another output folder`);
     }
     return;
+  }
+}
+
+/**
+ * Remove the temporary files and folders (`NAME.PID.tmp`, see writeFileAtomic and {@link replaceFolder}) that a
+ * process killed while writing left in `out` or its `model/` folder; those of a process still running are kept. Called before a run writes, so a
+ * re-run after a crash leaves only complete files.
+ *
+ * @example
+ * removeStaleTempFiles('out'); // ['out/report.html.4242.tmp'] when process 4242 is gone
+ */
+export function removeStaleTempFiles(out: string): string[] {
+  const removed: string[] = [];
+  for (const dir of [out, join(out, 'model')]) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const pid = /\.(\d+)\.tmp$/.exec(name)?.[1];
+      if (pid === undefined || isRunning(Number(pid))) continue;
+      rmSync(join(dir, name), { recursive: true, force: true });
+      removed.push(join(dir, name));
+    }
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Write a folder so that `dir` is always either the old complete folder, absent, or the new complete one (never
+ * new files mixed with old, e.g. a new backbone beside an old manifest): `write` fills `dir.PID.tmp/`, then the
+ * old `dir` is renamed aside (`dir.old.PID.tmp/`, removed after) and the new one renamed into place; a kill
+ * between the two renames leaves no `dir` at all (the re-run cleans up). Returns `write`'s files under their final paths.
+ *
+ * @example
+ * await replaceFolder('out/model', (tmp) => saveModelBundle(tmp, ...)); // ['out/model/manifest.json', ...]
+ */
+export async function replaceFolder(dir: string, write: (staging: string) => Promise<string[]>): Promise<string[]> {
+  const staging = `${dir}.${process.pid}.tmp`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    const files = await write(staging);
+    // move the old folder aside in one rename (deleting it file by file could be cut short by a kill)
+    const old = `${dir}.old.${process.pid}.tmp`;
+    let moved = true;
+    try {
+      renameSync(dir, old);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      moved = false;
+    }
+    renameSync(staging, dir);
+    if (moved) rmSync(old, { recursive: true, force: true });
+    return files.map((f) => join(dir, relative(staging, f)));
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
   }
 }

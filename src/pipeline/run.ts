@@ -4,7 +4,7 @@ import { saveModelBundle } from '../export/model-bundle.ts';
 import type { MetricsFile, RunContext, RunRecord } from '../report/schema.ts';
 import { writeReport } from '../report/write-report.ts';
 import { finetuneAndEvaluate, shippedOutcome, type FinetuneHooks } from './finetune.ts';
-import { checkOutputFolder } from './output-folder.ts';
+import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks, type PreparedData } from './prepare.ts';
 import type { RunOptions } from './run-options.ts';
 
@@ -30,7 +30,8 @@ export async function runPipeline(options: RunOptions, hooks: PrepareHooks & Fin
   const outcome = await finetuneAndEvaluate(prepared, options, { bootstrap: options.bootstrap ?? 0, ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}) });
   runs.push(outcome.record);
   const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs };
-  const modelFiles = await saveModelBundle(join(options.out, 'model'), prepared, outcome.head, outcome.record, options);
+  removeStaleTempFiles(options.out);
+  const modelFiles = await replaceFolder(join(options.out, 'model'), (dir) => saveModelBundle(dir, prepared, outcome.head, outcome.record, options));
   const { files } = await writeReport(options.out, metrics, { selected: runs.length - 1 });
   return { metrics, files: [...files, ...modelFiles], prepared };
 }

@@ -6,7 +6,7 @@ import type { MetricsFile, RunRecord, SplitSummary } from '../report/schema.ts';
 import { paretoFront } from '../report/pareto-front.ts';
 import { writeReport } from '../report/write-report.ts';
 import { finetuneAndEvaluate, shippedOutcome } from './finetune.ts';
-import { checkOutputFolder } from './output-folder.ts';
+import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks } from './prepare.ts';
 import { runContext } from './run.ts';
 import type { BackboneOptions, Constraint, DataOptions, Method, Optimizer } from './run-options.ts';
@@ -112,7 +112,8 @@ export async function runSweep(options: SweepOptions, hooks: PrepareHooks & { on
   }, pool[0] as number);
   const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs };
   const chosen = runs[selected] as RunRecord;
-  const modelFiles = await saveModelBundle(join(options.out, 'model'), prepared, heads[selected] as LinearHead, chosen, options);
+  removeStaleTempFiles(options.out);
+  const modelFiles = await replaceFolder(join(options.out, 'model'), (dir) => saveModelBundle(dir, prepared, heads[selected] as LinearHead, chosen, options));
   const { files } = await writeReport(options.out, metrics, { selected, fairnessMetric: rule.metric as (typeof GAP_METRICS)[number] });
   return { metrics, selected, front, boundMet, files: [...files, ...modelFiles] };
 }
