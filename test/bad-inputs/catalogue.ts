@@ -97,7 +97,7 @@ function parquetBytes(columns: Record<string, number[] | string[]>): Uint8Array 
 }
 
 /** An image classifier over 3 x 2 x 2 inputs: Flatten (the embedding, 12 values) -> Gemm -> Softmax. */
-function rgbImageClassifier(): Uint8Array {
+export function rgbImageClassifier(): Uint8Array {
   const w = Array.from({ length: 24 }, (_, i) => ((i % 5) - 2) / 4);
   return encodeModel({
     name: 'rgb',
@@ -113,7 +113,7 @@ function rgbImageClassifier(): Uint8Array {
 }
 
 /** 16 small JPEGs img0.jpg .. img15.jpg and labels.csv (y, g), every (y, g) cell 4 images. */
-async function writeImages(dir: string): Promise<void> {
+export async function writeImages(dir: string): Promise<void> {
   mkdirSync(join(dir, 'img'), { recursive: true });
   const rows = ['file,y,g'];
   for (let i = 0; i < 16; i++) {
