@@ -1,7 +1,8 @@
-import { statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { parse } from 'csv-parse';
 import { extname } from 'node:path';
 import { InputError } from '../errors.ts';
-import { columnIndex, readCsvTable } from '../data/csv-table.ts';
+import { columnIndex } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet, type DiskMatrix } from '../data/disk-matrix.ts';
 import { labelGroupStrata, stratifiedSplit } from '../data/splits.ts';
@@ -45,7 +46,7 @@ export function streamsFromDisk(file: string, budgetBytes: number | undefined): 
  * train / validation / test of the result are placeholders holding labels and shape (`x.data` is empty); the
  * rows are in `onDisk`. Every value is checked finite in one streamed pass.
  */
-export function prepareEmbeddingsOnDisk(options: DataOptions & BackboneOptions & { embeddings: string }, budgetBytes: number, warnings: string[]): PreparedData {
+export async function prepareEmbeddingsOnDisk(options: DataOptions & BackboneOptions & { embeddings: string }, budgetBytes: number, warnings: string[]): Promise<PreparedData> {
   const file = options.embeddings;
   if (options.validationData !== undefined || options.testData !== undefined) {
     throw new InputError(`${file} is streamed from disk (larger than --max-memory): validation and test are seeded shares of it; --validation-data / --test-data are not supported with streaming, raise --max-memory or leave them out`);
@@ -56,7 +57,7 @@ export function prepareEmbeddingsOnDisk(options: DataOptions & BackboneOptions &
     m.close();
     throw new InputError(`${file}: row ${bad.row + 1}, feature ${bad.col}: not a finite number (${bad.value}); embeddings must be finite`);
   }
-  const labels = readNpyLabels(file, m, options);
+  const labels = await readNpyLabels(file, m, options);
   const fractions = { validation: options.validationFraction ?? 0.2, test: options.testFraction ?? 0.2 };
   const split = stratifiedSplit(labelGroupStrata(labels.y, labels.group, labels.groupNames.length), fractions, options.splitSeed ?? 0);
   const part = (index: Int32Array): DiskEmbeddingSet => ({
@@ -84,35 +85,81 @@ function placeholder(set: DiskEmbeddingSet): EmbeddingSet {
   return { ...set, x: { data: new Float32Array(0), rows: set.x.rows, cols: set.x.cols } };
 }
 
-/** Labels and groups of an .npy file from its labels CSV (the rules of readEmbeddings). */
-function readNpyLabels(file: string, m: DiskMatrix, options: DataOptions): Omit<EmbeddingSet, 'x'> {
+/**
+ * Labels and groups of an .npy file from its labels CSV (the rules of readEmbeddings), read as a stream that keeps
+ * only the needed columns, each distinct value stored once (a 2M-row CSV read whole would take over 1 GB).
+ */
+async function readNpyLabels(file: string, m: DiskMatrix, options: DataOptions): Promise<Omit<EmbeddingSet, 'x'>> {
   const labelsFile = options.labels ?? file.replace(/\.npy$/i, '.csv');
-  const table = readCsvTable(labelsFile);
-  if (table.rows.length !== m.rows) {
-    throw new InputError(`${labelsFile}: ${table.rows.length} label rows, but ${file} holds ${m.rows} embeddings; the labels CSV needs one row per embedding, in the same order`);
+  const [target, ...sensitive] = await readCsvColumns(labelsFile, [options.target, ...options.sensitive]);
+  const labels = target as string[];
+  if (labels.length !== m.rows) {
+    throw new InputError(`${labelsFile}: ${labels.length} label rows, but ${file} holds ${m.rows} embeddings; the labels CSV needs one row per embedding, in the same order`);
   }
-  const column = (name: string): string[] => {
-    const j = columnIndex(table, name, 'column');
-    return table.rows.map((row) => row[j] as string);
-  };
-  const labels = column(options.target).map((v, r) => {
-    const s = normaliseLabel(v);
-    if (s === '') throw new InputError(`${labelsFile}: line ${table.lines[r]}: label column "${options.target}" is empty`);
-    return s;
-  });
-  const coding = fitLabelCoding(labels, options.positive, `${labelsFile} column "${options.target}"`, true);
+  const normalised = new Map<string, string>();
+  for (let r = 0; r < labels.length; r++) {
+    const v = labels[r] as string;
+    let s = normalised.get(v);
+    if (s === undefined) normalised.set(v, (s = normaliseLabel(v)));
+    if (s === '') throw new InputError(`${labelsFile}: row ${r + 1}: label column "${options.target}" is empty`);
+    labels[r] = s;
+  }
+  const coding = fitLabelCoding(new Set(labels), options.positive, `${labelsFile} column "${options.target}"`, true);
   const lookup = classLookup(coding);
   const y = new Int32Array(labels.length);
-  labels.forEach((v, r) => {
-    y[r] = labelIndex(coding, v, lookup);
-  });
-  const groupColumns = options.sensitive.map((s) => {
-    const values = column(s);
-    checkSensitiveColumn(values, s, labelsFile);
-    return values;
-  });
-  const { group, groupNames } = crossGroups(groupColumns, labels.length);
+  for (let r = 0; r < labels.length; r++) y[r] = labelIndex(coding, labels[r] as string, lookup);
+  sensitive.forEach((values, k) => checkSensitiveColumn(values, options.sensitive[k] as string, labelsFile));
+  const { group, groupNames } = crossGroups(sensitive, labels.length);
   return { y, classes: coding.classes, group, groupNames };
+}
+
+/**
+ * The columns `names` of a CSV file (rules of readCsvTable: BOM, trimmed fields, delimiter , ; or tab guessed from
+ * the header, quoted fields, every row as many fields as the header), streamed; equal values share one string.
+ */
+async function readCsvColumns(file: string, names: readonly string[]): Promise<string[][]> {
+  let head: Buffer;
+  try {
+    const fd = openSync(file, 'r');
+    head = Buffer.alloc(65536);
+    head = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    closeSync(fd);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`);
+  }
+  const firstLine = head.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/)[0] ?? '';
+  const delimiter = ([',', ';', '\t'] as const).map((d) => [d, firstLine.split(d).length - 1] as const).sort((a, b) => b[1] - a[1])[0];
+  const parser = createReadStream(file).pipe(
+    parse({ delimiter: delimiter && delimiter[1] > 0 ? delimiter[0] : ',', bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }),
+  );
+  let header: string[] | null = null;
+  let picks: number[] = [];
+  const columns: string[][] = names.map(() => []);
+  const interned = names.map(() => new Map<string, string>());
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (!header) {
+        header = record;
+        picks = names.map((name) => columnIndex({ source: file, header: record, rows: [], lines: [] }, name, 'column'));
+        continue;
+      }
+      if (record.length === 1 && record[0] === '') continue;
+      if (record.length !== header.length) throw new InputError(`${file}: line ${info.lines} has ${record.length} fields, expected ${header.length} (as in the header)`);
+      picks.forEach((j, c) => {
+        const v = record[j] as string;
+        const seen = (interned[c] as Map<string, string>).get(v);
+        if (seen === undefined) (interned[c] as Map<string, string>).set(v, v);
+        (columns[c] as string[]).push(seen ?? v);
+      });
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    const e = error as { lines?: number; message?: string };
+    throw new InputError(`${file}: ${e.lines !== undefined ? `line ${e.lines}` : 'parse error'}: ${(e.message ?? String(error)).split('\n')[0]}`);
+  }
+  if (!header) throw new InputError(`${file}: file is empty, expected a header line and rows`);
+  return columns;
 }
 
 /**
