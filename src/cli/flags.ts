@@ -36,10 +36,11 @@ export function addDataFlags(cmd: Command): Command {
     .option('--test-fraction <f>', 'share held out for test when no file is given', '0.2')
     .option('--split-seed <n>', 'seed of the train/validation/test split', '0')
     .option('--strict', 'fail on an unreadable image instead of skipping it')
-    .option('--backbone <name>', 'mlp (pre-trained here on CSV), onnx:FILE, face-api (images) or embeddings')
+    .option('--backbone <name>', 'mlp (pre-trained here on CSV), cnn (a small ResNet pre-trained here on images), onnx:FILE, face-api (images) or embeddings')
     .option('--embedding-node <name>', 'ONNX tensor entering the last layer (default: found automatically)')
     .option('--hidden <sizes>', 'mlp hidden layer sizes, comma-separated')
-    .option('--epochs <n>', 'mlp pre-training epochs (early stopping on validation)')
+    .option('--epochs <n>', 'mlp / cnn pre-training epochs (mlp stops early on validation)')
+    .option('--image-size <px>', 'cnn: side of the square images it trains on', '64')
     .option('--cache-dir <dir>', 'embedding cache folder', '.fairhead-cache')
     .option('--max-memory <size>', 'memory budget, e.g. 512MB or 2GB: a larger .npy embeddings file is streamed from disk')
     .option('--config <file>', 'JSON file with the same keys as the flags (camelCase); flags given override it');
@@ -124,12 +125,13 @@ export function dataOptionsFrom(flags: RawFlags): DataOptions & BackboneOptions 
     ...opt('embeddingNode', str(flags, 'embeddingNode')),
     ...opt('hidden', hidden === undefined ? undefined : numberList(hidden, '--hidden', { min: 1, integer: true })),
     ...opt('epochs', num(flags, 'epochs', '--epochs', { min: 1, integer: true })),
+    ...opt('imageSize', num(flags, 'imageSize', '--image-size', { min: 8, integer: true })),
     ...opt('cacheDir', str(flags, 'cacheDir')),
     ...opt('maxMemory', byteSizeOf(str(flags, 'maxMemory'))),
   };
   const backbone = out.backbone;
-  if (backbone !== undefined && !['mlp', 'face-api', 'embeddings'].includes(backbone) && !backbone.startsWith('onnx:')) {
-    throw new InputError(`Unknown backbone "${backbone}". Valid: mlp, onnx:FILE, face-api, embeddings`);
+  if (backbone !== undefined && !['mlp', 'cnn', 'face-api', 'embeddings'].includes(backbone) && !backbone.startsWith('onnx:')) {
+    throw new InputError(`Unknown backbone "${backbone}". Valid: mlp, cnn, onnx:FILE, face-api, embeddings`);
   }
   return out;
 }

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../atomic-write.ts';
 import { tabularEncodingFromJSON } from '../data/tabular.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
 import { MlpBackbone } from '../backbone/mlp.ts';
+import { CnnBackbone } from '../backbone/cnn.ts';
 import type { InputSpec, PreparedData } from '../pipeline/prepare.ts';
 import type { RunRecord } from '../report/schema.ts';
 import { exportOnnxWithHead } from './onnx-export.ts';
@@ -13,7 +14,7 @@ import { exportOnnxWithHead } from './onnx-export.ts';
  * A deployable fairhead model: a folder with `manifest.json` (this type), the fair head, how raw input becomes
  * backbone input, and the backbone itself:
  *
- * - `mlp`: `backbone.json` (MlpBackbone.toJSON: layer sizes and float weights) — the whole network is in the folder;
+ * - `mlp`, `cnn`: `backbone.json` (toJSON: layer sizes and float weights) — the whole network is in the folder;
  * - `onnx`: `model.onnx`, the user's model with its last layer replaced by the fair head (serve it as it is, or
  *   let `fairhead predict` run it);
  * - `face-api`: the weights shipped in @vladmandic/face-api (`backbone.id` pins the exact file by hash);
@@ -51,9 +52,10 @@ export async function saveModelBundle(
 ): Promise<string[]> {
   const files: string[] = [];
   let backboneFile: string | undefined;
-  if (prepared.backbone.kind === 'mlp' && prepared.backbone.mlp) {
+  const own = prepared.backbone.mlp ?? prepared.backbone.cnn;
+  if (own) {
     backboneFile = 'backbone.json';
-    writeFileAtomic(join(dir, backboneFile), JSON.stringify(prepared.backbone.mlp.toJSON()));
+    writeFileAtomic(join(dir, backboneFile), JSON.stringify(own.toJSON()));
     files.push(join(dir, backboneFile));
   } else if (prepared.backbone.kind === 'onnx' && prepared.backbone.onnxFile) {
     backboneFile = 'model.onnx';
@@ -89,6 +91,7 @@ export interface LoadedModel {
   readonly manifest: ModelManifest;
   readonly head: LinearHead;
   readonly mlp?: MlpBackbone;
+  readonly cnn?: CnnBackbone;
   /** Absolute path of the backbone file (mlp JSON or ONNX), when there is one. */
   readonly backboneFile?: string;
 }
@@ -127,17 +130,19 @@ export function loadModelBundle(path: string): LoadedModel {
   const backboneFile = m.backbone.file !== undefined ? join(dir, m.backbone.file) : undefined;
   if (backboneFile !== undefined && !backboneFile.startsWith(dir)) throw new InputError(`${manifestFile}: backbone file must be inside the model folder`);
   let mlp: MlpBackbone | undefined;
-  if (m.backbone.kind === 'mlp') {
+  let cnn: CnnBackbone | undefined;
+  if (m.backbone.kind === 'mlp' || m.backbone.kind === 'cnn') {
     let raw: unknown = m.backboneWeights;
     if (raw === undefined) {
-      if (backboneFile === undefined) throw new InputError(`${manifestFile}: an mlp model needs backbone.file or backboneWeights`);
+      if (backboneFile === undefined) throw new InputError(`${manifestFile}: an ${m.backbone.kind} model needs backbone.file or backboneWeights`);
       try {
         raw = JSON.parse(readFileSync(backboneFile, 'utf8'));
       } catch {
-        throw new InputError(`${backboneFile}: missing or not valid JSON (the mlp backbone of this model)`);
+        throw new InputError(`${backboneFile}: missing or not valid JSON (the ${m.backbone.kind} backbone of this model)`);
       }
     }
-    mlp = MlpBackbone.fromJSON(raw, backboneFile ?? manifestFile);
+    if (m.backbone.kind === 'mlp') mlp = MlpBackbone.fromJSON(raw, backboneFile ?? manifestFile);
+    else cnn = CnnBackbone.fromJSON(raw, backboneFile ?? manifestFile);
   }
-  return { dir, manifest: m as ModelManifest, head, ...(mlp ? { mlp } : {}), ...(backboneFile ? { backboneFile } : {}) };
+  return { dir, manifest: m as ModelManifest, head, ...(mlp ? { mlp } : {}), ...(cnn ? { cnn } : {}), ...(backboneFile ? { backboneFile } : {}) };
 }

@@ -61,7 +61,7 @@ export async function finetuneAndEvaluate(prepared: PreparedData, options: HeadO
 export function shippedOutcome(prepared: PreparedData, bootstrap = 0): FinetuneOutcome | undefined {
   const head = prepared.backbone.shippedHead;
   if (!head || head.classes.length !== 2 || head.inputDim !== prepared.train.x.cols) return undefined;
-  const trainedHere = prepared.backbone.kind === 'mlp';
+  const trainedHere = prepared.backbone.kind === 'mlp' || prepared.backbone.kind === 'cnn';
   const record: RunRecord = {
     method: 'shipped',
     constraint: 'none',

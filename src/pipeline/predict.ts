@@ -11,7 +11,8 @@ import { encodeFeatures, tabularEncodingFromJSON } from '../data/tabular.ts';
 import { loadFaceApiBackbone } from '../backbone/face-api.ts';
 import { loadOnnxBackbone } from '../backbone/onnx.ts';
 import { loadModelBundle, type LoadedModel } from '../export/model-bundle.ts';
-import { embedImagesNchw } from './prepare.ts';
+import { embedImagesNchw, embedPixels } from './prepare.ts';
+import { imageBatches } from '../data/images.ts';
 
 /** What to predict on: a CSV / embeddings file, or an image folder (optionally listed by a CSV). */
 export interface PredictInput {
@@ -67,7 +68,8 @@ async function embedWith(model: LoadedModel, x: Matrix): Promise<Matrix> {
       }
     }
     case 'face-api':
-      throw new InputError('a face-api model takes images: give --images DIR');
+    case 'cnn':
+      throw new InputError(`a ${model.manifest.backbone.kind} model takes images: give --images DIR`);
     case 'embeddings':
       return x;
   }
@@ -93,6 +95,14 @@ async function embedImages(model: LoadedModel, input: PredictInput): Promise<Emb
   let out: { x: Matrix; rows: Int32Array };
   if (model.manifest.backbone.kind === 'face-api') {
     out = await (await loadFaceApiBackbone()).embedImages(files, { onWarning: warn, cacheDir: false });
+  } else if (model.cnn) {
+    const parts: Matrix[] = [];
+    const rows: number[] = [];
+    for await (const batch of imageBatches(files, { size: spec.size, onWarning: warn, batchSize: 256 })) {
+      parts.push(await embedPixels(model.cnn, batch.pixels, batch.rows.length, spec.size));
+      rows.push(...batch.rows);
+    }
+    out = { x: concatRows(parts, model.cnn.embeddingDim), rows: Int32Array.from(rows) };
   } else {
     const node = model.manifest.backbone.embeddingNode;
     const net = await loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
@@ -135,6 +145,17 @@ function backboneInputs(model: LoadedModel, input: PredictInput): { x: Matrix; i
   const text = input.id !== undefined ? [input.id] : [];
   const read = isParquet ? readParquetEmbeddings(file, { text }) : readNumericCsv(file, { text });
   return { x: read.x, ids: idsOf(read.x.rows, read.text[0]), skipped: [] };
+}
+
+function concatRows(parts: readonly Matrix[], cols: number): Matrix {
+  const rows = parts.reduce((s, p) => s + p.rows, 0);
+  const data = new Float32Array(rows * cols);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p.data, at);
+    at += p.data.length;
+  }
+  return matrix(data, rows, cols);
 }
 
 function idsOf(rows: number, column?: readonly string[]): string[] {

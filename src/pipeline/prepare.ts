@@ -13,6 +13,7 @@ import type { Backbone } from '../backbone/backbone.ts';
 import { cachedEmbeddings, hashFiles } from '../backbone/embedding-cache.ts';
 import { loadFaceApiBackbone } from '../backbone/face-api.ts';
 import { trainMlp, type MlpBackbone } from '../backbone/mlp.ts';
+import { trainCnn, type CnnBackbone, type CnnImageSet } from '../backbone/cnn.ts';
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import { silentProgress, type Progress } from '../progress.ts';
@@ -41,7 +42,7 @@ export interface PreparedData {
 /** The frozen backbone, with what export and reports need. */
 export interface PreparedBackbone {
   /** `mlp`, `onnx`, `face-api` or `embeddings`. */
-  readonly kind: 'mlp' | 'onnx' | 'face-api' | 'embeddings';
+  readonly kind: 'mlp' | 'cnn' | 'onnx' | 'face-api' | 'embeddings';
   /** As given on the command line (`onnx:model.onnx`). */
   readonly spec: string;
   readonly parameterCount: number;
@@ -49,8 +50,9 @@ export interface PreparedBackbone {
   readonly seconds: number;
   /** The network's own last layer, when it has one: the "shipped" baseline. */
   readonly shippedHead?: LinearHead;
-  /** The pre-trained MLP, to save with the model. */
+  /** The pre-trained MLP or CNN, to save with the model. */
   readonly mlp?: MlpBackbone;
+  readonly cnn?: CnnBackbone;
   /** The ONNX model file and the embedding tensor, for export. */
   readonly onnxFile?: string;
   readonly embeddingNode?: string;
@@ -94,8 +96,8 @@ export async function prepareData(options: DataOptions & BackboneOptions, hooks:
     throw new InputError(`--backbone ${backbone} does not take a CSV of rows; valid with --data: mlp, onnx:FILE, embeddings`);
   }
   if (options.images !== undefined) {
-    if (backbone === 'face-api' || backbone.startsWith('onnx:')) return prepareImages(options, options.images, backbone, progress, warn, warnings);
-    throw new InputError(`--backbone ${backbone} does not take images; valid with --images: face-api, onnx:FILE`);
+    if (backbone === 'face-api' || backbone === 'cnn' || backbone.startsWith('onnx:')) return prepareImages(options, options.images, backbone, progress, warn, warnings);
+    throw new InputError(`--backbone ${backbone} does not take images; valid with --images: face-api, cnn, onnx:FILE`);
   }
   if (backbone !== 'embeddings') throw new InputError(`--embeddings needs --backbone embeddings (the embeddings are already the frozen representation), received "${backbone}"`);
   return prepareEmbeddings(options, warnings);
@@ -233,16 +235,20 @@ async function prepareEmbeddings(options: DataOptions & BackboneOptions & { embe
   };
 }
 
+function splitFractions(options: DataOptions): { validation: number; test: number } {
+  return {
+    validation: options.validationData !== undefined ? 0 : (options.validationFraction ?? 0.2),
+    test: options.testData !== undefined ? 0 : (options.testFraction ?? 0.2),
+  };
+}
+
 /** Use the validation/test files when given, else seeded stratified shares of `all`. */
 async function splitSets(
   options: DataOptions,
   all: EmbeddingSet,
   readLike: (file: string, like: EmbeddingSet) => Promise<EmbeddingSet>,
 ): Promise<{ train: EmbeddingSet; validation: EmbeddingSet; test: EmbeddingSet }> {
-  const fractions = {
-    validation: options.validationData !== undefined ? 0 : (options.validationFraction ?? 0.2),
-    test: options.testData !== undefined ? 0 : (options.testFraction ?? 0.2),
-  };
+  const fractions = splitFractions(options);
   const strata = labelGroupStrata(all.y, all.group, all.groupNames.length);
   const split = stratifiedSplit(strata, fractions, options.splitSeed ?? 0);
   const train = subsetEmbeddingSet(all, split.train);
@@ -277,7 +283,31 @@ async function prepareImages(
   let embedded: { x: Matrix; rows: Int32Array };
   let info: PreparedBackbone;
   let input: InputSpec;
-  if (spec === 'face-api') {
+  if (options.validationData !== undefined || options.testData !== undefined) {
+    throw new InputError('--validation-data / --test-data are for CSV and embedding inputs; with --images the splits are seeded shares (--validation-fraction, --test-fraction)');
+  }
+  if (spec === 'cnn') {
+    const size = options.imageSize ?? 64;
+    const decoded = await decodeAll(files, size, options.strict ?? false, warn, progress('decoding images', files.length));
+    const kept = Array.from(decoded.rows);
+    const y = Int32Array.from(kept, (r) => labelIndex(coding, targets[r] as string, lookup));
+    const { group, groupNames } = crossGroups(sensitiveColumns.map((col) => kept.map((r) => col[r] as string)), kept.length);
+    const split = stratifiedSplit(labelGroupStrata(y, group, groupNames.length), splitFractions(options), options.splitSeed ?? 0);
+    const pick = (idx: Int32Array): CnnImageSet => {
+      const plane = size * size * 3;
+      const pixels = new Uint8Array(idx.length * plane);
+      idx.forEach((r, i) => pixels.set(decoded.pixels.subarray(r * plane, (r + 1) * plane), i * plane));
+      return { images: { pixels, n: idx.length, size }, y: Int32Array.from(idx, (r) => y[r] as number), group: Int32Array.from(idx, (r) => group[r] as number), classes: coding.classes };
+    };
+    const epochs = options.epochs ?? 10;
+    const bar = progress('pre-training cnn (epochs)', epochs);
+    const fit = await trainCnn(pick(split.train), pick(split.validation), { epochs, seed: options.splitSeed ?? 0 }, (p) => bar.update(p.epoch));
+    bar.stop();
+    const x = await embedPixels(fit.backbone, decoded.pixels, kept.length, size);
+    embedded = { x, rows: decoded.rows };
+    info = { kind: 'cnn', spec, parameterCount: fit.backbone.parameterCount, seconds: (performance.now() - started) / 1000, shippedHead: fit.head, cnn: fit.backbone };
+    input = { kind: 'images', size, layout: 'hwc-bytes' };
+  } else if (spec === 'face-api') {
     const net = await loadFaceApiBackbone();
     const bar = progress('embedding images (face-api)', files.length);
     const out = await net.embedImages(files, {
@@ -320,11 +350,36 @@ async function prepareImages(
   });
   const { group, groupNames } = crossGroups(sensitiveColumns.map((col) => kept.map((r) => col[r] as string)), n);
   const all: EmbeddingSet = { x: embedded.x, y, classes: coding.classes, group, groupNames };
-  if (options.validationData !== undefined || options.testData !== undefined) {
-    throw new InputError('--validation-data / --test-data are for CSV and embedding inputs; with --images the splits are seeded shares (--validation-fraction, --test-fraction)');
-  }
   const sets = await splitSets(options, all, () => Promise.reject(new Error('unreachable')));
   return { ...sets, dataset: images, input, warnings, backbone: info };
+}
+
+/** Decode every image to `size x size x 3` RGB bytes in one buffer (skipped images are left out of `rows`). */
+async function decodeAll(files: readonly string[], size: number, strict: boolean, warn: (m: string) => void, bar: Progress): Promise<{ pixels: Uint8Array; rows: Int32Array }> {
+  const plane = size * size * 3;
+  let pixels = new Uint8Array(files.length * plane);
+  const rows: number[] = [];
+  for await (const batch of imageBatches(files, { size, strict, onWarning: warn, batchSize: 64 })) {
+    pixels.set(batch.pixels, rows.length * plane);
+    rows.push(...batch.rows);
+    bar.update(batch.done);
+  }
+  bar.stop();
+  pixels = pixels.subarray(0, rows.length * plane);
+  return { pixels, rows: Int32Array.from(rows) };
+}
+
+/** Embed HWC byte images with a backbone that takes bytes as floats, 512 rows at a time. */
+export async function embedPixels(net: Backbone, pixels: Uint8Array, n: number, size: number): Promise<Matrix> {
+  const plane = size * size * 3;
+  const out = new Float32Array(n * net.embeddingDim);
+  const chunk = 512;
+  for (let start = 0; start < n; start += chunk) {
+    const rows = Math.min(chunk, n - start);
+    const z = await net.embed(matrix(Float32Array.from(pixels.subarray(start * plane, (start + rows) * plane)), rows, plane));
+    out.set(z.data, start * net.embeddingDim);
+  }
+  return matrix(out, n, net.embeddingDim);
 }
 
 function hashBackbone(net: OnnxBackbone): string {

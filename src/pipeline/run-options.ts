@@ -43,13 +43,16 @@ export interface DataOptions {
   readonly maxMemory?: number;
 }
 
-/** The frozen representation: `mlp` (pre-trained here), `onnx:FILE`, `face-api`, or `embeddings` (identity). */
+/** The frozen representation: `mlp` or `cnn` (pre-trained here), `onnx:FILE`, `face-api`, or `embeddings` (identity). */
 export interface BackboneOptions {
   readonly backbone?: string;
   readonly embeddingNode?: string;
   /** Hidden layer sizes of the `mlp` backbone. */
   readonly hidden?: readonly number[];
+  /** Pre-training epochs of the `mlp` and `cnn` backbones. */
   readonly epochs?: number;
+  /** Side of the square images the `cnn` backbone trains on (default 64). */
+  readonly imageSize?: number;
   readonly cacheDir?: string | false;
 }
 

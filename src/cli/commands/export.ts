@@ -30,7 +30,7 @@ export function register(program: Command): void {
         const bundle = {
           ...model.manifest,
           backbone: { kind: model.manifest.backbone.kind, spec: model.manifest.backbone.spec },
-          ...(model.mlp ? { backboneWeights: model.mlp.toJSON() } : {}),
+          ...(model.mlp ? { backboneWeights: model.mlp.toJSON() } : model.cnn ? { backboneWeights: model.cnn.toJSON() } : {}),
         };
         writeFileAtomic(out, `${JSON.stringify(bundle)}\n`);
       }
