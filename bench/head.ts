@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   const peerFull = python(['llft', dir, '--seeds', '0', '--ft-data', 'train', '--ft-penalty', 'eo', '--ft-alpha', '1', '--ft-es-holdout', '0', '--ft-patience', '0'])[0]!;
   const target = peerFull.fit_objective as number;
   log(`peer full: objective ${target} in ${peerFull.seconds} s`);
-  const child = spawnSync(process.execPath, ['--import', 'tsx', `${here}_head-full.ts`, dir], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', `${here}_head-full.ts`, dir], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (child.status !== 0) throw new Error(`_head-full.ts failed: ${child.stderr.slice(-2000)}`);
   const full = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
     trajectory: [number, number][]; objective: number; iterations: number; seconds: number; converged: boolean;
