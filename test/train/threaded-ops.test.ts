@@ -106,6 +106,19 @@ describe('createThreadedOps', () => {
     expect(Array.from(z)).toEqual([100, 3, 5, 7]);
   });
 
+  it('lets two ops over the same shared matrix work side by side (separate scratch space)', async () => {
+    const x = sharedMatrix(8, 4);
+    x.data.set(Array.from({ length: 32 }, (_, i) => i));
+    const a = await createThreadedOps(x, 1, { threads: 2 });
+    const b = await createThreadedOps(x, 1, { threads: 1 });
+    const za = new Float64Array(8);
+    const zb = new Float64Array(8);
+    await Promise.all([a.forward(new Float64Array([1, 0, 0, 0]), new Float64Array([0]), za), b.forward(new Float64Array([0, 1, 0, 0]), new Float64Array([0]), zb)]);
+    await Promise.all([a.close(), b.close()]);
+    expect(Array.from(za)).toEqual([0, 4, 8, 12, 16, 20, 24, 28]);
+    expect(Array.from(zb)).toEqual([1, 5, 9, 13, 17, 21, 25, 29]);
+  });
+
   it('rejects wrong buffer sizes with a ShapeError naming the sizes', async () => {
     const ops = await createThreadedOps(matrix(new Float32Array(6), 3, 2), 1, { threads: 1 });
     await expect(ops.forward(new Float64Array(3), new Float64Array(1), new Float64Array(3))).rejects.toThrow(
