@@ -1,7 +1,7 @@
 import type { EmbeddingSet } from '../data/dataset.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import type { RunRecord, SplitSummary } from '../report/schema.ts';
-import { fitHead, type FitProgress, type FitResult } from '../train/fit.ts';
+import { fitHead, type FitOptions, type FitProgress, type FitResult } from '../train/fit.ts';
 import { evaluateHead } from './evaluate.ts';
 import { finetuneSet, methodUsesPenalty } from './finetune-sets.ts';
 import { finetuneAndEvaluateOnDisk } from './on-disk.ts';
@@ -29,32 +29,43 @@ export interface FinetuneHooks {
 export async function finetuneAndEvaluate(prepared: PreparedData, options: HeadOptions, hooks: FinetuneHooks = {}): Promise<FinetuneOutcome> {
   if (prepared.onDisk) return finetuneAndEvaluateOnDisk(prepared, prepared.onDisk, options, hooks);
   const set = finetuneSet(options.method, prepared.train, prepared.validation, options.seed, prepared.dataset);
+  const fit = await fitHead(set, headFitOptions(options, hooks));
+  const splits = evaluateSplits(fit.head, prepared, set, hooks.bootstrap ?? 0, options.seed);
+  return { head: fit.head, record: runRecord(prepared, options, fit, splits, set.x.rows), fit };
+}
+
+/** The fitHead options of one setting: B* methods train with cross-entropy only; `maxGap` selects target mode. */
+export function headFitOptions(options: HeadOptions, hooks: FinetuneHooks = {}): FitOptions {
   const penalised = methodUsesPenalty(options.method);
-  const fit = await fitHead(set, {
+  return {
     constraint: penalised ? options.constraint : 'none',
     optimizer: options.optimizer,
     seed: options.seed,
     ...(penalised ? (options.maxGap !== undefined ? { maxGap: options.maxGap, alpha: options.alpha || 1 } : { alpha: options.alpha }) : {}),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-  });
-  const record: RunRecord = {
+  };
+}
+
+/** The metrics.json record of one fine-tuning run. */
+export function runRecord(prepared: PreparedData, options: HeadOptions, fit: FitResult, splits: RunRecord['splits'], finetuneRows: number): RunRecord {
+  const penalised = methodUsesPenalty(options.method);
+  return {
     method: options.method,
     constraint: penalised ? options.constraint : 'none',
     alpha: penalised ? fit.alpha : 0,
     seed: options.seed,
     ...(penalised && options.maxGap !== undefined ? { maxGap: options.maxGap } : {}),
-    splits: evaluateSplits(fit.head, prepared, set, hooks.bootstrap ?? 0, options.seed),
+    splits,
     cost: {
       seconds: fit.seconds,
       parametersTrained: fit.head.parameterCount,
       parametersTotal: prepared.backbone.parameterCount + fit.head.parameterCount,
-      finetuneRows: set.x.rows,
+      finetuneRows,
       backboneSeconds: prepared.backbone.seconds,
       optimizer: options.optimizer,
       iterations: fit.iterations,
     },
   };
-  return { head: fit.head, record, fit };
 }
 
 /** The network's own last layer as a run (`shipped`), when the backbone has one. */

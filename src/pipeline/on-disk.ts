@@ -7,11 +7,11 @@ import type { EmbeddingSet } from '../data/dataset.ts';
 import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet, type DiskMatrix } from '../data/disk-matrix.ts';
 import { labelGroupStrata, stratifiedSplit } from '../data/splits.ts';
 import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIndex, normaliseLabel } from '../data/_internal/labels.ts';
-import type { RunRecord, SplitSummary } from '../report/schema.ts';
+import type { SplitSummary } from '../report/schema.ts';
 import { fitHead, fitHeadOnDisk, type FitResult } from '../train/fit.ts';
 import { evaluateHead, evaluateHeadOnDisk } from './evaluate.ts';
-import type { FinetuneHooks, FinetuneOutcome } from './finetune.ts';
-import { balancedSampleIndices, methodUsesPenalty } from './finetune-sets.ts';
+import { headFitOptions, runRecord, type FinetuneHooks, type FinetuneOutcome } from './finetune.ts';
+import { balancedSampleIndices } from './finetune-sets.ts';
 import type { PreparedData } from './prepare.ts';
 import type { BackboneOptions, DataOptions, HeadOptions } from './run-options.ts';
 
@@ -174,14 +174,7 @@ export async function finetuneAndEvaluateOnDisk(prepared: PreparedData, onDisk: 
   if (options.method === 'b1') set = train;
   else if (options.method === 'b2' || options.method === 'm1') set = validation;
   else set = balancedOnDisk(train, validation, options.seed, prepared.dataset);
-  const penalised = methodUsesPenalty(options.method);
-  const fitOptions = {
-    constraint: penalised ? options.constraint : 'none',
-    optimizer: options.optimizer,
-    seed: options.seed,
-    ...(penalised ? (options.maxGap !== undefined ? { maxGap: options.maxGap, alpha: options.alpha || 1 } : { alpha: options.alpha }) : {}),
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-  } as const;
+  const fitOptions = headFitOptions(options, hooks);
   const inMemory = set.x.rows * set.x.cols * 4 <= onDisk.budgetBytes / 4 ? { ...set, x: readDiskRows(set.x) } : null;
   const fit: FitResult = inMemory ? await fitHead(inMemory, fitOptions) : await fitHeadOnDisk(set, fitOptions);
   const bootstrap = hooks.bootstrap ?? 0;
@@ -191,23 +184,7 @@ export async function finetuneAndEvaluateOnDisk(prepared: PreparedData, onDisk: 
     validation: await evaluateHeadOnDisk(fit.head, validation),
     test: await evaluateHeadOnDisk(fit.head, onDisk.test, { bootstrap, seed: options.seed }),
   };
-  const record: RunRecord = {
-    method: options.method,
-    constraint: penalised ? options.constraint : 'none',
-    alpha: penalised ? fit.alpha : 0,
-    seed: options.seed,
-    ...(penalised && options.maxGap !== undefined ? { maxGap: options.maxGap } : {}),
-    splits,
-    cost: {
-      seconds: fit.seconds,
-      parametersTrained: fit.head.parameterCount,
-      parametersTotal: prepared.backbone.parameterCount + fit.head.parameterCount,
-      finetuneRows: set.x.rows,
-      backboneSeconds: prepared.backbone.seconds,
-      optimizer: options.optimizer,
-      iterations: fit.iterations,
-    },
-  };
+  const record = runRecord(prepared, options, fit, splits, set.x.rows);
   return { head: fit.head, record, fit };
 }
 
