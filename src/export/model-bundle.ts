@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { InputError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { tabularEncodingFromJSON } from '../data/tabular.ts';
@@ -128,7 +128,10 @@ export function loadModelBundle(path: string): LoadedModel {
   const head = LinearHead.fromJSON(m.head, `${manifestFile} (head)`);
   if (m.input.kind === 'tabular') tabularEncodingFromJSON(m.input.encoding, `${manifestFile} (input.encoding)`);
   const backboneFile = m.backbone.file !== undefined ? join(dir, m.backbone.file) : undefined;
-  if (backboneFile !== undefined && !backboneFile.startsWith(dir)) throw new InputError(`${manifestFile}: backbone file must be inside the model folder`);
+  if (backboneFile !== undefined && !backboneFile.startsWith(dir + sep)) throw new InputError(`${manifestFile}: backbone file must be inside the model folder`);
+  if (typeof m.threshold !== 'number' || !(m.threshold >= 0 && m.threshold <= 1)) {
+    throw new InputError(`${manifestFile}: threshold should be a number in [0, 1], received ${JSON.stringify(m.threshold)}`);
+  }
   let mlp: MlpBackbone | undefined;
   let cnn: CnnBackbone | undefined;
   if (m.backbone.kind === 'mlp' || m.backbone.kind === 'cnn') {

@@ -145,7 +145,16 @@ export class LinearHead {
     if (!Array.isArray(o.classes) || !Array.isArray(o.weights) || !Array.isArray(o.bias) || typeof o.inputDim !== 'number') {
       throw new InputError(`${source}: linear head is missing classes, inputDim, weights or bias`);
     }
-    return new LinearHead(o.classes.map(String), o.inputDim, Float64Array.from(o.weights), Float64Array.from(o.bias));
+    for (const key of ['weights', 'bias'] as const) {
+      const bad = (o[key] as readonly unknown[]).findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+      if (bad >= 0) throw new InputError(`${source}: ${key}[${bad}] should be a finite number, received ${JSON.stringify((o[key] as readonly unknown[])[bad])}`);
+    }
+    try {
+      return new LinearHead(o.classes.map(String), o.inputDim, Float64Array.from(o.weights), Float64Array.from(o.bias));
+    } catch (error) {
+      if (error instanceof ShapeError) throw new InputError(`${source}: ${error.message}`);
+      throw error;
+    }
   }
 }
 

@@ -116,11 +116,10 @@ describe('security: loading a model never evaluates code', { timeout: 180_000 },
     expect(p.stderr).toMatch(/^fairhead: .*manifest\.json: model format version 2 is newer than this fairhead reads \(1\); upgrade fairhead\n$/);
   });
 
-  // KNOWN BUG (src/export/model-bundle.ts): `threshold` is not checked; a string makes every `score >= threshold`
-  // false, so every row is predicted negative with exit 0. Remove `.fails` when loadModelBundle checks it.
-  it.fails('a manifest whose threshold is not a number is refused (known bug: read unchecked)', async () => {
+  it('a manifest whose threshold is not a number is refused', async () => {
     const dir = spoiled('threshold', (t) => t.replace(/"threshold": [0-9.]+/, '"threshold": "0.5"'));
     const p = await fairhead(['predict', '--model', dir, '--data', 'new.csv'], base);
     expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/^fairhead: .*manifest\.json: threshold should be a number in \[0, 1\], received "0\.5"\n$/);
   });
 });
