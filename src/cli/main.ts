@@ -9,6 +9,11 @@ import { commands } from './commands/index.ts';
  * `--debug` prints the stack trace.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `fairhead --help | head` closes the pipe early: stop quietly instead of crashing with EPIPE
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const debug = argv.includes('--debug');
   const program = new Command('fairhead')
     .description('Fairer neural networks by re-training only their last layer (Mao et al., 2023), on a CPU.')

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../pipeline/demo.ts';
 import { logger, progressFactory, type RawFlags } from '../flags.ts';
 import { runsTable } from '../runs-table.ts';
 
@@ -12,6 +11,7 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress or status lines')
     .option('--json', 'print metrics.json to stdout instead of the table')
     .action(async (flags: RawFlags) => {
+      const { runDemo } = await import('../../pipeline/demo.ts');
       const quiet = flags['quiet'] === true || flags['json'] === true;
       const log = logger(quiet);
       const out = String(flags['out']);

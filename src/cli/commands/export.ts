@@ -3,7 +3,6 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../atomic-write.ts';
 import { InputError } from '../../errors.ts';
-import { loadModelBundle } from '../../export/model-bundle.ts';
 import { logger, type RawFlags } from '../flags.ts';
 
 /**
@@ -18,7 +17,8 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'model folder (OUT/model from `fairhead run` or `sweep`)')
     .requiredOption('--out <file>', 'output file (.onnx for an ONNX backbone, .json otherwise)')
     .option('--quiet', 'no status lines')
-    .action((flags: RawFlags) => {
+    .action(async (flags: RawFlags) => {
+      const { loadModelBundle } = await import('../../export/model-bundle.ts');
       const model = loadModelBundle(String(flags['model']));
       const out = String(flags['out']);
       const ext = extname(out).toLowerCase();

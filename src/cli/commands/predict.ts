@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../atomic-write.ts';
-import { predictWithModel } from '../../pipeline/predict.ts';
 import { logger, opt, type RawFlags } from '../flags.ts';
 
 /** `fairhead predict`: apply a model folder to new rows; no sensitive attribute needed. */
@@ -17,6 +16,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'predictions CSV (default: stdout)')
     .option('--quiet', 'no status lines')
     .action(async (flags: RawFlags) => {
+      const { predictWithModel } = await import('../../pipeline/predict.ts');
       const log = logger(flags['quiet'] === true);
       const str = (k: string): string | undefined => (typeof flags[k] === 'string' ? (flags[k] as string) : undefined);
       const p = await predictWithModel(String(flags['model']), {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runPipeline } from '../../pipeline/run.ts';
 import { addDataFlags, addHeadFlags, dataOptionsFrom, headOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags } from '../flags.ts';
 import { runsTable } from '../runs-table.ts';
 
@@ -23,6 +22,7 @@ Examples:
   fairhead run --data rows.csv --backbone onnx:model.onnx --target y --sensitive group --max-gap 0.02`,
   );
   cmd.action(async (raw: RawFlags) => {
+    const { runPipeline } = await import('../../pipeline/run.ts');
     const flags = mergeConfig(cmd, raw);
     const quiet = flags['quiet'] === true || flags['json'] === true;
     const log = logger(quiet);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { CONSTRAINTS, METHODS, OPTIMIZERS, choice, choices, numberList, numberOption } from '../../pipeline/run-options.ts';
-import { runSweep } from '../../pipeline/sweep.ts';
 import { createProgress } from '../../progress.ts';
 import { addDataFlags, dataOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags } from '../flags.ts';
 import { runsTable } from '../runs-table.ts';
@@ -26,6 +25,7 @@ Example:
   fairhead sweep --data adult.csv --target income --positive '>50K' --sensitive sex \\
     --alphas 0,0.5,1,2,5,10 --constraints eo,dp --methods b1,m1,m2 --seeds 5 --select "equalizedOddsDifference<=0.05"`);
   cmd.action(async (raw: RawFlags) => {
+    const { runSweep } = await import('../../pipeline/sweep.ts');
     const flags = mergeConfig(cmd, raw);
     const quiet = flags['quiet'] === true || flags['json'] === true;
     const log = logger(quiet);
