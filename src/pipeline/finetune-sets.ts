@@ -42,8 +42,24 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
   checkMethod(method);
   if (method === 'b1') return train;
   if (method === 'b2' || method === 'm1') return validation;
-  const both = concatSets(train, validation);
-  return balancedSample(both, seed, `${source !== undefined ? `${source}: ` : ''}train + validation`);
+  checkCompatible(train, validation);
+  // draw from the labels and groups of train + validation, then copy only the drawn rows (not the whole union)
+  const nTrain = train.y.length;
+  const y = new Int32Array(nTrain + validation.y.length);
+  y.set(train.y);
+  y.set(validation.y, nTrain);
+  const group = new Int32Array(y.length);
+  group.set(train.group);
+  group.set(validation.group, nTrain);
+  const idx = balancedSampleIndices(y, group, train.classes, train.groupNames, seed, `${source !== undefined ? `${source}: ` : ''}train + validation`);
+  const d = train.x.cols;
+  const data = new Float32Array(idx.length * d);
+  idx.forEach((r, i) => {
+    const from = r < nTrain ? train.x.data : validation.x.data;
+    const at = (r < nTrain ? r : r - nTrain) * d;
+    data.set(from.subarray(at, at + d), i * d);
+  });
+  return { x: { data, rows: idx.length, cols: d }, y: idx.map((i) => y[i] as number), group: idx.map((i) => group[i] as number), classes: train.classes, groupNames: train.groupNames };
 }
 
 /**
@@ -100,7 +116,7 @@ export function balancedSampleIndices(
   return Int32Array.from(picked).sort();
 }
 
-function concatSets(a: EmbeddingSet, b: EmbeddingSet): EmbeddingSet {
+function checkCompatible(a: EmbeddingSet, b: EmbeddingSet): void {
   if (a.x.cols !== b.x.cols) throw new ShapeError(`train has ${a.x.cols} features but validation has ${b.x.cols}`);
   if (!sameList(a.classes, b.classes)) {
     throw new InputError(`train classes [${a.classes.join(', ')}] differ from validation classes [${b.classes.join(', ')}]`);
@@ -108,16 +124,6 @@ function concatSets(a: EmbeddingSet, b: EmbeddingSet): EmbeddingSet {
   if (!sameList(a.groupNames, b.groupNames)) {
     throw new InputError(`train groups [${a.groupNames.join(', ')}] differ from validation groups [${b.groupNames.join(', ')}]`);
   }
-  const data = new Float32Array(a.x.data.length + b.x.data.length);
-  data.set(a.x.data);
-  data.set(b.x.data, a.x.data.length);
-  const y = new Int32Array(a.y.length + b.y.length);
-  y.set(a.y);
-  y.set(b.y, a.y.length);
-  const group = new Int32Array(a.group.length + b.group.length);
-  group.set(a.group);
-  group.set(b.group, a.group.length);
-  return { x: { data, rows: a.x.rows + b.x.rows, cols: a.x.cols }, y, group, classes: a.classes, groupNames: a.groupNames };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
