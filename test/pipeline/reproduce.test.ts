@@ -40,7 +40,15 @@ describe('fairhead reproduce --quick', () => {
     expect(table).toContain('fairhead reproduce --experiment adult --quick');
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
     expect(readme).toContain('**Does it work?** On UCI Adult');
+    // --tables-only re-renders the same tables from metrics.json, without training
+    expect(await main(['reproduce', '--tables-only', '--out', out, '--quiet'])).toBe(0);
+    expect(readFileSync(join(out, 'adult', 'table.md'), 'utf8')).toBe(table);
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toBe(readme);
   }, 240_000);
+
+  it('--tables-only says when there is nothing to render (exit 2)', async () => {
+    expect(await main(['reproduce', '--tables-only', '--out', mkdtempSync(join(tmpdir(), 'fairhead-repro-empty-')), '--quiet'])).toBe(2);
+  });
 
   it('runs both UTKFace tasks on 200 balanced images: no shipped head for age, no whole-network run on images (said in the table)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fairhead-repro-utk-'));

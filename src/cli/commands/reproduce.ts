@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseExperiments } from '../../pipeline/reproduce/protocol.ts';
-import { runReproduce } from '../../pipeline/reproduce/reproduce.ts';
+import { rewriteTables, runReproduce } from '../../pipeline/reproduce/reproduce.ts';
 import { headlineRows } from '../../pipeline/reproduce/tables.ts';
 import { numberOption } from '../../pipeline/run-options.ts';
 import { fmt3, textTable } from '../text-table.ts';
@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .option('--utkface <dir>', 'UTKFace folder with images/ and labels.csv', '../shared/data/utkface')
     .option('--subset <n>', 'UTKFace: only n images of the balanced 2,000 (smoke tests)')
     .option('--cache-dir <dir>', 'embedding cache and work folder', '.fairhead-cache')
+    .option('--tables-only', 'no training: re-render table.md and README.md from the metrics.json files under --out')
     .option('--quiet', 'no progress or status lines');
   cmd.addHelpText('after', `
 Examples:
@@ -30,6 +31,11 @@ Examples:
     const seeds = typeof flags['seeds'] === 'string' ? numberOption(flags['seeds'], '--seeds', { min: 1, integer: true }) : undefined;
     const subset = typeof flags['subset'] === 'string' ? numberOption(flags['subset'], '--subset', { min: 40, integer: true }) : undefined;
     const out = String(flags['out']);
+    if (flags['tablesOnly'] === true) {
+      const found = rewriteTables(out);
+      log(`rewrote table.md of ${found.join(', ')} and ${out}/README.md`);
+      return;
+    }
     const outputs = await runReproduce(
       {
         experiments: parseExperiments(String(flags['experiment'])),

@@ -257,6 +257,21 @@ function commandLine(experiment: ExperimentName, options: ReproduceOptions): str
   return parts.join(' ');
 }
 
+/**
+ * Re-render `out/<experiment>/table.md` and `out/README.md` from the metrics.json and run.json already under `out`
+ * (no training): for a change of the tables' layout. Returns the experiments found.
+ *
+ * @example
+ * rewriteTables('results'); // ['adult', 'utkface-gender-race', 'utkface-age-gender']
+ */
+export function rewriteTables(out: string): string[] {
+  const entries = readEntries(out);
+  if (entries.length === 0) throw new InputError(`${out}: no experiment folder with metrics.json and run.json; run fairhead reproduce first`);
+  for (const { info, metrics } of entries) writeFileAtomic(join(out, info.experiment, 'table.md'), experimentTable(metrics, info));
+  writeFileAtomic(join(out, 'README.md'), resultsReadme(entries));
+  return entries.map((e) => e.info.experiment);
+}
+
 /** Every experiment folder under `out` holding metrics.json and run.json, in protocol order. */
 function readEntries(out: string): ReadmeEntry[] {
   const entries: ReadmeEntry[] = [];
