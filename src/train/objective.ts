@@ -92,10 +92,14 @@ export class HeadObjective {
     const k = this.outputs;
     const z = this.z;
     if (k === 1) {
+      // one exp and one log1p per row: e = exp(-|z|), sigmoid and both softplus(+-z) follow from it
       for (let i = 0; i < n; i++) {
         const zi = z[i] as number;
-        this.prob[i] = sigmoidOf(zi);
-        this.loss[i] = softplus(y[i] === 1 ? -zi : zi);
+        const e = Math.exp(zi >= 0 ? -zi : zi);
+        const l = Math.log1p(e);
+        this.prob[i] = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
+        const t = y[i] === 1 ? -zi : zi;
+        this.loss[i] = (t > 0 ? t : 0) + l;
       }
       return;
     }
@@ -197,8 +201,3 @@ export function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
-function sigmoidOf(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
