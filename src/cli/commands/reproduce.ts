@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { parseExperiments } from '../../pipeline/reproduce/protocol.ts';
-import { rewriteTables, runReproduce } from '../../pipeline/reproduce/reproduce.ts';
-import { headlineRows } from '../../pipeline/reproduce/tables.ts';
 import { numberOption } from '../../pipeline/run-options.ts';
 import { fmt3, textTable } from '../text-table.ts';
 import { logger, progressFactory, type RawFlags } from '../flags.ts';
@@ -26,6 +23,9 @@ Examples:
   fairhead reproduce --experiment all --quick      # smoke test
   fairhead reproduce --experiment utkface-gender-race --utkface ../shared/data/utkface`);
   cmd.action(async (flags: RawFlags) => {
+    const { parseExperiments } = await import('../../pipeline/reproduce/protocol.ts');
+    const { rewriteTables, runReproduce } = await import('../../pipeline/reproduce/reproduce.ts');
+    const { headlineRows } = await import('../../pipeline/reproduce/tables.ts');
     const quiet = flags['quiet'] === true;
     const log = logger(quiet);
     const seeds = typeof flags['seeds'] === 'string' ? numberOption(flags['seeds'], '--seeds', { min: 1, integer: true }) : undefined;
