@@ -45,13 +45,7 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
   checkCompatible(train, validation);
   // draw from the labels and groups of train + validation, then copy only the drawn rows (not the whole union)
   const nTrain = train.y.length;
-  const y = new Int32Array(nTrain + validation.y.length);
-  y.set(train.y);
-  y.set(validation.y, nTrain);
-  const group = new Int32Array(y.length);
-  group.set(train.group);
-  group.set(validation.group, nTrain);
-  const idx = balancedSampleIndices(y, group, train.classes, train.groupNames, seed, `${source !== undefined ? `${source}: ` : ''}train + validation`);
+  const { y, group, idx } = balancedOfUnion(train, validation, seed, `${source !== undefined ? `${source}: ` : ''}train + validation`);
   const d = train.x.cols;
   const data = new Float32Array(idx.length * d);
   idx.forEach((r, i) => {
@@ -60,6 +54,26 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
     data.set(from.subarray(at, at + d), i * d);
   });
   return { x: { data, rows: idx.length, cols: d }, y: idx.map((i) => y[i] as number), group: idx.map((i) => group[i] as number), classes: train.classes, groupNames: train.groupNames };
+}
+
+/**
+ * The rows of train + validation (train first) that the balanced sample draws, with the union's labels and groups.
+ * Used by {@link finetuneSet} and by the on-disk pipeline, so both draw the same rows.
+ */
+export function balancedOfUnion(
+  train: Pick<EmbeddingSet, 'y' | 'group' | 'classes' | 'groupNames'>,
+  validation: Pick<EmbeddingSet, 'y' | 'group'>,
+  seed: number,
+  what: string,
+): { y: Int32Array; group: Int32Array; idx: Int32Array } {
+  const nTrain = train.y.length;
+  const y = new Int32Array(nTrain + validation.y.length);
+  y.set(train.y);
+  y.set(validation.y, nTrain);
+  const group = new Int32Array(y.length);
+  group.set(train.group);
+  group.set(validation.group, nTrain);
+  return { y, group, idx: balancedSampleIndices(y, group, train.classes, train.groupNames, seed, what) };
 }
 
 /**

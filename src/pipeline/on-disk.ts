@@ -11,7 +11,7 @@ import type { SplitSummary } from '../report/schema.ts';
 import { fitHead, fitHeadOnDisk, type FitResult } from '../train/fit.ts';
 import { evaluateHead, evaluateHeadOnDisk } from './evaluate.ts';
 import { headFitOptions, runRecord, type FinetuneHooks, type FinetuneOutcome } from './finetune.ts';
-import { balancedSampleIndices } from './finetune-sets.ts';
+import { balancedOfUnion } from './finetune-sets.ts';
 import type { PreparedData } from './prepare.ts';
 import type { BackboneOptions, DataOptions, HeadOptions } from './run-options.ts';
 
@@ -191,13 +191,7 @@ export async function finetuneAndEvaluateOnDisk(prepared: PreparedData, onDisk: 
 /** B3/M2 on disk: the balanced sample of train + validation (as finetuneSet draws it), as file rows in file order. */
 function balancedOnDisk(train: DiskEmbeddingSet, validation: DiskEmbeddingSet, seed: number, source: string): DiskEmbeddingSet {
   const nTrain = train.y.length;
-  const y = new Int32Array(nTrain + validation.y.length);
-  y.set(train.y);
-  y.set(validation.y, nTrain);
-  const group = new Int32Array(y.length);
-  group.set(train.group);
-  group.set(validation.group, nTrain);
-  const picked = balancedSampleIndices(y, group, train.classes, train.groupNames, seed, `${source}: train + validation`);
+  const { y, group, idx: picked } = balancedOfUnion(train, validation, seed, `${source}: train + validation`);
   const fileRow = (p: number): number => {
     const index = p < nTrain ? train.x.index : validation.x.index;
     const at = p < nTrain ? p : p - nTrain;
