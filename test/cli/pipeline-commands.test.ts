@@ -81,6 +81,19 @@ describe('run, export and predict through the CLI', () => {
     expect(r.stderr.trim().split('\n')).toEqual(['fairhead: Unknown constraint "eq". Valid: eo, dp, eopp, di, ae, mmf']);
   });
 
+  it('run --config reads the same keys as the flags, and a flag given on the command line overrides the file', async () => {
+    const synth = makeSynth({ nTrain: 1200, nVal: 0, nTest: 0, d: 20, seed: 4 });
+    const csv = join(dir, 'cfg-emb.csv');
+    await writeSynthCsv(synth.train, csv);
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ embeddings: csv, target: 'y', sensitive: ['a'], method: 'm1', constraint: 'dp', alpha: 3, bootstrap: 0 }));
+    const r = await fairhead(['run', '--config', 'run.json', '--alpha', '0.5', '--out', join(dir, 'cfg-out'), '--json'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.stdout) as MetricsFile;
+    const run = m.runs.at(-1)!;
+    expect([run.method, run.constraint, run.alpha]).toEqual(['m1', 'dp', 0.5]);
+  }, 120_000);
+
   it('sweep --json reports the selected operating point and the Pareto front', async () => {
     const synth = makeSynth({ nTrain: 3000, nVal: 0, nTest: 0, d: 20, seed: 2, cellProbs: [0.4, 0.35, 0.2, 0.05] });
     const csv = join(dir, 'emb.csv');
