@@ -90,7 +90,7 @@ export async function prepareData(options: DataOptions & BackboneOptions, hooks:
   };
   const progress = hooks.progress ?? (() => silentProgress);
   if (options.data !== undefined) {
-    if (backbone === 'mlp') return prepareTabularMlp(options, options.data, progress, warnings);
+    if (backbone === 'mlp') return prepareTabularMlp(options, options.data, progress, warn, warnings);
     if (backbone.startsWith('onnx:')) return prepareTabularOnnx(options, options.data, backbone, warnings);
     if (backbone === 'embeddings') return prepareEmbeddings({ ...options, embeddings: options.data }, warnings);
     throw new InputError(`--backbone ${backbone} does not take a CSV of rows; valid with --data: mlp, onnx:FILE, embeddings`);
@@ -107,9 +107,11 @@ async function prepareTabularMlp(
   options: DataOptions & BackboneOptions,
   file: string,
   progress: NonNullable<PrepareHooks['progress']>,
+  warn: (message: string) => void,
   warnings: string[],
 ): Promise<PreparedData> {
   const loaded = loadTabular({ ...tabularOptions(options), train: file });
+  for (const message of identifierWarnings(loaded.encoding, loaded.train.y.length, file)) warn(message);
   const started = performance.now();
   const epochs = options.epochs ?? 50;
   const bar = progress('pre-training mlp (epochs)', epochs);
@@ -134,6 +136,16 @@ async function prepareTabularMlp(
       mlp: net,
     },
   };
+}
+
+/**
+ * Columns that look like row identifiers (a text column with a distinct value in most training rows): one-hot
+ * encoding them adds a feature per row and teaches the network nothing that carries over to new rows.
+ */
+export function identifierWarnings(encoding: TabularEncoding, trainRows: number, file: string): string[] {
+  return encoding.features
+    .filter((f) => f.kind === 'categorical' && f.categories.length >= 50 && f.categories.length > 0.5 * trainRows)
+    .map((f) => `${file}: column "${f.column}" has ${f.kind === 'categorical' ? f.categories.length : 0} distinct values in ${trainRows} training rows and looks like an identifier; it became one feature per value (leave it out with --drop ${f.column})`);
 }
 
 function tabularOptions(options: DataOptions) {

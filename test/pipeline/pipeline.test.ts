@@ -173,3 +173,16 @@ describe('fairhead run with an ONNX backbone', () => {
     expect(evaluateHead(model.head, prepared.test).accuracy).toBeCloseTo(result.metrics.runs[1]!.splits.test.accuracy, 10);
   });
 });
+
+describe('prepareData on a CSV with an identifier column', () => {
+  it('warns that the column looks like an identifier and names the --drop that leaves it out', async () => {
+    const rows = ['id,x,group,y'];
+    for (let i = 0; i < 120; i++) rows.push(`row-${i},${(i % 10) / 10},${i % 2 ? 'a' : 'b'},${i % 3 === 0 ? 1 : 0}`);
+    const csv = join(dir, 'with-id.csv');
+    writeFileSync(csv, `${rows.join('\n')}\n`);
+    const warnings: string[] = [];
+    await prepareData({ data: csv, target: 'y', sensitive: ['group'], epochs: 1, hidden: [4] }, { onWarning: (m) => warnings.push(m) });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/column "id" has 72 distinct values in 72 training rows and looks like an identifier; .*--drop id\)$/);
+  });
+});
