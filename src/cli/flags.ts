@@ -28,7 +28,7 @@ export function addDataFlags(cmd: Command): Command {
     .option('--validation-data <file>', 'validation file (default: a seeded stratified share of the training file)')
     .option('--test-data <file>', 'test file (default: a seeded stratified share of the training file)')
     .option('--target <col>', 'label column')
-    .option('--positive <value>', 'value of the target that is the positive class (needed unless the target is 0/1)')
+    .option('--positive <value>', 'value of the target that is the positive class (needed unless the target is 0/1), or a threshold on a numeric target, e.g. ">=30"')
     .option('--sensitive <cols>', 'sensitive column(s), comma-separated; several are crossed into intersectional groups')
     .option('--drop <cols>', 'columns that must not be features, comma-separated')
     .option('--keep-sensitive', 'keep the sensitive columns among the features (default: left out)')

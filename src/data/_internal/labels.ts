@@ -34,6 +34,8 @@ export interface LabelCoding {
  * - more than 2 values without `positive`: multi-class, classes sorted (numerically when all are numbers), unless
  *   `requireBinary`, then an error.
  * - fewer than 2 values: an error.
+ * - `positive` a numeric threshold such as `>=30` (and not itself a target value): class 1 is every number meeting
+ *   it, class 0 the rest (classes `not >=30`, `>=30`); every target value must be a number.
  *
  * @example
  * fitLabelCoding(['<=50K', '>50K'], '>50K', 'adult.data column "Y"').classes; // ['<=50K', '>50K']
@@ -43,8 +45,20 @@ export function fitLabelCoding(values: Iterable<string>, positive: string | unde
   const listed = (): string => sortValues(distinct).slice(0, 20).map((v) => JSON.stringify(v)).join(', ') + (distinct.length > 20 ? ', ...' : '');
   if (positive !== undefined) {
     const pos = normaliseLabel(positive);
+    const threshold = parseThreshold(pos);
+    if (!distinct.includes(pos) && threshold) {
+      const notNumber = distinct.find((v) => v.trim() === '' || !Number.isFinite(Number(v)));
+      if (notNumber !== undefined) {
+        throw new InputError(`${where}: --positive ${JSON.stringify(positive)} compares numbers, but the target holds ${JSON.stringify(notNumber)}`);
+      }
+      const hits = distinct.filter((v) => threshold(Number(v))).length;
+      if (hits === 0 || hits === distinct.length) {
+        throw new InputError(`${where}: --positive ${JSON.stringify(positive)} puts every row in one class; values are: ${listed()}`);
+      }
+      return { classes: [`not ${pos}`, pos], positive: pos, oneVsRest: true };
+    }
     if (!distinct.includes(pos)) {
-      throw new InputError(`${where}: --positive ${JSON.stringify(positive)} is not a value of the target; values are: ${listed()}`);
+      throw new InputError(`${where}: --positive ${JSON.stringify(positive)} is not a value of the target; values are: ${listed()} (for a numeric target, a threshold such as ">=30" also works)`);
     }
     if (distinct.length < 2) throw new InputError(`${where}: the target has only one value (${listed()}); a classifier needs two`);
     if (distinct.length === 2) {
@@ -72,9 +86,37 @@ export function fitLabelCoding(values: Iterable<string>, positive: string | unde
  * (one-vs-rest codings know every value: anything but the positive is class 0).
  */
 export function labelIndex(coding: LabelCoding, value: string, lookup?: ReadonlyMap<string, number>): number {
-  if (coding.oneVsRest) return value === coding.positive ? 1 : 0;
+  if (coding.oneVsRest) {
+    if (value === coding.positive) return 1;
+    const threshold = coding.positive === null ? null : parseThreshold(coding.positive);
+    return threshold && value.trim() !== '' && threshold(Number(value)) ? 1 : 0;
+  }
   if (lookup) return lookup.get(value) ?? -1;
   return coding.classes.indexOf(value);
+}
+
+/**
+ * `--positive` as a numeric threshold (`>=30`, `>0.5`, `<18`, `<=-1`), or null when it is not one.
+ * Used only when the value is not itself a value of the target (so a label literally named ">=30" stays a label).
+ *
+ * @example
+ * parseThreshold('>=30')?.(30); // true
+ * parseThreshold('>50K');       // null (not a number after the operator)
+ */
+export function parseThreshold(text: string): ((x: number) => boolean) | null {
+  const m = /^(>=|<=|>|<)\s*(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$/.exec(text.trim());
+  if (!m) return null;
+  const t = Number(m[2]);
+  switch (m[1]) {
+    case '>=':
+      return (x) => x >= t;
+    case '>':
+      return (x) => x > t;
+    case '<=':
+      return (x) => x <= t;
+    default:
+      return (x) => x < t;
+  }
 }
 
 /** Map from class name to index, for {@link labelIndex} in loops. */
