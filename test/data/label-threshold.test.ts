@@ -37,3 +37,10 @@ describe('--positive as a numeric threshold', () => {
     expect(Array.from(encodeTabular(test, enc).y)).toEqual([0, 1, 1]);
   });
 });
+
+describe('an unknown --positive on a numeric target', () => {
+  it('suggests a threshold when the target has many numeric values, and not for a two-valued one', () => {
+    expect(() => fitLabelCoding(['1', '2', '3'], '9', 'f.csv column "t"', true)).toThrow('f.csv column "t": --positive "9" is not a value of the target; values are: "1", "2", "3" (or a threshold on this numeric target, such as ">=30")');
+    expect(() => fitLabelCoding(['0', '1'], 'maybe', 'f.csv column "t"', true)).toThrow(/values are: "0", "1"$/);
+  });
+});

@@ -58,7 +58,9 @@ export function fitLabelCoding(values: Iterable<string>, positive: string | unde
       return { classes: [`not ${pos}`, pos], positive: pos, oneVsRest: true };
     }
     if (!distinct.includes(pos)) {
-      throw new InputError(`${where}: --positive ${JSON.stringify(positive)} is not a value of the target; values are: ${listed()} (for a numeric target, a threshold such as ">=30" also works)`);
+      const numeric = distinct.length > 2 && distinct.every((v) => v.trim() !== '' && Number.isFinite(Number(v)));
+      const hint = numeric ? ' (or a threshold on this numeric target, such as ">=30")' : '';
+      throw new InputError(`${where}: --positive ${JSON.stringify(positive)} is not a value of the target; values are: ${listed()}${hint}`);
     }
     if (distinct.length < 2) throw new InputError(`${where}: the target has only one value (${listed()}); a classifier needs two`);
     if (distinct.length === 2) {
