@@ -94,6 +94,19 @@ describe('run, export and predict through the CLI', () => {
     expect([run.method, run.constraint, run.alpha]).toEqual(['m1', 'dp', 0.5]);
   }, 120_000);
 
+  it('report re-renders a metrics.json with another fairness metric and writes a PNG screenshot', async () => {
+    const sample = fileURLToPath(new URL('../fixtures/metrics-sample.json', import.meta.url));
+    const out = join(dir, 'rerendered');
+    const r = await fairhead(['report', '--metrics', sample, '--out', out, '--fairness-metric', 'demographicParityDifference', '--screenshot', '--quiet'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(out, 'report.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('Demographic');
+    const bad = await fairhead(['report', '--metrics', sample, '--out', out, '--fairness-metric', 'accuracy'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^fairhead: Unknown fairness metric "accuracy"\. Valid: equalizedOddsDifference, /);
+  }, 120_000);
+
   it('sweep --json reports the selected operating point and the Pareto front', async () => {
     const synth = makeSynth({ nTrain: 3000, nVal: 0, nTest: 0, d: 20, seed: 2, cellProbs: [0.4, 0.35, 0.2, 0.05] });
     const csv = join(dir, 'emb.csv');

@@ -5,6 +5,7 @@ import { register as run } from './run.ts';
 import { register as predict } from './predict.ts';
 import { register as sweep } from './sweep.ts';
 import { register as exportModel } from './export.ts';
+import { register as report } from './report.ts';
 import { register as reproduce } from './reproduce.ts';
 
 /** Every CLI command, in help order. Each module exports `register(program)`; add one line per command. */
@@ -14,6 +15,7 @@ export const commands: ((program: Command) => void)[] = [
   sweep,
   reproduce,
   exportModel,
+  report,
   predict,
   metrics,
 ];
