@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { startWorkerPool } from './_internal/worker-pool.ts';
 import { InputError, ShapeError } from '../errors.ts';
 import type { DiskRows } from '../data/disk-matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
@@ -101,63 +101,9 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
   const workerUrl = import.meta.url.endsWith('.ts')
     ? new URL('./_internal/streaming-ops-worker.mjs', import.meta.url)
     : new URL('./_internal/streaming-ops-worker-body.js', import.meta.url);
-  const workers: Worker[] = [];
-  const exited: Promise<void>[] = [];
-  type Reply = { id: number; error?: string; name?: string };
-  const pending = new Map<number, { left: number; failed: Error | null; resolve: () => void; reject: (e: unknown) => void }>();
-  let failure: unknown;
-  let closed = false;
-  const ready: Promise<void>[] = [];
-  for (let t = 0; t < threads; t++) {
-    const { start, end } = ranges[t] as { start: number; end: number };
-    const data: StreamingWorkerData = { file: x.matrix.file, cols: d, indexBuffer, rows: n, outputs: k, fBuffer, start, end, slot: t, chunkValues: chunkRows * d };
-    const worker = new Worker(workerUrl, { workerData: data });
-    workers.push(worker);
-    exited.push(new Promise<void>((resolve) => worker.once('exit', () => resolve())));
-    ready.push(
-      new Promise<void>((resolve, reject) => {
-        worker.once('message', (reply: Reply) => (reply.error ? reject(new Error(reply.error)) : resolve()));
-        worker.once('error', reject);
-      }),
-    );
-  }
-  const failAll = (error: unknown): void => {
-    failure ??= error;
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
-  };
-  try {
-    await Promise.all(ready);
-  } catch (error) {
-    await Promise.all(workers.map((wk) => wk.terminate()));
-    throw error;
-  }
-  for (const worker of workers) {
-    worker.on('message', (reply: Reply) => {
-      const p = pending.get(reply.id);
-      if (!p) return;
-      if (reply.error !== undefined) p.failed ??= reply.name === 'InputError' ? new InputError(reply.error) : reply.name === 'ShapeError' ? new ShapeError(reply.error) : new Error(reply.error);
-      if (--p.left === 0) {
-        pending.delete(reply.id);
-        if (p.failed) p.reject(p.failed);
-        else p.resolve();
-      }
-    });
-    worker.on('error', failAll);
-    worker.on('exit', (code) => {
-      if (!closed) failAll(new Error(`a streaming LinearOps worker thread exited (code ${code})`));
-    });
-  }
-  let nextId = 0;
-  const run = (op: 'forward' | 'backward'): Promise<void> => {
-    if (closed) return Promise.reject(new Error('streaming LinearOps used after close()'));
-    if (failure !== undefined) return Promise.reject(failure);
-    const id = nextId++;
-    return new Promise<void>((resolve, reject) => {
-      pending.set(id, { left: threads, failed: null, resolve, reject });
-      for (const worker of workers) worker.postMessage({ op, id });
-    });
-  };
+  const data: StreamingWorkerData[] = ranges.map(({ start, end }, t) => ({ file: x.matrix.file, cols: d, indexBuffer, rows: n, outputs: k, fBuffer, start, end, slot: t, chunkValues: chunkRows * d }));
+  // each worker closes its own file descriptor, then exits (terminate() would leave the descriptor open)
+  const pool = await startWorkerPool(workerUrl, data, 'streaming LinearOps', 'message');
 
   return {
     rows: n,
@@ -169,13 +115,13 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
       checkForward(w, b, z);
       sharedW.set(w);
       sharedB.set(b);
-      await run('forward');
+      await pool.run('forward');
       z.set(rowValues);
     },
     async backward(g, gw, gb) {
       checkBackward(g, gw, gb);
       rowValues.set(g);
-      await run('backward');
+      await pool.run('backward');
       gw.fill(0);
       gb.fill(0);
       for (let t = 0; t < threads; t++) {
@@ -184,13 +130,6 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
         for (let j = 0; j < k; j++) gb[j] = (gb[j] as number) + (f[at + k * d + j] as number);
       }
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      failAll(new Error('streaming LinearOps closed'));
-      // each worker closes its own file descriptor, then exits (terminate() would leave the descriptor open)
-      for (const wk of workers) wk.postMessage({ op: 'close', id: -1 });
-      await Promise.all(exited);
-    },
+    close: () => pool.close(),
   };
 }

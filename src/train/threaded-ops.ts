@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { startWorkerPool } from './_internal/worker-pool.ts';
 import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
@@ -187,56 +187,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     : import.meta.url.endsWith('.ts')
       ? new URL('./_internal/ops-worker.mjs', import.meta.url)
       : new URL('./_internal/ops-worker-body.js', import.meta.url);
-  const workers: Worker[] = [];
-  const pending = new Map<number, { left: number; resolve: () => void; reject: (e: unknown) => void }>();
-  let failure: unknown;
-  const ready: Promise<void>[] = [];
-  for (let t = 0; t < threads; t++) {
-    const worker = new Worker(workerUrl, { workerData: dataOf(t) });
-    workers.push(worker);
-    ready.push(
-      new Promise<void>((resolve, reject) => {
-        worker.once('message', () => resolve());
-        worker.once('error', reject);
-      }),
-    );
-  }
-  const failAll = (error: unknown): void => {
-    failure ??= error;
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
-  };
-  try {
-    await Promise.all(ready);
-  } catch (error) {
-    await Promise.all(workers.map((wk) => wk.terminate()));
-    throw error;
-  }
-  for (const worker of workers) {
-    worker.on('message', (id: number) => {
-      const p = pending.get(id);
-      if (p && --p.left === 0) {
-        pending.delete(id);
-        p.resolve();
-      }
-    });
-    worker.on('error', failAll);
-    worker.on('exit', (code) => {
-      if (!closed) failAll(new Error(`a LinearOps worker thread exited (code ${code})`));
-    });
-  }
-
-  let nextId = 0;
-  let closed = false;
-  const run = (op: 'forward' | 'backward'): Promise<void> => {
-    if (closed) return Promise.reject(new Error('threaded LinearOps used after close()'));
-    if (failure !== undefined) return Promise.reject(failure);
-    const id = nextId++;
-    return new Promise<void>((resolve, reject) => {
-      pending.set(id, { left: threads, resolve, reject });
-      for (const worker of workers) worker.postMessage({ op, id });
-    });
-  };
+  const pool = await startWorkerPool(workerUrl, Array.from({ length: threads }, (_, t) => dataOf(t)), 'threaded LinearOps', 'terminate');
 
   return {
     rows: n,
@@ -248,21 +199,16 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       checkForward(w, b, z);
       sharedW.set(w);
       sharedB.set(b);
-      await run('forward');
+      await pool.run('forward');
       z.set(rowValues);
     },
     async backward(g, gw, gb) {
       checkBackward(g, gw, gb);
       rowValues.set(g);
-      await run('backward');
+      await pool.run('backward');
       sumPartials(gw, gb);
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      failAll(new Error('threaded LinearOps closed'));
-      await Promise.all(workers.map((wk) => wk.terminate()));
-    },
+    close: () => pool.close(),
   };
 }
 
