@@ -42,14 +42,29 @@ export function fairhead(args: readonly string[], cwd: string = ROOT, timeoutMs 
   });
 }
 
-/** Every file under `dir` (recursively), as paths relative to `dir` with '/' separators, sorted; [] when absent. */
+/**
+ * Every file under `dir` (recursively), as paths relative to `dir` with '/' separators, sorted; [] when absent.
+ * Entries that vanish while it walks (a writer renaming a staging folder) are left out.
+ */
 export function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return; // renamed or removed while we looked (a writer at work): list what is there now
+    }
+    for (const name of names) {
       const full = join(d, name);
-      if (statSync(full).isDirectory()) walk(full);
+      let isDir: boolean;
+      try {
+        isDir = statSync(full).isDirectory();
+      } catch {
+        continue; // gone between readdir and stat
+      }
+      if (isDir) walk(full);
       else out.push(relative(dir, full).split('\\').join('/'));
     }
   };

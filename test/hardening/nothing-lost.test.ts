@@ -42,7 +42,13 @@ describe('nothing lost when fairhead is killed', { timeout: 240_000 }, () => {
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     // the fixed point: the sweep starts writing (a temporary file or a changed output appears); kill -9 right then
     const poll = setInterval(() => {
-      if (listFiles(out).some((f) => TEMP.test(f) || before.get(f) === undefined || !sameFile(join(out, f), before.get(f) as string))) {
+      let writing: boolean;
+      try {
+        writing = listFiles(out).some((f) => TEMP.test(f) || before.get(f) === undefined || !sameFile(join(out, f), before.get(f) as string));
+      } catch {
+        writing = true; // a file vanished between listing and reading: a rename is under way
+      }
+      if (writing) {
         child.kill('SIGKILL');
         clearInterval(poll);
       }
