@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { startWorkerPool } from './_internal/worker-pool.ts';
-import { InputError, ShapeError } from '../errors.ts';
+import { shapeChecks, sharedRows } from './_internal/shared-rows.ts';
+import { InputError } from '../errors.ts';
 import type { DiskRows } from '../data/disk-matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { backwardDisk, forwardDisk } from './_internal/disk-kernels.ts';
@@ -46,16 +47,7 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
   if (!(chunkBytes > 0)) throw new InputError(`chunkBytes must be a positive number, received ${chunkBytes}`);
   const chunkRows = Math.max(1, Math.floor(chunkBytes / (4 * Math.max(d, 1))));
   const threads = Math.max(1, Math.min(requested, Math.ceil(n / 4)));
-  const checkForward = (w: Float64Array, b: Float64Array, z: Float64Array): void => {
-    if (w.length !== k * d || b.length !== k || z.length !== n * k) {
-      throw new ShapeError(`forward needs w of ${k * d}, b of ${k}, z of ${n * k} values; received ${w.length}, ${b.length}, ${z.length}`);
-    }
-  };
-  const checkBackward = (g: Float64Array, gw: Float64Array, gb: Float64Array): void => {
-    if (g.length !== n * k || gw.length !== k * d || gb.length !== k) {
-      throw new ShapeError(`backward needs g of ${n * k}, gw of ${k * d}, gb of ${k} values; received ${g.length}, ${gw.length}, ${gb.length}`);
-    }
-  };
+  const { checkForward, checkBackward } = shapeChecks(n, d, k);
 
   if (threads === 1) {
     const buffer = new Float32Array(chunkRows * d);
@@ -90,13 +82,7 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
     indexBuffer = new SharedArrayBuffer(4 * x.index.length);
     new Int32Array(indexBuffer).set(x.index);
   }
-  const partial = k * d + k;
-  const fBuffer = new SharedArrayBuffer(8 * (k * d + k + n * k + threads * partial));
-  const f = new Float64Array(fBuffer);
-  const sharedW = f.subarray(0, k * d);
-  const sharedB = f.subarray(k * d, k * d + k);
-  const rowValues = f.subarray(k * d + k, k * d + k + n * k);
-  const partialsAt = k * d + k + n * k;
+  const { fBuffer, sharedW, sharedB, rowValues, sumPartials } = sharedRows(n, d, k, threads);
 
   const workerUrl = import.meta.url.endsWith('.ts')
     ? new URL('./_internal/streaming-ops-worker.mjs', import.meta.url)
@@ -122,13 +108,7 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
       checkBackward(g, gw, gb);
       rowValues.set(g);
       await pool.run('backward');
-      gw.fill(0);
-      gb.fill(0);
-      for (let t = 0; t < threads; t++) {
-        const at = partialsAt + t * partial;
-        for (let c = 0; c < k * d; c++) gw[c] = (gw[c] as number) + (f[at + c] as number);
-        for (let j = 0; j < k; j++) gb[j] = (gb[j] as number) + (f[at + k * d + j] as number);
-      }
+      sumPartials(gw, gb);
     },
     close: () => pool.close(),
   };

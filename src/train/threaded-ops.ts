@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { startWorkerPool } from './_internal/worker-pool.ts';
+import { sharedRows } from './_internal/shared-rows.ts';
 import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
@@ -115,32 +116,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     xOffset = 0;
     new Float32Array(xBuffer).set(x.data);
   }
-  const partial = k * d + k;
-  const fBuffer = new SharedArrayBuffer(8 * (k * d + k + n * k + threads * partial));
-  const f = new Float64Array(fBuffer);
-  const sharedW = f.subarray(0, k * d);
-  const sharedB = f.subarray(k * d, k * d + k);
-  const rowValues = f.subarray(k * d + k, k * d + k + n * k);
-  const partialsAt = k * d + k + n * k;
-  const sumPartials = (gw: Float64Array, gb: Float64Array): void => {
-    gw.fill(0);
-    gb.fill(0);
-    for (let t = 0; t < threads; t++) {
-      const at = partialsAt + t * partial;
-      for (let c = 0; c < k * d; c++) gw[c] = (gw[c] as number) + (f[at + c] as number);
-      for (let j = 0; j < k; j++) gb[j] = (gb[j] as number) + (f[at + k * d + j] as number);
-    }
-  };
-  const checkForward = (w: Float64Array, b: Float64Array, z: Float64Array): void => {
-    if (w.length !== k * d || b.length !== k || z.length !== n * k) {
-      throw new ShapeError(`forward needs w of ${k * d}, b of ${k}, z of ${n * k} values; received ${w.length}, ${b.length}, ${z.length}`);
-    }
-  };
-  const checkBackward = (g: Float64Array, gw: Float64Array, gb: Float64Array): void => {
-    if (g.length !== n * k || gw.length !== k * d || gb.length !== k) {
-      throw new ShapeError(`backward needs g of ${n * k}, gw of ${k * d}, gb of ${k} values; received ${g.length}, ${gw.length}, ${gb.length}`);
-    }
-  };
+  const { fBuffer, sharedW, sharedB, rowValues, checkForward, checkBackward, sumPartials } = sharedRows(n, d, k, threads);
   const dataOf = (t: number): OpsWorkerData => {
     const { start, end } = ranges[t] as { start: number; end: number };
     const wasm = scratch?.[t];
