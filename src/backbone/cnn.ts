@@ -153,6 +153,7 @@ export async function trainCnn(
   const proba = new Float64Array(batch * nc);
   const dz = new Float64Array(batch * arch.outputs);
   const dlogits = new Float32Array(batch * arch.outputs);
+  const target = new Float32Array(batch * arch.outputs);
   const yb = new Int32Array(batch);
   const gb = new Int32Array(batch);
   const order = new Int32Array(n);
@@ -181,10 +182,20 @@ export async function trainCnn(
           gb[r] = train.group[idx] as number;
         }
         loadBatch(train.images, indices, x, o.augment ? { rng, padding: o.cropPadding } : null);
-        const { logits, saved } = await engine.forward(w, x, rows, 0.1);
-        for (let i = 0; i < rows * arch.outputs; i++) logits64[i] = logits[i] as number;
-        let loss = crossEntropy(logits64, yb, rows, nc, proba, dz, 1 / rows) / rows;
-        if (extraLoss) {
+        let grads: Float32Array[];
+        let loss: number;
+        if (!extraLoss) {
+          // the loss's gradient inside the graph: forward and backward in one run
+          target.fill(0, 0, rows * arch.outputs);
+          for (let r = 0; r < rows; r++) target[arch.outputs === 1 ? r : r * nc + (yb[r] as number)] = arch.outputs === 1 ? (yb[r] as number) : 1;
+          const step = await engine.trainStep(w, x, target, rows, 1 / rows, 0.1);
+          for (let i = 0; i < rows * arch.outputs; i++) logits64[i] = step.logits[i] as number;
+          loss = crossEntropy(logits64, yb, rows, nc, proba, dz, 1 / rows) / rows;
+          grads = step.grads;
+        } else {
+          const { logits, saved } = await engine.forward(w, x, rows, 0.1);
+          for (let i = 0; i < rows * arch.outputs; i++) logits64[i] = logits[i] as number;
+          loss = crossEntropy(logits64, yb, rows, nc, proba, dz, 1 / rows) / rows;
           const term = extraLoss({
             split: 'train', epoch, rows, classes: nc, probabilities: proba.subarray(0, rows * nc),
             y: yb.subarray(0, rows), group: gb.subarray(0, rows), indices,
@@ -192,6 +203,8 @@ export async function trainCnn(
           checkTerm(term, rows * nc);
           loss += term.value;
           addProbabilityGradient(proba, term.gradient, rows, nc, dz);
+          for (let i = 0; i < rows * arch.outputs; i++) dlogits[i] = dz[i] as number;
+          grads = await engine.backward(w, saved, dlogits, rows);
         }
         if (!Number.isFinite(loss)) {
           throw new ConvergenceError(`cnn: the training loss became ${loss} at epoch ${epoch}; lower learningRate (now ${o.learningRate})`);
@@ -199,8 +212,6 @@ export async function trainCnn(
         lossSum += loss * rows;
         seen += rows;
         correct += countCorrect(proba, yb, rows, nc);
-        for (let i = 0; i < rows * arch.outputs; i++) dlogits[i] = dz[i] as number;
-        const grads = await engine.backward(w, saved, dlogits, rows);
         sgdStep(w.params, grads, velocity, lr, o.momentum, o.weightDecay);
       }
       epochSeconds.push((performance.now() - epochStarted) / 1000);

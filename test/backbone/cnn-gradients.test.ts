@@ -81,3 +81,50 @@ describe('cnn backward graph', () => {
     expectClose(results);
   });
 });
+
+describe('cnn fused training step', () => {
+  /** trainStep's gradients against backward() fed with d(scale x cross-entropy)/dlogits = scale (act(z) - target). */
+  async function compare(outputs: number, seed: number): Promise<void> {
+    const arch = { size: 8, channels: [2, 3], outputs };
+    const engine = await CnnEngine.create(arch, { training: true, threads: 1 });
+    const w = initialWeights(arch, createRng(seed));
+    const rng = createRng(seed + 7);
+    for (const p of w.params) for (let i = 0; i < p.length; i++) p[i] = (p[i] as number) + 0.1 * rng.normal();
+    const n = 5;
+    const x = new Float32Array(n * 3 * 64);
+    for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+    const target = new Float32Array(n * outputs);
+    for (let i = 0; i < n; i++) target[outputs === 1 ? i : i * outputs + rng.int(outputs)] = outputs === 1 ? rng.int(2) : 1;
+    const scale = 1 / n;
+    const { logits, saved } = await engine.forward(w, x, n, 0);
+    const dlogits = new Float32Array(n * outputs);
+    for (let i = 0; i < n; i++) {
+      const z = Array.from(logits.subarray(i * outputs, (i + 1) * outputs));
+      const act = outputs === 1 ? [1 / (1 + Math.exp(-(z[0] as number)))] : z.map((v) => Math.exp(v) / z.reduce((s, u) => s + Math.exp(u), 0));
+      act.forEach((a, j) => { dlogits[i * outputs + j] = scale * (a - (target[i * outputs + j] as number)); });
+    }
+    const expected = await engine.backward(w, saved, dlogits, n);
+    const step = await engine.trainStep(w, x, target, n, scale, 0);
+    expect(Array.from(step.logits)).toEqual(Array.from(logits.subarray(0, n * outputs)));
+    expect(step.grads.length).toBe(expected.length);
+    let nonzero = 0;
+    step.grads.forEach((g, k) => {
+      const e = expected[k] as Float32Array;
+      expect(g.length, engine.params[k]!.name).toBe(e.length);
+      for (let i = 0; i < g.length; i++) {
+        expect(Math.abs((g[i] as number) - (e[i] as number)), `${engine.params[k]!.name}[${i}]`).toBeLessThan(1e-5 + 1e-4 * Math.abs(e[i] as number));
+        if (Math.abs(e[i] as number) > 1e-4) nonzero++;
+      }
+    });
+    expect(nonzero).toBeGreaterThan(20);
+    await engine.release();
+  }
+
+  it('gives the logits and gradients of forward + backward with one logit (sigmoid)', async () => {
+    await compare(1, 11);
+  });
+
+  it('gives the logits and gradients of forward + backward with three logits (softmax)', async () => {
+    await compare(3, 12);
+  });
+});

@@ -49,12 +49,14 @@ export function cloneWeights(w: CnnWeights): CnnWeights {
 export class CnnEngine {
   readonly params: readonly ParamSpec[];
   readonly bns: readonly BnSpec[];
+  private forwardSession: Promise<ort.InferenceSession> | null = null;
+  private backwardSession: Promise<ort.InferenceSession> | null = null;
 
   private constructor(
     readonly arch: CnnArchitecture,
     private readonly graphs: CnnGraphs,
-    private readonly forwardSession: ort.InferenceSession | null,
-    private readonly backwardSession: ort.InferenceSession | null,
+    private readonly settings: ort.InferenceSession.SessionOptions,
+    private readonly trainSession: ort.InferenceSession | null,
     private readonly inferenceSession: ort.InferenceSession,
   ) {
     const d = describeNetwork(arch);
@@ -62,19 +64,21 @@ export class CnnEngine {
     this.bns = d.bns;
   }
 
-  /** Sessions for `arch`: with `training`, the forward and backward graphs too. `threads`: intra-op threads. */
+  /**
+   * Sessions for `arch`: with `training`, the fused training step too (the separate forward and backward sessions
+   * are created on first use). `threads`: intra-op threads.
+   */
   static async create(arch: CnnArchitecture, options: { training: boolean; threads?: number | undefined }): Promise<CnnEngine> {
     const graphs = buildGraphs(arch);
     const settings: ort.InferenceSession.SessionOptions = {
       executionMode: 'sequential', interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all',
     };
     if (options.threads !== undefined) settings.intraOpNumThreads = options.threads;
-    const [forward, backward, inference] = await Promise.all([
-      options.training ? ort.InferenceSession.create(graphs.forward, settings) : null,
-      options.training ? ort.InferenceSession.create(graphs.backward, settings) : null,
+    const [train, inference] = await Promise.all([
+      options.training ? ort.InferenceSession.create(graphs.train, settings) : null,
       ort.InferenceSession.create(graphs.inference, settings),
     ]);
-    return new CnnEngine(arch, graphs, forward, backward, inference);
+    return new CnnEngine(arch, graphs, settings, train, inference);
   }
 
   private paramFeeds(w: CnnWeights): Record<string, ort.Tensor> {
@@ -90,39 +94,67 @@ export class CnnEngine {
     return new ort.Tensor('float32', x.subarray(0, n * 3 * s * s), [n, 3, s, s]);
   }
 
+  /** PyTorch's running-statistics rule: r <- (1 - m) r + m batch, the variance unbiased (m = momentum). */
+  private updateRunning(w: CnnWeights, out: ort.InferenceSession.OnnxValueMapType, stats: CnnGraphs['stats'], n: number, momentum: number): void {
+    if (!(momentum > 0)) return;
+    stats.forEach((s, i) => {
+      const bn = this.bns[i] as BnSpec;
+      const m = n * bn.side * bn.side;
+      const mean = (out[s.mean] as ort.Tensor).data as Float32Array;
+      const variance = (out[s.variance] as ort.Tensor).data as Float32Array;
+      const rm = w.runningMean[i] as Float32Array;
+      const rv = w.runningVar[i] as Float32Array;
+      const unbias = m > 1 ? m / (m - 1) : 1;
+      for (let c = 0; c < rm.length; c++) {
+        rm[c] = (1 - momentum) * (rm[c] as number) + momentum * (mean[c] as number);
+        rv[c] = (1 - momentum) * (rv[c] as number) + momentum * (variance[c] as number) * unbias;
+      }
+    });
+  }
+
+  /**
+   * One training step of `n` images (`x`: NCHW float32) in one run: BN on batch statistics, and the gradients of
+   * `scale` x the summed cross-entropy against `target` (n x outputs: 0/1 labels for one logit, one-hot rows for
+   * K logits). Returns the logits and the gradients (one float32 array per param, in {@link params} order); updates
+   * the running BN statistics of `w` when `momentum` > 0 (see {@link forward}).
+   */
+  async trainStep(w: CnnWeights, x: Float32Array, target: Float32Array, n: number, scale: number, momentum: number): Promise<{ logits: Float32Array; grads: Float32Array[] }> {
+    if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
+    const k = this.arch.outputs;
+    const out = await this.trainSession.run({
+      x: this.input(x, n), ...this.paramFeeds(w),
+      target: new ort.Tensor('float32', target.subarray(0, n * k), [n, k]),
+      scale: new ort.Tensor('float32', Float32Array.of(scale), []),
+    });
+    this.updateRunning(w, out, this.graphs.trainStats, n, momentum);
+    return {
+      logits: (out['logits'] as ort.Tensor).data as Float32Array,
+      grads: this.params.map((p) => (out[`grad_${p.name}`] as ort.Tensor).data as Float32Array),
+    };
+  }
+
   /**
    * Training forward pass of `n` images (`x`: NCHW float32) with BN on batch statistics. Returns the logits
    * (`n x outputs`) and the tensors {@link backward} needs. Updates the running BN statistics of `w` when
-   * `momentum` > 0 (PyTorch's rule: r <- (1 - m) r + m batch, the variance unbiased).
+   * `momentum` > 0 (PyTorch's rule: r <- (1 - m) r + m batch, the variance unbiased). For a loss computed in
+   * JavaScript (e.g. a fairness term on the probabilities); {@link trainStep} does both passes in one run.
    */
   async forward(w: CnnWeights, x: Float32Array, n: number, momentum: number): Promise<{ logits: Float32Array; saved: ort.InferenceSession.OnnxValueMapType }> {
-    if (!this.forwardSession) throw new Error('cnn engine: created without training sessions');
-    const out = await this.forwardSession.run({ x: this.input(x, n), ...this.paramFeeds(w) });
-    if (momentum > 0) {
-      this.graphs.stats.forEach((s, i) => {
-        const bn = this.bns[i] as BnSpec;
-        const m = n * bn.side * bn.side;
-        const mean = (out[s.mean] as ort.Tensor).data as Float32Array;
-        const variance = (out[s.variance] as ort.Tensor).data as Float32Array;
-        const rm = w.runningMean[i] as Float32Array;
-        const rv = w.runningVar[i] as Float32Array;
-        const unbias = m > 1 ? m / (m - 1) : 1;
-        for (let c = 0; c < rm.length; c++) {
-          rm[c] = (1 - momentum) * (rm[c] as number) + momentum * (mean[c] as number);
-          rv[c] = (1 - momentum) * (rv[c] as number) + momentum * (variance[c] as number) * unbias;
-        }
-      });
-    }
+    if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
+    this.forwardSession ??= ort.InferenceSession.create(this.graphs.forward, this.settings);
+    const out = await (await this.forwardSession).run({ x: this.input(x, n), ...this.paramFeeds(w) });
+    this.updateRunning(w, out, this.graphs.stats, n, momentum);
     return { logits: (out['logits'] as ort.Tensor).data as Float32Array, saved: out };
   }
 
   /** Gradients (one float32 array per param, in {@link params} order) given d loss / d logits (`n x outputs`). */
   async backward(w: CnnWeights, saved: ort.InferenceSession.OnnxValueMapType, dlogits: Float32Array, n: number): Promise<Float32Array[]> {
-    if (!this.backwardSession) throw new Error('cnn engine: created without training sessions');
+    if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
+    this.backwardSession ??= ort.InferenceSession.create(this.graphs.backward, this.settings);
     const params = this.paramFeeds(w);
     const feeds: Record<string, ort.Tensor> = { dlogits: new ort.Tensor('float32', dlogits.subarray(0, n * this.arch.outputs), [n, this.arch.outputs]) };
     for (const name of this.graphs.saved) feeds[name] = (params[name] ?? saved[name]) as ort.Tensor;
-    const out = await this.backwardSession.run(feeds);
+    const out = await (await this.backwardSession).run(feeds);
     return this.params.map((p) => (out[`grad_${p.name}`] as ort.Tensor).data as Float32Array);
   }
 
@@ -139,6 +171,7 @@ export class CnnEngine {
 
   /** Close the sessions. */
   async release(): Promise<void> {
-    await Promise.all([this.forwardSession?.release(), this.backwardSession?.release(), this.inferenceSession.release()]);
+    const split = await Promise.all([this.forwardSession, this.backwardSession]);
+    await Promise.all([...split.map((session) => session?.release()), this.trainSession?.release(), this.inferenceSession.release()]);
   }
 }

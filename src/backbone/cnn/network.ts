@@ -101,6 +101,8 @@ class Emitter {
   private readonly summed = new Map<string, string>();
   /** Forward tensors the backward pass reads. */
   readonly saved = new Set<string>();
+  /** The int64 ones among them (maxpool indices); the others are float. */
+  readonly int64 = new Set<string>();
   /** The tensor holding the logits (set by {@link emit}). */
   logitsTensor = '';
   /** BN batch statistics (train) as [mean, var] output names per BN layer. */
@@ -157,22 +159,40 @@ class Emitter {
     const hOut = Math.floor((hIn + 2 * pad - k) / stride) + 1;
     const b = this.b;
     if (b) {
+      const [cout, cin] = this.dims.get(w) as readonly number[] as [number, number];
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
-        if (needDx) {
+        if (needDx && stride === 1) {
+          // dx = the full correlation of dy with W flipped in space, in- and output channels swapped (a plain Conv:
+          // onnxruntime runs it faster than ConvTranspose)
+          const wt = b.node('Transpose', [this.use(w)], { perm: [1, 0, 2, 3] });
+          const flipped = b.node('Slice', [wt, b.ints([-1, -1]), b.ints([-(2 ** 31), -(2 ** 31)]), b.ints([2, 3]), b.ints([-1, -1])]);
+          const q = k - 1 - pad;
+          this.addGrad(x, b.node('Conv', [dy, flipped], { kernel_shape: [k, k], pads: [q, q, q, q] }));
+        } else if (needDx) {
           const op = hIn - ((hOut - 1) * stride - 2 * pad + k);
           const dx = b.node('ConvTranspose', [dy, this.use(w)], {
             kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], output_padding: [op, op],
           });
           this.addGrad(x, dx);
         }
+        // dW = dy2 cols^T: dy2 = dy as [cout, N*hOut*hOut]; cols (im2col) = [cin*k*k, N*hOut*hOut], row (i, a, b)
+        // holding xpad[n, i, stride*y + a, stride*x + b] over (n, y, x).
         const xt = b.node('Transpose', [this.use(x)], { perm: [1, 0, 2, 3] });
-        const dyt = b.node('Transpose', [dy], { perm: [1, 0, 2, 3] });
-        let dw = b.node('Conv', [xt, dyt], { pads: [pad, pad, pad, pad], dilations: [stride, stride], strides: [1, 1] });
-        const kOut = hIn + 2 * pad - (hOut - 1) * stride;
-        if (kOut !== k) dw = b.node('Slice', [dw, b.ints([0, 0]), b.ints([k, k]), b.ints([2, 3])]);
-        this.addGrad(w, b.node('Transpose', [dw], { perm: [1, 0, 2, 3] }));
+        const xp = pad > 0 ? b.node('Pad', [xt, b.ints([0, 0, pad, pad, 0, 0, pad, pad])]) : xt;
+        const slices: string[] = [];
+        const end = (hOut - 1) * stride + 1;
+        for (let a = 0; a < k; a++) {
+          for (let c = 0; c < k; c++) {
+            slices.push(k === 1 && stride === 1 ? xp : b.node('Slice', [xp, b.ints([a, c]), b.ints([a + end, c + end]), b.ints([2, 3]), b.ints([stride, stride])]));
+          }
+        }
+        const stacked = slices.length === 1 ? (slices[0] as string) : b.node('Concat', slices, { axis: 1 });
+        const cols = b.node('Reshape', [stacked, b.ints([cin * k * k, -1])]);
+        const dy2 = b.node('Reshape', [b.node('Transpose', [dy], { perm: [1, 0, 2, 3] }), b.ints([cout, -1])]);
+        const dw = b.node('Gemm', [dy2, cols], { transB: 1 });
+        this.addGrad(w, b.node('Reshape', [dw, b.ints([cout, cin, k, k])]));
       });
     }
     return y;
@@ -186,22 +206,25 @@ class Emitter {
     const xc = f.node('Sub', [x, mean]);
     const variance = f.node('ReduceMean', [f.node('Mul', [xc, xc])], { axes: [0, 2, 3], keepdims: 1 });
     const inv = f.node('Reciprocal', [f.node('Sqrt', [f.node('Add', [variance, f.scalar(1e-5)])])]);
-    const xhat = f.node('Mul', [xc, inv]);
-    const y = f.node('Add', [f.node('Mul', [xhat, gamma]), beta]);
+    const scale = f.node('Mul', [gamma, inv]);
+    const y = f.node('Add', [f.node('Mul', [xc, scale]), beta]);
     this.stats.push({ name, mean, variance });
     const b = this.b;
     if (b) {
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
+        // with xhat = xc inv, a = gamma inv (per channel), m1 = mean(dy), m2 = mean(dy xc):
+        // dgamma = sum(dy xhat) = inv sum(dy xc), dbeta = sum(dy), dx = a (dy - m1 - xc inv^2 m2)
         const axes = b.ints([0, 2, 3]);
-        this.addGrad(gamma, b.node('ReduceSum', [b.node('Mul', [dy, this.use(xhat)]), axes], { keepdims: 1 }));
+        const dyxc = b.node('Mul', [dy, this.use(xc)]);
+        this.addGrad(gamma, b.node('Mul', [b.node('ReduceSum', [dyxc, axes], { keepdims: 1 }), this.use(inv)]));
         this.addGrad(beta, b.node('ReduceSum', [dy, axes], { keepdims: 1 }));
-        const g = b.node('Mul', [dy, this.use(gamma)]);
-        const m1 = b.node('ReduceMean', [g], { axes: [0, 2, 3], keepdims: 1 });
-        const m2 = b.node('ReduceMean', [b.node('Mul', [g, xhat])], { axes: [0, 2, 3], keepdims: 1 });
-        const inner = b.node('Sub', [b.node('Sub', [g, m1]), b.node('Mul', [xhat, m2])]);
-        this.addGrad(x, b.node('Mul', [inner, this.use(inv)]));
+        const m1 = b.node('ReduceMean', [dy], { axes: [0, 2, 3], keepdims: 1 });
+        const m2 = b.node('ReduceMean', [dyxc], { axes: [0, 2, 3], keepdims: 1 });
+        const k = b.node('Mul', [b.node('Mul', [inv, inv]), m2]);
+        const inner = b.node('Sub', [b.node('Sub', [dy, m1]), b.node('Mul', [xc, k])]);
+        this.addGrad(x, b.node('Mul', [inner, this.use(scale)]));
       });
     }
     return y;
@@ -220,7 +243,7 @@ class Emitter {
     if (b) {
       this.tape.push(() => {
         const dy = this.grad(y);
-        if (dy) this.addGrad(x, b.node('Mul', [dy, b.node('Sign', [this.use(y)])]));
+        if (dy) this.addGrad(x, b.node('Mul', [dy, b.node('Cast', [b.node('Greater', [this.use(y), b.scalar(0)])], { to: 1 })]));
       });
     }
     return y;
@@ -239,23 +262,17 @@ class Emitter {
     return y;
   }
 
-  maxPool(x: string, channels: number, hIn: number): string {
-    const y = this.f.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] });
+  maxPool(x: string): string {
     const b = this.b;
-    if (b) {
-      const h2 = hIn / 2;
-      const up = (t: string): string => {
-        const r = b.node('Reshape', [t, b.ints([-1, channels, h2, 1, h2, 1])]);
-        const e = b.node('Expand', [r, b.ints([1, 1, 1, 2, 1, 2])]);
-        return b.node('Reshape', [e, b.ints([-1, channels, hIn, hIn])]);
-      };
-      this.tape.push(() => {
-        const dy = this.grad(y);
-        if (!dy) return;
-        const mask = b.node('Cast', [b.node('Equal', [this.use(x), up(this.use(y))])], { to: 1 });
-        this.addGrad(x, b.node('Mul', [mask, up(dy)]));
-      });
-    }
+    if (!b) return this.f.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] });
+    const y = this.f.fresh('maxpool');
+    const indices = this.f.fresh('maxpool_indices');
+    this.f.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }, [y, indices]);
+    this.int64.add(indices);
+    this.tape.push(() => {
+      const dy = this.grad(y);
+      if (dy) this.addGrad(x, b.node('MaxUnpool', [dy, this.use(indices)], { kernel_shape: [2, 2], strides: [2, 2] }));
+    });
     return y;
   }
 
@@ -291,6 +308,13 @@ class Emitter {
 
 /** The ONNX graphs of one architecture, and the names that connect them. */
 export interface CnnGraphs {
+  /**
+   * One training step, forward and backward in one run (nothing crosses to JavaScript but the results): inputs x,
+   * params, `target` (N x outputs: the label for one logit, one-hot rows for K) and `scale` (a scalar, e.g. 1 / N);
+   * d loss / d logits = scale (act(logits) - target), act = sigmoid (one logit) or softmax, i.e. the gradient of
+   * scale x the summed cross-entropy. Outputs logits, BN batch statistics and grad_<param> for every param.
+   */
+  readonly train: Uint8Array;
   /** Training forward: inputs x + params; outputs logits, BN batch statistics, tensors saved for backward. */
   readonly forward: Uint8Array;
   /** Backward: inputs dlogits + saved tensors (+ params); outputs grad_<param> for every param. */
@@ -299,6 +323,8 @@ export interface CnnGraphs {
   readonly saved: readonly string[];
   /** BN layer name -> forward output names of its batch mean and (biased) variance, shape 1 x C x 1 x 1. */
   readonly stats: readonly { name: string; mean: string; variance: string }[];
+  /** The same for the fused `train` graph. */
+  readonly trainStats: readonly { name: string; mean: string; variance: string }[];
   /** Inference: inputs x + params + running stats; outputs `embedding` (N x c_last) and `logits`. */
   readonly inference: Uint8Array;
 }
@@ -315,7 +341,7 @@ function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null): Emi
   const c0 = arch.channels[0] as number;
   let h = arch.size;
   let x = e.conv('x', 'stem_conv', h, 3, 1, 1, false);
-  x = e.maxPool(e.relu(bn(x, 'stem_bn')), c0, h);
+  x = e.maxPool(e.relu(bn(x, 'stem_bn')));
   h /= 2;
   let cin = c0;
   arch.channels.forEach((cout, s) => {
@@ -338,7 +364,7 @@ function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null): Emi
   return e;
 }
 
-/** Build the training (forward, backward) and inference graphs of `arch`. */
+/** Build the training (fused step; forward, backward) and inference graphs of `arch`. */
 export function buildGraphs(arch: CnnArchitecture): CnnGraphs {
   checkArchitecture(arch.size, arch.channels);
   const { params } = describeNetwork(arch);
@@ -358,11 +384,30 @@ export function buildGraphs(arch: CnnArchitecture): CnnGraphs {
     const d = dims.get(name);
     if (d) b.input(name, d);
     else {
-      f.output(name);
-      b.input(name);
+      const type = e.int64.has(name) ? 'int64' : 'float';
+      f.output(name, type);
+      b.input(name, undefined, type);
     }
   }
+
+  // the fused step: the same rules, forward and backward nodes in one graph
+  const t = new OnnxBuilder('cnn_train');
+  const te = emit(arch, t, t);
+  t.input('target', ['N', arch.outputs]);
+  t.input('scale', []);
+  const act = arch.outputs === 1 ? t.node('Sigmoid', [te.logitsTensor]) : t.node('Softmax', [te.logitsTensor], { axis: 1 });
+  te.seed(te.logitsTensor, t.node('Mul', [t.node('Sub', [act, 'target']), 'scale']));
+  te.backward();
+  for (const p of params) te.paramGrad(p.name);
+  for (const s of te.stats) {
+    t.output(s.mean);
+    t.output(s.variance);
+  }
+
   const g = new OnnxBuilder('cnn_inference');
   emit(arch, g, null);
-  return { forward: f.toBytes(), backward: b.toBytes(), saved: [...e.saved], stats: e.stats, inference: g.toBytes() };
+  return {
+    train: t.toBytes(), forward: f.toBytes(), backward: b.toBytes(), saved: [...e.saved], stats: e.stats, inference: g.toBytes(),
+    trainStats: te.stats,
+  };
 }

@@ -15,6 +15,9 @@ const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
 const AT = onnx.AttributeProto.AttributeType;
 
+/** The element types of graph inputs and outputs. */
+export type ElementType = 'float' | 'int64';
+
 /** An attribute value: an integer, a list of integers, a float or a string. */
 export type AttributeValue = number | readonly number[] | string | { readonly float: number };
 
@@ -37,11 +40,14 @@ export class OnnxBuilder {
     return `${prefix}_${this.name}_${this.counter}`;
   }
 
-  /** Declare a float input; a string dimension is symbolic (e.g. the batch size); no `dims`: shape unknown. */
-  input(name: string, dims?: readonly (number | string)[]): string {
+  /**
+   * Declare an input (float, or int64 with `type: 'int64'`); a string dimension is symbolic (e.g. the batch size);
+   * no `dims`: shape unknown.
+   */
+  input(name: string, dims?: readonly (number | string)[], type: ElementType = 'float'): string {
     if (this.inputNames.has(name)) return name;
     this.inputNames.add(name);
-    this.inputs.push(valueInfo(name, dims));
+    this.inputs.push(valueInfo(name, dims, type));
     return name;
   }
 
@@ -50,15 +56,15 @@ export class OnnxBuilder {
     return this.inputNames.has(name);
   }
 
-  /** Declare `name` as a float output (shape left to inference). Declaring it twice is a no-op. */
-  output(name: string): string {
+  /** Declare `name` as an output (float unless `type`; shape left to inference). Declaring it twice is a no-op. */
+  output(name: string, type: ElementType = 'float'): string {
     if (this.outputNames.has(name)) return name;
     this.outputNames.add(name);
-    this.outputs.push({ name, type: { tensorType: { elemType: DT.FLOAT } } });
+    this.outputs.push(valueInfo(name, undefined, type));
     return name;
   }
 
-  /** Add a node; returns its first output's name (`outputs` names them, else fresh names). */
+  /** Add a node; returns its first output's name (`outputs` names them, else one fresh name). */
   node(op: string, inputs: readonly string[], attributes: Record<string, AttributeValue> = {}, outputs?: readonly string[]): string {
     const outs = outputs ? [...outputs] : [this.fresh(op.toLowerCase())];
     this.nodes.push({
@@ -105,13 +111,14 @@ export class OnnxBuilder {
   }
 }
 
-function valueInfo(name: string, dims?: readonly (number | string)[]): onnxProto.onnx.IValueInfoProto {
-  if (!dims) return { name, type: { tensorType: { elemType: DT.FLOAT } } };
+function valueInfo(name: string, dims: readonly (number | string)[] | undefined, type: ElementType): onnxProto.onnx.IValueInfoProto {
+  const elemType = type === 'int64' ? DT.INT64 : DT.FLOAT;
+  if (!dims) return { name, type: { tensorType: { elemType } } };
   return {
     name,
     type: {
       tensorType: {
-        elemType: DT.FLOAT,
+        elemType,
         shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
