@@ -11,6 +11,13 @@ export interface LinearOps {
   forward(w: Float64Array, b: Float64Array, z: Float64Array): Promise<void>;
   /** gw[j*d + c] = sum_i X[i,c] * g[i*k + j]; gb[j] = sum_i g[i*k + j]. */
   backward(g: Float64Array, gw: Float64Array, gb: Float64Array): Promise<void>;
+  /**
+   * Optional, binary heads (outputs 1): the per-(label, group) cell sums of one objective evaluation in one pass
+   * over X. `codes[i]` = y_i * groups + group_i (y in {0, 1}); `out` gets, per cell c = 0..2*groups-1,
+   * `[A_c (d), B_c (d), rows, sum p, sum loss, sum (p - y), sum p(1 - p)]` with p = sigmoid(x w + b), loss the
+   * cross-entropy, A_c = sum_{i in c} (p_i - y_i) x_i and B_c = sum_{i in c} p_i (1 - p_i) x_i.
+   */
+  binaryCellSums?(w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array): Promise<void>;
   /** Release worker threads or buffers. */
   close(): Promise<void>;
 }

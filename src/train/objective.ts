@@ -1,4 +1,4 @@
-import type { Penalty } from '../fairness/penalties/penalty.ts';
+import type { Penalty, PenaltyInput } from '../fairness/penalties/penalty.ts';
 import type { LinearOps } from './linear-ops.ts';
 
 /** What {@link HeadObjective} needs besides the embeddings (which live in `ops`). */
@@ -56,6 +56,8 @@ export class HeadObjective {
   private readonly gProb: Float64Array;
   private readonly gLoss: Float64Array;
   private readonly rowWeight: Float64Array;
+  /** Binary heads over ops with {@link LinearOps.binaryCellSums}: the one-pass evaluation's row codes and buffers. */
+  private readonly cells: CellBuffers | null;
 
   constructor(readonly config: ObjectiveConfig) {
     const { ops } = config;
@@ -76,6 +78,7 @@ export class HeadObjective {
       const w = config.classWeights ? (config.classWeights[config.y[i] as number] as number) : 1;
       this.rowWeight[i] = w / n;
     }
+    this.cells = k === 1 && ops.binaryCellSums ? cellBuffers(config, ops.cols) : null;
   }
 
   /** Logits z (n x k) for theta, computed into an internal buffer (valid until the next call). */
@@ -124,6 +127,53 @@ export class HeadObjective {
     return { prob: this.prob, loss: this.loss };
   }
 
+  /**
+   * {@link evaluate} for a binary head in one pass over X ({@link LinearOps.binaryCellSums}): every term is a
+   * function of per-(label, group) cell sums, and d objective / d z_i = a_c (p_i - y_i) + b_c p_i (1 - p_i) for
+   * the rows i of cell c, with a_c = w_y / n + scale * dP/dCE_i and b_c = scale * dP/dp_i the same for every row
+   * of the cell. So the gradient is sum_c a_c A_c + b_c B_c, from the cell sums A_c, B_c of the pass.
+   */
+  private async evaluateByCells(cells: CellBuffers, theta: Float64Array, gradient?: Float64Array): Promise<ObjectiveValue> {
+    const { penalty, alpha, l2, ops } = this.config;
+    const d = this.cols;
+    const stride = 2 * d + 5;
+    const { sums, input } = cells;
+    const count = input.count;
+    const cellCount = count.length;
+    await ops.binaryCellSums!(theta.subarray(0, d), theta.subarray(d, d + 1), cells.codes, this.config.groupCount, sums);
+    let loss = 0;
+    for (let c = 0; c < cellCount; c++) {
+      const at = c * stride + 2 * d;
+      const m = sums[at] as number;
+      count[c] = m;
+      input.prob[c] = m > 0 ? (sums[at + 1] as number) / m : 0;
+      input.loss[c] = m > 0 ? (sums[at + 2] as number) / m : 0;
+      loss += (cells.rowWeight[c] as number) * (sums[at + 2] as number);
+    }
+    const replaces = penalty?.replacesLoss ?? false;
+    const scale = replaces ? 1 : alpha;
+    const g = cells.gradient;
+    g.prob.fill(0);
+    g.loss.fill(0);
+    const penaltyValue = penalty ? penalty.value(input, gradient && scale !== 0 ? g : undefined, scale) : 0;
+    let reg = 0;
+    for (let j = 0; j < d; j++) reg += (theta[j] as number) * (theta[j] as number);
+    const objective = (replaces ? penaltyValue : loss + alpha * penaltyValue) + 0.5 * l2 * reg;
+    if (!gradient) return { objective, loss, penalty: penaltyValue };
+    for (let j = 0; j < d; j++) gradient[j] = l2 * (theta[j] as number);
+    let gb = 0;
+    for (let c = 0; c < cellCount; c++) {
+      if ((count[c] as number) === 0) continue;
+      const a = (replaces ? 0 : (cells.rowWeight[c] as number)) + (g.loss[c] as number);
+      const b = g.prob[c] as number;
+      const at = c * stride;
+      for (let j = 0; j < d; j++) gradient[j] = (gradient[j] as number) + a * (sums[at + j] as number) + b * (sums[at + d + j] as number);
+      gb += a * (sums[at + 2 * d + 3] as number) + b * (sums[at + 2 * d + 4] as number);
+    }
+    gradient[d] = gb;
+    return { objective, loss, penalty: penaltyValue };
+  }
+
   /** Value of `penalty` (default: the configured one) at theta, without its gradient. */
   async penaltyAt(theta: Float64Array, penalty: Penalty | null = this.config.penalty): Promise<number> {
     if (!penalty) return 0;
@@ -147,6 +197,7 @@ export class HeadObjective {
    * The objective at theta; when `gradient` (length {@link size}) is given, writes d objective / d theta into it.
    */
   async evaluate(theta: Float64Array, gradient?: Float64Array): Promise<ObjectiveValue> {
+    if (this.cells) return this.evaluateByCells(this.cells, theta, gradient);
     const { penalty, alpha, l2, y } = this.config;
     const n = this.rows;
     const k = this.outputs;
@@ -194,6 +245,39 @@ export class HeadObjective {
     for (let j = 0; j < kd; j++) gradient[j] = (gradient[j] as number) + l2 * (theta[j] as number);
     return { objective, loss, penalty: penaltyValue };
   }
+}
+
+export interface CellBuffers {
+  readonly codes: Int32Array;
+  readonly sums: Float64Array;
+  /** The penalty's input: one entry per (label, group) cell, holding the cell's mean p and loss and its row count. */
+  readonly input: PenaltyInput & { readonly count: Float64Array };
+  readonly gradient: { readonly prob: Float64Array; readonly loss: Float64Array };
+  /** Cross-entropy weight of one row of each cell: w_y / n. */
+  readonly rowWeight: Float64Array;
+}
+
+function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
+  const G = config.groupCount;
+  const cells = 2 * G;
+  const n = config.y.length;
+  const codes = new Int32Array(n);
+  for (let i = 0; i < n; i++) codes[i] = (config.y[i] as number) * G + (config.group[i] as number);
+  const y = new Int32Array(cells);
+  const group = new Int32Array(cells);
+  const rowWeight = new Float64Array(cells);
+  for (let c = 0; c < cells; c++) {
+    y[c] = c >= G ? 1 : 0;
+    group[c] = c % G;
+    rowWeight[c] = (config.classWeights ? (config.classWeights[y[c] as number] as number) : 1) / n;
+  }
+  return {
+    codes,
+    sums: new Float64Array(cells * (2 * d + 5)),
+    input: { prob: new Float64Array(cells), columns: 1, loss: new Float64Array(cells), y, group, classCount: 2, groupCount: G, count: new Float64Array(cells) },
+    gradient: { prob: new Float64Array(cells), loss: new Float64Array(cells) },
+    rowWeight,
+  };
 }
 
 /** log(1 + e^x) without overflow. */

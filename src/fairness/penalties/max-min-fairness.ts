@@ -35,8 +35,10 @@ export function maxMinFairness(options: PenaltyOptions = {}): Penalty {
       const n = input.y.length;
       for (let i = 0; i < n; i++) {
         const cell = (input.y[i] as number) * G + (input.group[i] as number);
-        sum[cell] = (sum[cell] as number) + (input.loss[i] as number);
-        count[cell] = (count[cell] as number) + 1;
+        const m = input.count ? (input.count[i] as number) : 1;
+        if (m === 0) continue;
+        sum[cell] = (sum[cell] as number) + m * (input.loss[i] as number);
+        count[cell] = (count[cell] as number) + m;
       }
       const mean = new Float64Array(cells);
       const present = new Uint8Array(cells);

@@ -78,6 +78,12 @@ export interface PenaltyInput {
   readonly group: Int32Array;
   readonly classCount: number;
   readonly groupCount: number;
+  /**
+   * How many rows each entry stands for (default: 1 each). A penalty depends on the rows only through per-(label,
+   * group) sums, so one entry per cell holding the cell's mean probability and loss, with its row count here, gives
+   * the same value; the gradient entries are then the derivative for each row of the cell.
+   */
+  readonly count?: Float64Array;
 }
 
 /** Where {@link Penalty.value} adds its gradient: d value / d prob and d value / d loss, same shapes as the input. */

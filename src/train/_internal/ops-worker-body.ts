@@ -5,11 +5,11 @@
  * Internal: started only by ../threaded-ops.ts (through ops-worker.mjs when running from TypeScript sources).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createRangeRunner, type OpsWorkerData } from './range-runner.ts';
+import { createRangeRunner, type CellsMessage, type OpsWorkerData, type RangeOp } from './range-runner.ts';
 
 const run = createRangeRunner(workerData as OpsWorkerData);
-parentPort?.on('message', (message: { op: 'forward' | 'backward'; id: number }) => {
-  run(message.op);
+parentPort?.on('message', (message: CellsMessage & { op: RangeOp; id: number }) => {
+  run(message.op, message);
   parentPort?.postMessage(message.id);
 });
 parentPort?.postMessage('ready');

@@ -3,6 +3,7 @@
 // shared-memory layout as range-runner.ts (OpsWorkerData; this is its wasm branch); the last 1-3 rows of
 // the thread's block, which the 4-row WebAssembly loops do not cover, are done here with plain loops.
 import { parentPort, workerData } from 'node:worker_threads';
+import { cellStride, createCellPass } from './cell-pass.mjs';
 
 const BLOCK_ROWS = 256; // rows summed in float32 by the backward loop before adding into float64
 const data = workerData;
@@ -62,8 +63,24 @@ function backward() {
   }
 }
 
+let cellPass = null;
+
+// Same as range-runner.ts's cellPassOf, for this thread.
+function cells(setup) {
+  if (setup) {
+    cellPass = createCellPass({
+      x, xOffset: data.xOffset, d, start, end,
+      codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
+      out: new Float64Array(setup.out), outAt: slot * 2 * setup.groups * cellStride(d),
+      wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.scratchAt[slot] },
+    });
+  }
+  cellPass();
+}
+
 parentPort.on('message', (message) => {
   if (message.op === 'forward') forward();
+  else if (message.op === 'cells') cells(message.setup);
   else backward();
   parentPort.postMessage(message.id);
 });

@@ -5,7 +5,8 @@
  * Internal.
  */
 import { backwardRows, forwardRows } from '../kernels.ts';
-import { instantiateKernels, type WasmMemory, type WasmModule } from './wasm-kernels.ts';
+import { cellStride, createCellPass } from './cell-pass.mjs';
+import { instantiateKernels, type WasmKernels, type WasmMemory, type WasmModule } from './wasm-kernels.ts';
 
 /** Where one thread's WebAssembly scratch lives (byte addresses in the shared wasm memory). */
 export interface WasmScratch {
@@ -36,11 +37,55 @@ export interface OpsWorkerData {
   readonly wasm?: WasmScratch;
 }
 
+/** The `cells` message: sent with `setup` when the row codes or the cell count change (see LinearOps.binaryCellSums). */
+export interface CellsMessage {
+  readonly setup?: {
+    /** Int32 per row: y * groups + group. */
+    readonly codes: SharedArrayBuffer;
+    /** Float64, one block of 2 * groups cells per thread (slot order). */
+    readonly out: SharedArrayBuffer;
+    readonly groups: number;
+    /** Per slot: byte address of the thread's cell scratch in the wasm memory (wasm kernels only). */
+    readonly scratchAt: readonly number[];
+  };
+}
+
+/** The {@link createCellPass} of thread `slot` for a `cells` setup. */
+export function cellPassOf(
+  data: OpsWorkerData,
+  setup: NonNullable<CellsMessage['setup']>,
+  kernels: WasmKernels | null,
+  w: Float64Array,
+  b: Float64Array,
+): () => void {
+  const { rows: n, cols: d, start, end, slot, wasm } = data;
+  return createCellPass({
+    x: new Float32Array(data.xBuffer, data.xOffset, n * d),
+    xOffset: data.xOffset,
+    d,
+    start,
+    end,
+    codes: new Int32Array(setup.codes),
+    groups: setup.groups,
+    w,
+    b,
+    out: new Float64Array(setup.out),
+    outAt: slot * 2 * setup.groups * cellStride(d),
+    wasm: wasm && kernels ? { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.scratchAt[slot] as number } : null,
+  });
+}
+
 /** Rows summed in float32 by the WebAssembly backward loop before the sum is added into float64. */
 export const BLOCK_ROWS = 256;
 
-/** A function running 'forward' (rows' logits into rowValues) or 'backward' (this thread's partial gradient). */
-export function createRangeRunner(data: OpsWorkerData): (op: 'forward' | 'backward') => void {
+/** The operations of one thread: see {@link createRangeRunner}. */
+export type RangeOp = 'forward' | 'backward' | 'cells';
+
+/**
+ * A function running 'forward' (rows' logits into rowValues), 'backward' (this thread's partial gradient) or
+ * 'cells' (this thread's cell sums, {@link CellsMessage}).
+ */
+export function createRangeRunner(data: OpsWorkerData): (op: RangeOp, message?: CellsMessage) => void {
   const { rows: n, cols: d, outputs: k, start, end, slot, wasm } = data;
   const x = new Float32Array(data.xBuffer, data.xOffset, n * d);
   const f = new Float64Array(data.fBuffer);
@@ -50,8 +95,15 @@ export function createRangeRunner(data: OpsWorkerData): (op: 'forward' | 'backwa
   const partialStart = k * d + k + n * k + slot * (k * d + k);
   const gw = f.subarray(partialStart, partialStart + k * d);
   const gb = f.subarray(partialStart + k * d, partialStart + k * d + k);
+  let cellPass: (() => void) | null = null;
+  const cells = (message: CellsMessage | undefined, kernels: WasmKernels | null): void => {
+    if (message?.setup) cellPass = cellPassOf(data, message.setup, kernels, w, b);
+    if (!cellPass) throw new Error('cells: no setup received');
+    cellPass();
+  };
   if (!wasm) {
-    return (op) => {
+    return (op, message) => {
+      if (op === 'cells') return cells(message, null);
       if (op === 'forward') return forwardRows(x, d, start, end, w, b, k, rowValues);
       gw.fill(0);
       gb.fill(0);
@@ -65,7 +117,8 @@ export function createRangeRunner(data: OpsWorkerData): (op: 'forward' | 'backwa
   const rows32 = heap.subarray(wasm.rowsAt / 4, wasm.rowsAt / 4 + rows4);
   const acc32 = heap.subarray(wasm.accAt / 4, wasm.accAt / 4 + d);
   const xAt = data.xOffset + start * d * 4;
-  return (op) => {
+  return (op, message) => {
+    if (op === 'cells') return cells(message, kernels);
     if (op === 'forward') {
       for (let j = 0; j < k; j++) {
         for (let c = 0; c < d; c++) w32[c] = w[j * d + c] as number;

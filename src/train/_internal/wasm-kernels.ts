@@ -5,6 +5,7 @@
  *
  *     fwd(x, d, rows, w, out):  out[r] = sum_c x[r*d + c] * w[c]               (float32 lanes, 4 rows at a time)
  *     bwd(x, d, rows, g, acc):  acc[c] += sum_r x[r*d + c] * g[r]              (float32, 4 rows at a time)
+ *     bwd2(d, count, idx, g1, g2, acc1, acc2): the same over listed rows, into two accumulators at once
  *
  * All arguments are byte addresses except d and rows; d and rows must be multiples of 4 (callers do the
  * remainders in JavaScript) and callers keep float32 sums short (one row for fwd, a block of rows for bwd)
@@ -107,9 +108,18 @@ const pointers = [
 const load = (p: number): number[] => [...get(p), ...get(C), ...add, ...v128Load];
 
 function fwdBody(): number[] {
+  // Two sets of 4 row sums (A: bytes c..c+15, B: c+16..c+31 of each 32-byte step), so that 8 independent
+  // addition chains hide the latency of f32x4.add; A += B before the horizontal sums.
   const A = [11, 12, 13, 14];
   const WV = 15;
-  const accumulate = (a: number, p: number): number[] => [...get(a), ...load(p), ...get(WV), ...f32x4Mul, ...f32x4Add, ...set(a)];
+  const B = [16, 17, 18, 19];
+  const accumulate = (a: number, p: number, offset = 0): number[] => [
+    ...get(a), ...get(p), ...get(C), ...add, ...simd(0x00, 4, offset), ...get(WV), ...f32x4Mul, ...f32x4Add, ...set(a),
+  ];
+  const step = (acc: number[], offset: number): number[] => [
+    ...get(V), ...get(C), ...add, ...simd(0x00, 4, offset), ...set(WV),
+    ...accumulate(acc[0]!, X, offset), ...accumulate(acc[1]!, P1, offset), ...accumulate(acc[2]!, P2, offset), ...accumulate(acc[3]!, P3, offset),
+  ];
   const hsum = (a: number): number[] => [
     ...get(a), ...f32x4Lane(0), ...get(a), ...f32x4Lane(1), ...f32Add,
     ...get(a), ...f32x4Lane(2), ...get(a), ...f32x4Lane(3), ...f32Add, ...f32Add,
@@ -122,13 +132,20 @@ function fwdBody(): number[] {
     ...block, ...loop,
     ...get(R), ...get(ROWS), ...geU, ...brIf(1),
     ...pointers,
-    ...A.flatMap((a) => [...v128Zero, ...set(a)]),
+    ...[...A, ...B].flatMap((a) => [...v128Zero, ...set(a)]),
+    // 32 bytes per step while at least 32 are left
     ...block, ...loop,
-    ...get(C), ...get(RB), ...geU, ...brIf(1),
-    ...get(V), ...get(C), ...add, ...v128Load, ...set(WV),
-    ...accumulate(A[0]!, X), ...accumulate(A[1]!, P1), ...accumulate(A[2]!, P2), ...accumulate(A[3]!, P3),
-    ...get(C), ...i32(16), ...add, ...set(C),
+    ...get(C), ...i32(16), ...add, ...get(RB), ...geU, ...brIf(1),
+    ...step(A, 0),
+    ...step(B, 16),
+    ...get(C), ...i32(32), ...add, ...set(C),
     ...br(0), ...end, ...end,
+    // d % 8 == 4: one last 16-byte step
+    ...block,
+    ...get(C), ...get(RB), ...geU, ...brIf(0),
+    ...step(A, 0),
+    ...end,
+    ...[0, 1, 2, 3].flatMap((j) => [...get(A[j]!), ...get(B[j]!), ...f32x4Add, ...set(A[j]!)]),
     ...store(A[0]!, 0), ...store(A[1]!, 1), ...store(A[2]!, 2), ...store(A[3]!, 3),
     ...nextRows,
     ...br(0), ...end, ...end,
@@ -165,6 +182,50 @@ function bwdBody(): number[] {
   ];
 }
 
+/**
+ * bwd2(d, count, idx, g1, g2, acc1, acc2): for the `count` rows whose byte addresses are idx[0..count-1] (i32),
+ * acc1[c] += sum_r x_r[c] * g1[r] and acc2[c] += sum_r x_r[c] * g2[r] (float32), 4 rows at a time: the backward
+ * half of the one-pass binary objective, where each row goes to the accumulators of its (label, group) cell.
+ */
+function bwd2Body(): number[] {
+  const [Dp, COUNT, IDX, G1, G2, ACC1, ACC2, RB2, R2, C2] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+  const P = [10, 11, 12, 13];
+  const A = [14, 15, 16, 17];
+  const B = [18, 19, 20, 21];
+  const XV = [22, 23, 24, 25];
+  const i32Load = (offset: number): number[] => [0x28, 2, ...uleb(offset)];
+  const f32LoadAt = (offset: number): number[] => [0x2a, 2, ...uleb(offset)];
+  const at = (base: number): number[] => [...get(base), ...get(R2), ...i32(4), ...mul, ...add];
+  const update = (acc: number, g: number[]): number[] => [
+    ...get(acc), ...get(C2), ...add,
+    ...get(acc), ...get(C2), ...add, ...v128Load,
+    ...get(XV[0]!), ...get(g[0]!), ...f32x4Mul, ...get(XV[1]!), ...get(g[1]!), ...f32x4Mul, ...f32x4Add,
+    ...get(XV[2]!), ...get(g[2]!), ...f32x4Mul, ...get(XV[3]!), ...get(g[3]!), ...f32x4Mul, ...f32x4Add,
+    ...f32x4Add, ...f32x4Add,
+    ...v128Store,
+  ];
+  return [
+    ...get(Dp), ...i32(4), ...mul, ...set(RB2),
+    ...i32(0), ...set(R2),
+    ...block, ...loop,
+    ...get(R2), ...get(COUNT), ...geU, ...brIf(1),
+    ...[0, 1, 2, 3].flatMap((j) => [...at(IDX), ...i32Load(4 * j), ...set(P[j]!)]),
+    ...[0, 1, 2, 3].flatMap((j) => [...at(G1), ...f32LoadAt(4 * j), ...f32x4Splat, ...set(A[j]!)]),
+    ...[0, 1, 2, 3].flatMap((j) => [...at(G2), ...f32LoadAt(4 * j), ...f32x4Splat, ...set(B[j]!)]),
+    ...i32(0), ...set(C2),
+    ...block, ...loop,
+    ...get(C2), ...get(RB2), ...geU, ...brIf(1),
+    ...[0, 1, 2, 3].flatMap((j) => [...get(P[j]!), ...get(C2), ...add, ...v128Load, ...set(XV[j]!)]),
+    ...update(ACC1, A),
+    ...update(ACC2, B),
+    ...get(C2), ...i32(16), ...add, ...set(C2),
+    ...br(0), ...end, ...end,
+    ...get(R2), ...i32(4), ...add, ...set(R2),
+    ...br(0), ...end, ...end,
+    ...end,
+  ];
+}
+
 function section(id: number, content: number[]): number[] {
   return [id, ...uleb(content.length), ...content];
 }
@@ -178,27 +239,33 @@ function name(s: string): number[] {
   return [...uleb(bytes.length), ...bytes];
 }
 
-/** The module's bytes (about 400). */
+/** The module's bytes (about 700). */
 export function wasmKernelBytes(maximumPages: number): Uint8Array {
   const type = [0x60, ...vector([[I32], [I32], [I32], [I32], [I32]].map((t) => t)), 0x00];
+  const type7 = [0x60, ...vector([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0x00];
   const locals = vector([
     [6, I32],
-    [5, V128],
+    [9, V128],
   ]);
-  const code = (body: number[]): number[] => {
-    const fn = [...locals, ...body];
+  const locals7 = vector([
+    [7, I32],
+    [12, V128],
+  ]);
+  const code = (body: number[], declared = locals): number[] => {
+    const fn = [...declared, ...body];
     return [...uleb(fn.length), ...fn];
   };
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type])),
+    ...section(1, vector([type, type7])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0]])),
+    ...section(3, vector([[0], [0], [1]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
+      [...name('bwd2'), 0x00, 2],
     ])),
-    ...section(10, vector([code(fwdBody()), code(bwdBody())])),
+    ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7)])),
   ];
   return new Uint8Array(bytes);
 }
@@ -210,6 +277,7 @@ export const MAX_PAGES = 65536;
 export interface WasmKernels {
   fwd(x: number, d: number, rows: number, w: number, out: number): void;
   bwd(x: number, d: number, rows: number, g: number, acc: number): void;
+  bwd2(d: number, count: number, idx: number, g1: number, g2: number, acc1: number, acc2: number): void;
 }
 
 let compiled: WasmModule | undefined;

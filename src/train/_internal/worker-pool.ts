@@ -3,12 +3,12 @@ import { InputError, ShapeError } from '../../errors.ts';
 
 /**
  * The worker threads behind the threaded and streaming LinearOps: one worker per row block, each sent the same
- * `{ op, id }` message; a job settles when every worker has answered its id. Workers answer with the id alone,
+ * `{ op, id, ...extra }` message; a job settles when every worker has answered its id. Workers answer with the id alone,
  * or `{ id, error?, name? }` (an error named InputError or ShapeError keeps its class). Internal.
  */
 export interface WorkerPool {
   /** Run `op` on every worker; rejects on a worker error, an exited worker, or after close(). */
-  run(op: 'forward' | 'backward'): Promise<void>;
+  run(op: 'forward' | 'backward' | 'cells', extra?: object): Promise<void>;
   /** Stop the workers: `terminate` them, or send `{ op: 'close' }` and wait until each exits by itself. */
   close(): Promise<void>;
 }
@@ -74,13 +74,13 @@ export async function startWorkerPool(
 
   let nextId = 0;
   return {
-    run(op) {
+    run(op, extra) {
       if (closed) return Promise.reject(new Error(`${label} used after close()`));
       if (failure !== undefined) return Promise.reject(failure);
       const id = nextId++;
       return new Promise<void>((resolve, reject) => {
         pending.set(id, { left: workers.length, failed: null, resolve, reject });
-        for (const worker of workers) worker.postMessage({ op, id });
+        for (const worker of workers) worker.postMessage({ ...extra, op, id });
       });
     },
     async close() {

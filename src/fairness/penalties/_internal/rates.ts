@@ -45,12 +45,14 @@ export function softRates(input: PenaltyInput, spec: RateSpec): Rates {
   const cell = new Float64Array(G);
   const size = new Float64Array(G);
   const n = input.y.length;
+  const count = input.count;
   for (let i = 0; i < n; i++) {
     const g = input.group[i] as number;
-    size[g] = (size[g] as number) + 1;
-    if (!inRows(spec, input.y[i] as number)) continue;
-    cell[g] = (cell[g] as number) + 1;
-    num[g] = (num[g] as number) + quantity(input, spec, i);
+    const m = count ? (count[i] as number) : 1;
+    size[g] = (size[g] as number) + m;
+    if (!inRows(spec, input.y[i] as number) || m === 0) continue;
+    cell[g] = (cell[g] as number) + m;
+    num[g] = (num[g] as number) + m * quantity(input, spec, i);
   }
   const r = new Float64Array(G);
   const denom = spec.denominator === 'cell' ? cell : size;

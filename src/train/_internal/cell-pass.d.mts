@@ -1,0 +1,26 @@
+// Types of cell-pass.mjs (plain JavaScript so that the WebAssembly worker loads it without a TypeScript loader).
+import type { WasmKernels, WasmMemory } from './wasm-kernels.ts';
+
+export declare const CELL_BLOCK_ROWS: number;
+export declare const CELL_SCALARS: number;
+export declare function cellStride(d: number): number;
+export declare function cellScratchBytes(d: number, cells: number): number;
+
+export interface CellPassSetup {
+  /** X, float32 n x d row-major (a view starting at byte `xOffset` of its buffer). */
+  readonly x: Float32Array;
+  readonly xOffset: number;
+  readonly d: number;
+  readonly start: number;
+  readonly end: number;
+  /** Per row: y * groups + group. */
+  readonly codes: Int32Array;
+  readonly groups: number;
+  readonly w: Float64Array;
+  readonly b: Float64Array;
+  readonly out: Float64Array;
+  readonly outAt: number;
+  readonly wasm: { readonly kernels: WasmKernels; readonly memory: WasmMemory; readonly wAt: number; readonly scratchAt: number } | null;
+}
+
+export declare function createCellPass(setup: CellPassSetup): () => void;

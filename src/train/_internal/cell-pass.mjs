@@ -1,0 +1,176 @@
+// One pass of a binary head's objective over one thread's rows, in plain JavaScript so that the WebAssembly worker
+// (ops-worker-wasm.mjs) can import it without a TypeScript loader; range-runner.ts uses the same code on the
+// calling thread. Types: cell-pass.d.mts. Internal.
+//
+// A binary head's objective, penalty included, depends on the rows only through per-(label, group) cell sums, and
+// its gradient is  sum_c a_c A_c + b_c B_c  with  A_c = sum_{i in c} (p_i - y_i) x_i,  B_c = sum_{i in c} p_i (1 - p_i) x_i
+// and scalars a_c, b_c known only once every row is seen. So one pass reads each row of X once: the logit (fwd
+// kernel over a block of rows), p and the loss, then the row's two contributions to its cell (bwd2 kernel, the
+// block still in cache). Two separate passes (forward, then backward with the per-row gradient) read X twice.
+//
+// Output per thread and cell c: [A_c (d), B_c (d), rows, sum p, sum loss, sum (p - y), sum p (1 - p)], float64.
+
+/** Rows per block: the fwd kernel's rows, then the bwd2 calls over the same rows while they are in cache. */
+export const CELL_BLOCK_ROWS = 128;
+/** Blocks whose float32 sums are added into the float64 totals at once (float32 sums over at most 256 rows). */
+const FLUSH_BLOCKS = 2;
+/** Scalars per cell after A_c and B_c. */
+export const CELL_SCALARS = 5;
+
+/** Float64 values per cell in the output. */
+export function cellStride(d) {
+  return 2 * d + CELL_SCALARS;
+}
+
+/** Bytes of WebAssembly scratch one thread needs for `cells` cells (z of a block, per cell: row list, g1, g2, two accumulators). */
+export function cellScratchBytes(d, cells) {
+  const list = CELL_BLOCK_ROWS + 4;
+  return 4 * (CELL_BLOCK_ROWS + cells * (3 * list + 2 * d)) + 64;
+}
+
+/**
+ * The pass over rows start..end-1 of X (float32, n x d, row-major at byte `xOffset` of its buffer).
+ * `codes[i]` = y_i * groups + group_i; `w` (d) and `b` (1) are read at each run; the result goes to
+ * out[outAt ...] (cells x cellStride(d)). `wasm`: { kernels, memory, wAt, scratchAt } or null (plain loops).
+ */
+export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b, out, outAt, wasm }) {
+  const cells = 2 * groups;
+  const stride = cellStride(d);
+  const sub = out.subarray(outAt, outAt + cells * stride);
+  const rowBytes = d * 4;
+  const rows4 = start + Math.floor((end - start) / 4) * 4;
+
+  if (!wasm) {
+    return function run() {
+      sub.fill(0);
+      for (let i = start; i < end; i++) rowInto(i, plainDot(i));
+    };
+  }
+
+  const { kernels, memory, wAt, scratchAt } = wasm;
+  const heap = new Float32Array(memory.buffer);
+  const ints = new Int32Array(memory.buffer);
+  const list = CELL_BLOCK_ROWS + 4;
+  const zAt = scratchAt;
+  const idxAt = zAt + 4 * CELL_BLOCK_ROWS;
+  const g1At = idxAt + 4 * cells * list;
+  const g2At = g1At + 4 * cells * list;
+  const acc1At = g2At + 4 * cells * list;
+  const acc2At = acc1At + 4 * cells * d;
+  const w32 = heap.subarray(wAt / 4, wAt / 4 + d);
+  const z32 = heap.subarray(zAt / 4, zAt / 4 + CELL_BLOCK_ROWS);
+  const length = new Int32Array(cells);
+  const dirty = new Uint8Array(cells);
+  // float32 / int32 element offsets of the row lists (integers: a fractional index would take a slow path)
+  const idx0 = idxAt >> 2;
+  const g10 = g1At >> 2;
+  const g20 = g2At >> 2;
+  // per cell: rows, sum p, sum loss, sum (p - y), sum p (1 - p), in a plain (unshared) array while the pass runs
+  const scalars = new Float64Array(cells * CELL_SCALARS);
+  const acc1 = heap.subarray(acc1At / 4, acc1At / 4 + cells * d);
+  const acc2 = heap.subarray(acc2At / 4, acc2At / 4 + cells * d);
+
+  function flush() {
+    for (let c = 0; c < cells; c++) {
+      if (!dirty[c]) continue;
+      dirty[c] = 0;
+      const o = c * stride;
+      const a = c * d;
+      for (let j = 0; j < d; j++) {
+        sub[o + j] += acc1[a + j];
+        sub[o + d + j] += acc2[a + j];
+        acc1[a + j] = 0;
+        acc2[a + j] = 0;
+      }
+    }
+  }
+
+  return function run() {
+    sub.fill(0);
+    scalars.fill(0);
+    acc1.fill(0);
+    acc2.fill(0);
+    dirty.fill(0);
+    for (let j = 0; j < d; j++) w32[j] = w[j];
+    const bias = b[0];
+    let blocks = 0;
+    for (let r0 = start; r0 < rows4; r0 += CELL_BLOCK_ROWS) {
+      const count = Math.min(CELL_BLOCK_ROWS, rows4 - r0);
+      kernels.fwd(xOffset + r0 * rowBytes, d, count, wAt, zAt);
+      length.fill(0);
+      for (let r = 0; r < count; r++) {
+        const i = r0 + r;
+        const code = codes[i];
+        const z = z32[r] + bias;
+        const e = Math.exp(z >= 0 ? -z : z);
+        const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+        const y = code >= groups ? 1 : 0;
+        const t = y === 1 ? -z : z;
+        const loss = (t > 0 ? t : 0) + Math.log1p(e);
+        const gA = p - y;
+        const gB = p * (1 - p);
+        const s = code * CELL_SCALARS;
+        scalars[s] += 1;
+        scalars[s + 1] += p;
+        scalars[s + 2] += loss;
+        scalars[s + 3] += gA;
+        scalars[s + 4] += gB;
+        const slot = code * list + length[code]++;
+        ints[idx0 + slot] = xOffset + i * rowBytes;
+        heap[g10 + slot] = gA;
+        heap[g20 + slot] = gB;
+      }
+      for (let c = 0; c < cells; c++) {
+        let m = length[c];
+        if (m === 0) continue;
+        const first = c * list;
+        while (m % 4 !== 0) {
+          ints[idx0 + first + m] = ints[idx0 + first];
+          heap[g10 + first + m] = 0;
+          heap[g20 + first + m] = 0;
+          m++;
+        }
+        kernels.bwd2(d, m, idxAt + 4 * first, g1At + 4 * first, g2At + 4 * first, acc1At + 4 * c * d, acc2At + 4 * c * d);
+        dirty[c] = 1;
+      }
+      if (++blocks % FLUSH_BLOCKS === 0) flush();
+    }
+    flush();
+    for (let c = 0; c < cells; c++) {
+      for (let f = 0; f < CELL_SCALARS; f++) sub[c * stride + 2 * d + f] += scalars[c * CELL_SCALARS + f];
+    }
+    for (let i = rows4; i < end; i++) rowInto(i, plainDot(i));
+  };
+
+  // A row done with plain float64 loops: the `!wasm` pass, and the last 1-3 rows of the wasm one.
+  function plainDot(i) {
+    let s = 0;
+    const at = i * d;
+    for (let j = 0; j < d; j++) s += x[at + j] * w[j];
+    return s;
+  }
+
+  function rowInto(i, dot) {
+    const code = codes[i];
+    const z = dot + b[0];
+    const e = Math.exp(z >= 0 ? -z : z);
+    const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    const y = code >= groups ? 1 : 0;
+    const t = y === 1 ? -z : z;
+    const gA = p - y;
+    const gB = p * (1 - p);
+    const o = code * stride;
+    const at = i * d;
+    for (let j = 0; j < d; j++) {
+      const v = x[at + j];
+      sub[o + j] += gA * v;
+      sub[o + d + j] += gB * v;
+    }
+    const s = o + 2 * d;
+    sub[s] += 1;
+    sub[s + 1] += p;
+    sub[s + 2] += (t > 0 ? t : 0) + Math.log1p(e);
+    sub[s + 3] += gA;
+    sub[s + 4] += gB;
+  }
+}

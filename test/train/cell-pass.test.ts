@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { matrix } from '../../src/data/matrix.ts';
+import { createPenalty } from '../../src/fairness/penalties/registry.ts';
+import type { Penalty, PenaltyOptions } from '../../src/fairness/penalties/penalty.ts';
+import { balancedClassWeights } from '../../src/train/fit.ts';
+import type { LinearOps } from '../../src/train/linear-ops.ts';
+import { createLocalOps } from '../../src/train/local-ops.ts';
+import { HeadObjective } from '../../src/train/objective.ts';
+import { createRng } from '../../src/train/rng.ts';
+import { createThreadedOps } from '../../src/train/threaded-ops.ts';
+
+/** Rows in random (label, group) order, so that the one-pass kernel's per-cell row lists are interleaved. */
+function problem(seed: number, n: number, d: number, groups: number) {
+  const rng = createRng(seed);
+  const x = new Float32Array(n * d);
+  for (let j = 0; j < x.length; j++) x[j] = rng.normal();
+  const y = new Int32Array(n);
+  const group = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.float() < 0.3 ? 1 : 0;
+    group[i] = Math.floor(rng.float() * groups);
+  }
+  const theta = new Float64Array(d + 1);
+  for (let j = 0; j < theta.length; j++) theta[j] = (0.3 * rng.normal()) / Math.sqrt(d);
+  return { x: matrix(x, n, d), y, group, theta };
+}
+
+const PENALTIES: [string, PenaltyOptions][] = [
+  ['none', {}],
+  ['eo', { smoothing: 'logsumexp' }],
+  ['eo', { smoothing: 'none', rate: 'group' }],
+  ['eo', { smoothing: 'square', groups: 'overall' }],
+  ['dp', { smoothing: 'logsumexp' }],
+  ['eopp', { smoothing: 'none' }],
+  ['di', { smoothing: 'logsumexp' }],
+  ['di', { smoothing: 'square' }],
+  ['ae', { smoothing: 'logsumexp' }],
+  ['mmf', { smoothing: 'logsumexp' }],
+  ['mmf', { smoothing: 'none' }],
+];
+
+async function both(reference: LinearOps, onePass: LinearOps, data: ReturnType<typeof problem>, penalty: Penalty | null, groups: number, weighted: boolean) {
+  const config = {
+    y: data.y, group: data.group, classCount: 2, groupCount: groups, penalty, alpha: 0.7, l2: 1e-3,
+    classWeights: weighted ? balancedClassWeights(data.y, 2) : null,
+  };
+  const slow = new HeadObjective({ ...config, ops: reference });
+  const fast = new HeadObjective({ ...config, ops: onePass });
+  const gSlow = new Float64Array(slow.size);
+  const gFast = new Float64Array(fast.size);
+  const vSlow = await slow.evaluate(data.theta, gSlow);
+  const vFast = await fast.evaluate(data.theta, gFast);
+  return { vSlow, vFast, gSlow, gFast };
+}
+
+function expectClose(a: Float64Array, b: Float64Array, tolerance: number): void {
+  let scale = 0;
+  for (const v of a) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs((a[j] as number) - (b[j] as number)));
+  expect(worst).toBeLessThanOrEqual(tolerance * scale);
+}
+
+describe('one-pass binary objective (LinearOps.binaryCellSums)', () => {
+  for (const [kernel, threads, d] of [['wasm', 1, 16], ['wasm', 2, 12], ['js', 2, 7], ['js', 1, 5]] as const) {
+    it(`equals the two-pass objective and gradient for every penalty (${kernel} kernels, ${threads} thread(s), d = ${d})`, async () => {
+      for (const groups of [2, 3]) {
+        // 1,003 rows: several 128-row blocks and flushes, and 3 rows past the last group of 4
+        const data = problem(groups, 1003, d, groups);
+        const reference = createLocalOps(data.x, 1);
+        const onePass = await createThreadedOps(data.x, 1, { threads, kernel });
+        try {
+          expect(onePass.binaryCellSums).toBeTypeOf('function');
+          for (const [name, options] of PENALTIES) {
+            for (const weighted of [false, true]) {
+              const penalty = name === 'none' ? null : createPenalty(name, options);
+              const { vSlow, vFast, gSlow, gFast } = await both(reference, onePass, data, penalty, groups, weighted);
+              const tolerance = kernel === 'wasm' ? 2e-5 : 1e-10;
+              expect(Math.abs(vFast.objective - vSlow.objective)).toBeLessThanOrEqual(tolerance * Math.abs(vSlow.objective));
+              expect(Math.abs(vFast.penalty - vSlow.penalty)).toBeLessThanOrEqual(tolerance * (1 + Math.abs(vSlow.penalty)));
+              expectClose(gSlow, gFast, kernel === 'wasm' ? 1e-4 : 1e-9);
+            }
+          }
+        } finally {
+          await onePass.close();
+        }
+      }
+    });
+  }
+
+  it('follows new row codes and a new group count on the same ops', async () => {
+    const data = problem(7, 301, 8, 2);
+    const onePass = await createThreadedOps(data.x, 1, { threads: 2, kernel: 'wasm' });
+    const reference = createLocalOps(data.x, 1);
+    try {
+      const eo = createPenalty('eo', { smoothing: 'logsumexp' });
+      for (const groups of [2, 4, 3]) {
+        const group = data.group.map((_, i) => i % groups);
+        const { vSlow, vFast, gSlow, gFast } = await both(reference, onePass, { ...data, group }, eo, groups, false);
+        expect(vFast.objective).toBeCloseTo(vSlow.objective, 5);
+        expectClose(gSlow, gFast, 1e-4);
+      }
+    } finally {
+      await onePass.close();
+    }
+  });
+
+  it('rejects a row code outside the cells, naming the row', async () => {
+    const data = problem(8, 40, 8, 2);
+    const ops = await createThreadedOps(data.x, 1, { threads: 1 });
+    const codes = new Int32Array(40);
+    codes[17] = 4;
+    await expect(ops.binaryCellSums!(new Float64Array(8), new Float64Array(1), codes, 2, new Float64Array(4 * (2 * 8 + 5)))).rejects.toThrow(/row 17: cell code 4 is outside 0\.\.3/);
+    await ops.close();
+  });
+});
