@@ -58,4 +58,5 @@ export { paretoFront } from './report/pareto-front.ts';
 
 // export
 export { exportOnnxWithHead } from './export/onnx-export.ts';
+export { buildCnnOnnx, exportCnnOnnx, type CnnOnnxOptions } from './export/cnn-onnx.ts';
 export { saveModelBundle, loadModelBundle, type ModelManifest } from './export/model-bundle.ts';

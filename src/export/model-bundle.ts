@@ -20,8 +20,9 @@ import { exportOnnxWithHead } from './onnx-export.ts';
  * - `face-api`: the weights shipped in @vladmandic/face-api (`backbone.id` pins the exact file by hash);
  * - `embeddings`: no backbone (inputs are embeddings).
  *
- * `fairhead export` writes the same manifest as one .json file with the mlp weights inline (`backboneWeights`);
- * {@link loadModelBundle} reads either form.
+ * `fairhead export` writes the same manifest as one .json file with the mlp or cnn weights inline
+ * (`backboneWeights`); {@link loadModelBundle} reads either form. A cnn model also exports as one self-contained
+ * .onnx file (image bytes in, probabilities out: src/export/cnn-onnx.ts), which is for serving, not read back here.
  *
  * Reading never evaluates code: only JSON and ONNX protobuf are parsed, and every field is checked.
  */

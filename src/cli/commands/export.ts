@@ -7,15 +7,17 @@ import { logger, type RawFlags } from '../flags.ts';
 
 /**
  * `fairhead export`: the chosen model as one deployable file. ONNX backbone: the ONNX model whose last layer is the
- * fair head (`.onnx`), to serve with any ONNX runtime. mlp, face-api, embeddings: one JSON file with the manifest
- * (input encoding, head) and, for mlp, the backbone weights inline; `fairhead predict --model FILE.json` reads it.
+ * fair head (`.onnx`), to serve with any ONNX runtime. cnn: `.onnx`, the whole CNN with the fair head, image bytes
+ * in, probabilities and class out (src/export/cnn-onnx.ts), or `.json`. mlp, face-api, embeddings: one JSON file with
+ * the manifest (input encoding, head) and, for mlp and cnn, the backbone weights inline; `fairhead predict --model
+ * FILE.json` reads it.
  */
 export function register(program: Command): void {
   program
     .command('export')
-    .description('write the model of a run as one deployable file: .onnx for an ONNX backbone, .json otherwise')
+    .description('write the model of a run as one deployable file: .onnx for an ONNX or cnn backbone, .json otherwise (cnn: either)')
     .requiredOption('--model <dir>', 'model folder (OUT/model from `fairhead run` or `sweep`)')
-    .requiredOption('--out <file>', 'output file (.onnx for an ONNX backbone, .json otherwise)')
+    .requiredOption('--out <file>', 'output file (.onnx for an ONNX backbone; .onnx or .json for cnn; .json otherwise)')
     .option('--quiet', 'no status lines')
     .action(async (flags: RawFlags) => {
       const { loadModelBundle } = await import('../../export/model-bundle.ts');
@@ -25,8 +27,13 @@ export function register(program: Command): void {
       if (model.manifest.backbone.kind === 'onnx') {
         if (ext !== '.onnx') throw new InputError(`--out ${out}: this model has an ONNX backbone; give a .onnx file name`);
         writeFileAtomic(out, readFileSync(model.backboneFile as string));
+      } else if (model.cnn && ext === '.onnx') {
+        const { exportCnnOnnx } = await import('../../export/cnn-onnx.ts');
+        await exportCnnOnnx(model.cnn, model.head, out, { threshold: model.manifest.threshold, source: String(flags['model']) });
       } else {
-        if (ext !== '.json') throw new InputError(`--out ${out}: a ${model.manifest.backbone.kind} model exports as one .json file`);
+        if (ext !== '.json') {
+          throw new InputError(`--out ${out}: a ${model.manifest.backbone.kind} model exports as ${model.cnn ? 'a .onnx file (image bytes in, probabilities out) or ' : ''}one .json file`);
+        }
         const bundle = {
           ...model.manifest,
           backbone: { kind: model.manifest.backbone.kind, spec: model.manifest.backbone.spec },
