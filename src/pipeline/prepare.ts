@@ -68,6 +68,11 @@ export type InputSpec =
 export interface PrepareHooks {
   readonly progress?: (label: string, total: number) => Progress;
   readonly onWarning?: (message: string) => void;
+  /**
+   * `--backbone cnn` only: called once with the decoded images of each split (the same rows, in the same order, as
+   * the embedded train / validation / test sets), e.g. to train another network on exactly these splits.
+   */
+  readonly onCnnImageSets?: (sets: { readonly train: CnnImageSet; readonly validation: CnnImageSet; readonly test: CnnImageSet }) => void;
 }
 
 /**
@@ -96,7 +101,7 @@ export async function prepareData(options: DataOptions & BackboneOptions, hooks:
     throw new InputError(`--backbone ${backbone} does not take a CSV of rows; valid with --data: mlp, onnx:FILE, embeddings`);
   }
   if (options.images !== undefined) {
-    if (backbone === 'face-api' || backbone === 'cnn' || backbone.startsWith('onnx:')) return prepareImages(options, options.images, backbone, progress, warn, warnings);
+    if (backbone === 'face-api' || backbone === 'cnn' || backbone.startsWith('onnx:')) return prepareImages(options, options.images, backbone, progress, warn, warnings, hooks.onCnnImageSets);
     throw new InputError(`--backbone ${backbone} does not take images; valid with --images: face-api, cnn, onnx:FILE`);
   }
   if (backbone !== 'embeddings') throw new InputError(`--embeddings needs --backbone embeddings (the embeddings are already the frozen representation), received "${backbone}"`);
@@ -276,6 +281,7 @@ async function prepareImages(
   progress: NonNullable<PrepareHooks['progress']>,
   warn: (m: string) => void,
   warnings: string[],
+  onCnnImageSets?: PrepareHooks['onCnnImageSets'],
 ): Promise<PreparedData> {
   if (options.labels === undefined) throw new InputError('--images needs --labels FILE.csv (one row per image, with --image-column, --target and --sensitive columns)');
   const imageColumn = options.imageColumn ?? 'file';
@@ -312,8 +318,10 @@ async function prepareImages(
       return { images: { pixels, n: idx.length, size }, y: Int32Array.from(idx, (r) => y[r] as number), group: Int32Array.from(idx, (r) => group[r] as number), classes: coding.classes };
     };
     const epochs = options.epochs ?? 10;
+    const [trainSet, validationSet] = [pick(split.train), pick(split.validation)];
+    onCnnImageSets?.({ train: trainSet, validation: validationSet, test: pick(split.test) });
     const bar = progress('pre-training cnn (epochs)', epochs);
-    const fit = await trainCnn(pick(split.train), pick(split.validation), { epochs, seed: options.splitSeed ?? 0 }, (p) => bar.update(p.epoch));
+    const fit = await trainCnn(trainSet, validationSet, { epochs, seed: options.splitSeed ?? 0 }, (p) => bar.update(p.epoch));
     bar.stop();
     const x = await embedPixels(fit.backbone, decoded.pixels, kept.length, size);
     embedded = { x, rows: decoded.rows };

@@ -130,8 +130,18 @@ describe('protocol', () => {
     expect(settingsGrid('adult', { quick: true }).seeds).toBe(1);
   });
 
+  it('trains the whole CNN with EO at alpha 1 and 5 on UTKFace with the cnn backbone, over 3 seeds of the same head grid', () => {
+    const cnn = settingsGrid('utkface-gender-race-cnn');
+    expect(cnn.seeds).toBe(3);
+    expect(cnn.heads).toEqual(settingsGrid('utkface-gender-race').heads);
+    expect(cnn.full).toEqual([{ constraint: 'eo', alpha: 1 }, { constraint: 'eo', alpha: 5 }]);
+    expect(cnn.epochs).toBe(10);
+    const quick = settingsGrid('utkface-gender-race-cnn', { quick: true });
+    expect([quick.seeds, quick.epochs, quick.full.length]).toEqual([1, 2, 1]);
+  });
+
   it('parses all, and lists the valid experiments for an unknown one', () => {
-    expect(parseExperiments('all')).toEqual(['adult', 'utkface-gender-race', 'utkface-age-gender']);
-    expect(() => parseExperiments('celeba')).toThrow('Unknown experiment "celeba". Valid: adult, utkface-gender-race, utkface-age-gender, all');
+    expect(parseExperiments('all')).toEqual(['adult', 'utkface-gender-race', 'utkface-age-gender', 'utkface-gender-race-cnn']);
+    expect(() => parseExperiments('celeba')).toThrow('Unknown experiment "celeba". Valid: adult, utkface-gender-race, utkface-age-gender, utkface-gender-race-cnn, all');
   });
 });

@@ -72,6 +72,35 @@ describe('fairhead reproduce --quick', () => {
     expect(readFileSync(join(out, 'utkface-gender-race', 'table.md'), 'utf8')).toContain('full (whole network trained with the penalty): not run');
   }, 240_000);
 
+  it('compares the CNN pre-trained with ERM + a fair last layer against the CNN trained end to end with the penalty, on the same 200 faces', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fairhead-repro-cnn-'));
+    const [output] = await runReproduce({ experiments: ['utkface-gender-race-cnn'], quick: true, out, utkface, subset: 200, cacheDir: join(out, 'cache') });
+    const metrics = readMetricsFile(join(out, 'utkface-gender-race-cnn', 'metrics.json'));
+    expect(output?.metrics.runs.length).toBe(metrics.runs.length);
+    expect(metrics.runs.map((r) => r.method)).toEqual(['shipped', 'b1', 'm1', 'm2', 'm2', 'threshold', 'full']);
+    const shipped = runsOf(metrics.runs, 'shipped')[0] as RunRecord;
+    const full = runsOf(metrics.runs, 'full')[0] as RunRecord;
+    const m2 = runsOf(metrics.runs, 'm2')[0] as RunRecord;
+    // both networks train every weight (the same architecture); a head trains 128 weights + 1 bias
+    expect(full.cost.parametersTrained).toBe(shipped.cost.parametersTrained);
+    expect(full.cost.parametersTrained).toBeGreaterThan(100_000);
+    expect(m2.cost.parametersTrained).toBe(129);
+    expect([full.constraint, full.alpha]).toEqual(['eo', 5]);
+    // evaluated on the same splits: the same rows per split and per group
+    for (const split of ['train', 'validation', 'test'] as const) {
+      expect(full.splits[split]?.rows).toBe(shipped.splits[split]?.rows);
+      const groups = (r: RunRecord): number[] => ['non-white', 'white'].map((g) => r.splits[split]?.byGroup[g]?.count ?? -1);
+      expect(groups(full)).toEqual(groups(shipped));
+    }
+    expect(full.splits.test.rows).toBe(40); // 60 / 20 / 20 by (label, group) cell, rounded per cell
+    expect(full.splits.finetune.rows).toBe(full.splits.train.rows);
+    const table = readFileSync(join(out, 'utkface-gender-race-cnn', 'table.md'), 'utf8');
+    expect(table).toContain('| full + EO, alpha 5 (whole network, fair) | 1 |');
+    expect(table).toContain('full: the same CNN trained from scratch end to end');
+    expect(table).toContain('fairhead reproduce --experiment utkface-gender-race-cnn --quick');
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('Training the whole network with the same penalty (full + EO, alpha 5)');
+  }, 240_000);
+
   it('rejects an unknown experiment with the list of valid ones (exit 2)', async () => {
     expect(await main(['reproduce', '--experiment', 'celeba', '--quiet'])).toBe(2);
   });

@@ -8,7 +8,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('reproduce')
     .description("run the paper's protocol on real data (UCI Adult, UTKFace): B1..M2 x constraints x alphas x seeds, whole-network and post-processing baselines; writes results/<experiment>/{table.md,metrics.json,report.html}")
-    .option('--experiment <name>', 'adult, utkface-gender-race, utkface-age-gender or all (comma-separated list allowed)', 'adult')
+    .option('--experiment <name>', 'adult, utkface-gender-race, utkface-age-gender, utkface-gender-race-cnn or all (comma-separated list allowed)', 'adult')
     .option('--quick', 'smoke test: 1 seed and a few settings')
     .option('--seeds <n>', 'seeds per setting (default 5; --quick: 1)')
     .option('--out <dir>', 'output folder', 'results')
@@ -21,7 +21,8 @@ export function register(program: Command): void {
 Examples:
   fairhead reproduce --experiment adult            # about 10 minutes on 2 cores
   fairhead reproduce --experiment all --quick      # smoke test
-  fairhead reproduce --experiment utkface-gender-race --utkface ../shared/data/utkface`);
+  fairhead reproduce --experiment utkface-gender-race --utkface ../shared/data/utkface
+  fairhead reproduce --experiment utkface-gender-race-cnn   # CNN: fair last layer vs whole network fair, ~15 min`);
   cmd.action(async (flags: RawFlags) => {
     const { parseExperiments } = await import('../../pipeline/reproduce/protocol.ts');
     const { rewriteTables, runReproduce } = await import('../../pipeline/reproduce/reproduce.ts');

@@ -8,12 +8,15 @@
  * - adult: train / validation = a stratified 80 / 20 split of adult.data (by (label, sex) cell); test = adult.test.
  * - utkface-*: a stratified 60 / 20 / 20 train / validation / test split of the 9,778 labelled images, by
  *   (label, group) cell.
+ * - utkface-gender-race-cnn: the task of utkface-gender-race, but the backbone is the small ResNet of
+ *   `--backbone cnn`, pre-trained here from scratch with ERM on the training split at {@link CNN_IMAGE_SIZE} px
+ *   ({@link CNN_EPOCHS} epochs), so that the whole network can also be trained with the penalty (`full`).
  */
 import { InputError } from '../../errors.ts';
 import type { Constraint, Method } from '../run-options.ts';
 
 /** The experiments of the paper's protocol that fairhead reproduces on real data. */
-export const EXPERIMENTS = ['adult', 'utkface-gender-race', 'utkface-age-gender'] as const;
+export const EXPERIMENTS = ['adult', 'utkface-gender-race', 'utkface-age-gender', 'utkface-gender-race-cnn'] as const;
 /** One of {@link EXPERIMENTS}. */
 export type ExperimentName = (typeof EXPERIMENTS)[number];
 
@@ -30,7 +33,7 @@ export interface HeadSetting {
   readonly alpha: number;
 }
 
-/** One whole-network (`full`) setting: the MLP trained end to end with cross-entropy + alpha * penalty. */
+/** One whole-network (`full`) setting: the MLP or CNN trained end to end with cross-entropy + alpha * penalty. */
 export interface FullSetting {
   readonly constraint: Constraint;
   readonly alpha: number;
@@ -42,9 +45,9 @@ export interface ReproduceGrid {
   readonly seeds: number;
   /** Head settings, each run once per seed. B* methods have no penalty: constraint is ignored (recorded "none"). */
   readonly heads: readonly HeadSetting[];
-  /** Whole-network settings (tabular experiments only), each run once per seed. */
+  /** Whole-network settings (Adult's MLP and the cnn backbone; none on face-api), each run once per seed. */
   readonly full: readonly FullSetting[];
-  /** Epochs of the whole-network training (and of the ERM pre-training). */
+  /** Epochs of the whole-network training (and of the ERM pre-training, MLP or CNN). */
   readonly epochs: number;
   /** Run the group-threshold post-processing baseline once per seed. */
   readonly threshold: boolean;
@@ -66,14 +69,31 @@ export const FULL_SETTINGS: readonly FullSetting[] = [
   { constraint: 'mmf', alpha: 1 },
 ];
 
+/**
+ * utkface-gender-race-cnn: image side of the CNN (32 px: an epoch on the 5,866 training faces costs about a quarter
+ * of one at 64 px), epochs of every CNN training (the ERM pre-training and each `full` run; lr 0.05, divided by 10
+ * after epochs 4 and 8), and seeds. Chosen so the whole experiment runs in about 15 minutes on 2 cores.
+ */
+export const CNN_IMAGE_SIZE = 32;
+export const CNN_EPOCHS = 10;
+export const CNN_SEEDS = 3;
+
+/** utkface-gender-race-cnn: whole-network settings, EO at alpha 1 and at the headline's 5 (each a CNN trained from scratch). */
+export const CNN_FULL_SETTINGS: readonly FullSetting[] = [
+  { constraint: 'eo', alpha: 1 },
+  { constraint: 'eo', alpha: 5 },
+];
+
 /** The alphas of the sweep (M1 and M2 with EO and DP), besides the paper's 2 and 5. */
 export const SWEEP_ALPHAS: readonly number[] = [0.5, 1, 2, 5, 10, 20];
 
 /**
  * The settings trained for one experiment. Full mode: B1, B2, B3; M1 and M2 x {eo, dp, di, ae} x alpha {2, 5};
  * M1 and M2 x mmf once (mmf replaces the loss, alpha is ignored); the sweep M1, M2 x {eo, dp} x {0.5, 1, 10, 20};
- * `full` ({@link FULL_SETTINGS}) on tabular data. Quick mode (`--quick`, a smoke test): 1 seed,
- * B1, M1 and M2 x eo x alpha 5, M2 x dp x alpha 5, full x eo x alpha 5 with 8 epochs.
+ * `full` ({@link FULL_SETTINGS}) on tabular data, {@link CNN_FULL_SETTINGS} with the cnn backbone (whose seeds
+ * default to {@link CNN_SEEDS} and epochs to {@link CNN_EPOCHS}); none on face-api (it cannot be trained). Quick mode
+ * (`--quick`, a smoke test): 1 seed, B1, M1 and M2 x eo x alpha 5, M2 x dp x alpha 5, full x eo x alpha 5 with 8
+ * epochs (cnn: 2).
  *
  * @example
  * settingsGrid('adult', { quick: true }).heads.length; // 4
@@ -81,6 +101,7 @@ export const SWEEP_ALPHAS: readonly number[] = [0.5, 1, 2, 5, 10, 20];
 export function settingsGrid(experiment: ExperimentName, options: { quick?: boolean; seeds?: number } = {}): ReproduceGrid {
   checkExperiment(experiment);
   const tabular = experiment === 'adult';
+  const cnn = experiment === 'utkface-gender-race-cnn';
   if (options.quick === true) {
     return {
       seeds: options.seeds ?? 1,
@@ -90,8 +111,8 @@ export function settingsGrid(experiment: ExperimentName, options: { quick?: bool
         { method: 'm2', constraint: 'eo', alpha: 5 },
         { method: 'm2', constraint: 'dp', alpha: 5 },
       ],
-      full: tabular ? [{ constraint: 'eo', alpha: 5 }] : [],
-      epochs: 8,
+      full: tabular || cnn ? [{ constraint: 'eo', alpha: 5 }] : [],
+      epochs: cnn ? 2 : 8,
       threshold: true,
     };
   }
@@ -110,6 +131,7 @@ export function settingsGrid(experiment: ExperimentName, options: { quick?: bool
       for (const alpha of alphas) heads.push({ method, constraint, alpha });
     }
   }
+  if (cnn) return { seeds: options.seeds ?? CNN_SEEDS, heads, full: [...CNN_FULL_SETTINGS], epochs: CNN_EPOCHS, threshold: true };
   const full: FullSetting[] = tabular ? [...FULL_SETTINGS] : [];
   return { seeds: options.seeds ?? 5, heads, full, epochs: 50, threshold: true };
 }
@@ -118,8 +140,8 @@ export function settingsGrid(experiment: ExperimentName, options: { quick?: bool
  * Parse `--experiment`: one name or `all` (every experiment, in {@link EXPERIMENTS} order).
  *
  * @example
- * parseExperiments('all'); // ['adult', 'utkface-gender-race', 'utkface-age-gender']
- * parseExperiments('celeba'); // InputError: Unknown experiment "celeba". Valid: adult, utkface-gender-race, utkface-age-gender, all
+ * parseExperiments('all'); // ['adult', 'utkface-gender-race', 'utkface-age-gender', 'utkface-gender-race-cnn']
+ * parseExperiments('celeba'); // InputError: Unknown experiment "celeba". Valid: adult, utkface-gender-race, utkface-age-gender, utkface-gender-race-cnn, all
  */
 export function parseExperiments(value: string): ExperimentName[] {
   if (value === 'all') return [...EXPERIMENTS];

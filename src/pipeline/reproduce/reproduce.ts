@@ -22,9 +22,9 @@ import { finetuneAndEvaluate, shippedOutcome } from '../finetune.ts';
 import { prepareData, type PrepareHooks, type PreparedData } from '../prepare.ts';
 import { runContext } from '../run.ts';
 import type { BackboneOptions, DataOptions } from '../run-options.ts';
-import { trainFullFair, type RawSplits } from './full-training.ts';
+import { trainFullFair, trainFullFairCnn, type CnnSplits, type RawSplits } from './full-training.ts';
 import { fitGroupThresholds, positiveProbability, predictGroupThresholds } from './group-thresholds.ts';
-import { settingsGrid, type ExperimentName, type ReproduceGrid } from './protocol.ts';
+import { CNN_IMAGE_SIZE, EXPERIMENTS, settingsGrid, type ExperimentName, type ReproduceGrid } from './protocol.ts';
 import { experimentTable, resultsReadme, type ReadmeEntry, type RunInfo } from './tables.ts';
 import { writeUtkfaceLabels } from './utkface-labels.ts';
 
@@ -64,6 +64,7 @@ const TASKS: Readonly<Record<ExperimentName, string>> = {
   adult: 'UCI Adult, target income >50K, sensitive attribute sex, backbone: an MLP pre-trained here with ERM',
   'utkface-gender-race': 'UTKFace, target gender (positive: female), sensitive attribute race grouped white / non-white, backbone: face-api (pre-trained elsewhere, frozen)',
   'utkface-age-gender': 'UTKFace, target age >= 30, sensitive attribute gender, backbone: face-api (pre-trained elsewhere, frozen)',
+  'utkface-gender-race-cnn': `UTKFace, target gender (positive: female), sensitive attribute race grouped white / non-white, backbone: a small ResNet pre-trained here from scratch with ERM (${CNN_IMAGE_SIZE} x ${CNN_IMAGE_SIZE} px)`,
 };
 
 const SPLITS: Readonly<Record<'adult' | 'utkface', string>> = {
@@ -98,7 +99,8 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
   const cacheDir = options.cacheDir ?? '.fairhead-cache';
   const data = experimentData(experiment, options, cacheDir, grid);
   log(`${experiment}: ${TASKS[experiment]}`);
-  const prepared = await prepareData(data, hooks);
+  let images: Omit<CnnSplits, 'groupNames'> | undefined;
+  const prepared = await prepareData(data, { ...hooks, onCnnImageSets: (sets) => { images = sets; } });
   const runs: RunRecord[] = [];
   const notes: string[] = [];
   if (experiment !== 'utkface-age-gender') {
@@ -108,12 +110,18 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
     notes.push('shipped: not applicable (face-api ships a gender head and an age regression, no age >= 30 classifier); B1 is the plain ERM head.');
   }
   const raw = experiment === 'adult' && grid.full.length > 0 ? rawAdult(data) : undefined;
-  if (experiment !== 'adult') notes.push('full (whole network trained with the penalty): not run: fairhead cannot train the face-api CNN yet (the CNN issue); only its last layer is trained here.');
+  const cnnSplits: CnnSplits | undefined = images && grid.full.length > 0 ? { ...images, groupNames: prepared.train.groupNames } : undefined;
+  if (data.backbone === 'face-api') notes.push('full (whole network trained with the penalty): not run: fairhead cannot train the face-api CNN yet (the CNN issue); only its last layer is trained here.');
   notes.push('threshold: per-group randomised thresholds for equalized odds (as fairlearn ThresholdOptimizer) on the B1 head\'s scores, chosen on the validation split; it needs the sensitive attribute at prediction time.');
   notes.push('B1/B2/B3/M1/M2: L-BFGS on the frozen embeddings; B1 and B2 are deterministic (every seed gives the same head), B3/M2 draw a seeded group-balanced sample; mmf replaces the loss and has no alpha (recorded 0).');
+  if (data.backbone === 'cnn') {
+    notes.push(`shipped: the CNN (channels 16, 32, 64, 128; ${CNN_IMAGE_SIZE} x ${CNN_IMAGE_SIZE} px) pre-trained here with ERM on the training split: SGD momentum 0.9, weight decay 5e-4, batches of 64, lr 0.05 divided by 10 every 4 epochs, random crop and flip, ${grid.epochs} epochs keeping the epoch of lowest validation loss, seed 0; B1..M2 re-train its last layer on its frozen 128-d embeddings.`);
+    if (cnnSplits) notes.push(`full: the same CNN trained from scratch end to end, same recipe, with cross-entropy + alpha x penalty on every batch of 64 (early stopping on validation loss with the penalty), seed = run seed; evaluated with its own last layer on the same test split.`);
+    notes.push(`Size chosen for time: ${CNN_IMAGE_SIZE} px and ${grid.epochs} epochs keep the experiment (one ERM pre-training + ${grid.full.length} whole-network trainings per seed, ${grid.seeds} seed${grid.seeds === 1 ? '' : 's'}) near 15 minutes on 2 cores; a CNN epoch at 64 px costs about 4x more.`);
+  }
   if (raw) notes.push(`full: the MLP (hidden 64, 32) trained end to end, AdamW, batches of 128, cross-entropy + alpha x penalty per batch, early stopping on validation loss with the penalty, up to ${grid.epochs} epochs, seed = run seed.`);
 
-  const total = grid.seeds * (grid.heads.length + grid.full.length + (grid.threshold ? 1 : 0));
+  const total = grid.seeds * (grid.heads.length + (raw || cnnSplits ? grid.full.length : 0) + (grid.threshold ? 1 : 0));
   const bar: Progress = hooks.progress ? hooks.progress(`${experiment}: fits`, total) : silentProgress;
   let done = 0;
   try {
@@ -136,6 +144,12 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
       if (raw) {
         for (const s of grid.full) {
           runs.push(await trainFullFair(raw, { ...s, seed, epochs: grid.epochs }));
+          bar.update(++done);
+        }
+      }
+      if (cnnSplits) {
+        for (const s of grid.full) {
+          runs.push(await trainFullFairCnn(cnnSplits, { ...s, seed, epochs: grid.epochs }));
           bar.update(++done);
         }
       }
@@ -181,7 +195,10 @@ function experimentData(experiment: ExperimentName, options: ReproduceOptions, c
   }
   const derived = join(cacheDir, 'reproduce', options.subset !== undefined ? `utkface-labels-subset-${options.subset}.csv` : 'utkface-labels.csv');
   writeUtkfaceLabels(options.subset !== undefined ? subsetLabels(labels, options.subset, cacheDir) : labels, derived);
-  const task = experiment === 'utkface-gender-race' ? { target: 'gender', positive: '1', sensitive: ['race_group'] } : { target: 'age_at_least_30', positive: '1', sensitive: ['gender_name'] };
+  const task = experiment === 'utkface-age-gender' ? { target: 'age_at_least_30', positive: '1', sensitive: ['gender_name'] } : { target: 'gender', positive: '1', sensitive: ['race_group'] };
+  if (experiment === 'utkface-gender-race-cnn') {
+    return { images, labels: derived, imageColumn: 'file', ...task, backbone: 'cnn', imageSize: CNN_IMAGE_SIZE, epochs: grid.epochs, splitSeed: 0, cacheDir };
+  }
   return { images, labels: derived, imageColumn: 'file', ...task, backbone: 'face-api', splitSeed: 0, cacheDir };
 }
 
@@ -275,7 +292,7 @@ export function rewriteTables(out: string): string[] {
 /** Every experiment folder under `out` holding metrics.json and run.json, in protocol order. */
 function readEntries(out: string): ReadmeEntry[] {
   const entries: ReadmeEntry[] = [];
-  for (const experiment of ['adult', 'utkface-gender-race', 'utkface-age-gender']) {
+  for (const experiment of EXPERIMENTS) {
     const metricsFile = join(out, experiment, 'metrics.json');
     const runFile = join(out, experiment, 'run.json');
     if (!existsSync(metricsFile) || !existsSync(runFile)) continue;
