@@ -3,13 +3,20 @@
  * side by side in one run, on UTKFace at 64x64, gender task (80/20 split with seed 0, test accuracy).
  *
  * For each seed: ours (trainCnn) then PyTorch (bench/_cnn_torch.py, 2 threads), same epochs, batch, optimiser, step
- * schedule and augmentation (random crop with 4 px zero padding, flip). Both get 2 intra-op threads.
+ * schedule and augmentation (random crop with 4 px zero padding, flip). Both get 2 intra-op threads. The step
+ * schedule drops the learning rate 10x for the last epoch (lrStepEpochs = epochs - 1) on both sides: a short run that
+ * ends at the full learning rate ends wherever its last steps threw it, and its test accuracy then swings by several
+ * points from seed to seed on either side (see the earlier results in git), too much to compare means of 3 seeds.
+ *
+ * Then bench/cnn-engines.ts (the engine choice: onnxruntime against our own WebAssembly im2col + GEMM kernels, layer
+ * by layer), merged in as `engineComparison`.
  *
  * Writes bench/results/cnn.json: epochTimeRatioVsTorch (median of our training-epoch seconds / median of PyTorch's),
  * accuracyGapVsTorch (PyTorch minus ours, test accuracy in points, mean over seeds), per-seed details, CPU load.
- * Env: CNN_EPOCHS (default 2), CNN_SEEDS (default 0,1,2), CNN_LIMIT (use only the first N images; default all).
+ * Env: CNN_EPOCHS (default 2), CNN_SEEDS (default 0,1,2), CNN_LIMIT (use only the first N images; default all),
+ * CNN_SKIP_ENGINES=1 (keep the engine comparison of bench/results/cnn-engines.json as it is).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -72,7 +79,7 @@ const pick = (idx: number[]): CnnImageSet => {
 };
 const train = pick(trainIdx);
 const test = pick(testIdx);
-const o = defaultCnnOptions;
+const o = { ...defaultCnnOptions, lrStepEpochs: Math.max(1, epochs - 1) };
 const dataFile = `${work}cnn-torch-data.json`;
 writeFileSync(dataFile, JSON.stringify({
   pixels: cacheFile, size, y: Array.from(y), train: trainIdx, test: testIdx, channels: o.channels, batchSize: o.batchSize,
@@ -88,7 +95,7 @@ const median = (v: number[]): number => {
 const results = [];
 for (const seed of seeds) {
   const loadBefore = os.loadavg()[0];
-  const r = await trainCnn(train, null, { epochs, seed, threads }, (p) => {
+  const r = await trainCnn(train, null, { epochs, seed, threads, lrStepEpochs: o.lrStepEpochs }, (p) => {
     process.stdout.write(`  ours seed ${seed} epoch ${p.epoch}: ${p.epochSeconds.toFixed(1)} s, train loss ${p.trainLoss.toFixed(4)} acc ${p.trainAccuracy.toFixed(4)}\n`);
   });
   const x = matrix(Float32Array.from(test.images.pixels), test.images.n, size * size * 3);
@@ -107,11 +114,21 @@ const torchEpoch = median(results.flatMap((r) => r.torch.epochSeconds));
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 const accOurs = mean(results.map((r) => r.ours.testAccuracy));
 const accTorch = mean(results.map((r) => r.torch.testAccuracy));
+if (process.env['CNN_SKIP_ENGINES'] !== '1') {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `${root}bench/cnn-engines.ts`], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+const engines = JSON.parse(readFileSync(`${root}bench/results/cnn-engines.json`, 'utf8')) as Record<string, unknown>;
 writeResult('cnn', {
   task: `UTKFace gender, ${size}x${size}, ${train.images.n} train / ${test.images.n} test images, ${epochs} epochs, seeds ${seeds.join(',')}`,
   architecture: `stem conv3x3 + BN + ReLU + maxpool2, basic blocks [${o.channels.join(', ')}], GAP, linear`,
   options: { ...o, epochs, threads },
-  engine: 'ONNX graphs (forward, hand-written backward) on onnxruntime-node; SGD update in TypeScript',
+  engine: 'ONNX graph of a whole training step (forward, loss gradient, hand-written backward) on onnxruntime-node; SGD update in TypeScript',
+  engineComparison: {
+    command: engines['command'], what: engines['what'], engines: engines['engines'], totalMs: engines['totalMs'], gflops: engines['gflops'],
+    wasmOverOrtSameThreads: engines['wasmOverOrtSameThreads'], wasmOverOrtTwoThreads: engines['wasmOverOrtTwoThreads'], chosen: engines['chosen'],
+    perLayer: 'bench/results/cnn-engines.json',
+  },
   epochTimeRatioVsTorch: oursEpoch / torchEpoch,
   accuracyGapVsTorch: 100 * (accTorch - accOurs),
   oursEpochSecondsMedian: oursEpoch,

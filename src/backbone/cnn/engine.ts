@@ -2,7 +2,11 @@
  * The CNN engine: the ONNX graphs of src/backbone/cnn/network.ts run by onnxruntime-node (its MLAS convolution
  * kernels), with the weights held in TypeScript (float32) and fed to every run.
  *
- * Chosen by measurement over own kernels: see bench/cnn.ts and bench/results/cnn.json (`engine`).
+ * Training runs one graph per step (forward, loss gradient and backward together, so that no activation crosses to
+ * JavaScript); the separate forward and backward graphs serve a loss computed in JavaScript.
+ *
+ * Chosen by measurement over our own kernels (im2col + a WebAssembly SIMD GEMM, ./wasm-conv.ts): see
+ * bench/cnn-engines.ts and bench/results/cnn-engines.json (also `engineComparison` in bench/results/cnn.json).
  */
 import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../train/rng.ts';

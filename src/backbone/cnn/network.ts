@@ -411,3 +411,27 @@ export function buildGraphs(arch: CnnArchitecture): CnnGraphs {
     trainStats: te.stats,
   };
 }
+
+/**
+ * One convolution layer alone, with the backward rules of the network (for tests and bench/cnn-engines.ts): inputs
+ * x [N, cin, size, size], w [cout, cin, k, k] and dy [N, cout, ho, ho]; outputs y (the forward Conv), dx (d/dx of
+ * sum(y dy)) and dw (d/dw).
+ */
+export function buildConvLayerGraph(cin: number, cout: number, size: number, k: number, stride: number, pad: number): Uint8Array {
+  const g = new OnnxBuilder(`conv_${cin}_${cout}_${size}_${k}_${stride}`);
+  const ho = Math.floor((size + 2 * pad - k) / stride) + 1;
+  g.input('x', ['N', cin, size, size]);
+  g.input('w', [cout, cin, k, k]);
+  g.input('dy', ['N', cout, ho, ho]);
+  const e = new Emitter(g, g, new Map([['w', [cout, cin, k, k]]]));
+  const y = e.conv('x', 'w', size, k, stride, pad, true);
+  g.node('Identity', [y], {}, ['y']);
+  g.output('y');
+  e.seed(y, 'dy');
+  e.backward();
+  g.node('Identity', [e.grad('x') as string], {}, ['dx']);
+  g.output('dx');
+  g.node('Identity', [e.grad('w') as string], {}, ['dw']);
+  g.output('dw');
+  return g.toBytes();
+}
