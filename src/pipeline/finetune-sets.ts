@@ -2,6 +2,7 @@ import { InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { takeRows } from '../data/matrix.ts';
 import { createRng } from '../train/rng.ts';
+import { sharedMatrix } from '../train/threaded-ops.ts';
 
 /**
  * The fine-tuning methods of Mao et al. (2023):
@@ -47,13 +48,17 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
   const nTrain = train.y.length;
   const { y, group, idx } = balancedOfUnion(train, validation, seed, `${source !== undefined ? `${source}: ` : ''}train + validation`);
   const d = train.x.cols;
-  const data = new Float32Array(idx.length * d);
-  idx.forEach((r, i) => {
+  // in shared (WebAssembly) memory, where the trainer's linear ops use it without another copy
+  const x = sharedMatrix(idx.length, d);
+  const data = x.data;
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i] as number;
     const from = r < nTrain ? train.x.data : validation.x.data;
     const at = (r < nTrain ? r : r - nTrain) * d;
-    data.set(from.subarray(at, at + d), i * d);
-  });
-  return { x: { data, rows: idx.length, cols: d }, y: idx.map((i) => y[i] as number), group: idx.map((i) => group[i] as number), classes: train.classes, groupNames: train.groupNames };
+    const to = i * d;
+    for (let j = 0; j < d; j++) data[to + j] = from[at + j] as number;
+  }
+  return { x, y: idx.map((i) => y[i] as number), group: idx.map((i) => group[i] as number), classes: train.classes, groupNames: train.groupNames };
 }
 
 /**
@@ -109,25 +114,30 @@ export function balancedSampleIndices(
   seed: number,
   what = 'data',
 ): Int32Array {
-  const set = { y, group, classes, groupNames };
-  const K = set.classes.length;
-  const G = set.groupNames.length;
-  const cells: number[][] = Array.from({ length: K * G }, () => []);
-  for (let i = 0; i < set.y.length; i++) (cells[(set.y[i] as number) * G + (set.group[i] as number)] as number[]).push(i);
+  const K = classes.length;
+  const G = groupNames.length;
+  const n = y.length;
+  // the rows of each (label, group) cell, ascending, as slices of one array (counting sort by cell)
+  const size = new Int32Array(K * G);
+  for (let i = 0; i < n; i++) size[(y[i] as number) * G + (group[i] as number)]! += 1;
   let m = Infinity;
   for (let c = 0; c < K; c++) {
     for (let g = 0; g < G; g++) {
-      const size = (cells[c * G + g] as number[]).length;
-      if (size === 0) {
-        throw new InputError(`${what} has no rows with label "${set.classes[c]}" in group "${set.groupNames[g]}": cannot draw a group-balanced sample`);
+      if (size[c * G + g] === 0) {
+        throw new InputError(`${what} has no rows with label "${classes[c]}" in group "${groupNames[g]}": cannot draw a group-balanced sample`);
       }
-      m = Math.min(m, size);
+      m = Math.min(m, size[c * G + g] as number);
     }
   }
+  const first = new Int32Array(K * G + 1);
+  for (let c = 0; c < K * G; c++) first[c + 1] = (first[c] as number) + (size[c] as number);
+  const next = first.slice(0, K * G);
+  const byCell = new Int32Array(n);
+  for (let i = 0; i < n; i++) byCell[next[(y[i] as number) * G + (group[i] as number)]!++] = i;
   const rng = createRng(seed);
-  const picked: number[] = [];
-  for (const rows of cells) for (const i of rng.sampleFrom(rows, m)) picked.push(i);
-  return Int32Array.from(picked).sort();
+  const picked = new Int32Array(K * G * m);
+  for (let c = 0; c < K * G; c++) picked.set(rng.sampleFrom(byCell.subarray(first[c], first[c + 1]), m), c * m);
+  return picked.sort();
 }
 
 function checkCompatible(a: EmbeddingSet, b: EmbeddingSet): void {

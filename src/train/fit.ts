@@ -435,6 +435,10 @@ function checkFeatures(data: EmbeddingSet): void {
   const { x } = data;
   if (x.data.length !== x.rows * x.cols) throw new ShapeError(`embedding matrix of ${x.rows} x ${x.cols} holds ${x.data.length} values`);
   const xs = x.data;
+  // v - v is 0 for a finite v and NaN otherwise: one cheap sum first, the search for the culprit only if it fails
+  let probe = 0;
+  for (let j = 0; j < xs.length; j++) probe += (xs[j] as number) - (xs[j] as number);
+  if (probe === 0) return;
   for (let j = 0; j < xs.length; j++) {
     if (!Number.isFinite(xs[j] as number)) {
       throw new InputError(`embedding row ${Math.floor(j / x.cols)}, column ${j % x.cols} is ${xs[j]}: features must be finite numbers`);

@@ -175,7 +175,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     : import.meta.url.endsWith('.ts')
       ? new URL('./_internal/ops-worker.mjs', import.meta.url)
       : new URL('./_internal/ops-worker-body.js', import.meta.url);
-  const pool = await startWorkerPool(workerUrl, Array.from({ length: threads }, (_, t) => dataOf(t)), 'threaded LinearOps', 'terminate');
+  const pool = await startWorkerPool(workerUrl, Array.from({ length: threads }, (_, t) => dataOf(t)), 'threaded LinearOps', 'park');
 
   return {
     rows: n,

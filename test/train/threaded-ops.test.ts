@@ -163,3 +163,39 @@ describe('createLinearOps', () => {
     expect([oneThread.kernel, oneThread.threads]).toEqual(['wasm', 1]);
   });
 });
+
+describe('worker reuse', () => {
+  for (const kernel of ['wasm', 'js'] as const) {
+    it(`ops closed one after another hand their workers on, and each answers for its own matrix (${kernel})`, async () => {
+      for (const [n, d, k] of [[37, 8, 1], [64, 12, 3], [9, 4, 2]] as const) {
+        const x = Float32Array.from(noise(n * d, n + d));
+        const w = noise(k * d, 5);
+        const b = noise(k, 6);
+        const g = noise(n * k, 7);
+        const expected = naive(x, n, d, k, w, b, g);
+        const ops = await createThreadedOps(matrix(x, n, d), k, { threads: 2, kernel });
+        const z = new Float64Array(n * k);
+        const gw = new Float64Array(k * d);
+        const gb = new Float64Array(k);
+        await ops.forward(w, b, z);
+        await ops.backward(g, gw, gb);
+        await ops.close();
+        expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-5);
+        expect(maxRelativeError(gw, expected.gw)).toBeLessThan(1e-5);
+        expect(maxRelativeError(gb, expected.gb)).toBeLessThan(1e-9);
+      }
+    });
+  }
+
+  it('two ops open at once get distinct workers', async () => {
+    const a = await createThreadedOps(matrix(new Float32Array(32).fill(1), 8, 4), 1, { threads: 2 });
+    const b = await createThreadedOps(matrix(new Float32Array(32).fill(2), 8, 4), 1, { threads: 2 });
+    const za = new Float64Array(8);
+    const zb = new Float64Array(8);
+    await Promise.all([a.forward(new Float64Array(4).fill(1), new Float64Array(1), za), b.forward(new Float64Array(4).fill(1), new Float64Array(1), zb)]);
+    await a.close();
+    await b.close();
+    expect([...za]).toEqual(new Array(8).fill(4));
+    expect([...zb]).toEqual(new Array(8).fill(8));
+  });
+});

@@ -3,41 +3,77 @@ import { InputError, ShapeError } from '../../errors.ts';
 
 /**
  * The worker threads behind the threaded and streaming LinearOps: one worker per row block, each sent the same
- * `{ op, id, ...extra }` message; a job settles when every worker has answered its id. Workers answer with the id alone,
- * or `{ id, error?, name? }` (an error named InputError or ShapeError keeps its class). Internal.
+ * `{ op, id, ...extra }` message; a job settles when every worker has answered its id. Workers answer with the id
+ * alone, or `{ id, error?, name? }` (an error named InputError or ShapeError keeps its class). Internal.
  */
 export interface WorkerPool {
   /** Run `op` on every worker; rejects on a worker error, an exited worker, or after close(). */
   run(op: 'forward' | 'backward' | 'cells', extra?: object): Promise<void>;
-  /** Stop the workers: `terminate` them, or send `{ op: 'close' }` and wait until each exits by itself. */
+  /** Stop the workers (see {@link startWorkerPool}'s `closeBy`). */
   close(): Promise<void>;
 }
 
 type Reply = number | { id: number; error?: string; name?: string };
 
 /**
- * Start one worker per `workerData` entry and wait for each one's ready message (a reply with `error` rejects).
- * `label` names the pool in errors ("threaded LinearOps").
+ * Idle workers by script URL, parked by pools closed with `park`: a later pool of the same script takes them
+ * (an `init` message with its data) instead of starting threads, which costs tens of milliseconds each; a fit
+ * that creates several LinearOps (target mode, sweeps, the M2 fine-tuning sets of a benchmark) pays it once.
+ * Parked workers are unref'd: they never keep the process alive.
+ */
+const parked = new Map<string, Worker[]>();
+
+/**
+ * Start (or take from the parked ones) one worker per `workerData` entry and wait for each one's ready message
+ * (a reply with `error` rejects). `label` names the pool in errors ("threaded LinearOps"). `closeBy`:
+ * `terminate` the workers; send `{ op: 'close' }` and wait until each exits by itself (`message`); or `park`
+ * them for reuse after a `{ op: 'release' }` message (their script must answer `init` and `release`).
  */
 export async function startWorkerPool(
   url: URL,
   workerData: readonly unknown[],
   label: string,
-  closeBy: 'terminate' | 'message',
+  closeBy: 'terminate' | 'message' | 'park',
 ): Promise<WorkerPool> {
   const workers: Worker[] = [];
   const exited: Promise<void>[] = [];
   const ready: Promise<void>[] = [];
+  const idle = closeBy === 'park' ? (parked.get(url.href) ?? []) : [];
   for (const data of workerData) {
-    const worker = new Worker(url, { workerData: data });
+    const reused = idle.pop();
+    // Plain-JavaScript workers (.mjs) start without the parent's loader flags (tsx's --import costs ~100 ms
+    // and ~25 MB per worker); the TypeScript ones register their loader themselves (ops-worker.mjs).
+    const worker = reused ?? new Worker(url, { workerData: data, execArgv: [] });
+    if (!reused && closeBy === 'park') {
+      // for the worker's whole life: a parked worker that fails or exits is forgotten, never an unhandled error
+      worker.on('error', () => {});
+      worker.on('exit', () => {
+        const shelf = parked.get(url.href);
+        const i = shelf ? shelf.indexOf(worker) : -1;
+        if (shelf && i >= 0) shelf.splice(i, 1);
+      });
+    }
     workers.push(worker);
-    exited.push(new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+    if (closeBy === 'message') exited.push(new Promise<void>((resolve) => worker.once('exit', () => resolve())));
     ready.push(
       new Promise<void>((resolve, reject) => {
-        worker.once('message', (reply: Reply) => (typeof reply === 'object' && reply.error ? reject(new Error(reply.error)) : resolve()));
-        worker.once('error', reject);
+        const onReady = (reply: Reply): void => {
+          worker.off('error', onError);
+          if (typeof reply === 'object' && reply.error) reject(new Error(reply.error));
+          else resolve();
+        };
+        const onError = (error: unknown): void => {
+          worker.off('message', onReady);
+          reject(error);
+        };
+        worker.once('message', onReady);
+        worker.once('error', onError);
       }),
     );
+    if (reused) {
+      reused.ref();
+      reused.postMessage({ op: 'init', id: -1, data });
+    }
   }
   try {
     await Promise.all(ready);
@@ -54,22 +90,24 @@ export async function startWorkerPool(
     for (const p of pending.values()) p.reject(error);
     pending.clear();
   };
+  const onMessage = (reply: Reply): void => {
+    const id = typeof reply === 'number' ? reply : reply.id;
+    const p = pending.get(id);
+    if (!p) return;
+    if (typeof reply === 'object' && reply.error !== undefined) p.failed ??= rebuildError(reply.name, reply.error);
+    if (--p.left === 0) {
+      pending.delete(id);
+      if (p.failed) p.reject(p.failed);
+      else p.resolve();
+    }
+  };
+  const onExit = (code: number): void => {
+    if (!closed) failAll(new Error(`a ${label} worker thread exited (code ${code})`));
+  };
   for (const worker of workers) {
-    worker.on('message', (reply: Reply) => {
-      const id = typeof reply === 'number' ? reply : reply.id;
-      const p = pending.get(id);
-      if (!p) return;
-      if (typeof reply === 'object' && reply.error !== undefined) p.failed ??= rebuildError(reply.name, reply.error);
-      if (--p.left === 0) {
-        pending.delete(id);
-        if (p.failed) p.reject(p.failed);
-        else p.resolve();
-      }
-    });
+    worker.on('message', onMessage);
     worker.on('error', failAll);
-    worker.on('exit', (code) => {
-      if (!closed) failAll(new Error(`a ${label} worker thread exited (code ${code})`));
-    });
+    worker.on('exit', onExit);
   }
 
   let nextId = 0;
@@ -86,9 +124,25 @@ export async function startWorkerPool(
     async close() {
       if (closed) return;
       closed = true;
+      const broken = failure !== undefined;
       failAll(new Error(`${label} closed`));
-      if (closeBy === 'terminate') {
+      for (const wk of workers) {
+        wk.off('message', onMessage);
+        wk.off('error', failAll);
+        wk.off('exit', onExit);
+      }
+      if (closeBy === 'terminate' || (closeBy === 'park' && broken)) {
         await Promise.all(workers.map((wk) => wk.terminate()));
+        return;
+      }
+      if (closeBy === 'park') {
+        const shelf = parked.get(url.href) ?? [];
+        for (const wk of workers) {
+          wk.postMessage({ op: 'release', id: -1 });
+          wk.unref();
+          shelf.push(wk);
+        }
+        parked.set(url.href, shelf);
         return;
       }
       for (const wk of workers) wk.postMessage({ op: 'close', id: -1 });
