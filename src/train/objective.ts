@@ -49,13 +49,8 @@ export class HeadObjective {
   readonly outputs: number;
   readonly rows: number;
   readonly cols: number;
-  private readonly z: Float64Array;
-  private readonly prob: Float64Array;
-  private readonly loss: Float64Array;
-  private readonly gz: Float64Array;
-  private readonly gProb: Float64Array;
-  private readonly gLoss: Float64Array;
-  private readonly rowWeight: Float64Array;
+  /** Per-row buffers (7 x n x k float64), made on first use: the one-pass binary evaluation never needs them. */
+  private rowBuffers: RowBuffers | null = null;
   /** Binary heads over ops with {@link LinearOps.binaryCellSums}: the one-pass evaluation's row codes and buffers. */
   private readonly cells: CellBuffers | null;
 
@@ -65,27 +60,33 @@ export class HeadObjective {
     this.rows = ops.rows;
     this.cols = ops.cols;
     this.size = ops.outputs * ops.cols + ops.outputs;
-    const n = ops.rows;
-    const k = ops.outputs;
-    this.z = new Float64Array(n * k);
-    this.prob = new Float64Array(n * k);
-    this.loss = new Float64Array(n);
-    this.gz = new Float64Array(n * k);
-    this.gProb = new Float64Array(n * k);
-    this.gLoss = new Float64Array(n);
-    this.rowWeight = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const w = config.classWeights ? (config.classWeights[config.y[i] as number] as number) : 1;
-      this.rowWeight[i] = w / n;
-    }
-    this.cells = k === 1 && ops.binaryCellSums ? cellBuffers(config, ops.cols) : null;
+    this.cells = ops.outputs === 1 && ops.binaryCellSums ? cellBuffers(config, ops.cols) : null;
+  }
+
+  private get row(): RowBuffers {
+    if (this.rowBuffers) return this.rowBuffers;
+    const { y, classWeights } = this.config;
+    const n = this.rows;
+    const k = this.outputs;
+    const rowWeight = new Float64Array(n);
+    for (let i = 0; i < n; i++) rowWeight[i] = (classWeights ? (classWeights[y[i] as number] as number) : 1) / n;
+    this.rowBuffers = {
+      z: new Float64Array(n * k),
+      prob: new Float64Array(n * k),
+      loss: new Float64Array(n),
+      gz: new Float64Array(n * k),
+      gProb: new Float64Array(n * k),
+      gLoss: new Float64Array(n),
+      rowWeight,
+    };
+    return this.rowBuffers;
   }
 
   /** Logits z (n x k) for theta, computed into an internal buffer (valid until the next call). */
   async logits(theta: Float64Array): Promise<Float64Array> {
     const kd = this.outputs * this.cols;
-    await this.config.ops.forward(theta.subarray(0, kd), theta.subarray(kd), this.z);
-    return this.z;
+    await this.config.ops.forward(theta.subarray(0, kd), theta.subarray(kd), this.row.z);
+    return this.row.z;
   }
 
   /** Fill probabilities and per-row cross-entropies from the current logits. */
@@ -93,16 +94,16 @@ export class HeadObjective {
     const { y } = this.config;
     const n = this.rows;
     const k = this.outputs;
-    const z = this.z;
+    const { z, prob, loss } = this.row;
     if (k === 1) {
       // one exp and one log1p per row: e = exp(-|z|), sigmoid and both softplus(+-z) follow from it
       for (let i = 0; i < n; i++) {
         const zi = z[i] as number;
         const e = Math.exp(zi >= 0 ? -zi : zi);
         const l = Math.log1p(e);
-        this.prob[i] = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
+        prob[i] = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
         const t = y[i] === 1 ? -zi : zi;
-        this.loss[i] = (t > 0 ? t : 0) + l;
+        loss[i] = (t > 0 ? t : 0) + l;
       }
       return;
     }
@@ -112,11 +113,11 @@ export class HeadObjective {
       let sum = 0;
       for (let j = 0; j < k; j++) {
         const e = Math.exp((z[i * k + j] as number) - max);
-        this.prob[i * k + j] = e;
+        prob[i * k + j] = e;
         sum += e;
       }
-      for (let j = 0; j < k; j++) this.prob[i * k + j] = (this.prob[i * k + j] as number) / sum;
-      this.loss[i] = max + Math.log(sum) - (z[i * k + (y[i] as number)] as number);
+      for (let j = 0; j < k; j++) prob[i * k + j] = (prob[i * k + j] as number) / sum;
+      loss[i] = max + Math.log(sum) - (z[i * k + (y[i] as number)] as number);
     }
   }
 
@@ -124,7 +125,7 @@ export class HeadObjective {
   async rowOutputs(theta: Float64Array): Promise<{ prob: Float64Array; loss: Float64Array }> {
     await this.logits(theta);
     this.rowsFromLogits();
-    return { prob: this.prob, loss: this.loss };
+    return { prob: this.row.prob, loss: this.row.loss };
   }
 
   /**
@@ -183,9 +184,9 @@ export class HeadObjective {
 
   private penaltyInput() {
     return {
-      prob: this.prob,
+      prob: this.row.prob,
       columns: this.outputs,
-      loss: this.loss,
+      loss: this.row.loss,
       y: this.config.y,
       group: this.config.group,
       classCount: this.config.classCount,
@@ -202,19 +203,21 @@ export class HeadObjective {
     const n = this.rows;
     const k = this.outputs;
     const kd = k * this.cols;
+    const { prob, gz, gProb, gLoss, rowWeight } = this.row;
+    const rowLoss = this.row.loss;
     await this.logits(theta);
     this.rowsFromLogits();
     let loss = 0;
-    for (let i = 0; i < n; i++) loss += (this.rowWeight[i] as number) * (this.loss[i] as number);
+    for (let i = 0; i < n; i++) loss += (rowWeight[i] as number) * (rowLoss[i] as number);
     const replaces = penalty?.replacesLoss ?? false;
     const scale = replaces ? 1 : alpha;
     let penaltyValue = 0;
     if (gradient) {
-      this.gProb.fill(0);
-      this.gLoss.fill(0);
+      gProb.fill(0);
+      gLoss.fill(0);
     }
     if (penalty) {
-      penaltyValue = penalty.value(this.penaltyInput(), gradient && scale !== 0 ? { prob: this.gProb, loss: this.gLoss } : undefined, scale);
+      penaltyValue = penalty.value(this.penaltyInput(), gradient && scale !== 0 ? { prob: gProb, loss: gLoss } : undefined, scale);
     }
     let reg = 0;
     for (let j = 0; j < kd; j++) reg += (theta[j] as number) * (theta[j] as number);
@@ -222,22 +225,21 @@ export class HeadObjective {
     if (!gradient) return { objective, loss, penalty: penaltyValue };
 
     // d objective / d z, row by row
-    const gz = this.gz;
     if (k === 1) {
       for (let i = 0; i < n; i++) {
-        const p = this.prob[i] as number;
-        const cLoss = (replaces ? 0 : (this.rowWeight[i] as number)) + (this.gLoss[i] as number);
-        gz[i] = cLoss * (p - (y[i] as number)) + (this.gProb[i] as number) * p * (1 - p);
+        const p = prob[i] as number;
+        const cLoss = (replaces ? 0 : (rowWeight[i] as number)) + (gLoss[i] as number);
+        gz[i] = cLoss * (p - (y[i] as number)) + (gProb[i] as number) * p * (1 - p);
       }
     } else {
       for (let i = 0; i < n; i++) {
-        const cLoss = (replaces ? 0 : (this.rowWeight[i] as number)) + (this.gLoss[i] as number);
+        const cLoss = (replaces ? 0 : (rowWeight[i] as number)) + (gLoss[i] as number);
         let dot = 0;
-        for (let c = 0; c < k; c++) dot += (this.gProb[i * k + c] as number) * (this.prob[i * k + c] as number);
+        for (let c = 0; c < k; c++) dot += (gProb[i * k + c] as number) * (prob[i * k + c] as number);
         const yi = y[i] as number;
         for (let j = 0; j < k; j++) {
-          const pj = this.prob[i * k + j] as number;
-          gz[i * k + j] = cLoss * (pj - (j === yi ? 1 : 0)) + pj * ((this.gProb[i * k + j] as number) - dot);
+          const pj = prob[i * k + j] as number;
+          gz[i * k + j] = cLoss * (pj - (j === yi ? 1 : 0)) + pj * ((gProb[i * k + j] as number) - dot);
         }
       }
     }
@@ -247,7 +249,18 @@ export class HeadObjective {
   }
 }
 
-export interface CellBuffers {
+interface RowBuffers {
+  readonly z: Float64Array;
+  readonly prob: Float64Array;
+  readonly loss: Float64Array;
+  readonly gz: Float64Array;
+  readonly gProb: Float64Array;
+  readonly gLoss: Float64Array;
+  /** w_{y_i} / n */
+  readonly rowWeight: Float64Array;
+}
+
+interface CellBuffers {
   readonly codes: Int32Array;
   readonly sums: Float64Array;
   /** The penalty's input: one entry per (label, group) cell, holding the cell's mean p and loss and its row count. */
