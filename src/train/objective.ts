@@ -51,6 +51,7 @@ export class HeadObjective {
   readonly cols: number;
   /** Per-row buffers (7 x n x k float64), made on first use: the one-pass binary evaluation never needs them. */
   private rowBuffers: RowBuffers | null = null;
+  private zOnly: Float64Array | null = null;
   /** Binary heads over ops with {@link LinearOps.binaryCellSums}: the one-pass evaluation's row codes and buffers. */
   private readonly cells: CellBuffers | null;
 
@@ -71,7 +72,7 @@ export class HeadObjective {
     const rowWeight = new Float64Array(n);
     for (let i = 0; i < n; i++) rowWeight[i] = (classWeights ? (classWeights[y[i] as number] as number) : 1) / n;
     this.rowBuffers = {
-      z: new Float64Array(n * k),
+      z: this.zOnly ?? new Float64Array(n * k),
       prob: new Float64Array(n * k),
       loss: new Float64Array(n),
       gz: new Float64Array(n * k),
@@ -85,8 +86,10 @@ export class HeadObjective {
   /** Logits z (n x k) for theta, computed into an internal buffer (valid until the next call). */
   async logits(theta: Float64Array): Promise<Float64Array> {
     const kd = this.outputs * this.cols;
-    await this.config.ops.forward(theta.subarray(0, kd), theta.subarray(kd), this.row.z);
-    return this.row.z;
+    // only z: predictions need no other per-row buffer
+    const z = this.rowBuffers?.z ?? (this.zOnly ??= new Float64Array(this.rows * this.outputs));
+    await this.config.ops.forward(theta.subarray(0, kd), theta.subarray(kd), z);
+    return z;
   }
 
   /** Fill probabilities and per-row cross-entropies from the current logits. */
