@@ -4,7 +4,8 @@ import { shapeChecks, sharedRows } from './_internal/shared-rows.ts';
 import { InputError } from '../errors.ts';
 import type { DiskRows } from '../data/disk-matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
-import { backwardDisk, forwardDisk } from './_internal/disk-kernels.ts';
+import { backwardDisk, cellsDisk, forwardDisk } from './_internal/disk-kernels.ts';
+import { cellSumsState, checkBinaryHead } from './_internal/cell-sums.ts';
 import type { StreamingWorkerData } from './_internal/streaming-ops-worker-body.ts';
 
 /** Options of {@link createStreamingOps}. */
@@ -29,6 +30,7 @@ export interface StreamingOps extends LinearOps {
  *
  *     forward:  z[p*k + j] = b[j] + sum_c X[p,c] w[j*d + c]        (float64 sums, kernels.ts)
  *     backward: gw = sum over threads of X_t^T g_t,  gb = sum_p g[p]
+ *     binaryCellSums: a binary head's objective and gradient in one read of the file (see LinearOps)
  *
  * Forward results are identical to {@link createLocalOps} on the same rows; backward differs only by the
  * float64 rounding of the per-chunk and per-thread partial sums. Call `close()` when done.
@@ -49,8 +51,11 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
   const threads = Math.max(1, Math.min(requested, Math.ceil(n / 4)));
   const { checkForward, checkBackward } = shapeChecks(n, d, k);
 
+  const cellSums = cellSumsState(n, d, threads, undefined);
+
   if (threads === 1) {
     const buffer = new Float32Array(chunkRows * d);
+    let codes: Int32Array | null = null;
     return {
       rows: n,
       cols: d,
@@ -66,6 +71,13 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
         gw.fill(0);
         gb.fill(0);
         backwardDisk(x, 0, n, buffer, g, k, gw, gb);
+      },
+      async binaryCellSums(w, b, rowCodes, groups, out) {
+        checkBinaryHead(d, k, w, b);
+        const message = cellSums.prepare(rowCodes, groups, out);
+        if (message.setup) codes = new Int32Array(message.setup.codes);
+        out.fill(0);
+        cellsDisk(x, 0, n, buffer, codes!, groups, w, b, out);
       },
       async close() {},
     };
@@ -109,6 +121,14 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
       rowValues.set(g);
       await pool.run('backward');
       sumPartials(gw, gb);
+    },
+    async binaryCellSums(w, b, rowCodes, groups, out) {
+      checkBinaryHead(d, k, w, b);
+      const message = cellSums.prepare(rowCodes, groups, out);
+      sharedW.set(w);
+      sharedB.set(b);
+      await pool.run('cells', message);
+      cellSums.sum(out);
     },
     close: () => pool.close(),
   };

@@ -4,7 +4,7 @@ import { sharedRows } from './_internal/shared-rows.ts';
 import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
-import { cellScratchBytes, cellStride } from './_internal/cell-pass.mjs';
+import { cellSumsState, checkBinaryHead } from './_internal/cell-sums.ts';
 import { createRangeRunner, type CellsMessage, type OpsWorkerData, type WasmScratch } from './_internal/range-runner.ts';
 import { MAX_PAGES, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
 
@@ -156,7 +156,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       },
       async binaryCellSums(w, b, codes, groups, out) {
         open();
-        checkForward(w, b, new Float64Array(n));
+        checkBinaryHead(d, k, w, b);
         const message = cellSums.prepare(codes, groups, out);
         sharedW.set(w);
         sharedB.set(b);
@@ -197,7 +197,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       sumPartials(gw, gb);
     },
     async binaryCellSums(w, b, codes, groups, out) {
-      checkForward(w, b, new Float64Array(n));
+      checkBinaryHead(d, k, w, b);
       const message = cellSums.prepare(codes, groups, out);
       sharedW.set(w);
       sharedB.set(b);
@@ -205,67 +205,6 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       cellSums.sum(out);
     },
     close: () => pool.close(),
-  };
-}
-
-/**
- * The shared buffers of LinearOps.binaryCellSums, made on first use: the row codes (copied when they change),
- * one output block per thread, and (wasm kernels) each thread's scratch, appended to the wasm memory.
- */
-function cellSumsState(n: number, d: number, threads: number, scratch: WasmScratch[] | undefined) {
-  const stride = cellStride(d);
-  const codes = new Int32Array(new SharedArrayBuffer(4 * n));
-  let lastCodes: Int32Array | null = null;
-  let groupsNow = 0;
-  let allocatedCells = 0;
-  let out: Float64Array<SharedArrayBuffer> = new Float64Array(new SharedArrayBuffer(0));
-  let scratchAt: number[] = [];
-  return {
-    /** Check and share `rowCodes`; the message carries a new setup when anything changed. */
-    prepare(rowCodes: Int32Array, groups: number, target: Float64Array): CellsMessage {
-      if (!Number.isInteger(groups) || groups < 1) throw new InputError(`groups must be an integer >= 1, received ${groups}`);
-      const cells = 2 * groups;
-      if (rowCodes.length !== n) throw new ShapeError(`binaryCellSums needs ${n} row codes, received ${rowCodes.length}`);
-      if (target.length !== cells * stride) throw new ShapeError(`binaryCellSums needs out of ${cells * stride} values, received ${target.length}`);
-      let changed = false;
-      if (rowCodes !== lastCodes || groups !== groupsNow) {
-        for (let i = 0; i < n; i++) {
-          const c = rowCodes[i] as number;
-          if (!(c >= 0 && c < cells && Number.isInteger(c))) throw new InputError(`row ${i}: cell code ${c} is outside 0..${cells - 1}`);
-          if (c !== codes[i]) {
-            codes[i] = c;
-            changed = true;
-          }
-        }
-        lastCodes = rowCodes;
-      }
-      if (groups !== groupsNow) {
-        groupsNow = groups;
-        out = new Float64Array(new SharedArrayBuffer(8 * threads * cells * stride));
-        changed = true;
-        if (scratch && cells > allocatedCells) {
-          const memory = scratch[0]!.memory;
-          const bytes = 16 * Math.ceil(cellScratchBytes(d, cells) / 16);
-          const at = 16 * Math.ceil(memory.buffer.byteLength / 16);
-          const pages = Math.ceil((at + threads * bytes) / PAGE);
-          if (pages > MAX_PAGES) throw new InputError(`binaryCellSums: no room for ${cells} cells in the 4 GiB WebAssembly memory`);
-          const current = memory.buffer.byteLength / PAGE;
-          if (pages > current) memory.grow(pages - current);
-          scratchAt = Array.from({ length: threads }, (_, t) => at + t * bytes);
-          allocatedCells = cells;
-        }
-      }
-      return changed ? { setup: { codes: codes.buffer as SharedArrayBuffer, out: out.buffer, groups, scratchAt } } : {};
-    },
-    /** target = the sum of the threads' blocks. */
-    sum(target: Float64Array): void {
-      const size = target.length;
-      target.set(out.subarray(0, size));
-      for (let t = 1; t < threads; t++) {
-        const at = t * size;
-        for (let j = 0; j < size; j++) target[j] = (target[j] as number) + (out[at + j] as number);
-      }
-    },
   };
 }
 

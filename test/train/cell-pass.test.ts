@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { diskRows, openDiskMatrix } from '../../src/data/disk-matrix.ts';
 import { matrix } from '../../src/data/matrix.ts';
+import { writeNpy } from '../../src/data/npy.ts';
 import { createPenalty } from '../../src/fairness/penalties/registry.ts';
 import type { Penalty, PenaltyOptions } from '../../src/fairness/penalties/penalty.ts';
 import { balancedClassWeights } from '../../src/train/fit.ts';
@@ -7,7 +12,11 @@ import type { LinearOps } from '../../src/train/linear-ops.ts';
 import { createLocalOps } from '../../src/train/local-ops.ts';
 import { HeadObjective } from '../../src/train/objective.ts';
 import { createRng } from '../../src/train/rng.ts';
+import { createStreamingOps } from '../../src/train/streaming-ops.ts';
 import { createThreadedOps } from '../../src/train/threaded-ops.ts';
+
+const dir = mkdtempSync(join(os.tmpdir(), 'fairhead-cells-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Rows in random (label, group) order, so that the one-pass kernel's per-cell row lists are interleaved. */
 function problem(seed: number, n: number, d: number, groups: number) {
@@ -84,6 +93,30 @@ describe('one-pass binary objective (LinearOps.binaryCellSums)', () => {
         } finally {
           await onePass.close();
         }
+      }
+    });
+  }
+
+  for (const threads of [1, 2]) {
+    it(`streams the same one pass from disk (${threads} thread(s), small chunks, a row subset)`, async () => {
+      const data = problem(11, 401, 6, 3);
+      const file = join(dir, `x${threads}.npy`);
+      writeNpy(file, data.x.data, [401, 6]);
+      // rows 0, 2, ..., 400 of the file (an index must ascend)
+      const index = Int32Array.from({ length: 201 }, (_, i) => 2 * i);
+      const subset = { ...data, x: matrix(Float32Array.from({ length: 201 * 6 }, (_, j) => data.x.data[(index[Math.floor(j / 6)] as number) * 6 + (j % 6)] as number), 201, 6), y: index.map((r) => data.y[r] as number), group: index.map((r) => data.group[r] as number) };
+      const m = openDiskMatrix(file);
+      const onePass = await createStreamingOps(diskRows(m, index), 1, { threads, chunkBytes: 6 * 4 * 7 });
+      try {
+        for (const [name, options] of PENALTIES) {
+          const penalty = name === 'none' ? null : createPenalty(name, options);
+          const { vSlow, vFast, gSlow, gFast } = await both(createLocalOps(subset.x, 1), onePass, subset, penalty, 3, true);
+          expect(Math.abs(vFast.objective - vSlow.objective)).toBeLessThanOrEqual(1e-10 * Math.abs(vSlow.objective));
+          expectClose(gSlow, gFast, 1e-9);
+        }
+      } finally {
+        await onePass.close();
+        m.close();
       }
     });
   }

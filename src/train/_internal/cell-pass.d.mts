@@ -24,3 +24,17 @@ export interface CellPassSetup {
 }
 
 export declare function createCellPass(setup: CellPassSetup): () => void;
+
+/** Plain float64 loops: add the cell sums of `count` rows of `rows` (from row `from`; codes from codes[codeAt]) into `sub`. */
+export declare function addCellRows(
+  rows: Float32Array,
+  d: number,
+  from: number,
+  count: number,
+  codes: Int32Array,
+  codeAt: number,
+  groups: number,
+  w: Float64Array,
+  b: Float64Array,
+  sub: Float64Array,
+): void;

@@ -43,7 +43,7 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
   if (!wasm) {
     return function run() {
       sub.fill(0);
-      for (let i = start; i < end; i++) rowInto(i, plainDot(i));
+      addCellRows(x, d, start, end - start, codes, start, groups, w, b, sub);
     };
   }
 
@@ -139,20 +139,25 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
     for (let c = 0; c < cells; c++) {
       for (let f = 0; f < CELL_SCALARS; f++) sub[c * stride + 2 * d + f] += scalars[c * CELL_SCALARS + f];
     }
-    for (let i = rows4; i < end; i++) rowInto(i, plainDot(i));
+    addCellRows(x, d, rows4, end - rows4, codes, rows4, groups, w, b, sub);
   };
 
-  // A row done with plain float64 loops: the `!wasm` pass, and the last 1-3 rows of the wasm one.
-  function plainDot(i) {
-    let s = 0;
-    const at = i * d;
-    for (let j = 0; j < d; j++) s += x[at + j] * w[j];
-    return s;
-  }
+}
 
-  function rowInto(i, dot) {
-    const code = codes[i];
-    const z = dot + b[0];
+/**
+ * Plain float64 loops: add the cell sums of `count` rows of `rows` (row r at r * d, starting at row `from`) whose
+ * codes are codes[codeAt ...] into `sub` (cells x cellStride(d), not cleared). The pass without WebAssembly, the
+ * last 1-3 rows of the wasm one, and the chunks of the streaming ops.
+ */
+export function addCellRows(rows, d, from, count, codes, codeAt, groups, w, b, sub) {
+  const stride = cellStride(d);
+  const bias = b[0];
+  for (let r = 0; r < count; r++) {
+    const at = (from + r) * d;
+    let dot = 0;
+    for (let j = 0; j < d; j++) dot += rows[at + j] * w[j];
+    const code = codes[codeAt + r];
+    const z = dot + bias;
     const e = Math.exp(z >= 0 ? -z : z);
     const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
     const y = code >= groups ? 1 : 0;
@@ -160,9 +165,8 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
     const gA = p - y;
     const gB = p * (1 - p);
     const o = code * stride;
-    const at = i * d;
     for (let j = 0; j < d; j++) {
-      const v = x[at + j];
+      const v = rows[at + j];
       sub[o + j] += gA * v;
       sub[o + d + j] += gB * v;
     }

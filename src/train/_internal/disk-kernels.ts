@@ -5,6 +5,7 @@
  */
 import { forEachChunk, type DiskRows } from '../../data/disk-matrix.ts';
 import { backwardRows, forwardRows } from '../kernels.ts';
+import { addCellRows, cellStride } from './cell-pass.mjs';
 
 /** z[p*k + j] = b[j] + sum_c X[p,c] w[j*d + c] for the set's rows p in start..end-1. */
 export function forwardDisk(x: DiskRows, start: number, end: number, buffer: Float32Array, w: Float64Array, b: Float64Array, k: number, z: Float64Array): void {
@@ -19,5 +20,28 @@ export function backwardDisk(x: DiskRows, start: number, end: number, buffer: Fl
   const d = x.cols;
   forEachChunk(x, start, end, buffer, (chunk, first, count) => {
     backwardRows(chunk, d, 0, count, g.subarray(first * k, (first + count) * k), k, gw, gb);
+  });
+}
+
+/**
+ * Adds the binary cell sums (LinearOps.binaryCellSums) of rows p in start..end-1 into out[outAt ...]
+ * (2 * groups cells; no clearing): one read of each row.
+ */
+export function cellsDisk(
+  x: DiskRows,
+  start: number,
+  end: number,
+  buffer: Float32Array,
+  codes: Int32Array,
+  groups: number,
+  w: Float64Array,
+  b: Float64Array,
+  out: Float64Array,
+  outAt = 0,
+): void {
+  const d = x.cols;
+  const sub = out.subarray(outAt, outAt + 2 * groups * cellStride(d));
+  forEachChunk(x, start, end, buffer, (chunk, first, count) => {
+    addCellRows(chunk, d, 0, count, codes, first, groups, w, b, sub);
   });
 }

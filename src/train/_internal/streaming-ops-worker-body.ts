@@ -7,7 +7,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { diskRows, openDiskMatrix } from '../../data/disk-matrix.ts';
-import { backwardDisk, forwardDisk } from './disk-kernels.ts';
+import { cellStride } from './cell-pass.mjs';
+import { backwardDisk, cellsDisk, forwardDisk } from './disk-kernels.ts';
+import type { CellsMessage } from './range-runner.ts';
 
 /** What streaming-ops.ts passes to each worker. */
 export interface StreamingWorkerData {
@@ -38,7 +40,9 @@ const partialStart = k * d + k + n * k + slot * (k * d + k);
 const gw = f.subarray(partialStart, partialStart + k * d);
 const gb = f.subarray(partialStart + k * d, partialStart + k * d + k);
 
-parentPort?.on('message', (message: { op: 'forward' | 'backward' | 'close'; id: number }) => {
+let cells: { codes: Int32Array; out: Float64Array; groups: number } | null = null;
+
+parentPort?.on('message', (message: CellsMessage & { op: 'forward' | 'backward' | 'cells' | 'close'; id: number }) => {
   if (message.op === 'close') {
     m.close();
     parentPort?.close();
@@ -47,6 +51,13 @@ parentPort?.on('message', (message: { op: 'forward' | 'backward' | 'close'; id: 
   try {
     if (message.op === 'forward') {
       forwardDisk(x, start, end, buffer, w, b, k, rowValues);
+    } else if (message.op === 'cells') {
+      const setup = message.setup;
+      if (setup) cells = { codes: new Int32Array(setup.codes), out: new Float64Array(setup.out), groups: setup.groups };
+      if (!cells) throw new Error('cells: no setup received');
+      const size = 2 * cells.groups * cellStride(d);
+      cells.out.fill(0, slot * size, (slot + 1) * size);
+      cellsDisk(x, start, end, buffer, cells.codes, cells.groups, w, b, cells.out, slot * size);
     } else {
       gw.fill(0);
       gb.fill(0);
