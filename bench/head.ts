@@ -5,7 +5,8 @@
  *
  * - gradientVsPeerEpoch: one PyTorch full-batch epoch on the 160k train rows (peer's LastLayerObjective, EO,
  *   backward, SGD step; best of 1 and 2 torch threads) / our full-batch objective + gradient (HeadObjective, EO,
- *   threaded ops). Also the same for the js kernels, the single-thread ops, and ONNX Runtime MatMuls.
+ *   threaded ops, one pass over X). Also the two-pass evaluation, the js kernels, the single-thread ops, and
+ *   ONNX Runtime MatMuls.
  * - m2EoSpeedup: peer llft fit seconds on M2 (EO, alpha 1) / ours (finetuneSet + fitHead lbfgs), means of 5 seeds;
  *   with test accuracy and test EO difference of both sides.
  * - fullEoSpeedup: peer seconds for 1000 full-batch epochs on all train rows (no hold-out, no early stopping) /
@@ -79,6 +80,11 @@ async function timeOps(ops: LinearOps, reps: number): Promise<number> {
   return median(times.slice(1));
 }
 
+/** The same ops without binaryCellSums: HeadObjective then takes two passes (forward, then backward). */
+function twoPass(ops: LinearOps): LinearOps {
+  return { rows: ops.rows, cols: ops.cols, outputs: ops.outputs, forward: (w, b, z) => ops.forward(w, b, z), backward: (g, gw, gb) => ops.backward(g, gw, gb), close: () => ops.close() };
+}
+
 async function timeObjective(ops: LinearOps, train: EmbeddingSet, reps: number): Promise<number> {
   const f = new HeadObjective({
     ops, y: train.y, group: train.group, classCount: 2, groupCount: 2,
@@ -144,6 +150,7 @@ async function main(): Promise<void> {
   for (const kernel of ['wasm', 'js'] as const) {
     const ops = await createThreadedOps(train.x, 1, { kernel });
     gradient[`threaded_${kernel}`] = await timeObjective(ops, train, reps);
+    gradient[`threaded_${kernel}_twoPass`] = await timeObjective(twoPass(ops), train, reps);
     gradient[`threaded_${kernel}_productsOnly`] = await timeOps(ops, reps);
     await ops.close();
     log(`objective+gradient, threaded ${kernel}: ${gradient[`threaded_${kernel}`]} s`);
@@ -159,7 +166,7 @@ async function main(): Promise<void> {
     ourSeconds: gradient,
     peerEpochSeconds: Object.fromEntries(epochs.map((e) => [`threads${e.threads}`, e.median_seconds])),
     loadAvg: load(),
-    note: 'medians; ours = HeadObjective.evaluate (EO logsumexp, objective + gradient) on 160k x 512; *productsOnly / onnxMatMulsOnly = forward + backward products alone; peer = one full-batch epoch (objective, backward, SGD step)',
+    note: 'medians; ours = HeadObjective.evaluate (EO logsumexp, objective + gradient) on 160k x 512, one pass over X (LinearOps.binaryCellSums); *_twoPass = the same objective from a forward then a backward pass; *productsOnly / onnxMatMulsOnly = forward + backward products alone; peer = one full-batch epoch (objective, backward, SGD step)',
   };
   result.gradientVsPeerEpoch = round(peerEpoch / ours);
 
