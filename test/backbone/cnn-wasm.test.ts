@@ -55,6 +55,15 @@ describe('WasmConv (im2col + WebAssembly SIMD GEMM)', () => {
     }
   });
 
+  it('matches onnxruntime on 16x16 maps (the batched im2col form of the weight gradient), stride 1 and 2', async () => {
+    for (const s of [{ batch: 2, cin: 3, cout: 4, size: 16, kernel: 3, stride: 1, pad: 1 }, { batch: 2, cin: 3, cout: 4, size: 16, kernel: 3, stride: 2, pad: 1 }, { batch: 2, cin: 3, cout: 4, size: 16, kernel: 1, stride: 2, pad: 0 }]) {
+      const d = await compare(s, 3);
+      expect(d.y, JSON.stringify(s)).toBeLessThan(1e-5);
+      expect(d.dx, JSON.stringify(s)).toBeLessThan(1e-5);
+      expect(d.dw, JSON.stringify(s)).toBeLessThan(1e-5);
+    }
+  });
+
   it('rejects a GEMM whose rows are not a multiple of 4', () => {
     expect(() => new WasmConv().gemm(0, 0, 0, 3, 8, 1, 1, 8, 8)).toThrow('m must be a multiple of 4 and n of 8, received 3 x 8');
   });

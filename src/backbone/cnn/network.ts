@@ -177,25 +177,46 @@ class Emitter {
           });
           this.addGrad(x, dx);
         }
-        // dW = dy2 cols^T: dy2 = dy as [cout, N*hOut*hOut]; cols (im2col) = [cin*k*k, N*hOut*hOut], row (i, a, b)
-        // holding xpad[n, i, stride*y + a, stride*x + b] over (n, y, x).
-        const xt = b.node('Transpose', [this.use(x)], { perm: [1, 0, 2, 3] });
-        const xp = pad > 0 ? b.node('Pad', [xt, b.ints([0, 0, pad, pad, 0, 0, pad, pad])]) : xt;
-        const slices: string[] = [];
-        const end = (hOut - 1) * stride + 1;
-        for (let a = 0; a < k; a++) {
-          for (let c = 0; c < k; c++) {
-            slices.push(k === 1 && stride === 1 ? xp : b.node('Slice', [xp, b.ints([a, c]), b.ints([a + end, c + end]), b.ints([2, 3]), b.ints([stride, stride])]));
-          }
-        }
-        const stacked = slices.length === 1 ? (slices[0] as string) : b.node('Concat', slices, { axis: 1 });
-        const cols = b.node('Reshape', [stacked, b.ints([cin * k * k, -1])]);
-        const dy2 = b.node('Reshape', [b.node('Transpose', [dy], { perm: [1, 0, 2, 3] }), b.ints([cout, -1])]);
-        const dw = b.node('Gemm', [dy2, cols], { transB: 1 });
-        this.addGrad(w, b.node('Reshape', [dw, b.ints([cout, cin, k, k])]));
+        this.addGrad(w, b.node('Reshape', [hIn >= 16 ? this.dwBatched(x, dy, cin, cout, hIn, k, stride, pad, hOut) : this.dwGemm(x, dy, cin, cout, k, stride, pad, hOut), b.ints([cout, cin, k, k])]));
       });
     }
     return y;
+  }
+
+  /**
+   * dW = sum_n dy[n] cols[n]^T as one batched MatMul: dy[n] as [cout, hOut*hOut]; cols[n] (im2col) = [cin*k*k,
+   * hOut*hOut], row (i, a, b) holding xpad[n, i, stride*y + a, stride*x + b] over (y, x), made by a grouped Conv of
+   * every input channel with the k*k one-hot kernels (exact: one product by 1 per value). Faster than
+   * {@link dwGemm} on maps of 16 px and more (measured layer by layer, one thread).
+   */
+  private dwBatched(x: string, dy: string, cin: number, cout: number, hIn: number, k: number, stride: number, pad: number, hOut: number): string {
+    const b = this.b as OnnxBuilder;
+    const eye = b.floats([cin * k * k, 1, k, k], Array.from({ length: cin * k ** 4 }, (_, i) => (i % (k * k * k * k) % (k * k + 1) === 0 ? 1 : 0)));
+    const cols = b.node('Conv', [this.use(x), eye], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], group: cin });
+    const colsT = b.node('Transpose', [b.node('Reshape', [cols, b.ints([-1, cin * k * k, hOut * hOut])])], { perm: [0, 2, 1] });
+    const products = b.node('MatMul', [b.node('Reshape', [dy, b.ints([-1, cout, hOut * hOut])]), colsT]);
+    return b.node('ReduceSum', [products, b.ints([0])], { keepdims: 0 });
+  }
+
+  /**
+   * dW = dy2 cols^T as one Gemm: dy2 = dy as [cout, N*hOut*hOut]; cols (im2col) = [cin*k*k, N*hOut*hOut], row
+   * (i, a, b) holding xpad[n, i, stride*y + a, stride*x + b] over (n, y, x), made of k*k strided Slices.
+   */
+  private dwGemm(x: string, dy: string, cin: number, cout: number, k: number, stride: number, pad: number, hOut: number): string {
+    const b = this.b as OnnxBuilder;
+    const xt = b.node('Transpose', [this.use(x)], { perm: [1, 0, 2, 3] });
+    const xp = pad > 0 ? b.node('Pad', [xt, b.ints([0, 0, pad, pad, 0, 0, pad, pad])]) : xt;
+    const slices: string[] = [];
+    const end = (hOut - 1) * stride + 1;
+    for (let a = 0; a < k; a++) {
+      for (let c = 0; c < k; c++) {
+        slices.push(k === 1 && stride === 1 ? xp : b.node('Slice', [xp, b.ints([a, c]), b.ints([a + end, c + end]), b.ints([2, 3]), b.ints([stride, stride])]));
+      }
+    }
+    const stacked = slices.length === 1 ? (slices[0] as string) : b.node('Concat', slices, { axis: 1 });
+    const cols = b.node('Reshape', [stacked, b.ints([cin * k * k, -1])]);
+    const dy2 = b.node('Reshape', [b.node('Transpose', [dy], { perm: [1, 0, 2, 3] }), b.ints([cout, -1])]);
+    return b.node('Gemm', [dy2, cols], { transB: 1 });
   }
 
   bnTrain(x: string, name: string): string {

@@ -88,6 +88,17 @@ export class OnnxBuilder {
     return name;
   }
 
+  /** A float32 constant tensor of shape `dims` (row-major `values`), shared between uses with equal contents. */
+  floats(dims: readonly number[], values: readonly number[]): string {
+    const key = `t:${dims.join('x')}:${values.join(',')}`;
+    const existing = this.constants.get(key);
+    if (existing) return existing;
+    const name = this.fresh('const_t');
+    this.initializers.push({ name, dataType: DT.FLOAT, dims: [...dims], floatData: [...values] });
+    this.constants.set(key, name);
+    return name;
+  }
+
   /** A float32 scalar constant, shared between uses with equal values. */
   scalar(value: number): string {
     const key = `f:${value}`;
