@@ -6,8 +6,10 @@
  * per entry of `channels` (stride 1, then 2), global average pooling, linear. Training: SGD with momentum and
  * (coupled, PyTorch-style) weight decay, step learning-rate schedule, random crop (zero padding) and horizontal flip.
  *
- * Engine: the forward and backward passes are ONNX graphs run by onnxruntime-node, the weight update is TypeScript
- * (chosen by measurement, bench/cnn.ts -> bench/results/cnn.json).
+ * Engine: each training step (forward, cross-entropy gradient, backward) is one ONNX graph run by onnxruntime-node,
+ * the weight update is TypeScript; with `extraLoss` the forward and backward passes run separately around the term,
+ * which is computed in TypeScript. Chosen by measurement against our own WebAssembly im2col + GEMM kernels
+ * (bench/cnn-engines.ts -> bench/results/cnn-engines.json; speed against PyTorch: bench/cnn.ts -> cnn.json).
  *
  * Images: `size x size` RGB bytes, row-major HWC (what src/data/images.ts's imageBatches gives: images of mixed
  * sizes are resized to a square there, `fit: 'contain'` by default). Inside, each byte v becomes
