@@ -125,6 +125,9 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   };
 
   const cellSums = cellSumsState(n, d, threads, scratch);
+  // The one-pass binary objective with the wasm kernels only: with the plain-JavaScript loops its per-cell
+  // accumulation costs more than reading X a second time (bench/head.ts, threaded_js vs threaded_js_twoPass).
+  const onePass = k === 1 && scratch !== undefined;
 
   if (threads === 1) {
     // One thread: run on the calling thread, no worker.
@@ -154,15 +157,19 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
         run('backward');
         sumPartials(gw, gb);
       },
-      async binaryCellSums(w, b, codes, groups, out) {
-        open();
-        checkBinaryHead(d, k, w, b);
-        const message = cellSums.prepare(codes, groups, out);
-        sharedW.set(w);
-        sharedB.set(b);
-        run('cells', message);
-        cellSums.sum(out);
-      },
+      ...(onePass
+        ? {
+            async binaryCellSums(w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array) {
+              open();
+              checkBinaryHead(d, k, w, b);
+              const message = cellSums.prepare(codes, groups, out);
+              sharedW.set(w);
+              sharedB.set(b);
+              run('cells', message);
+              cellSums.sum(out);
+            },
+          }
+        : {}),
       async close() {
         closedHere = true;
       },
@@ -196,14 +203,18 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       await pool.run('backward');
       sumPartials(gw, gb);
     },
-    async binaryCellSums(w, b, codes, groups, out) {
-      checkBinaryHead(d, k, w, b);
-      const message = cellSums.prepare(codes, groups, out);
-      sharedW.set(w);
-      sharedB.set(b);
-      await pool.run('cells', message);
-      cellSums.sum(out);
-    },
+    ...(onePass
+      ? {
+          async binaryCellSums(w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array) {
+            checkBinaryHead(d, k, w, b);
+            const message = cellSums.prepare(codes, groups, out);
+            sharedW.set(w);
+            sharedB.set(b);
+            await pool.run('cells', message);
+            cellSums.sum(out);
+          },
+        }
+      : {}),
     close: () => pool.close(),
   };
 }

@@ -12,8 +12,8 @@
 
 /** Rows per block: the fwd kernel's rows, then the bwd2 calls over the same rows while they are in cache. */
 export const CELL_BLOCK_ROWS = 128;
-/** Blocks whose float32 sums are added into the float64 totals at once (float32 sums over at most 256 rows). */
-const FLUSH_BLOCKS = 2;
+/** Blocks whose float32 sums are added into the float64 totals at once (float32 sums over at most 512 rows). */
+const FLUSH_BLOCKS = 4;
 /** Scalars per cell after A_c and B_c. */
 export const CELL_SCALARS = 5;
 
@@ -144,37 +144,107 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
 
 }
 
+/** Row lists per cell and logits of addCellRows, grown as needed (one set per thread: modules are per thread). */
+let plainScratch = { z: new Float64Array(0), idx: new Int32Array(0), gA: new Float64Array(0), gB: new Float64Array(0) };
+
 /**
  * Plain float64 loops: add the cell sums of `count` rows of `rows` (row r at r * d, starting at row `from`) whose
  * codes are codes[codeAt ...] into `sub` (cells x cellStride(d), not cleared). The pass without WebAssembly, the
- * last 1-3 rows of the wasm one, and the chunks of the streaming ops.
+ * last 1-3 rows of the wasm one, and the chunks of the streaming ops. As the wasm pass: the logits 4 rows at a
+ * time, then each cell's rows 4 at a time into its two accumulators.
  */
 export function addCellRows(rows, d, from, count, codes, codeAt, groups, w, b, sub) {
   const stride = cellStride(d);
+  const cells = 2 * groups;
+  if (plainScratch.z.length < count) {
+    plainScratch = { z: new Float64Array(count), idx: new Int32Array(count), gA: new Float64Array(count), gB: new Float64Array(count) };
+  }
+  const { z, idx, gA, gB } = plainScratch;
   const bias = b[0];
-  for (let r = 0; r < count; r++) {
-    const at = (from + r) * d;
-    let dot = 0;
-    for (let j = 0; j < d; j++) dot += rows[at + j] * w[j];
-    const code = codes[codeAt + r];
-    const z = dot + bias;
-    const e = Math.exp(z >= 0 ? -z : z);
-    const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-    const y = code >= groups ? 1 : 0;
-    const t = y === 1 ? -z : z;
-    const gA = p - y;
-    const gB = p * (1 - p);
-    const o = code * stride;
+  let r = 0;
+  for (; r + 4 <= count; r += 4) {
+    const o0 = (from + r) * d;
+    const o1 = o0 + d;
+    const o2 = o1 + d;
+    const o3 = o2 + d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     for (let j = 0; j < d; j++) {
-      const v = rows[at + j];
-      sub[o + j] += gA * v;
-      sub[o + d + j] += gB * v;
+      const wj = w[j];
+      s0 += rows[o0 + j] * wj;
+      s1 += rows[o1 + j] * wj;
+      s2 += rows[o2 + j] * wj;
+      s3 += rows[o3 + j] * wj;
     }
-    const s = o + 2 * d;
+    z[r] = s0;
+    z[r + 1] = s1;
+    z[r + 2] = s2;
+    z[r + 3] = s3;
+  }
+  for (; r < count; r++) {
+    const o = (from + r) * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += rows[o + j] * w[j];
+    z[r] = s;
+  }
+  // each cell's rows as one slice of idx / gA / gB (counting sort by cell)
+  const next = new Int32Array(cells + 1);
+  for (r = 0; r < count; r++) next[codes[codeAt + r] + 1]++;
+  for (let c = 0; c < cells; c++) next[c + 1] += next[c];
+  const first = next.slice(0, cells);
+  for (r = 0; r < count; r++) {
+    const code = codes[codeAt + r];
+    const zr = z[r] + bias;
+    const e = Math.exp(zr >= 0 ? -zr : zr);
+    const p = zr >= 0 ? 1 / (1 + e) : e / (1 + e);
+    const y = code >= groups ? 1 : 0;
+    const t = y === 1 ? -zr : zr;
+    const a = p - y;
+    const q = p * (1 - p);
+    const s = code * stride + 2 * d;
     sub[s] += 1;
     sub[s + 1] += p;
     sub[s + 2] += (t > 0 ? t : 0) + Math.log1p(e);
-    sub[s + 3] += gA;
-    sub[s + 4] += gB;
+    sub[s + 3] += a;
+    sub[s + 4] += q;
+    const slot = next[code]++;
+    idx[slot] = (from + r) * d;
+    gA[slot] = a;
+    gB[slot] = q;
+  }
+  for (let c = 0; c < cells; c++) {
+    const start = first[c];
+    const m = next[c] - start;
+    const oa = c * stride;
+    const ob = oa + d;
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const x0 = idx[start + i];
+      const x1 = idx[start + i + 1];
+      const x2 = idx[start + i + 2];
+      const x3 = idx[start + i + 3];
+      const a0 = gA[start + i], a1 = gA[start + i + 1], a2 = gA[start + i + 2], a3 = gA[start + i + 3];
+      const b0 = gB[start + i], b1 = gB[start + i + 1], b2 = gB[start + i + 2], b3 = gB[start + i + 3];
+      for (let j = 0; j < d; j++) {
+        const v0 = rows[x0 + j];
+        const v1 = rows[x1 + j];
+        const v2 = rows[x2 + j];
+        const v3 = rows[x3 + j];
+        sub[oa + j] += v0 * a0 + v1 * a1 + v2 * a2 + v3 * a3;
+        sub[ob + j] += v0 * b0 + v1 * b1 + v2 * b2 + v3 * b3;
+      }
+    }
+    for (; i < m; i++) {
+      const xi = idx[start + i];
+      const ai = gA[start + i];
+      const bi = gB[start + i];
+      for (let j = 0; j < d; j++) {
+        const v = rows[xi + j];
+        sub[oa + j] += v * ai;
+        sub[ob + j] += v * bi;
+      }
+    }
   }
 }
