@@ -97,6 +97,8 @@ describe('fairhead reproduce --quick', () => {
     const table = readFileSync(join(out, 'utkface-gender-race-cnn', 'table.md'), 'utf8');
     expect(table).toContain('| full + EO, alpha 5 (whole network, fair) | 1 |');
     expect(table).toContain('full: the same CNN trained from scratch end to end');
+    const fit = `The ERM network's accuracy is ${shipped.splits.train.accuracy.toFixed(3)} on its training split and ${shipped.splits.test.accuracy.toFixed(3)} on test`;
+    expect(table).toContain(fit);
     expect(table).toContain('fairhead reproduce --experiment utkface-gender-race-cnn --quick');
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('Training the whole network with the same penalty (full + EO, alpha 5)');
   }, 240_000);
