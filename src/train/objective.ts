@@ -37,7 +37,9 @@ export interface ObjectiveValue {
  *   binary: p_i = sigmoid(z_i), CE_i = softplus(z_i) - y_i z_i;   K > 2: P = softmax(z_i), CE_i = logsumexp(z_i) - z_{i,y_i}
  *
  * Parameters are one Float64Array theta = [W (k x d, row-major), b (k)], k = 1 (binary) or K. All O(n*d) work
- * is the two LinearOps calls (forward for z, backward for the gradient); everything else here is O(n*k).
+ * is in the LinearOps: for a binary head over ops with `binaryCellSums` (the WebAssembly ops), one pass over X
+ * gives per-(label, group) cell sums from which the objective and its gradient follow exactly (see
+ * evaluateByCells); otherwise two calls (forward for z, backward for the gradient) and O(n*k) work here.
  *
  * @example
  * const f = new HeadObjective({ ops, y, group, classCount: 2, groupCount: 2, penalty: null, alpha: 0, l2: 0, classWeights: null });
