@@ -65,6 +65,43 @@ describe('trainCnn', () => {
     expect(pushed.head.bias[0]!).toBeLessThan(plain.head.bias[0]!);
   });
 
+  it('trains the same network through the fused step as through forward + backward with an extraLoss of zero', async () => {
+    const train = synthetic(32, 8, 6);
+    const opts = { channels: [2, 4], epochs: 2, batchSize: 8, seed: 5, threads: 1 };
+    const fused = await trainCnn(train, null, opts);
+    const split = await trainCnn(train, null, { ...opts, extraLoss: (b) => ({ value: 0, gradient: new Float64Array(b.rows * 2) }) });
+    const a = fused.backbone.toJSON().tensors;
+    const b = split.backbone.toJSON().tensors;
+    let largest = 0;
+    for (const name of Object.keys(a)) {
+      a[name]!.forEach((v, i) => {
+        largest = Math.max(largest, Math.abs(v - b[name]![i]!));
+      });
+    }
+    expect(largest).toBeLessThan(1e-4);
+  });
+
+  it('learns three classes with a softmax head (one-hot targets in the fused step)', async () => {
+    // class 0: bright left half, 1: bright right half, 2: dark everywhere
+    const rng = createRng(8);
+    const n = 48;
+    const size = 8;
+    const pixels = new Uint8Array(n * size * size * 3);
+    const y = Int32Array.from({ length: n }, (_, i) => i % 3);
+    for (let i = 0; i < n; i++) {
+      for (let r = 0; r < size; r++) {
+        for (let c = 0; c < size; c++) {
+          const bright = y[i] === 2 ? false : (c < size / 2) === (y[i] === 0);
+          for (let ch = 0; ch < 3; ch++) pixels[((i * size + r) * size + c) * 3 + ch] = (bright ? 180 : 40) + rng.int(30);
+        }
+      }
+    }
+    const set: CnnImageSet = { images: { pixels, n, size }, y, group: new Int32Array(n), classes: ['left', 'right', 'dark'] };
+    const r = await trainCnn(set, set, { channels: [4, 8], epochs: 8, batchSize: 12, learningRate: 0.05, augment: false, seed: 1, threads: 1 });
+    expect(r.head.classes).toEqual(['left', 'right', 'dark']);
+    expect(r.validationAccuracy).toBe(1);
+  });
+
   it('rejects an architecture that does not fit the image size before training', async () => {
     const train = synthetic(4, 12, 1);
     await expect(trainCnn(train, null, { channels: [4, 8, 16] })).rejects.toThrow(InputError);
