@@ -4,7 +4,12 @@
     /usr/bin/python3 bench/_cnn_torch.py DATA.json --seed S --epochs E --threads T
 DATA.json (written by bench/cnn.ts): {"pixels": path of uint8 N x size x size x 3 (HWC), "size", "y", "train", "test",
 "channels", "batchSize", "learningRate", "momentum", "weightDecay", "lrStepEpochs", "lrGamma", "cropPadding"}.
-Prints one JSON line: {"epochSeconds": [...], "testAccuracy": ...}.
+Prints one JSON line: {"epochSeconds": [...], "testAccuracy": ..., "trainLoss": last epoch's mean batch loss}.
+
+    /usr/bin/python3 bench/_cnn_torch.py PARITY.json --parity
+PARITY.json (written by bench/cnn.ts): our initial weights by name, one batch x / y, and what our engine computed
+from them (train-mode logits, gradients of the mean BCE loss, running statistics after the step, eval-mode logits).
+Prints one JSON line with the largest differences between those and PyTorch's on the same weights and batch.
 """
 import argparse
 import json
@@ -52,13 +57,79 @@ class Net(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.blocks(self.stem(x)), 1), 1))
 
 
+def torch_name(n):
+    """PyTorch's state_dict name of one of our tensors (src/backbone/cnn/network.ts names)."""
+    if n == "stem_conv":
+        return "stem.0.weight"
+    if n.startswith("stem_bn"):
+        return "stem.1." + ("weight" if n.endswith("_g") else "bias")
+    if n == "fc_w":
+        return "fc.weight"
+    if n == "fc_b":
+        return "fc.bias"
+    stage, rest = n.split("_", 1)
+    s = stage[1:]
+    if rest in ("conv1", "conv2"):
+        return f"blocks.{s}.{rest}.weight"
+    if rest == "down":
+        return f"blocks.{s}.down.0.weight"
+    layer, gb = rest.rsplit("_", 1)
+    prefix = f"blocks.{s}.down.1" if layer == "downbn" else f"blocks.{s}.{layer}"
+    return prefix + (".weight" if gb == "g" else ".bias")
+
+
+def parity(path):
+    d = json.load(open(path))
+    net = Net(d["channels"], 1)
+    params = dict(net.named_parameters())
+    with torch.no_grad():
+        for n, p in d["params"].items():
+            t = params[torch_name(n)]
+            t.copy_(torch.tensor(p["value"]).reshape(t.shape))
+    s = d["size"]
+    x = torch.tensor(d["x"]).reshape(-1, 3, s, s)
+    y = torch.tensor(d["y"], dtype=torch.float32)
+    net.train()
+    z = net(x)[:, 0]
+    F.binary_cross_entropy_with_logits(z, y).backward()
+    grad, worst = 0.0, ""
+    for n, p in d["params"].items():
+        g = params[torch_name(n)].grad.reshape(-1)
+        rel = ((g - torch.tensor(p["grad"])).norm() / g.norm().clamp_min(1e-12)).item()
+        if rel > grad:
+            grad, worst = rel, n
+    bns = {"stem_bn": net.stem[1]}
+    for i, b in enumerate(net.blocks):
+        bns[f"s{i}_bn1"], bns[f"s{i}_bn2"] = b.bn1, b.bn2
+        if b.down is not None:
+            bns[f"s{i}_downbn"] = b.down[1]
+    running = 0.0
+    for n, r in d["running"].items():
+        running = max(running, (bns[n].running_mean - torch.tensor(r["mean"])).abs().max().item(),
+                      (bns[n].running_var - torch.tensor(r["var"])).abs().max().item())
+    net.eval()
+    with torch.no_grad():
+        ze = net(x)[:, 0]
+    print(json.dumps({
+        "trainLogitsMaxAbsDifference": (z.detach() - torch.tensor(d["logits"])).abs().max().item(),
+        "gradientMaxRelativeDifference": grad,
+        "gradientWorstTensor": worst,
+        "runningStatsMaxAbsDifference": running,
+        "evalLogitsMaxAbsDifference": (ze - torch.tensor(d["evalLogits"])).abs().max().item(),
+    }))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("data")
+    p.add_argument("--parity", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
+    if a.parity:
+        parity(a.data)
+        return
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
@@ -78,6 +149,7 @@ def main():
         net.train()
         started = time.perf_counter()
         order = rng.permutation(train)
+        losses = []
         for b in range(len(order) // bs):
             idx = order[b * bs:(b + 1) * bs]
             xb = F.pad(x_all[idx], (pad, pad, pad, pad), value=zero)
@@ -87,6 +159,7 @@ def main():
                 crop = xb[i, :, dy:dy + s, dx:dx + s]
                 out[i] = torch.flip(crop, [2]) if rng.random() < 0.5 else crop
             loss = F.binary_cross_entropy_with_logits(net(out)[:, 0], y_all[idx])
+            losses.append(loss.item())
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -98,7 +171,7 @@ def main():
         for b in range(0, len(test), 256):
             idx = test[b:b + 256]
             correct += ((net(x_all[idx])[:, 0] >= 0).float() == y_all[idx]).sum().item()
-    print(json.dumps({"epochSeconds": epoch_seconds, "testAccuracy": correct / len(test)}))
+    print(json.dumps({"epochSeconds": epoch_seconds, "testAccuracy": correct / len(test), "trainLoss": float(np.mean(losses))}))
 
 
 if __name__ == "__main__":

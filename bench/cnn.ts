@@ -8,6 +8,10 @@
  * ends at the full learning rate ends wherever its last steps threw it, and its test accuracy then swings by several
  * points from seed to seed on either side (see the earlier results in git), too much to compare means of 3 seeds.
  *
+ * First a parity check: one training step from the same initial weights on the same batch, ours against PyTorch's
+ * (logits, gradients, BN running statistics, eval-mode logits), so that an accuracy gap cannot come from the two
+ * networks computing different things; what is left is the seeds' draws (initial weights, order, augmentation).
+ *
  * Then bench/cnn-engines.ts (the engine choice: onnxruntime against our own WebAssembly im2col + GEMM kernels, layer
  * by layer), merged in as `engineComparison`.
  *
@@ -22,7 +26,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { readImageLabels, imageBatches } from '../src/data/images.ts';
 import { columnValues } from '../src/data/csv-table.ts';
-import { defaultCnnOptions, trainCnn, type CnnImageSet } from '../src/backbone/cnn.ts';
+import { defaultCnnOptions, loadBatch, trainCnn, type CnnImageSet } from '../src/backbone/cnn.ts';
+import { CnnEngine, initialWeights } from '../src/backbone/cnn/engine.ts';
 import { matrix } from '../src/data/matrix.ts';
 import { createRng } from '../src/train/rng.ts';
 import { writeResult } from './machine.ts';
@@ -88,6 +93,33 @@ writeFileSync(dataFile, JSON.stringify({
 }));
 process.stdout.write(`utkface ${size}px: ${train.images.n} train / ${test.images.n} test, ${epochs} epochs, seeds ${seeds.join(',')}, load ${os.loadavg()[0]!.toFixed(1)}\n`);
 
+// 0. Parity: one training step from the same weights on the same batch, ours against PyTorch's (logits, gradients,
+// running statistics, eval-mode logits), so that an accuracy gap cannot come from the two networks differing.
+const parityFile = `${work}cnn-parity.json`;
+{
+  const arch = { size, channels: [...o.channels], outputs: 1 };
+  const engine = await CnnEngine.create(arch, { training: true, threads });
+  const rng = createRng(12345);
+  const w = initialWeights(arch, rng);
+  const initial = w.params.map((p) => Float32Array.from(p));
+  const rows = o.batchSize;
+  const idx = Int32Array.from(rng.permutation(train.images.n).subarray(0, rows));
+  const xb = new Float32Array(rows * 3 * size * size);
+  loadBatch(train.images, idx, xb, { rng, padding: o.cropPadding });
+  const target = Float32Array.from(idx, (i) => train.y[i] as number);
+  const step = await engine.trainStep(w, xb, target, rows, 1 / rows, 0.1);
+  const { logits: evalLogits } = await engine.infer(w, xb, rows);
+  writeFileSync(parityFile, JSON.stringify({
+    channels: o.channels, size, x: Array.from(xb), y: Array.from(target), logits: Array.from(step.logits), evalLogits: Array.from(evalLogits),
+    params: Object.fromEntries(engine.params.map((p, i) => [p.name, { value: Array.from(initial[i] as Float32Array), grad: Array.from(step.grads[i] as Float32Array) }])),
+    running: Object.fromEntries(engine.bns.map((b, i) => [b.name, { mean: Array.from(w.runningMean[i] as Float32Array), var: Array.from(w.runningVar[i] as Float32Array) }])),
+  }));
+  await engine.release();
+}
+const parityOut = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, parityFile, '--parity'], { encoding: 'utf8' });
+const parity = JSON.parse(parityOut.trim().split('\n').pop() as string) as Record<string, number | string>;
+process.stdout.write(`parity with PyTorch from the same weights and batch: ${JSON.stringify(parity)}\n`);
+
 const median = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
@@ -95,16 +127,18 @@ const median = (v: number[]): number => {
 const results = [];
 for (const seed of seeds) {
   const loadBefore = os.loadavg()[0];
+  let trainLoss = NaN;
   const r = await trainCnn(train, null, { epochs, seed, threads, lrStepEpochs: o.lrStepEpochs }, (p) => {
+    trainLoss = p.trainLoss;
     process.stdout.write(`  ours seed ${seed} epoch ${p.epoch}: ${p.epochSeconds.toFixed(1)} s, train loss ${p.trainLoss.toFixed(4)} acc ${p.trainAccuracy.toFixed(4)}\n`);
   });
   const x = matrix(Float32Array.from(test.images.pixels), test.images.n, size * size * 3);
   const pred = r.head.predict(await r.backbone.embed(x));
   let ok = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === test.y[i]) ok++;
-  const ours = { epochSeconds: r.epochSeconds, testAccuracy: ok / pred.length };
+  const ours = { epochSeconds: r.epochSeconds, testAccuracy: ok / pred.length, trainLoss };
   const torchOut = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, dataFile, '--seed', String(seed), '--epochs', String(epochs), '--threads', String(threads)], { encoding: 'utf8' });
-  const torch = JSON.parse(torchOut.trim().split('\n').pop() as string) as { epochSeconds: number[]; testAccuracy: number };
+  const torch = JSON.parse(torchOut.trim().split('\n').pop() as string) as { epochSeconds: number[]; testAccuracy: number; trainLoss: number };
   const row = { seed, ours, torch, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg()[0] };
   process.stdout.write(`seed ${seed}: ours ${ours.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${ours.testAccuracy.toFixed(4)} | torch ${torch.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${torch.testAccuracy.toFixed(4)}\n`);
   results.push(row);
@@ -142,6 +176,12 @@ writeResult('cnn', {
   torchEpochSecondsFastest: torchFastest,
   oursTestAccuracyMean: accOurs,
   torchTestAccuracyMean: accTorch,
+  oursLastEpochTrainLossMean: mean(results.map((r) => r.ours.trainLoss)),
+  torchLastEpochTrainLossMean: mean(results.map((r) => r.torch.trainLoss)),
+  parityWithTorch: {
+    what: 'one training step from the same initial weights on the same augmented batch of 64 (bench/work/cnn-parity.json): largest differences between ours and PyTorch\'s (gradients: |ours - torch| / |torch|, Euclidean norms, worst tensor)',
+    ...parity,
+  },
   seeds: results,
   note: 'wall seconds on a 2-core machine shared with other jobs (see loadAverage*): both sides ran alternately in this one run',
 });
