@@ -67,11 +67,17 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
   const g20 = g2At >> 2;
   // per cell: rows, sum p, sum loss, sum (p - y), sum p (1 - p), in a plain (unshared) array while the pass runs
   const scalars = new Float64Array(cells * CELL_SCALARS);
+  // per cell: the product of (1 + e) since the last flush, at most 2^512 over the 512 rows between flushes
+  const product = new Float64Array(cells).fill(1);
   const acc1 = heap.subarray(acc1At / 4, acc1At / 4 + cells * d);
   const acc2 = heap.subarray(acc2At / 4, acc2At / 4 + cells * d);
 
   function flush() {
     for (let c = 0; c < cells; c++) {
+      if (product[c] !== 1) {
+        scalars[c * CELL_SCALARS + 2] += Math.log(product[c]);
+        product[c] = 1;
+      }
       if (!dirty[c]) continue;
       dirty[c] = 0;
       const o = c * stride;
@@ -88,6 +94,7 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
   return function run() {
     sub.fill(0);
     scalars.fill(0);
+    product.fill(1);
     acc1.fill(0);
     acc2.fill(0);
     dirty.fill(0);
@@ -106,13 +113,14 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
         const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
         const y = code >= groups ? 1 : 0;
         const t = y === 1 ? -z : z;
-        const loss = (t > 0 ? t : 0) + Math.log1p(e);
         const gA = p - y;
         const gB = p * (1 - p);
         const s = code * CELL_SCALARS;
         scalars[s] += 1;
         scalars[s + 1] += p;
-        scalars[s + 2] += loss;
+        // loss = max(t, 0) + log(1 + e): the log once per flush, of the cell's product of (1 + e) (each in [1, 2])
+        scalars[s + 2] += t > 0 ? t : 0;
+        product[code] *= 1 + e;
         scalars[s + 3] += gA;
         scalars[s + 4] += gB;
         const slot = code * list + length[code]++;
