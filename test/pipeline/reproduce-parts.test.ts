@@ -130,9 +130,9 @@ describe('protocol', () => {
     expect(settingsGrid('adult', { quick: true }).seeds).toBe(1);
   });
 
-  it('trains the whole CNN with EO at alpha 1 and 5 on UTKFace with the cnn backbone, over 2 seeds of the same head grid', () => {
+  it('trains the whole CNN with EO at alpha 1 and 5 on UTKFace with the cnn backbone, over 3 seeds of the same head grid', () => {
     const cnn = settingsGrid('utkface-gender-race-cnn');
-    expect(cnn.seeds).toBe(2);
+    expect(cnn.seeds).toBe(3);
     expect(cnn.heads).toEqual(settingsGrid('utkface-gender-race').heads);
     expect(cnn.full).toEqual([{ constraint: 'eo', alpha: 1 }, { constraint: 'eo', alpha: 5 }]);
     expect(cnn.epochs).toBe(10);

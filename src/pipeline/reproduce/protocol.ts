@@ -71,14 +71,13 @@ export const FULL_SETTINGS: readonly FullSetting[] = [
 
 /**
  * utkface-gender-race-cnn: image side of the CNN, epochs of every CNN training (the ERM pre-training and each `full`
- * run; lr 0.05, divided by 10 after epochs 4 and 8), and seeds. Measured on this project's 2-core machine (shared,
- * load 2-6): one 10-epoch training on the 5,866 training faces at 32 px took 160-320 s wall, about 330 s of CPU;
- * a run of 3 seeds (7 CNN trainings) took 29 minutes, so 2 seeds (5 trainings) is the default, for about 15 minutes
- * on a quiet machine. 64 px would cost about 2-4x more per epoch.
+ * run; lr 0.05, divided by 10 after epochs 4 and 8), and seeds. Measured on this project's 2-core machine (shared):
+ * one 10-epoch training on the 5,866 training faces at 32 px takes about 105-145 s wall; 2 seeds (5 CNN trainings
+ * and the head grid) took 587 s, so 3 seeds (7 trainings) fit in about 15 minutes. 64 px costs 2-4x more per epoch.
  */
 export const CNN_IMAGE_SIZE = 32;
 export const CNN_EPOCHS = 10;
-export const CNN_SEEDS = 2;
+export const CNN_SEEDS = 3;
 
 /** utkface-gender-race-cnn: whole-network settings, EO at alpha 1 and at the headline's 5 (each a CNN trained from scratch). */
 export const CNN_FULL_SETTINGS: readonly FullSetting[] = [

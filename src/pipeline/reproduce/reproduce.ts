@@ -117,7 +117,7 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
   if (data.backbone === 'cnn') {
     notes.push(`shipped: the CNN (channels 16, 32, 64, 128; ${CNN_IMAGE_SIZE} x ${CNN_IMAGE_SIZE} px) pre-trained here with ERM on the training split: SGD momentum 0.9, weight decay 5e-4, batches of 64, lr 0.05 divided by 10 every 4 epochs, random crop and flip, ${grid.epochs} epochs keeping the epoch of lowest validation loss, seed 0; B1..M2 re-train its last layer on its frozen 128-d embeddings.`);
     if (cnnSplits) notes.push(`full: the same CNN trained from scratch end to end, same recipe, with cross-entropy + alpha x penalty on every batch of 64 (early stopping on validation loss with the penalty), seed = run seed; evaluated with its own last layer on the same test split.`);
-    notes.push(`Sizes chosen for time: ${CNN_IMAGE_SIZE} px, ${grid.epochs} epochs and ${grid.seeds} seed${grid.seeds === 1 ? '' : 's'}, i.e. one ERM pre-training + ${grid.full.length} whole-network trainings per seed; a 10-epoch training at ${CNN_IMAGE_SIZE} px costs about 330 s of CPU on 2 cores (the whole experiment about 15 minutes on a quiet machine; more when shared, see the wall time).`);
+    notes.push(`Sizes chosen for time: ${CNN_IMAGE_SIZE} px, ${grid.epochs} epochs and ${grid.seeds} seed${grid.seeds === 1 ? '' : 's'}, i.e. one ERM pre-training + ${grid.full.length} whole-network trainings per seed, for a run of about 15 minutes on 2 cores (the time of each training: the seconds column of table.md).`);
   }
   if (raw) notes.push(`full: the MLP (hidden 64, 32) trained end to end, AdamW, batches of 128, cross-entropy + alpha x penalty per batch, early stopping on validation loss with the penalty, up to ${grid.epochs} epochs, seed = run seed.`);
 
