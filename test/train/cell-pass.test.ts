@@ -81,7 +81,8 @@ describe('one-pass binary objective (LinearOps.binaryCellSums)', () => {
     await multi.close();
   });
 
-  for (const [kernel, threads, d] of [['wasm', 1, 16], ['wasm', 2, 12], ['wasm', 2, 4]] as const) {
+  // d = 132 and 200: rows long enough for the one-row forward kernel (fwd1), with 16 and 32 bytes past its 64-byte steps
+  for (const [kernel, threads, d] of [['wasm', 1, 16], ['wasm', 2, 12], ['wasm', 2, 4], ['wasm', 2, 132], ['wasm', 1, 200]] as const) {
     it(`equals the two-pass objective and gradient for every penalty (${kernel} kernels, ${threads} thread(s), d = ${d})`, async () => {
       for (const groups of [2, 3]) {
         // 1,003 rows: several 128-row blocks and flushes, and 3 rows past the last group of 4

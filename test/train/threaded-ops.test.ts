@@ -199,3 +199,28 @@ describe('worker reuse', () => {
     expect([...zb]).toEqual(new Array(8).fill(8));
   });
 });
+
+describe('long rows (the one-row forward kernel)', () => {
+  for (const d of [128, 132, 200]) {
+    it(`forward and backward match the textbook loops with d = ${d}`, async () => {
+      const n = 37;
+      const k = 2;
+      const x = Float32Array.from(noise(n * d, d));
+      const w = noise(k * d, 3);
+      const b = noise(k, 4);
+      const g = noise(n * k, 5);
+      const expected = naive(x, n, d, k, w, b, g);
+      for (const threads of [1, 2]) {
+        const ops = await createThreadedOps(matrix(x, n, d), k, { threads, kernel: 'wasm' });
+        const z = new Float64Array(n * k);
+        const gw = new Float64Array(k * d);
+        const gb = new Float64Array(k);
+        await ops.forward(w, b, z);
+        await ops.backward(g, gw, gb);
+        await ops.close();
+        expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-5);
+        expect(maxRelativeError(gw, expected.gw)).toBeLessThan(1e-5);
+      }
+    });
+  }
+});

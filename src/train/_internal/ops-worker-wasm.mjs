@@ -3,7 +3,7 @@
 // shared-memory layout as range-runner.ts (OpsWorkerData; this is its wasm branch); the last 1-3 rows of
 // the thread's block, which the 4-row WebAssembly loops do not cover, are done here with plain loops.
 import { parentPort, workerData } from 'node:worker_threads';
-import { cellStride, createCellPass } from './cell-pass.mjs';
+import { cellStride, createCellPass, forwardKernel } from './cell-pass.mjs';
 
 const BLOCK_ROWS = 256; // rows summed in float32 by the backward loop before adding into float64
 
@@ -30,7 +30,7 @@ function setup(data) {
   function forward() {
     for (let j = 0; j < k; j++) {
       for (let c = 0; c < d; c++) w32[c] = w[j * d + c];
-      kernels.fwd(xAt, d, rows4, wasm.wAt, wasm.rowsAt);
+      forwardKernel(kernels, d)(xAt, d, rows4, wasm.wAt, wasm.rowsAt);
       const bj = b[j];
       for (let r = 0; r < rows4; r++) rowValues[(start + r) * k + j] = rows32[r] + bj;
       for (let i = start + rows4; i < end; i++) {

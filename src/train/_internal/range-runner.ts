@@ -5,7 +5,7 @@
  * Internal.
  */
 import { backwardRows, forwardRows } from '../kernels.ts';
-import { cellStride, createCellPass } from './cell-pass.mjs';
+import { cellStride, createCellPass, forwardKernel } from './cell-pass.mjs';
 import { instantiateKernels, type WasmKernels, type WasmMemory, type WasmModule } from './wasm-kernels.ts';
 
 /** Where one thread's WebAssembly scratch lives (byte addresses in the shared wasm memory). */
@@ -122,7 +122,7 @@ export function createRangeRunner(data: OpsWorkerData): (op: RangeOp, message?: 
     if (op === 'forward') {
       for (let j = 0; j < k; j++) {
         for (let c = 0; c < d; c++) w32[c] = w[j * d + c] as number;
-        kernels.fwd(xAt, d, rows4, wasm.wAt, wasm.rowsAt);
+        forwardKernel(kernels, d)(xAt, d, rows4, wasm.wAt, wasm.rowsAt);
         const bj = b[j] as number;
         for (let r = 0; r < rows4; r++) rowValues[(start + r) * k + j] = (rows32[r] as number) + bj;
       }
