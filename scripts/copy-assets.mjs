@@ -1,4 +1,5 @@
-// After `tsc`, copy the plain-JS worker entry points (src/**/*.mjs) into dist/ beside their compiled modules.
+// After `tsc`, copy the plain-JS modules (src/**/*.mjs: worker entry points, the cell pass) and their type
+// declarations (*.d.mts) into dist/ beside their compiled modules.
 import { cpSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -8,4 +9,4 @@ const walk = (dir) => readdirSync(dir).flatMap((name) => {
   const path = join(dir, name);
   return statSync(path).isDirectory() ? walk(path) : [path];
 });
-for (const file of walk(src).filter((f) => f.endsWith('.mjs'))) cpSync(file, join(dist, relative(src, file)));
+for (const file of walk(src).filter((f) => f.endsWith('.mjs') || f.endsWith('.d.mts'))) cpSync(file, join(dist, relative(src, file)));
