@@ -4,6 +4,7 @@ import type { WasmKernels, WasmMemory } from './wasm-kernels.ts';
 export declare const CELL_BLOCK_ROWS: number;
 export declare const ONE_ROW_MIN_COLS: number;
 export declare function forwardKernel(kernels: WasmKernels, d: number): WasmKernels['fwd'];
+export declare function backwardKernel(kernels: WasmKernels, d: number): WasmKernels['bwd'];
 export declare const CELL_SCALARS: number;
 export declare function cellStride(d: number): number;
 export declare function cellScratchBytes(d: number, cells: number): number;

@@ -3,7 +3,7 @@
 // shared-memory layout as range-runner.ts (OpsWorkerData; this is its wasm branch); the last 1-3 rows of
 // the thread's block, which the 4-row WebAssembly loops do not cover, are done here with plain loops.
 import { parentPort, workerData } from 'node:worker_threads';
-import { cellStride, createCellPass, forwardKernel } from './cell-pass.mjs';
+import { cellStride, createCellPass, backwardKernel, forwardKernel } from './cell-pass.mjs';
 
 const BLOCK_ROWS = 256; // rows summed in float32 by the backward loop before adding into float64
 
@@ -53,7 +53,7 @@ function setup(data) {
       }
       for (let r0 = 0; r0 < rows4; r0 += BLOCK_ROWS) {
         acc32.fill(0);
-        kernels.bwd(xAt + r0 * d * 4, d, Math.min(BLOCK_ROWS, rows4 - r0), wasm.rowsAt + r0 * 4, wasm.accAt);
+        backwardKernel(kernels, d)(xAt + r0 * d * 4, d, Math.min(BLOCK_ROWS, rows4 - r0), wasm.rowsAt + r0 * 4, wasm.accAt);
         for (let c = 0; c < d; c++) gw[j * d + c] += acc32[c];
       }
       for (let i = start + rows4; i < end; i++) {

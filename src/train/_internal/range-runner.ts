@@ -5,7 +5,7 @@
  * Internal.
  */
 import { backwardRows, forwardRows } from '../kernels.ts';
-import { cellStride, createCellPass, forwardKernel } from './cell-pass.mjs';
+import { cellStride, createCellPass, backwardKernel, forwardKernel } from './cell-pass.mjs';
 import { instantiateKernels, type WasmKernels, type WasmMemory, type WasmModule } from './wasm-kernels.ts';
 
 /** Where one thread's WebAssembly scratch lives (byte addresses in the shared wasm memory). */
@@ -141,7 +141,7 @@ export function createRangeRunner(data: OpsWorkerData): (op: RangeOp, message?: 
       gb[j] = sum;
       for (let r0 = 0; r0 < rows4; r0 += BLOCK_ROWS) {
         acc32.fill(0);
-        kernels.bwd(xAt + r0 * d * 4, d, Math.min(BLOCK_ROWS, rows4 - r0), wasm.rowsAt + r0 * 4, wasm.accAt);
+        backwardKernel(kernels, d)(xAt + r0 * d * 4, d, Math.min(BLOCK_ROWS, rows4 - r0), wasm.rowsAt + r0 * 4, wasm.accAt);
         for (let c = 0; c < d; c++) gw[j * d + c] = (gw[j * d + c] as number) + (acc32[c] as number);
       }
     }

@@ -7,6 +7,7 @@
  *     bwd(x, d, rows, g, acc):  acc[c] += sum_r x[r*d + c] * g[r]              (float32, 4 rows at a time)
  *     bwd2(d, count, idx, g1, g2, acc1, acc2): the same over listed rows, into two accumulators at once
  *     fwd1(x, d, rows, w, out): fwd one row after the other (a single sequential stream: faster for long rows)
+ *     bwd1(x, d, rows, g, acc): bwd one row after the other (the same)
  *
  * All arguments are byte addresses except d and rows; d and rows must be multiples of 4 (callers do the
  * remainders in JavaScript) and callers keep float32 sums short (one row for fwd, a block of rows for bwd)
@@ -194,6 +195,43 @@ function fwd1Body(): number[] {
   ];
 }
 
+/**
+ * bwd1(x, d, rows, g, acc): acc[c] += sum_r x[r*d + c] * g[r], one row after the other (a single sequential stream
+ * through X, as fwd1), 64-byte steps.
+ */
+function bwd1Body(): number[] {
+  const [RBq, Rq, Cq] = [5, 6, 7] as const;
+  const GV = 11;
+  const axpy = (offset: number): number[] => [
+    ...get(OUT), ...get(Cq), ...add,
+    ...get(OUT), ...get(Cq), ...add, ...simd(0x00, 4, offset),
+    ...get(X), ...get(Cq), ...add, ...simd(0x00, 4, offset), ...get(GV), ...f32x4Mul, ...f32x4Add,
+    ...simd(0x0b, 4, offset),
+  ];
+  return [
+    ...get(D), ...i32(4), ...mul, ...set(RBq),
+    ...i32(0), ...set(Rq),
+    ...block, ...loop,
+    ...get(Rq), ...get(ROWS), ...geU, ...brIf(1),
+    ...get(V), ...get(Rq), ...i32(4), ...mul, ...add, ...f32Load, ...f32x4Splat, ...set(GV),
+    ...i32(0), ...set(Cq),
+    ...block, ...loop,
+    ...get(Cq), ...i32(48), ...add, ...get(RBq), ...geU, ...brIf(1),
+    ...axpy(0), ...axpy(16), ...axpy(32), ...axpy(48),
+    ...get(Cq), ...i32(64), ...add, ...set(Cq),
+    ...br(0), ...end, ...end,
+    ...block, ...loop,
+    ...get(Cq), ...get(RBq), ...geU, ...brIf(1),
+    ...axpy(0),
+    ...get(Cq), ...i32(16), ...add, ...set(Cq),
+    ...br(0), ...end, ...end,
+    ...get(X), ...get(RBq), ...add, ...set(X),
+    ...get(Rq), ...i32(1), ...add, ...set(Rq),
+    ...br(0), ...end, ...end,
+    ...end,
+  ];
+}
+
 function bwdBody(): number[] {
   const G = [11, 12, 13, 14];
   const splat = (gl: number, row: number): number[] => [
@@ -300,14 +338,15 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vector([type, type7])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0], [1], [0]])),
+    ...section(3, vector([[0], [0], [1], [0], [0]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
       [...name('bwd2'), 0x00, 2],
       [...name('fwd1'), 0x00, 3],
+      [...name('bwd1'), 0x00, 4],
     ])),
-    ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body())])),
+    ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body())])),
   ];
   return new Uint8Array(bytes);
 }
@@ -321,6 +360,7 @@ export interface WasmKernels {
   bwd(x: number, d: number, rows: number, g: number, acc: number): void;
   bwd2(d: number, count: number, idx: number, g1: number, g2: number, acc1: number, acc2: number): void;
   fwd1(x: number, d: number, rows: number, w: number, out: number): void;
+  bwd1(x: number, d: number, rows: number, g: number, acc: number): void;
 }
 
 let compiled: WasmModule | undefined;
