@@ -16,6 +16,7 @@
  *
  * Not the training engine: onnxruntime's kernels are faster on this machine (bench/results/cnn-engines.json).
  */
+import { add, block, br, brIf, end, f32Load, f32x4Add, f32x4Mul, f32x4Splat, geU, get, i32, I32, loop, mul, name, section, set, simd, uleb, V128, v128Zero } from '../../wasm-assembler.ts';
 
 /** Shape of one convolution layer (square images and kernels, NCHW). */
 export interface ConvShape {
@@ -41,51 +42,8 @@ interface WasmApi {
 
 const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const get = (i: number): number[] => [0x20, ...uleb(i)];
-const set = (i: number): number[] => [0x21, ...uleb(i)];
-const i32 = (v: number): number[] => [0x41, ...sleb(v)];
-const add = [0x6a];
-const mul = [0x6c];
-const geU = [0x4f];
-const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
 const v128Load = (offset: number): number[] => simd(0x00, 4, ...uleb(offset));
 const v128Store = (offset: number): number[] => simd(0x0b, 4, ...uleb(offset));
-const v128Zero = simd(0x0c, ...new Array<number>(16).fill(0));
-const f32x4Splat = simd(0x13);
-const f32x4Add = simd(0xe4);
-const f32x4Mul = simd(0xe6);
-const f32Load = [0x2a, 2, 0];
-const block = [0x02, 0x40];
-const loop = [0x03, 0x40];
-const end = [0x0b];
-const br = (depth: number): number[] => [0x0c, ...uleb(depth)];
-const brIf = (depth: number): number[] => [0x0d, ...uleb(depth)];
 
 // params 0..8: a, b, c, m, n, k, lda, ldb, ldc; i32 locals 9..21; v128 locals 22..32
 const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, LDA = 6, LDB = 7, LDC = 8;
@@ -138,16 +96,11 @@ function gemmBody(): number[] {
   ];
 }
 
-function section(id: number, content: number[]): number[] {
-  return [id, ...uleb(content.length), ...content];
-}
-
-const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 
 /** The module's bytes: imports env.mem, exports gemm. */
 export function gemmModuleBytes(): Uint8Array {
-  const I32T = 0x7f;
-  const V128T = 0x7b;
+  const I32T = I32;
+  const V128T = V128;
   const body = [...uleb(2), ...uleb(13), I32T, ...uleb(11), V128T, ...gemmBody(), ...end];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,

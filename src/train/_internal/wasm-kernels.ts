@@ -14,6 +14,11 @@
  * and add them into float64 totals. Internal: used by threaded-ops.ts and its workers.
  */
 
+import {
+  add, block, br, brIf, end, f32Add, f32Load, f32Store, f32x4Add, f32x4Lane, f32x4Mul, f32x4Splat, geU, get, i32, I32, loop, mul,
+  name, section, set, simd, uleb, V128, v128Zero, vector,
+} from '../../wasm-assembler.ts';
+
 /** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
 export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
@@ -39,57 +44,8 @@ export function sharedWasmMemory(pages: number): WasmMemory {
   return new wasmApi.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
 }
 
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const get = (i: number): number[] => [0x20, ...uleb(i)];
-const set = (i: number): number[] => [0x21, ...uleb(i)];
-const i32 = (v: number): number[] => [0x41, ...sleb(v)];
-const add = [0x6a];
-const mul = [0x6c];
-const geU = [0x4f];
-const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
 const v128Load = simd(0x00, 4, 0);
 const v128Store = simd(0x0b, 4, 0);
-const v128Zero = simd(0x0c, ...new Array<number>(16).fill(0));
-const f32x4Splat = simd(0x13);
-const f32x4Add = simd(0xe4);
-const f32x4Mul = simd(0xe6);
-const f32x4Lane = (lane: number): number[] => simd(0x1f, lane);
-const f32Load = [0x2a, 2, 0];
-const f32Store = [0x38, 2, 0];
-const f32Add = [0x92];
-const block = [0x02, 0x40];
-const loop = [0x03, 0x40];
-const end = [0x0b];
-const br = (depth: number): number[] => [0x0c, ...uleb(depth)];
-const brIf = (depth: number): number[] => [0x0d, ...uleb(depth)];
 
 // Parameters 0..4: x, d, rows, w|g, out|acc. Locals: 5 rowBytes, 6 r, 7 c, 8 p1, 9 p2, 10 p3, 11.. v128.
 const X = 0, D = 1, ROWS = 2, V = 3, OUT = 4, RB = 5, R = 6, C = 7, P1 = 8, P2 = 9, P3 = 10;
@@ -303,19 +259,6 @@ function bwd2Body(): number[] {
     ...br(0), ...end, ...end,
     ...end,
   ];
-}
-
-function section(id: number, content: number[]): number[] {
-  return [id, ...uleb(content.length), ...content];
-}
-
-function vector(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function name(s: string): number[] {
-  const bytes = Array.from(new TextEncoder().encode(s));
-  return [...uleb(bytes.length), ...bytes];
 }
 
 /** The module's bytes (about 700). */
