@@ -122,14 +122,7 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
       await pool.run('backward');
       sumPartials(gw, gb);
     },
-    async binaryCellSums(w, b, rowCodes, groups, out) {
-      checkBinaryHead(d, k, w, b);
-      const message = cellSums.prepare(rowCodes, groups, out);
-      sharedW.set(w);
-      sharedB.set(b);
-      await pool.run('cells', message);
-      cellSums.sum(out);
-    },
+    binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => pool.run('cells', message)),
     close: () => pool.close(),
   };
 }

@@ -4,7 +4,7 @@ import { sharedRows } from './_internal/shared-rows.ts';
 import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
-import { cellSumsState, checkBinaryHead } from './_internal/cell-sums.ts';
+import { cellSumsState } from './_internal/cell-sums.ts';
 import { createRangeRunner, type CellsMessage, type OpsWorkerData, type WasmScratch } from './_internal/range-runner.ts';
 import { MAX_PAGES, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
 
@@ -159,15 +159,10 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       },
       ...(onePass
         ? {
-            async binaryCellSums(w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array) {
+            binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => {
               open();
-              checkBinaryHead(d, k, w, b);
-              const message = cellSums.prepare(codes, groups, out);
-              sharedW.set(w);
-              sharedB.set(b);
               run('cells', message);
-              cellSums.sum(out);
-            },
+            }),
           }
         : {}),
       async close() {
@@ -203,18 +198,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       await pool.run('backward');
       sumPartials(gw, gb);
     },
-    ...(onePass
-      ? {
-          async binaryCellSums(w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array) {
-            checkBinaryHead(d, k, w, b);
-            const message = cellSums.prepare(codes, groups, out);
-            sharedW.set(w);
-            sharedB.set(b);
-            await pool.run('cells', message);
-            cellSums.sum(out);
-          },
-        }
-      : {}),
+    ...(onePass ? { binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => pool.run('cells', message)) } : {}),
     close: () => pool.close(),
   };
 }

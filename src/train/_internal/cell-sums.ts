@@ -10,6 +10,27 @@ const PAGE = 65536;
  * one output block per thread, and (wasm kernels) each thread's scratch, appended to the wasm memory.
  */
 export function cellSumsState(n: number, d: number, threads: number, scratch: WasmScratch[] | undefined) {
+  const state = cellSumsBuffers(n, d, threads, scratch);
+  return {
+    ...state,
+    /**
+     * LinearOps.binaryCellSums for ops of k outputs whose threads read w, b from `sharedW`, `sharedB` and answer
+     * the `cells` message through `exec` (run on every thread; resolves when all are done).
+     */
+    method(k: number, sharedW: Float64Array, sharedB: Float64Array, exec: (message: CellsMessage) => void | Promise<void>) {
+      return async (w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array): Promise<void> => {
+        checkBinaryHead(d, k, w, b);
+        const message = state.prepare(codes, groups, out);
+        sharedW.set(w);
+        sharedB.set(b);
+        await exec(message);
+        state.sum(out);
+      };
+    },
+  };
+}
+
+function cellSumsBuffers(n: number, d: number, threads: number, scratch: WasmScratch[] | undefined) {
   const stride = cellStride(d);
   const codes = new Int32Array(new SharedArrayBuffer(4 * n));
   let lastCodes: Int32Array | null = null;
