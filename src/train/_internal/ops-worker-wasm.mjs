@@ -4,6 +4,7 @@
 // the thread's block, which the 4-row WebAssembly loops do not cover, are done here with plain loops.
 import { parentPort, workerData } from 'node:worker_threads';
 import { cellStride, createCellPass, backwardKernel, forwardKernel } from './cell-pass.mjs';
+import { rowViews } from './row-views.mjs';
 
 const BLOCK_ROWS = 256; // rows summed in float32 by the backward loop before adding into float64
 
@@ -11,13 +12,7 @@ const BLOCK_ROWS = 256; // rows summed in float32 by the backward loop before ad
 function setup(data) {
   const { rows: n, cols: d, outputs: k, start, end, slot, wasm } = data;
   const x = new Float32Array(data.xBuffer, data.xOffset, n * d);
-  const f = new Float64Array(data.fBuffer);
-  const w = f.subarray(0, k * d);
-  const b = f.subarray(k * d, k * d + k);
-  const rowValues = f.subarray(k * d + k, k * d + k + n * k);
-  const partialStart = k * d + k + n * k + slot * (k * d + k);
-  const gw = f.subarray(partialStart, partialStart + k * d);
-  const gb = f.subarray(partialStart + k * d, partialStart + k * d + k);
+  const { w, b, rowValues, gw, gb } = rowViews(data.fBuffer, n, d, k, slot);
 
   const kernels = new WebAssembly.Instance(wasm.module, { env: { mem: wasm.memory } }).exports;
   const heap = new Float32Array(wasm.memory.buffer);

@@ -6,6 +6,7 @@
  */
 import { backwardRows, forwardRows } from '../kernels.ts';
 import { cellStride, createCellPass, backwardKernel, forwardKernel } from './cell-pass.mjs';
+import { rowViews } from './row-views.mjs';
 import { instantiateKernels, type WasmKernels, type WasmMemory, type WasmModule } from './wasm-kernels.ts';
 
 /** Where one thread's WebAssembly scratch lives (byte addresses in the shared wasm memory). */
@@ -88,13 +89,7 @@ export type RangeOp = 'forward' | 'backward' | 'cells';
 export function createRangeRunner(data: OpsWorkerData): (op: RangeOp, message?: CellsMessage) => void {
   const { rows: n, cols: d, outputs: k, start, end, slot, wasm } = data;
   const x = new Float32Array(data.xBuffer, data.xOffset, n * d);
-  const f = new Float64Array(data.fBuffer);
-  const w = f.subarray(0, k * d);
-  const b = f.subarray(k * d, k * d + k);
-  const rowValues = f.subarray(k * d + k, k * d + k + n * k);
-  const partialStart = k * d + k + n * k + slot * (k * d + k);
-  const gw = f.subarray(partialStart, partialStart + k * d);
-  const gb = f.subarray(partialStart + k * d, partialStart + k * d + k);
+  const { w, b, rowValues, gw, gb } = rowViews(data.fBuffer, n, d, k, slot);
   let cellPass: (() => void) | null = null;
   const cells = (message: CellsMessage | undefined, kernels: WasmKernels | null): void => {
     if (message?.setup) cellPass = cellPassOf(data, message.setup, kernels, w, b);

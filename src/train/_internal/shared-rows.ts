@@ -1,7 +1,8 @@
 import { ShapeError } from '../../errors.ts';
+import { rowBufferLength, rowViews } from './row-views.mjs';
 
 /**
- * The float64 shared buffer of the threaded and streaming LinearOps, with its layout in one place:
+ * The float64 shared buffer of the threaded and streaming LinearOps (layout: row-views.mjs, shared with the workers):
  * `[w (k*d) | b (k) | row values (n*k: logits or their gradients) | one partial gradient (k*d + k) per thread]`,
  * plus the shape checks of forward/backward and the sum of the per-thread partial gradients. Internal.
  */
@@ -17,23 +18,21 @@ export interface SharedRows {
 }
 
 export function sharedRows(n: number, d: number, k: number, threads: number): SharedRows {
-  const partial = k * d + k;
-  const partialsAt = k * d + k + n * k;
-  const fBuffer = new SharedArrayBuffer(8 * (partialsAt + threads * partial));
-  const f = new Float64Array(fBuffer);
+  const fBuffer = new SharedArrayBuffer(8 * rowBufferLength(n, d, k, threads));
+  const { w, b, rowValues } = rowViews(fBuffer, n, d, k, 0);
+  const partials = Array.from({ length: threads }, (_, t) => rowViews(fBuffer, n, d, k, t));
   return {
     fBuffer,
-    sharedW: f.subarray(0, k * d),
-    sharedB: f.subarray(k * d, k * d + k),
-    rowValues: f.subarray(k * d + k, partialsAt),
+    sharedW: w,
+    sharedB: b,
+    rowValues,
     ...shapeChecks(n, d, k),
     sumPartials(gw, gb) {
       gw.fill(0);
       gb.fill(0);
-      for (let t = 0; t < threads; t++) {
-        const at = partialsAt + t * partial;
-        for (let c = 0; c < k * d; c++) gw[c] = (gw[c] as number) + (f[at + c] as number);
-        for (let j = 0; j < k; j++) gb[j] = (gb[j] as number) + (f[at + k * d + j] as number);
+      for (const part of partials) {
+        for (let c = 0; c < k * d; c++) gw[c] = (gw[c] as number) + (part.gw[c] as number);
+        for (let j = 0; j < k; j++) gb[j] = (gb[j] as number) + (part.gb[j] as number);
       }
     },
   };

@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { diskRows, openDiskMatrix } from '../../data/disk-matrix.ts';
 import { cellStride } from './cell-pass.mjs';
 import { backwardDisk, cellsDisk, forwardDisk } from './disk-kernels.ts';
+import { rowViews } from './row-views.mjs';
 import type { CellsMessage } from './range-runner.ts';
 
 /** What streaming-ops.ts passes to each worker. */
@@ -32,13 +33,7 @@ const { rows: n, cols: d, outputs: k, start, end, slot } = data;
 const m = openDiskMatrix(data.file, { cols: d });
 const x = diskRows(m, data.indexBuffer ? new Int32Array(data.indexBuffer) : null);
 const buffer = new Float32Array(data.chunkValues);
-const f = new Float64Array(data.fBuffer);
-const w = f.subarray(0, k * d);
-const b = f.subarray(k * d, k * d + k);
-const rowValues = f.subarray(k * d + k, k * d + k + n * k);
-const partialStart = k * d + k + n * k + slot * (k * d + k);
-const gw = f.subarray(partialStart, partialStart + k * d);
-const gb = f.subarray(partialStart + k * d, partialStart + k * d + k);
+const { w, b, rowValues, gw, gb } = rowViews(data.fBuffer, n, d, k, slot);
 
 let cells: { codes: Int32Array; out: Float64Array; groups: number } | null = null;
 
