@@ -1,5 +1,6 @@
 import type { Penalty, PenaltyInput } from '../fairness/penalties/penalty.ts';
 import type { LinearOps } from './linear-ops.ts';
+import { cellStride } from './_internal/cell-pass.mjs';
 
 /** What {@link HeadObjective} needs besides the embeddings (which live in `ops`). */
 export interface ObjectiveConfig {
@@ -142,7 +143,7 @@ export class HeadObjective {
   private async evaluateByCells(cells: CellBuffers, theta: Float64Array, gradient?: Float64Array): Promise<ObjectiveValue> {
     const { penalty, alpha, l2, ops } = this.config;
     const d = this.cols;
-    const stride = 2 * d + 5;
+    const stride = cellStride(d);
     const { sums, input } = cells;
     const count = input.count;
     const cellCount = count.length;
@@ -291,7 +292,7 @@ function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
   }
   return {
     codes,
-    sums: new Float64Array(cells * (2 * d + 5)),
+    sums: new Float64Array(cells * cellStride(d)),
     input: { prob: new Float64Array(cells), columns: 1, loss: new Float64Array(cells), y, group, classCount: 2, groupCount: G, count: new Float64Array(cells) },
     gradient: { prob: new Float64Array(cells), loss: new Float64Array(cells) },
     rowWeight,
