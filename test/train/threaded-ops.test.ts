@@ -164,26 +164,29 @@ describe('createLinearOps', () => {
   });
 });
 
+/** New threaded ops over a noise matrix give the textbook loops' forward and backward, then close. */
+async function expectTextbookProducts(n: number, d: number, k: number, options: { threads: number; kernel: 'wasm' | 'js' }): Promise<void> {
+  const x = Float32Array.from(noise(n * d, n + d));
+  const w = noise(k * d, 5);
+  const b = noise(k, 6);
+  const g = noise(n * k, 7);
+  const expected = naive(x, n, d, k, w, b, g);
+  const ops = await createThreadedOps(matrix(x, n, d), k, options);
+  const z = new Float64Array(n * k);
+  const gw = new Float64Array(k * d);
+  const gb = new Float64Array(k);
+  await ops.forward(w, b, z);
+  await ops.backward(g, gw, gb);
+  await ops.close();
+  expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-5);
+  expect(maxRelativeError(gw, expected.gw)).toBeLessThan(1e-5);
+  expect(maxRelativeError(gb, expected.gb)).toBeLessThan(1e-9);
+}
+
 describe('worker reuse', () => {
   for (const kernel of ['wasm', 'js'] as const) {
     it(`ops closed one after another hand their workers on, and each answers for its own matrix (${kernel})`, async () => {
-      for (const [n, d, k] of [[37, 8, 1], [64, 12, 3], [9, 4, 2]] as const) {
-        const x = Float32Array.from(noise(n * d, n + d));
-        const w = noise(k * d, 5);
-        const b = noise(k, 6);
-        const g = noise(n * k, 7);
-        const expected = naive(x, n, d, k, w, b, g);
-        const ops = await createThreadedOps(matrix(x, n, d), k, { threads: 2, kernel });
-        const z = new Float64Array(n * k);
-        const gw = new Float64Array(k * d);
-        const gb = new Float64Array(k);
-        await ops.forward(w, b, z);
-        await ops.backward(g, gw, gb);
-        await ops.close();
-        expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-5);
-        expect(maxRelativeError(gw, expected.gw)).toBeLessThan(1e-5);
-        expect(maxRelativeError(gb, expected.gb)).toBeLessThan(1e-9);
-      }
+      for (const [n, d, k] of [[37, 8, 1], [64, 12, 3], [9, 4, 2]] as const) await expectTextbookProducts(n, d, k, { threads: 2, kernel });
     });
   }
 
@@ -203,24 +206,7 @@ describe('worker reuse', () => {
 describe('long rows (the one-row forward kernel)', () => {
   for (const d of [128, 132, 200]) {
     it(`forward and backward match the textbook loops with d = ${d}`, async () => {
-      const n = 37;
-      const k = 2;
-      const x = Float32Array.from(noise(n * d, d));
-      const w = noise(k * d, 3);
-      const b = noise(k, 4);
-      const g = noise(n * k, 5);
-      const expected = naive(x, n, d, k, w, b, g);
-      for (const threads of [1, 2]) {
-        const ops = await createThreadedOps(matrix(x, n, d), k, { threads, kernel: 'wasm' });
-        const z = new Float64Array(n * k);
-        const gw = new Float64Array(k * d);
-        const gb = new Float64Array(k);
-        await ops.forward(w, b, z);
-        await ops.backward(g, gw, gb);
-        await ops.close();
-        expect(maxRelativeError(z, expected.z)).toBeLessThan(1e-5);
-        expect(maxRelativeError(gw, expected.gw)).toBeLessThan(1e-5);
-      }
+      for (const threads of [1, 2]) await expectTextbookProducts(37, d, 2, { threads, kernel: 'wasm' });
     });
   }
 });
