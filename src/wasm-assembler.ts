@@ -78,3 +78,48 @@ export function name(s: string): number[] {
   const bytes = Array.from(new TextEncoder().encode(s));
   return [...uleb(bytes.length), ...bytes];
 }
+
+// Scalar float64 / int64 instructions (the exact exp and the per-row terms of the binary head's one-pass objective).
+export const F64 = 0x7c;
+export const I64 = 0x7e;
+/** f64.const: the value's 8 bytes, little-endian. */
+export const f64 = (v: number): number[] => [0x44, ...new Uint8Array(new Float64Array([v]).buffer)];
+export const i64 = (v: number): number[] => [0x42, ...sleb(v)];
+export const tee = (i: number): number[] => [0x22, ...uleb(i)];
+export const call = (f: number): number[] => [0x10, ...uleb(f)];
+export const ret = [0x0f];
+export const select = [0x1b];
+/** if (no result), else. */
+export const ifThen = [0x04, 0x40];
+export const orElse = [0x05];
+export const i32Load = (offset = 0): number[] => [0x28, 2, ...uleb(offset)];
+export const i32Store = (offset = 0): number[] => [0x36, 2, ...uleb(offset)];
+export const f64Load = (offset = 0): number[] => [0x2b, 3, ...uleb(offset)];
+export const f64Store = (offset = 0): number[] => [0x39, 3, ...uleb(offset)];
+export const sub = [0x6b];
+export const and = [0x71];
+export const shrU = [0x76];
+export const eq = [0x46];
+export const ltS = [0x48];
+export const geS = [0x4e];
+export const ltU = [0x49];
+export const gtU = [0x4b];
+export const f64Add = [0xa0];
+export const f64Sub = [0xa1];
+export const f64Mul = [0xa2];
+export const f64Div = [0xa3];
+export const f64Neg = [0x9a];
+export const f64Ne = [0x62];
+export const f64Lt = [0x63];
+export const f64Gt = [0x64];
+export const f64Ge = [0x66];
+export const f64PromoteF32 = [0xbb];
+export const f32DemoteF64 = [0xb6];
+export const f64ConvertI32 = [0xb7];
+export const i32TruncF64 = [0xaa];
+export const i64ReinterpretF64 = [0xbd];
+export const f64ReinterpretI64 = [0xbf];
+export const i64ExtendI32 = [0xac];
+export const i64Shl = [0x86];
+export const i64ShrU = [0x88];
+export const i32WrapI64 = [0xa7];

@@ -7,7 +7,8 @@ export declare function forwardKernel(kernels: WasmKernels, d: number): WasmKern
 export declare function backwardKernel(kernels: WasmKernels, d: number): WasmKernels['bwd'];
 export declare const CELL_SCALARS: number;
 export declare function cellStride(d: number): number;
-export declare function cellScratchBytes(d: number, cells: number): number;
+/** Bytes of WebAssembly scratch one thread of at most `rows` rows needs for `cells` cells. */
+export declare function cellScratchBytes(d: number, cells: number, rows: number): number;
 
 export interface CellPassSetup {
   /** X, float32 n x d row-major (a view starting at byte `xOffset` of its buffer). */

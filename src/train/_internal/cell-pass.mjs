@@ -39,16 +39,24 @@ export function cellStride(d) {
   return 2 * d + CELL_SCALARS;
 }
 
-/** Bytes of WebAssembly scratch one thread needs for `cells` cells (z of a block, per cell: row list, g1, g2, two accumulators). */
-export function cellScratchBytes(d, cells) {
+/**
+ * Bytes of WebAssembly scratch one thread of at most `rows` rows needs for `cells` cells: the logits of a block;
+ * per cell its row list, g1, g2 (float32) and two float32 accumulators of d; per cell 5 float64 scalars, a float64
+ * product and an int32 list length; the thread's row codes (int32).
+ */
+export function cellScratchBytes(d, cells, rows) {
   const list = CELL_BLOCK_ROWS + 4;
-  return 4 * (CELL_BLOCK_ROWS + cells * (3 * list + 2 * d)) + 64;
+  return 4 * (CELL_BLOCK_ROWS + cells * (3 * list + 2 * d)) + 8 + 8 * cells * (CELL_SCALARS + 1) + 4 * cells + 4 * rows + 64;
 }
 
 /**
  * The pass over rows start..end-1 of X (float32, n x d, row-major at byte `xOffset` of its buffer).
- * `codes[i]` = y_i * groups + group_i; `w` (d) and `b` (1) are read at each run; the result goes to
- * out[outAt ...] (cells x cellStride(d)). `wasm`: { kernels, memory, wAt, scratchAt } or null (plain loops).
+ * `codes[i]` = y_i * groups + group_i (read now: a new pass is made when they change); `w` (d) and `b` (1) are
+ * read at each run; the result goes to out[outAt ...] (cells x cellStride(d)). `wasm`: { kernels, memory, wAt,
+ * scratchAt } (scratchAt 16-byte aligned, {@link cellScratchBytes} long) or null (plain loops).
+ *
+ * With wasm, per block of rows: fwd for the logits, `terms` for each row's p, loss and gradient terms and its
+ * place in its cell's list (wasm-row-terms.ts: float64, as addCellRows), then bwd2 per cell, the rows still in cache.
  */
 export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b, out, outAt, wasm }) {
   const cells = 2 * groups;
@@ -65,8 +73,7 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
   }
 
   const { kernels, memory, wAt, scratchAt } = wasm;
-  const heap = new Float32Array(memory.buffer);
-  const ints = new Int32Array(memory.buffer);
+  const buffer = memory.buffer;
   const list = CELL_BLOCK_ROWS + 4;
   const zAt = scratchAt;
   const idxAt = zAt + 4 * CELL_BLOCK_ROWS;
@@ -74,21 +81,28 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
   const g2At = g1At + 4 * cells * list;
   const acc1At = g2At + 4 * cells * list;
   const acc2At = acc1At + 4 * cells * d;
+  const scalarsAt = 8 * Math.ceil((acc2At + 4 * cells * d) / 8);
+  const productAt = scalarsAt + 8 * cells * CELL_SCALARS;
+  const lengthsAt = productAt + 8 * cells;
+  const codesAt = lengthsAt + 4 * cells;
+  const heap = new Float32Array(buffer);
+  const ints = new Int32Array(buffer);
   const w32 = heap.subarray(wAt / 4, wAt / 4 + d);
-  const z32 = heap.subarray(zAt / 4, zAt / 4 + CELL_BLOCK_ROWS);
   const fwd = forwardKernel(kernels, d);
-  const length = new Int32Array(cells);
   const dirty = new Uint8Array(cells);
-  // float32 / int32 element offsets of the row lists (integers: a fractional index would take a slow path)
+  // int32 / float32 element offsets of the row lists (integers: a fractional index would take a slow path)
   const idx0 = idxAt >> 2;
   const g10 = g1At >> 2;
   const g20 = g2At >> 2;
-  // per cell: rows, sum p, sum loss, sum (p - y), sum p (1 - p), in a plain (unshared) array while the pass runs
-  const scalars = new Float64Array(cells * CELL_SCALARS);
-  // per cell: the product of (1 + e) since the last flush, at most 2^512 over the 512 rows between flushes
-  const product = new Float64Array(cells).fill(1);
+  const length = ints.subarray(lengthsAt >> 2, (lengthsAt >> 2) + cells);
+  // per cell: rows, sum p, sum of max(t, 0), sum (p - y), sum p (1 - p), added to by terms
+  const scalars = new Float64Array(buffer, scalarsAt, cells * CELL_SCALARS);
+  // per cell: the product of (1 + e) since the last flush, at most 2^512 over the 512 rows between flushes; its log
+  // is the cell's sum of log(1 + e), the rest of the loss max(t, 0) + log(1 + e)
+  const product = new Float64Array(buffer, productAt, cells);
   const acc1 = heap.subarray(acc1At / 4, acc1At / 4 + cells * d);
   const acc2 = heap.subarray(acc2At / 4, acc2At / 4 + cells * d);
+  ints.set(codes.subarray(start, end), codesAt >> 2);
 
   function flush() {
     for (let c = 0; c < cells; c++) {
@@ -121,31 +135,9 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
     let blocks = 0;
     for (let r0 = start; r0 < rows4; r0 += CELL_BLOCK_ROWS) {
       const count = Math.min(CELL_BLOCK_ROWS, rows4 - r0);
-      fwd(xOffset + r0 * rowBytes, d, count, wAt, zAt);
-      length.fill(0);
-      for (let r = 0; r < count; r++) {
-        const i = r0 + r;
-        const code = codes[i];
-        const z = z32[r] + bias;
-        const e = Math.exp(z >= 0 ? -z : z);
-        const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-        const y = code >= groups ? 1 : 0;
-        const t = y === 1 ? -z : z;
-        const gA = p - y;
-        const gB = p * (1 - p);
-        const s = code * CELL_SCALARS;
-        scalars[s] += 1;
-        scalars[s + 1] += p;
-        // loss = max(t, 0) + log(1 + e): the log once per flush, of the cell's product of (1 + e) (each in [1, 2])
-        scalars[s + 2] += t > 0 ? t : 0;
-        product[code] *= 1 + e;
-        scalars[s + 3] += gA;
-        scalars[s + 4] += gB;
-        const slot = code * list + length[code]++;
-        ints[idx0 + slot] = xOffset + i * rowBytes;
-        heap[g10 + slot] = gA;
-        heap[g20 + slot] = gB;
-      }
+      const rowAt = xOffset + r0 * rowBytes;
+      fwd(rowAt, d, count, wAt, zAt);
+      kernels.terms(zAt, codesAt + 4 * (r0 - start), count, groups, bias, rowAt, rowBytes, idxAt, g1At, g2At, list, lengthsAt, scalarsAt, productAt);
       for (let c = 0; c < cells; c++) {
         let m = length[c];
         if (m === 0) continue;
@@ -167,7 +159,6 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
     }
     addCellRows(x, d, rows4, end - rows4, codes, rows4, groups, w, b, sub);
   };
-
 }
 
 /** Row lists per cell and logits of addCellRows, grown as needed (one set per thread: modules are per thread). */

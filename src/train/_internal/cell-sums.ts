@@ -63,7 +63,7 @@ function cellSumsBuffers(n: number, d: number, threads: number, scratch: WasmScr
         changed = true;
         if (scratch && cells > allocatedCells) {
           const memory = scratch[0]!.memory;
-          const bytes = 16 * Math.ceil(cellScratchBytes(d, cells) / 16);
+          const bytes = 16 * Math.ceil(cellScratchBytes(d, cells, n) / 16);
           const at = 16 * Math.ceil(memory.buffer.byteLength / 16);
           const pages = Math.ceil((at + threads * bytes) / PAGE);
           if (pages > MAX_PAGES) throw new InputError(`binaryCellSums: no room for ${cells} cells in the 4 GiB WebAssembly memory`);

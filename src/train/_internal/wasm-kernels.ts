@@ -8,6 +8,7 @@
  *     bwd2(d, count, idx, g1, g2, acc1, acc2): the same over listed rows, into two accumulators at once
  *     fwd1(x, d, rows, w, out): fwd one row after the other (a single sequential stream: faster for long rows)
  *     bwd1(x, d, rows, g, acc): bwd one row after the other (the same)
+ *     terms(...), exp(x): the per-row float64 terms of the one-pass binary objective (wasm-row-terms.ts)
  *
  * All arguments are byte addresses except d and rows; d and rows must be multiples of 4 (callers do the
  * remainders in JavaScript) and callers keep float32 sums short (one row for fwd, a block of rows for bwd)
@@ -18,6 +19,7 @@ import {
   add, block, br, brIf, end, f32Add, f32Load, f32Store, f32x4Add, f32x4Lane, f32x4Mul, f32x4Splat, geU, get, i32, I32, loop, mul,
   name, section, set, simd, uleb, V128, v128Zero, vector,
 } from '../../wasm-assembler.ts';
+import { EXP_LOCALS, EXP_TYPE, expBody, TERMS_LOCALS, TERMS_TYPE, termsBody } from './wasm-row-terms.ts';
 
 /** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
 export interface WasmMemory {
@@ -261,7 +263,7 @@ function bwd2Body(): number[] {
   ];
 }
 
-/** The module's bytes (about 700). */
+/** The module's bytes (about 3,200). */
 export function wasmKernelBytes(maximumPages: number): Uint8Array {
   const type = [0x60, ...vector([[I32], [I32], [I32], [I32], [I32]].map((t) => t)), 0x00];
   const type7 = [0x60, ...vector([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0x00];
@@ -279,17 +281,20 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
   };
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type, type7])),
+    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0], [1], [0], [0]])),
+    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
       [...name('bwd2'), 0x00, 2],
       [...name('fwd1'), 0x00, 3],
       [...name('bwd1'), 0x00, 4],
+      [...name('terms'), 0x00, 5],
+      [...name('exp'), 0x00, 6],
     ])),
-    ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body())])),
+    ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body()),
+      code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS)])),
   ];
   return new Uint8Array(bytes);
 }
@@ -304,6 +309,13 @@ export interface WasmKernels {
   bwd2(d: number, count: number, idx: number, g1: number, g2: number, acc1: number, acc2: number): void;
   fwd1(x: number, d: number, rows: number, w: number, out: number): void;
   bwd1(x: number, d: number, rows: number, g: number, acc: number): void;
+  /** See wasm-row-terms.ts. */
+  terms(
+    z: number, codes: number, count: number, groups: number, bias: number, row: number, rowBytes: number,
+    lists: number, g1: number, g2: number, list: number, lengths: number, scalars: number, product: number,
+  ): void;
+  /** fdlibm's exp (V8's Math.exp, bit for bit). */
+  exp(x: number): number;
 }
 
 let compiled: WasmModule | undefined;
