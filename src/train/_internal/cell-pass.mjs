@@ -58,53 +58,74 @@ export function cellScratchBytes(d, cells, rows) {
  * With wasm, per block of rows: fwd for the logits, `terms` for each row's p, loss and gradient terms and its
  * place in its cell's list (wasm-row-terms.ts: float64, as addCellRows), then bwd2 per cell, the rows still in cache.
  */
-export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b, out, outAt, wasm }) {
-  const cells = 2 * groups;
-  const stride = cellStride(d);
-  const sub = out.subarray(outAt, outAt + cells * stride);
-  const rowBytes = d * 4;
-  const rows4 = start + Math.floor((end - start) / 4) * 4;
-
-  if (!wasm) {
+export function createCellPass(setup) {
+  if (!setup.wasm) {
+    const { x, d, start, end, codes, groups, w, b, out, outAt } = setup;
+    const sub = out.subarray(outAt, outAt + 2 * groups * cellStride(d));
     return function run() {
       sub.fill(0);
       addCellRows(x, d, start, end - start, codes, start, groups, w, b, sub);
     };
   }
+  const pass = new WasmCellPass(setup);
+  return () => pass.run();
+}
 
-  const { kernels, memory, wAt, scratchAt } = wasm;
-  const buffer = memory.buffer;
-  const list = CELL_BLOCK_ROWS + 4;
-  const zAt = scratchAt;
-  const idxAt = zAt + 4 * CELL_BLOCK_ROWS;
-  const g1At = idxAt + 4 * cells * list;
-  const g2At = g1At + 4 * cells * list;
-  const acc1At = g2At + 4 * cells * list;
-  const acc2At = acc1At + 4 * cells * d;
-  const scalarsAt = 8 * Math.ceil((acc2At + 4 * cells * d) / 8);
-  const productAt = scalarsAt + 8 * cells * CELL_SCALARS;
-  const lengthsAt = productAt + 8 * cells;
-  const codesAt = lengthsAt + 4 * cells;
-  const heap = new Float32Array(buffer);
-  const ints = new Int32Array(buffer);
-  const w32 = heap.subarray(wAt / 4, wAt / 4 + d);
-  const fwd = forwardKernel(kernels, d);
-  const dirty = new Uint8Array(cells);
-  // int32 / float32 element offsets of the row lists (integers: a fractional index would take a slow path)
-  const idx0 = idxAt >> 2;
-  const g10 = g1At >> 2;
-  const g20 = g2At >> 2;
-  const length = ints.subarray(lengthsAt >> 2, (lengthsAt >> 2) + cells);
-  // per cell: rows, sum p, sum of max(t, 0), sum (p - y), sum p (1 - p), added to by terms
-  const scalars = new Float64Array(buffer, scalarsAt, cells * CELL_SCALARS);
-  // per cell: the product of (1 + e) since the last flush, at most 2^512 over the 512 rows between flushes; its log
-  // is the cell's sum of log(1 + e), the rest of the loss max(t, 0) + log(1 + e)
-  const product = new Float64Array(buffer, productAt, cells);
-  const acc1 = heap.subarray(acc1At / 4, acc1At / 4 + cells * d);
-  const acc2 = heap.subarray(acc2At / 4, acc2At / 4 + cells * d);
-  ints.set(codes.subarray(start, end), codesAt >> 2);
+/**
+ * The WebAssembly pass of {@link createCellPass}, a class rather than closures: V8 optimises its methods once per
+ * process, not once for each new pass (each fit makes one), whose loops would otherwise run unoptimised at first.
+ */
+class WasmCellPass {
+  constructor({ x, xOffset, d, start, end, codes, groups, w, b, out, outAt, wasm }) {
+    const cells = 2 * groups;
+    const { kernels, memory, wAt, scratchAt } = wasm;
+    const buffer = memory.buffer;
+    const list = CELL_BLOCK_ROWS + 4;
+    this.x = x;
+    this.xOffset = xOffset;
+    this.d = d;
+    this.start = start;
+    this.end = end;
+    this.rows4 = start + Math.floor((end - start) / 4) * 4;
+    this.codes = codes;
+    this.groups = groups;
+    this.cells = cells;
+    this.stride = cellStride(d);
+    this.w = w;
+    this.b = b;
+    this.sub = out.subarray(outAt, outAt + cells * this.stride);
+    this.kernels = kernels;
+    this.fwd = forwardKernel(kernels, d);
+    this.list = list;
+    this.wAt = wAt;
+    this.zAt = scratchAt;
+    this.idxAt = this.zAt + 4 * CELL_BLOCK_ROWS;
+    this.g1At = this.idxAt + 4 * cells * list;
+    this.g2At = this.g1At + 4 * cells * list;
+    this.acc1At = this.g2At + 4 * cells * list;
+    this.acc2At = this.acc1At + 4 * cells * d;
+    this.scalarsAt = 8 * Math.ceil((this.acc2At + 4 * cells * d) / 8);
+    this.productAt = this.scalarsAt + 8 * cells * CELL_SCALARS;
+    this.lengthsAt = this.productAt + 8 * cells;
+    this.codesAt = this.lengthsAt + 4 * cells;
+    this.heap = new Float32Array(buffer);
+    this.ints = new Int32Array(buffer);
+    this.w32 = this.heap.subarray(wAt / 4, wAt / 4 + d);
+    this.dirty = new Uint8Array(cells);
+    this.length = this.ints.subarray(this.lengthsAt >> 2, (this.lengthsAt >> 2) + cells);
+    // per cell: rows, sum p, sum of max(t, 0), sum (p - y), sum p (1 - p), added to by terms
+    this.scalars = new Float64Array(buffer, this.scalarsAt, cells * CELL_SCALARS);
+    // per cell: the product of (1 + e) since the last flush, at most 2^512 over the 512 rows between flushes; its
+    // log is the cell's sum of log(1 + e), the rest of the loss max(t, 0) + log(1 + e)
+    this.product = new Float64Array(buffer, this.productAt, cells);
+    this.acc1 = this.heap.subarray(this.acc1At / 4, this.acc1At / 4 + cells * d);
+    this.acc2 = this.heap.subarray(this.acc2At / 4, this.acc2At / 4 + cells * d);
+    this.ints.set(codes.subarray(start, end), this.codesAt >> 2);
+  }
 
-  function flush() {
+  /** Add the float32 block sums into the float64 totals, and the cells' logs of their products. */
+  flush() {
+    const { cells, d, stride, sub, acc1, acc2, dirty, product, scalars } = this;
     for (let c = 0; c < cells; c++) {
       if (product[c] !== 1) {
         scalars[c * CELL_SCALARS + 2] += Math.log(product[c]);
@@ -117,27 +138,35 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
       for (let j = 0; j < d; j++) {
         sub[o + j] += acc1[a + j];
         sub[o + d + j] += acc2[a + j];
-        acc1[a + j] = 0;
-        acc2[a + j] = 0;
       }
+      acc1.fill(0, a, a + d);
+      acc2.fill(0, a, a + d);
     }
   }
 
-  return function run() {
+  run() {
+    const { kernels, fwd, d, cells, stride, sub, scalars, list, ints, heap, length, xOffset, start, rows4, w32, w } = this;
+    const rowBytes = 4 * d;
+    const idx0 = this.idxAt >> 2;
+    const g10 = this.g1At >> 2;
+    const g20 = this.g2At >> 2;
     sub.fill(0);
     scalars.fill(0);
-    product.fill(1);
-    acc1.fill(0);
-    acc2.fill(0);
-    dirty.fill(0);
+    this.product.fill(1);
+    this.acc1.fill(0);
+    this.acc2.fill(0);
+    this.dirty.fill(0);
     for (let j = 0; j < d; j++) w32[j] = w[j];
-    const bias = b[0];
+    const bias = this.b[0];
     let blocks = 0;
     for (let r0 = start; r0 < rows4; r0 += CELL_BLOCK_ROWS) {
       const count = Math.min(CELL_BLOCK_ROWS, rows4 - r0);
       const rowAt = xOffset + r0 * rowBytes;
-      fwd(rowAt, d, count, wAt, zAt);
-      kernels.terms(zAt, codesAt + 4 * (r0 - start), count, groups, bias, rowAt, rowBytes, idxAt, g1At, g2At, list, lengthsAt, scalarsAt, productAt);
+      fwd(rowAt, d, count, this.wAt, this.zAt);
+      kernels.terms(
+        this.zAt, this.codesAt + 4 * (r0 - start), count, this.groups, bias, rowAt, rowBytes,
+        this.idxAt, this.g1At, this.g2At, list, this.lengthsAt, this.scalarsAt, this.productAt,
+      );
       for (let c = 0; c < cells; c++) {
         let m = length[c];
         if (m === 0) continue;
@@ -148,17 +177,17 @@ export function createCellPass({ x, xOffset, d, start, end, codes, groups, w, b,
           heap[g20 + first + m] = 0;
           m++;
         }
-        kernels.bwd2(d, m, idxAt + 4 * first, g1At + 4 * first, g2At + 4 * first, acc1At + 4 * c * d, acc2At + 4 * c * d);
-        dirty[c] = 1;
+        kernels.bwd2(d, m, this.idxAt + 4 * first, this.g1At + 4 * first, this.g2At + 4 * first, this.acc1At + 4 * c * d, this.acc2At + 4 * c * d);
+        this.dirty[c] = 1;
       }
-      if (++blocks % FLUSH_BLOCKS === 0) flush();
+      if (++blocks % FLUSH_BLOCKS === 0) this.flush();
     }
-    flush();
+    this.flush();
     for (let c = 0; c < cells; c++) {
       for (let f = 0; f < CELL_SCALARS; f++) sub[c * stride + 2 * d + f] += scalars[c * CELL_SCALARS + f];
     }
-    addCellRows(x, d, rows4, end - rows4, codes, rows4, groups, w, b, sub);
-  };
+    addCellRows(this.x, d, rows4, this.end - rows4, this.codes, rows4, this.groups, w, this.b, sub);
+  }
 }
 
 /** Row lists per cell and logits of addCellRows, grown as needed (one set per thread: modules are per thread). */
