@@ -5,7 +5,7 @@ import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { cellSumsState } from './_internal/cell-sums.ts';
-import { createRangeRunner, type CellsMessage, type OpsWorkerData, type WasmScratch } from './_internal/range-runner.ts';
+import { createRangeRunner, type CellsMessage, type OpsWorkerData, type RangeOp, type WasmScratch } from './_internal/range-runner.ts';
 import { MAX_PAGES, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;
@@ -171,12 +171,56 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     };
   }
 
-  // wasm: a plain-JavaScript worker (fast, small); js: the TypeScript worker body (via tsx when running from source)
-  const workerUrl = scratch
-    ? new URL('./_internal/ops-worker-wasm.mjs', import.meta.url)
-    : import.meta.url.endsWith('.ts')
-      ? new URL('./_internal/ops-worker.mjs', import.meta.url)
-      : new URL('./_internal/ops-worker-body.js', import.meta.url);
+  if (scratch) {
+    // wasm: the calling thread takes the first block of rows and plain-JavaScript workers (fast to start, small)
+    // the others, woken through the pool's fast lane (shared memory) rather than by a message for every pass:
+    // a round trip of messages costs about what a pass over a few thousand rows does.
+    const local = createRangeRunner(dataOf(0));
+    const wasmPool = await startWorkerPool(
+      new URL('./_internal/ops-worker-wasm.mjs', import.meta.url),
+      Array.from({ length: threads - 1 }, (_, t) => dataOf(t + 1)),
+      'threaded LinearOps',
+      'park',
+    );
+    const FAST = { forward: 1, backward: 2, cells: 3 } as const;
+    const everywhere = async (op: RangeOp, message?: CellsMessage): Promise<void> => {
+      if (!message?.setup) return wasmPool.runFast(FAST[op], () => local(op, message));
+      // new buffers for the cell sums reach the workers in a message
+      const remote = wasmPool.run('cells', message);
+      try {
+        local(op, message);
+      } finally {
+        await remote;
+      }
+    };
+    return {
+      rows: n,
+      cols: d,
+      outputs: k,
+      threads,
+      kernel: 'wasm',
+      async forward(w, b, z) {
+        checkForward(w, b, z);
+        sharedW.set(w);
+        sharedB.set(b);
+        await everywhere('forward');
+        z.set(rowValues);
+      },
+      async backward(g, gw, gb) {
+        checkBackward(g, gw, gb);
+        rowValues.set(g);
+        await everywhere('backward');
+        sumPartials(gw, gb);
+      },
+      ...(onePass ? { binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => everywhere('cells', message)) } : {}),
+      close: () => wasmPool.close(),
+    };
+  }
+
+  // js: the TypeScript worker body (via tsx when running from source), one worker per block of rows
+  const workerUrl = import.meta.url.endsWith('.ts')
+    ? new URL('./_internal/ops-worker.mjs', import.meta.url)
+    : new URL('./_internal/ops-worker-body.js', import.meta.url);
   const pool = await startWorkerPool(workerUrl, Array.from({ length: threads }, (_, t) => dataOf(t)), 'threaded LinearOps', 'park');
 
   return {
@@ -184,7 +228,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     cols: d,
     outputs: k,
     threads,
-    kernel: scratch ? 'wasm' : 'js',
+    kernel: 'js',
     async forward(w, b, z) {
       checkForward(w, b, z);
       sharedW.set(w);
@@ -198,7 +242,6 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       await pool.run('backward');
       sumPartials(gw, gb);
     },
-    ...(onePass ? { binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => pool.run('cells', message)) } : {}),
     close: () => pool.close(),
   };
 }

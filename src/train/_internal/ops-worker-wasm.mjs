@@ -4,6 +4,7 @@
 // the thread's block, which the 4-row WebAssembly loops do not cover, are done here with plain loops.
 import { parentPort, workerData } from 'node:worker_threads';
 import { cellStride, createCellPass, backwardKernel, forwardKernel } from './cell-pass.mjs';
+import { fastLane } from './fast-lane.mjs';
 import { rowViews } from './row-views.mjs';
 
 const BLOCK_ROWS = 256; // rows summed in float32 by the backward loop before adding into float64
@@ -82,7 +83,15 @@ function setup(data) {
 // drops the references to the old buffers while the worker waits.
 let current = setup(workerData);
 
+function runFast(op) {
+  if (op === 1) current.forward();
+  else if (op === 2) current.backward();
+  else current.cells(undefined);
+}
+
 parentPort.on('message', (message) => {
+  // worker-pool.ts's fast lane: 1 forward, 2 backward, 3 cells (after a `cells` message with the setup)
+  if (message.op === 'fast') return fastLane(new Int32Array(message.ctrl), message.generation, runFast, parentPort);
   if (message.op === 'init') current = setup(message.data);
   else if (message.op === 'release') current = null;
   else if (message.op === 'forward') current.forward();

@@ -1,0 +1,33 @@
+// The worker side of worker-pool.ts's fast lane, in plain JavaScript for the plain-JavaScript workers
+// (ops-worker-wasm.mjs). Types: fast-lane.d.mts. Internal.
+//
+// Shared words: [generation, op, done, failed]. On `{ op: 'fast', ctrl, generation }` a worker calls fastLane,
+// which blocks its thread (Atomics.wait) until the generation changes, runs `op` through `run(op)` (op 0: return
+// to the event loop, where messages are read again), adds 1 to `done` and notifies it; then waits again.
+
+/**
+ * Serve fast-lane operations until op 0. An error thrown by `run` sets `failed`, counts as done, is posted as
+ * `{ id: -2, error }` on `port`, and returns to the event loop.
+ */
+export function fastLane(ctrl, generation, run, port) {
+  let seen = generation;
+  for (;;) {
+    Atomics.wait(ctrl, 0, seen);
+    const now = Atomics.load(ctrl, 0);
+    if (now === seen) continue;
+    seen = now;
+    const op = Atomics.load(ctrl, 1);
+    if (op === 0) return;
+    try {
+      run(op);
+    } catch (error) {
+      Atomics.store(ctrl, 3, 1);
+      Atomics.add(ctrl, 2, 1);
+      Atomics.notify(ctrl, 2);
+      port.postMessage({ id: -2, error: String(error?.message ?? error) });
+      return;
+    }
+    Atomics.add(ctrl, 2, 1);
+    Atomics.notify(ctrl, 2);
+  }
+}
