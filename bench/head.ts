@@ -22,7 +22,7 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import type { EmbeddingSet } from '../src/data/dataset.ts';
 import { createPenalty } from '../src/fairness/penalties/registry.ts';
-import { finetuneSet } from '../src/pipeline/finetune-sets.ts';
+import { finetuneSet, releaseFinetuneSet } from '../src/pipeline/finetune-sets.ts';
 import { fitHead } from '../src/train/fit.ts';
 import type { LinearOps } from '../src/train/linear-ops.ts';
 import { createLocalOps } from '../src/train/local-ops.ts';
@@ -220,6 +220,8 @@ async function main(): Promise<void> {
     const r = await fitHead(set, { constraint: 'eo', alpha: 1, optimizer: 'lbfgs', seed });
     const seconds = (performance.now() - t) / 1000;
     const s = scores(r.head.predict(test.x), test);
+    // as a sweep does (src/pipeline/finetune.ts): the next seed's set reuses this one's memory
+    releaseFinetuneSet(set);
     oursM2.push({ seed, seconds: round(seconds), setSeconds: round(setSeconds), testAcc: round(s.acc), testEo: round(s.eo), iterations: r.iterations, rows: set.y.length });
     log(`ours m2 seed ${seed}: ${JSON.stringify(oursM2[oursM2.length - 1])}`);
   }

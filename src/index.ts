@@ -38,7 +38,7 @@ export { createLinearOps } from './train/create-ops.ts';
 export type { LinearOps } from './train/linear-ops.ts';
 
 // pipeline
-export { finetuneSet, methodUsesPenalty, balancedSample } from './pipeline/finetune-sets.ts';
+export { finetuneSet, releaseFinetuneSet, methodUsesPenalty, balancedSample } from './pipeline/finetune-sets.ts';
 export { prepareData, type PreparedData } from './pipeline/prepare.ts';
 export { evaluateHead } from './pipeline/evaluate.ts';
 export { finetuneAndEvaluate, shippedOutcome } from './pipeline/finetune.ts';

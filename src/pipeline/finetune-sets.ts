@@ -1,8 +1,8 @@
 import { InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
-import { takeRows } from '../data/matrix.ts';
+import { takeRows, type Matrix } from '../data/matrix.ts';
 import { createRng } from '../train/rng.ts';
-import { sharedMatrix } from '../train/threaded-ops.ts';
+import { releaseSharedMatrix, sharedMatrix } from '../train/threaded-ops.ts';
 
 /**
  * The fine-tuning methods of Mao et al. (2023):
@@ -50,15 +50,34 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
   const d = train.x.cols;
   // in shared (WebAssembly) memory, where the trainer's linear ops use it without another copy
   const x = sharedMatrix(idx.length, d);
+  drawn.add(x);
   const data = x.data;
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i] as number;
     const from = r < nTrain ? train.x.data : validation.x.data;
     const at = (r < nTrain ? r : r - nTrain) * d;
-    const to = i * d;
-    for (let j = 0; j < d; j++) data[to + j] = from[at + j] as number;
+    data.set(from.subarray(at, at + d), i * d);
   }
   return { x, y: idx.map((i) => y[i] as number), group: idx.map((i) => group[i] as number), classes: train.classes, groupNames: train.groupNames };
+}
+
+/** Matrices of the sets finetuneSet drew (B3, M2), which {@link releaseFinetuneSet} may give back. */
+const drawn = new WeakSet<Matrix>();
+
+/**
+ * Give the memory of a set drawn by {@link finetuneSet} (B3, M2) back for the next one to reuse (a sweep draws a
+ * set per run; a fresh one costs a page fault per 4 KiB). Call it once fitHead has returned (its LinearOps are
+ * closed); the set must not be used afterwards. Train or validation themselves (B1, B2, M1): nothing happens.
+ *
+ * @example
+ * const set = finetuneSet('m2', train, validation, seed);
+ * const { head } = await fitHead(set, { constraint: 'eo' });
+ * releaseFinetuneSet(set);
+ */
+export function releaseFinetuneSet(set: EmbeddingSet): void {
+  if (!drawn.has(set.x)) return;
+  drawn.delete(set.x);
+  releaseSharedMatrix(set.x);
 }
 
 /**

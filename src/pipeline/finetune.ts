@@ -3,7 +3,7 @@ import type { LinearHead } from '../head/linear-head.ts';
 import type { RunRecord, SplitSummary } from '../report/schema.ts';
 import { fitHead, type FitOptions, type FitProgress, type FitResult } from '../train/fit.ts';
 import { evaluateHead } from './evaluate.ts';
-import { finetuneSet, methodUsesPenalty } from './finetune-sets.ts';
+import { finetuneSet, methodUsesPenalty, releaseFinetuneSet } from './finetune-sets.ts';
 import { finetuneAndEvaluateOnDisk } from './on-disk.ts';
 import type { PreparedData } from './prepare.ts';
 import type { HeadOptions } from './run-options.ts';
@@ -29,9 +29,14 @@ export interface FinetuneHooks {
 export async function finetuneAndEvaluate(prepared: PreparedData, options: HeadOptions, hooks: FinetuneHooks = {}): Promise<FinetuneOutcome> {
   if (prepared.onDisk) return finetuneAndEvaluateOnDisk(prepared, prepared.onDisk, options, hooks);
   const set = finetuneSet(options.method, prepared.train, prepared.validation, options.seed, prepared.dataset);
-  const fit = await fitHead(set, headFitOptions(options, hooks));
-  const splits = evaluateSplits(fit.head, prepared, set, hooks.bootstrap ?? 0, options.seed);
-  return { head: fit.head, record: runRecord(prepared, options, fit, splits, set.x.rows), fit };
+  try {
+    const fit = await fitHead(set, headFitOptions(options, hooks));
+    const splits = evaluateSplits(fit.head, prepared, set, hooks.bootstrap ?? 0, options.seed);
+    return { head: fit.head, record: runRecord(prepared, options, fit, splits, set.x.rows), fit };
+  } finally {
+    // a sweep draws the set again for its next run: the same memory, already paged in
+    releaseFinetuneSet(set);
+  }
 }
 
 /** The fitHead options of one setting: B* methods train with cross-entropy only; `maxGap` selects target mode. */

@@ -6,7 +6,7 @@ import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { cellSumsState } from './_internal/cell-sums.ts';
 import { createRangeRunner, type CellsMessage, type OpsWorkerData, type RangeOp, type WasmScratch } from './_internal/range-runner.ts';
-import { MAX_PAGES, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
+import { claimBytes, MAX_PAGES, setClaimed, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;
 
@@ -84,30 +84,35 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   const known = x.data.buffer instanceof SharedArrayBuffer ? memories.get(x.data.buffer) : undefined;
   const xBytes = n * d * 4;
   const scratchBytes = ranges.map((r) => 16 * Math.ceil((2 * d + r.end - r.start + 12) / 4));
-  const needed = (base: number): number => base + scratchBytes.reduce((s, v) => s + v, 0);
-  if (module && (known || needed(xBytes) <= MAX_PAGES * PAGE)) {
-    let memory: WasmMemory;
-    if (known && needed(x.data.byteOffset + xBytes) <= MAX_PAGES * PAGE) {
+  const totalScratch = scratchBytes.reduce((s, v) => s + v, 0);
+  // X where it is (a memory from sharedMatrix, maybe already used by other ops: scratch after everything claimed
+  // in it), else copied to the start of a new memory; scratch after it
+  let memory: WasmMemory | undefined;
+  let at = -1;
+  if (module && known) {
+    at = claimBytes(known, totalScratch);
+    if (at >= 0) {
       memory = known;
       xBuffer = x.data.buffer as SharedArrayBuffer;
       xOffset = x.data.byteOffset;
-    } else {
-      memory = sharedWasmMemory(Math.ceil(needed(xBytes) / PAGE));
-      xBuffer = memory.buffer as unknown as SharedArrayBuffer;
-      xOffset = 0;
-      new Float32Array(xBuffer, 0, n * d).set(x.data);
     }
-    // Scratch after X, or (a memory from sharedMatrix, maybe already used by other ops) after everything in it.
-    let at = 16 * Math.ceil(Math.max(xOffset + xBytes, known ? memory.buffer.byteLength : 0) / 16);
-    const pages = Math.ceil(needed(at) / PAGE);
-    const current = memory.buffer.byteLength / PAGE;
-    if (pages > current) memory.grow(pages - current);
+  }
+  if (module && at < 0 && xBytes + totalScratch + 16 <= MAX_PAGES * PAGE) {
+    memory = sharedWasmMemory(Math.max(1, Math.ceil(xBytes / PAGE)));
+    setClaimed(memory, xBytes);
+    xBuffer = memory.buffer as unknown as SharedArrayBuffer;
+    xOffset = 0;
+    new Float32Array(xBuffer, 0, n * d).set(x.data);
+    at = claimBytes(memory, totalScratch);
+  }
+  if (module && memory && at >= 0) {
+    const wasmMemory = memory;
     scratch = ranges.map((r, t) => {
       const wAt = at;
       const accAt = wAt + 16 * Math.ceil(d / 4);
       const rowsAt = accAt + 16 * Math.ceil(d / 4);
       at += scratchBytes[t] as number;
-      return { memory, module, wAt, accAt, rowsAt };
+      return { memory: wasmMemory, module, wAt, accAt, rowsAt };
     });
   } else if (x.data.buffer instanceof SharedArrayBuffer) {
     xBuffer = x.data.buffer;
@@ -247,8 +252,18 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
 }
 
 /**
+ * Memories of matrices given back by {@link releaseSharedMatrix}, for the next {@link sharedMatrix}: a new memory
+ * costs a page fault per 4 KiB at its first touch, and on this project's 2-core VM a fresh region stays up to
+ * several times slower to read for a while (bench/work: the same 6,100 x 512 forward pass took 0.3 to 2 ms).
+ */
+const released: WasmMemory[] = [];
+/** At most this many released memories are kept. */
+const KEEP_RELEASED = 4;
+
+/**
  * A zero-filled rows x cols matrix in shared memory (a WebAssembly memory when possible), so that
- * {@link createThreadedOps} uses it in place, without a second copy of X: fill `data` directly.
+ * {@link createThreadedOps} uses it in place, without a second copy of X: fill `data` directly. Reuses the memory
+ * of a matrix given back by {@link releaseSharedMatrix} when one is large enough (and not over twice the size).
  *
  * @example
  * const m = sharedMatrix(2, 3); // m.data.length = 6, m.data.buffer instanceof SharedArrayBuffer
@@ -256,10 +271,33 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
 export function sharedMatrix(rows: number, cols: number): Matrix {
   const bytes = rows * cols * 4;
   if (bytes + 2 * PAGE <= MAX_PAGES * PAGE && wasmKernelModule()) {
-    const memory = sharedWasmMemory(Math.max(1, Math.ceil(bytes / PAGE)));
+    const i = released.findIndex((m) => m.buffer.byteLength >= bytes && m.buffer.byteLength <= 2 * bytes + 16 * PAGE);
+    const memory = i >= 0 ? released.splice(i, 1)[0]! : sharedWasmMemory(Math.max(1, Math.ceil(bytes / PAGE)));
+    setClaimed(memory, bytes);
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
     memories.set(buffer, memory);
-    return { data: new Float32Array(buffer, 0, rows * cols), rows, cols };
+    const data = new Float32Array(buffer, 0, rows * cols);
+    if (i >= 0) data.fill(0);
+    return { data, rows, cols };
   }
   return { data: new Float32Array(new SharedArrayBuffer(bytes)), rows, cols };
+}
+
+/**
+ * Give the memory of a matrix made by {@link sharedMatrix} back, for a later sharedMatrix to reuse (a sweep or a
+ * benchmark that draws a fine-tuning set per run). Close every LinearOps over the matrix first; neither may be used
+ * afterwards. Any other matrix: nothing happens.
+ *
+ * @example
+ * const set = finetuneSet('m2', train, validation, seed);
+ * const fit = await fitHead(set); // its ops are closed when it returns
+ * releaseSharedMatrix(set.x);
+ */
+export function releaseSharedMatrix(m: Matrix): void {
+  const buffer = m.data.buffer;
+  const memory = buffer instanceof SharedArrayBuffer ? memories.get(buffer) : undefined;
+  if (!memory || m.data.byteOffset !== 0 || released.includes(memory)) return;
+  memories.delete(buffer as SharedArrayBuffer);
+  released.push(memory);
+  if (released.length > KEEP_RELEASED) released.shift();
 }

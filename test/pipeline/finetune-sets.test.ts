@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import type { EmbeddingSet } from '../../src/data/dataset.ts';
 import { matrix } from '../../src/data/matrix.ts';
-import { balancedSample, finetuneSet, METHOD_NAMES, methodUsesPenalty } from '../../src/pipeline/finetune-sets.ts';
+import { balancedSample, finetuneSet, METHOD_NAMES, methodUsesPenalty, releaseFinetuneSet } from '../../src/pipeline/finetune-sets.ts';
 
 /** A set whose feature is the row id + offset, with the given (label, group) per row. */
 function set(cells: [number, number][], offset: number): EmbeddingSet {
@@ -67,6 +67,23 @@ describe('finetuneSet', () => {
     expect(() => finetuneSet('b3', train, { ...validation, groupNames: ['a', 'c'] }, 0)).toThrow('train groups [a, b] differ from validation groups [a, c]');
     expect(() => finetuneSet('m3' as never, train, validation, 0)).toThrow('Unknown method "m3". Valid: b1, b2, b3, m1, m2');
   });
+  it('releaseFinetuneSet gives a drawn set\'s memory to the next draw, and leaves train and validation alone', () => {
+    const first = finetuneSet('m2', train, validation, 1);
+    const rows = Array.from(first.x.data);
+    releaseFinetuneSet(first);
+    const second = finetuneSet('m2', train, validation, 1);
+    expect(Array.from(second.x.data)).toEqual(rows);
+    // the same memory: a write through the new set is seen through the released one
+    second.x.data[0] = -1;
+    expect(first.x.data[0]).toBe(-1);
+    releaseFinetuneSet(second);
+    for (const method of ['b1', 'b2', 'm1'] as const) releaseFinetuneSet(finetuneSet(method, train, validation, 0));
+    const third = finetuneSet('b3', train, validation, 1);
+    expect(Array.from(third.x.data)).toEqual(rows);
+    expect(Array.from(train.x.data)).toEqual(Array.from({ length: 14 }, (_, i) => i));
+    expect(Array.from(validation.x.data)).toEqual(Array.from({ length: 9 }, (_, i) => i + 100));
+  });
+
   it('balancedSample of one set balances its own cells', () => {
     expect(balancedSample(train, 0).y.length).toBe(4);
   });

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { matrix } from '../../src/data/matrix.ts';
 import { backwardRows, forwardRows } from '../../src/train/kernels.ts';
-import { createThreadedOps, sharedMatrix, type ThreadedOps } from '../../src/train/threaded-ops.ts';
-import { createLinearOps, THREADED_MIN_VALUES, WASM_MIN_VALUES } from '../../src/train/create-ops.ts';
+import { createThreadedOps, releaseSharedMatrix, sharedMatrix, type ThreadedOps } from '../../src/train/threaded-ops.ts';
+import { createLinearOps, THREADED_MIN_VALUES, WASM_MIN_VALUES, WASM_THREADED_MIN_VALUES } from '../../src/train/create-ops.ts';
 
 /** Deterministic pseudo-random numbers in [-1, 1) (a linear congruential generator). */
 function noise(length: number, seed: number): Float64Array {
@@ -119,6 +119,39 @@ describe('createThreadedOps', () => {
     expect(Array.from(zb)).toEqual([1, 5, 9, 13, 17, 21, 25, 29]);
   });
 
+  it('reuses the memory of a released shared matrix: zero-filled, correct products, no growth over many reuses', async () => {
+    const d = 64;
+    const sizes: number[] = [];
+    let previous = sharedMatrix(300, d);
+    for (let round = 0; round < 12; round++) {
+      const n = round % 2 === 0 ? 300 : 280;
+      releaseSharedMatrix(previous);
+      const x = sharedMatrix(n, d);
+      // the same memory as the released matrix: a write through one is seen through the other
+      x.data[0] = 7;
+      expect(previous.data[0]).toBe(7);
+      x.data[0] = 0;
+      expect(x.data.every((v) => v === 0)).toBe(true);
+      const values = noise(n * d, round);
+      x.data.set(values);
+      const ops = await createThreadedOps(x, 1, { threads: 2 });
+      const w = noise(d, 100 + round);
+      const z = new Float64Array(n);
+      await ops.forward(w, new Float64Array([0.5]), z);
+      const codes = Int32Array.from({ length: n }, (_, i) => i % 4);
+      await ops.binaryCellSums!(w, new Float64Array([0.5]), codes, 2, new Float64Array(4 * (2 * d + 5)));
+      await ops.close();
+      const expected = naive(Float32Array.from(values), n, d, 1, w, new Float64Array([0.5]), new Float64Array(n)).z;
+      for (let i = 0; i < n; i++) expect(z[i]).toBeCloseTo(expected[i] as number, 4);
+      sizes.push(x.data.buffer.byteLength);
+      previous = x;
+    }
+    // the ops' and cell sums' scratch is claimed again in the same place, not appended at every reuse
+    expect(new Set(sizes.slice(2)).size).toBe(1);
+    releaseSharedMatrix(previous);
+    releaseSharedMatrix(previous);
+  });
+
   it('rejects wrong buffer sizes with a ShapeError naming the sizes', async () => {
     const ops = await createThreadedOps(matrix(new Float32Array(6), 3, 2), 1, { threads: 1 });
     await expect(ops.forward(new Float64Array(3), new Float64Array(1), new Float64Array(3))).rejects.toThrow(
@@ -151,16 +184,26 @@ describe('createThreadedOps', () => {
 });
 
 describe('createLinearOps', () => {
-  it('picks plain loops for small matrices, in-thread WebAssembly from 65,536 values, worker threads from 4,000,000', async () => {
-    const small = await createLinearOps(matrix(new Float32Array(8 * 4), 8, 4), 1);
-    const middle = (await createLinearOps(matrix(new Float32Array(WASM_MIN_VALUES), WASM_MIN_VALUES / 64, 64), 1)) as ThreadedOps;
-    const large = (await createLinearOps(matrix(new Float32Array(THREADED_MIN_VALUES), THREADED_MIN_VALUES / 64, 64), 1, { threads: 2 })) as ThreadedOps;
-    const oneThread = (await createLinearOps(matrix(new Float32Array(THREADED_MIN_VALUES), THREADED_MIN_VALUES / 64, 64), 1, { threads: 1 })) as ThreadedOps;
-    await Promise.all([small.close(), middle.close(), large.close(), oneThread.close()]);
+  it('picks plain loops for small matrices, in-thread WebAssembly from 65,536 values, every thread from 1,000,000 (plain-JS kernels: 4,000,000)', async () => {
+    const made = async (rows: number, cols: number, threads?: number) =>
+      (await createLinearOps(matrix(new Float32Array(rows * cols), rows, cols), 1, threads === undefined ? {} : { threads })) as ThreadedOps;
+    const small = await made(8, 4);
+    const middle = await made(WASM_MIN_VALUES / 64, 64, 2);
+    const belowThreads = await made((WASM_THREADED_MIN_VALUES - 64) / 64, 64, 2);
+    const large = await made(WASM_THREADED_MIN_VALUES / 64, 64, 2);
+    const oneThread = await made(WASM_THREADED_MIN_VALUES / 64, 64, 1);
+    // 63 columns: no wasm kernels; plain loops up to 4M values, then plain-JS workers
+    const oddMiddle = await made(Math.floor(WASM_THREADED_MIN_VALUES / 63), 63, 2);
+    const oddLarge = await made(Math.ceil(THREADED_MIN_VALUES / 63), 63, 2);
+    const all = [small, middle, belowThreads, large, oneThread, oddMiddle, oddLarge];
+    await Promise.all(all.map((o) => o.close()));
     expect('kernel' in small).toBe(false);
     expect([middle.kernel, middle.threads]).toEqual(['wasm', 1]);
+    expect([belowThreads.kernel, belowThreads.threads]).toEqual(['wasm', 1]);
     expect([large.kernel, large.threads]).toEqual(['wasm', 2]);
     expect([oneThread.kernel, oneThread.threads]).toEqual(['wasm', 1]);
+    expect('kernel' in oddMiddle).toBe(false);
+    expect([oddLarge.kernel, oddLarge.threads]).toEqual(['js', 2]);
   });
 });
 

@@ -1,9 +1,7 @@
 import { InputError, ShapeError } from '../../errors.ts';
 import { cellScratchBytes, cellStride } from './cell-pass.mjs';
 import type { CellsMessage, WasmScratch } from './range-runner.ts';
-import { MAX_PAGES } from './wasm-kernels.ts';
-
-const PAGE = 65536;
+import { claimBytes } from './wasm-kernels.ts';
 
 /**
  * The shared buffers of LinearOps.binaryCellSums (threaded and streaming ops), made on first use: the row codes (copied when they change),
@@ -62,13 +60,9 @@ function cellSumsBuffers(n: number, d: number, threads: number, scratch: WasmScr
         out = new Float64Array(new SharedArrayBuffer(8 * threads * cells * stride));
         changed = true;
         if (scratch && cells > allocatedCells) {
-          const memory = scratch[0]!.memory;
           const bytes = 16 * Math.ceil(cellScratchBytes(d, cells, n) / 16);
-          const at = 16 * Math.ceil(memory.buffer.byteLength / 16);
-          const pages = Math.ceil((at + threads * bytes) / PAGE);
-          if (pages > MAX_PAGES) throw new InputError(`binaryCellSums: no room for ${cells} cells in the 4 GiB WebAssembly memory`);
-          const current = memory.buffer.byteLength / PAGE;
-          if (pages > current) memory.grow(pages - current);
+          const at = claimBytes(scratch[0]!.memory, threads * bytes);
+          if (at < 0) throw new InputError(`binaryCellSums: no room for ${cells} cells in the 4 GiB WebAssembly memory`);
           scratchAt = Array.from({ length: threads }, (_, t) => at + t * bytes);
           allocatedCells = cells;
         }

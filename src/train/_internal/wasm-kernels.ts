@@ -302,6 +302,30 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
 /** Largest memory a wasm32 module can address: 65,536 pages of 64 KiB (4 GiB). */
 export const MAX_PAGES = 65536;
 
+const PAGE = 65536;
+
+/** Per shared memory: the bytes handed out so far (X at its start, then each LinearOps' and cell pass's scratch). */
+const claimed = new WeakMap<WasmMemory, number>();
+
+/** Mark the first `bytes` of `memory` as taken (a matrix at its start, nothing after it): later claims follow. */
+export function setClaimed(memory: WasmMemory, bytes: number): void {
+  claimed.set(memory, bytes);
+}
+
+/**
+ * `bytes` of `memory` after everything claimed so far, 16-byte aligned, growing the memory when needed: the byte
+ * address, or -1 when a wasm32 memory (4 GiB) cannot hold them.
+ */
+export function claimBytes(memory: WasmMemory, bytes: number): number {
+  const at = 16 * Math.ceil((claimed.get(memory) ?? memory.buffer.byteLength) / 16);
+  const pages = Math.ceil((at + bytes) / PAGE);
+  if (pages > MAX_PAGES) return -1;
+  const current = memory.buffer.byteLength / PAGE;
+  if (pages > current) memory.grow(pages - current);
+  claimed.set(memory, at + bytes);
+  return at;
+}
+
 /** The exported functions, bound to one memory. */
 export interface WasmKernels {
   fwd(x: number, d: number, rows: number, w: number, out: number): void;
