@@ -84,4 +84,19 @@ describe.runIf(module)('WebAssembly per-row terms of the one-pass binary objecti
     }
     expect(length.reduce((a, b) => a + b, 0)).toBe(count);
   });
+
+  it('flush adds float32 block sums into float64 totals and clears them', () => {
+    const count = 37;
+    const [accAt, totAt] = [8192, 16384];
+    const acc = new Float32Array(memory.buffer, accAt, count);
+    const tot = new Float64Array(memory.buffer, totAt, count);
+    const rng = createRng(9);
+    const a = Float32Array.from({ length: count }, () => rng.normal());
+    const t = Float64Array.from({ length: count }, () => rng.normal());
+    acc.set(a);
+    tot.set(t);
+    kernels.flush(accAt, totAt, count);
+    expect(Array.from(tot)).toEqual(Array.from(t, (v, j) => v + a[j]!));
+    expect(acc.every((v) => v === 0)).toBe(true);
+  });
 });

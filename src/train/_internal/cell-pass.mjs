@@ -42,11 +42,11 @@ export function cellStride(d) {
 /**
  * Bytes of WebAssembly scratch one thread of at most `rows` rows needs for `cells` cells: the logits of a block;
  * per cell its row list, g1, g2 (float32) and two float32 accumulators of d; per cell 5 float64 scalars, a float64
- * product and an int32 list length; the thread's row codes (int32).
+ * product, two float64 totals of d and an int32 list length; the thread's row codes (int32).
  */
 export function cellScratchBytes(d, cells, rows) {
   const list = CELL_BLOCK_ROWS + 4;
-  return 4 * (CELL_BLOCK_ROWS + cells * (3 * list + 2 * d)) + 8 + 8 * cells * (CELL_SCALARS + 1) + 4 * cells + 4 * rows + 64;
+  return 4 * (CELL_BLOCK_ROWS + cells * (3 * list + 2 * d)) + 8 + 8 * cells * (CELL_SCALARS + 1 + 2 * d) + 4 * cells + 4 * rows + 64;
 }
 
 /**
@@ -106,42 +106,34 @@ class WasmCellPass {
     this.acc2At = this.acc1At + 4 * cells * d;
     this.scalarsAt = 8 * Math.ceil((this.acc2At + 4 * cells * d) / 8);
     this.productAt = this.scalarsAt + 8 * cells * CELL_SCALARS;
-    this.lengthsAt = this.productAt + 8 * cells;
+    // float64 totals of the accumulators, in their layout (A of every cell, then B of every cell)
+    this.totAt = this.productAt + 8 * cells;
+    this.lengthsAt = this.totAt + 8 * 2 * cells * d;
     this.codesAt = this.lengthsAt + 4 * cells;
     this.heap = new Float32Array(buffer);
     this.ints = new Int32Array(buffer);
     this.w32 = this.heap.subarray(wAt / 4, wAt / 4 + d);
-    this.dirty = new Uint8Array(cells);
     this.length = this.ints.subarray(this.lengthsAt >> 2, (this.lengthsAt >> 2) + cells);
     // per cell: rows, sum p, sum of max(t, 0), sum (p - y), sum p (1 - p), added to by terms
     this.scalars = new Float64Array(buffer, this.scalarsAt, cells * CELL_SCALARS);
     // per cell: the product of (1 + e) since the last flush, at most 2^512 over the 512 rows between flushes; its
     // log is the cell's sum of log(1 + e), the rest of the loss max(t, 0) + log(1 + e)
     this.product = new Float64Array(buffer, this.productAt, cells);
-    this.acc1 = this.heap.subarray(this.acc1At / 4, this.acc1At / 4 + cells * d);
-    this.acc2 = this.heap.subarray(this.acc2At / 4, this.acc2At / 4 + cells * d);
+    this.acc = this.heap.subarray(this.acc1At / 4, this.acc1At / 4 + 2 * cells * d);
+    this.tot = new Float64Array(buffer, this.totAt, 2 * cells * d);
     this.ints.set(codes.subarray(start, end), this.codesAt >> 2);
   }
 
-  /** Add the float32 block sums into the float64 totals, and the cells' logs of their products. */
+  /** Add the float32 block sums into the float64 totals (wasm), and the cells' logs of their products. */
   flush() {
-    const { cells, d, stride, sub, acc1, acc2, dirty, product, scalars } = this;
+    const { cells, product, scalars } = this;
     for (let c = 0; c < cells; c++) {
       if (product[c] !== 1) {
         scalars[c * CELL_SCALARS + 2] += Math.log(product[c]);
         product[c] = 1;
       }
-      if (!dirty[c]) continue;
-      dirty[c] = 0;
-      const o = c * stride;
-      const a = c * d;
-      for (let j = 0; j < d; j++) {
-        sub[o + j] += acc1[a + j];
-        sub[o + d + j] += acc2[a + j];
-      }
-      acc1.fill(0, a, a + d);
-      acc2.fill(0, a, a + d);
     }
+    this.kernels.flush(this.acc1At, this.totAt, 2 * cells * this.d);
   }
 
   run() {
@@ -150,13 +142,11 @@ class WasmCellPass {
     const idx0 = this.idxAt >> 2;
     const g10 = this.g1At >> 2;
     const g20 = this.g2At >> 2;
-    sub.fill(0);
     scalars.fill(0);
     this.product.fill(1);
-    this.acc1.fill(0);
-    this.acc2.fill(0);
-    this.dirty.fill(0);
-    for (let j = 0; j < d; j++) w32[j] = w[j];
+    this.acc.fill(0);
+    this.tot.fill(0);
+    w32.set(w);
     const bias = this.b[0];
     let blocks = 0;
     for (let r0 = start; r0 < rows4; r0 += CELL_BLOCK_ROWS) {
@@ -178,13 +168,15 @@ class WasmCellPass {
           m++;
         }
         kernels.bwd2(d, m, this.idxAt + 4 * first, this.g1At + 4 * first, this.g2At + 4 * first, this.acc1At + 4 * c * d, this.acc2At + 4 * c * d);
-        this.dirty[c] = 1;
       }
       if (++blocks % FLUSH_BLOCKS === 0) this.flush();
     }
     this.flush();
+    const { tot } = this;
     for (let c = 0; c < cells; c++) {
-      for (let f = 0; f < CELL_SCALARS; f++) sub[c * stride + 2 * d + f] += scalars[c * CELL_SCALARS + f];
+      sub.set(tot.subarray(c * d, c * d + d), c * stride);
+      sub.set(tot.subarray((cells + c) * d, (cells + c + 1) * d), c * stride + d);
+      for (let f = 0; f < CELL_SCALARS; f++) sub[c * stride + 2 * d + f] = scalars[c * CELL_SCALARS + f];
     }
     addCellRows(this.x, d, rows4, this.end - rows4, this.codes, rows4, this.groups, w, this.b, sub);
   }

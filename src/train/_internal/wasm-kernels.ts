@@ -8,7 +8,8 @@
  *     bwd2(d, count, idx, g1, g2, acc1, acc2): the same over listed rows, into two accumulators at once
  *     fwd1(x, d, rows, w, out): fwd one row after the other (a single sequential stream: faster for long rows)
  *     bwd1(x, d, rows, g, acc): bwd one row after the other (the same)
- *     terms(...), exp(x): the per-row float64 terms of the one-pass binary objective (wasm-row-terms.ts)
+ *     terms(...), exp(x), flush(...): the per-row float64 terms of the one-pass binary objective and the flush of
+ *     its float32 block sums (wasm-row-terms.ts)
  *
  * All arguments are byte addresses except d and rows; d and rows must be multiples of 4 (callers do the
  * remainders in JavaScript) and callers keep float32 sums short (one row for fwd, a block of rows for bwd)
@@ -19,7 +20,7 @@ import {
   add, block, br, brIf, end, f32Add, f32Load, f32Store, f32x4Add, f32x4Lane, f32x4Mul, f32x4Splat, geU, get, i32, I32, loop, mul,
   name, section, set, simd, uleb, V128, v128Zero, vector,
 } from '../../wasm-assembler.ts';
-import { EXP_LOCALS, EXP_TYPE, expBody, TERMS_LOCALS, TERMS_TYPE, termsBody } from './wasm-row-terms.ts';
+import { EXP_LOCALS, EXP_TYPE, expBody, FLUSH_LOCALS, FLUSH_TYPE, flushBody, TERMS_LOCALS, TERMS_TYPE, termsBody } from './wasm-row-terms.ts';
 
 /** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
 export interface WasmMemory {
@@ -281,9 +282,9 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
   };
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE])),
+    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3]])),
+    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
@@ -292,9 +293,10 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
       [...name('bwd1'), 0x00, 4],
       [...name('terms'), 0x00, 5],
       [...name('exp'), 0x00, 6],
+      [...name('flush'), 0x00, 7],
     ])),
     ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body()),
-      code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS)])),
+      code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS), code(flushBody(), FLUSH_LOCALS)])),
   ];
   return new Uint8Array(bytes);
 }
@@ -340,6 +342,8 @@ export interface WasmKernels {
   ): void;
   /** fdlibm's exp (V8's Math.exp, bit for bit). */
   exp(x: number): number;
+  /** tot[j] += acc[j] (float32 into float64), acc[j] = 0, for j < count (byte addresses acc, tot). */
+  flush(acc: number, tot: number, count: number): void;
 }
 
 let compiled: WasmModule | undefined;

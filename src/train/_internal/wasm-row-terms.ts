@@ -13,6 +13,10 @@
  *
  *     exp(x): fdlibm's e_exp.c, the algorithm of V8's Math.exp (ieee754::exp), for every float64 x.
  *
+ *     flush(acc, tot, count): tot[j] += acc[j] (float32 into float64), then acc[j] = 0, for j < count: the
+ *     block sums of bwd2 into the pass's float64 totals every few blocks. In JavaScript this loop ran unoptimised
+ *     for the first passes of every thread.
+ *
  * Internal.
  */
 
@@ -166,6 +170,28 @@ export function expBody(): number[] {
     ...get(YY), ...twoTo(get(K)), ...f64Mul, ...ret,
     ...end,
     ...get(YY), ...twoTo([...get(K), ...i32(1000), ...add]), ...f64Mul, ...f64(TWO_M1000), ...f64Mul,
+    ...end,
+  ];
+}
+
+/** flush's type: 3 x i32, no result. */
+export const FLUSH_TYPE = [0x60, ...vector([[I32], [I32], [I32]]), 0x00];
+/** flush's local declarations: 3 i32. */
+export const FLUSH_LOCALS = vector([[3, I32]]);
+const f32Zero = [0x43, 0, 0, 0, 0];
+
+/** The body of flush. */
+export function flushBody(): number[] {
+  const [ACC, TOT, N, J, AT_TOT, AT_ACC] = [0, 1, 2, 3, 4, 5] as const;
+  return [
+    ...i32(0), ...set(J),
+    ...block, ...loop,
+    ...get(J), ...get(N), ...geU, ...brIf(1),
+    ...get(TOT), ...get(J), ...i32(8), ...mul, ...add, ...tee(AT_TOT),
+    ...get(AT_TOT), ...f64Load(), ...get(ACC), ...get(J), ...i32(4), ...mul, ...add, ...tee(AT_ACC), ...f32Load, ...f64PromoteF32, ...f64Add, ...f64Store(),
+    ...get(AT_ACC), ...f32Zero, ...f32Store,
+    ...get(J), ...i32(1), ...add, ...set(J),
+    ...br(0), ...end, ...end,
     ...end,
   ];
 }
