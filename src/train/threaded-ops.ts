@@ -134,6 +134,44 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   // accumulation costs more than reading X a second time (bench/head.ts, threaded_js vs threaded_js_twoPass).
   const onePass = k === 1 && scratch !== undefined;
 
+  /** The LinearOps over `exec`, which runs an operation on every thread (`guard` first, on every call). */
+  const opsOver = (
+    kernel: 'wasm' | 'js',
+    exec: (op: RangeOp, message?: CellsMessage) => void | Promise<void>,
+    close: () => Promise<void>,
+    guard: () => void = () => {},
+  ): ThreadedOps => ({
+    rows: n,
+    cols: d,
+    outputs: k,
+    threads,
+    kernel,
+    async forward(w, b, z) {
+      guard();
+      checkForward(w, b, z);
+      sharedW.set(w);
+      sharedB.set(b);
+      await exec('forward');
+      z.set(rowValues);
+    },
+    async backward(g, gw, gb) {
+      guard();
+      checkBackward(g, gw, gb);
+      rowValues.set(g);
+      await exec('backward');
+      sumPartials(gw, gb);
+    },
+    ...(onePass
+      ? {
+          binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => {
+            guard();
+            return exec('cells', message);
+          }),
+        }
+      : {}),
+    close,
+  });
+
   if (threads === 1) {
     // One thread: run on the calling thread, no worker.
     const run = createRangeRunner(dataOf(0));
@@ -141,39 +179,10 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     const open = (): void => {
       if (closedHere) throw new Error('threaded LinearOps used after close()');
     };
-    return {
-      rows: n,
-      cols: d,
-      outputs: k,
-      threads,
-      kernel: scratch ? 'wasm' : 'js',
-      async forward(w, b, z) {
-        open();
-        checkForward(w, b, z);
-        sharedW.set(w);
-        sharedB.set(b);
-        run('forward');
-        z.set(rowValues);
-      },
-      async backward(g, gw, gb) {
-        open();
-        checkBackward(g, gw, gb);
-        rowValues.set(g);
-        run('backward');
-        sumPartials(gw, gb);
-      },
-      ...(onePass
-        ? {
-            binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => {
-              open();
-              run('cells', message);
-            }),
-          }
-        : {}),
-      async close() {
-        closedHere = true;
-      },
+    const close = async (): Promise<void> => {
+      closedHere = true;
     };
+    return opsOver(scratch ? 'wasm' : 'js', run, close, open);
   }
 
   if (scratch) {
@@ -198,28 +207,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
         await remote;
       }
     };
-    return {
-      rows: n,
-      cols: d,
-      outputs: k,
-      threads,
-      kernel: 'wasm',
-      async forward(w, b, z) {
-        checkForward(w, b, z);
-        sharedW.set(w);
-        sharedB.set(b);
-        await everywhere('forward');
-        z.set(rowValues);
-      },
-      async backward(g, gw, gb) {
-        checkBackward(g, gw, gb);
-        rowValues.set(g);
-        await everywhere('backward');
-        sumPartials(gw, gb);
-      },
-      ...(onePass ? { binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => everywhere('cells', message)) } : {}),
-      close: () => wasmPool.close(),
-    };
+    return opsOver('wasm', everywhere, () => wasmPool.close());
   }
 
   // js: the TypeScript worker body (via tsx when running from source), one worker per block of rows
@@ -227,28 +215,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     ? new URL('./_internal/ops-worker.mjs', import.meta.url)
     : new URL('./_internal/ops-worker-body.js', import.meta.url);
   const pool = await startWorkerPool(workerUrl, Array.from({ length: threads }, (_, t) => dataOf(t)), 'threaded LinearOps', 'park');
-
-  return {
-    rows: n,
-    cols: d,
-    outputs: k,
-    threads,
-    kernel: 'js',
-    async forward(w, b, z) {
-      checkForward(w, b, z);
-      sharedW.set(w);
-      sharedB.set(b);
-      await pool.run('forward');
-      z.set(rowValues);
-    },
-    async backward(g, gw, gb) {
-      checkBackward(g, gw, gb);
-      rowValues.set(g);
-      await pool.run('backward');
-      sumPartials(gw, gb);
-    },
-    close: () => pool.close(),
-  };
+  return opsOver('js', (op, message) => pool.run(op, message), () => pool.close());
 }
 
 /**
