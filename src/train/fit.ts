@@ -123,8 +123,8 @@ interface Measured extends OneFit {
 export async function fitHead(data: EmbeddingSet, options: FitOptions = {}): Promise<FitResult> {
   const started = performance.now();
   checkSet(data);
-  checkFeatures(data);
-  return fitChecked(data, options, started);
+  checkShape(data);
+  return fitChecked(data, options, started, true);
 }
 
 /** Options of {@link fitHeadOnDisk}: those of {@link fitHead} (optimizer 'lbfgs' only) and how to stream. */
@@ -169,7 +169,7 @@ export async function fitHeadOnDisk(data: DiskEmbeddingSet, options: FitOnDiskOp
 }
 
 /** fitHead after the data checks; `data.x` is used for its shape, and for its values only when no `ops` are given. */
-async function fitChecked(data: EmbeddingSet, options: FitOptions, started: number): Promise<FitResult> {
+async function fitChecked(data: EmbeddingSet, options: FitOptions, started: number, checkValues = false): Promise<FitResult> {
   const constraint = options.constraint ?? 'none';
   const optimizer = options.optimizer ?? 'lbfgs';
   if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) {
@@ -241,6 +241,7 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
       fullOps = await newOps(null);
     }
     const full = fullOps;
+    if (checkValues) await checkFeatures(full, data);
 
     // paper: fit / hold-out split, made once (same for every alpha in target mode)
     let paperParts: { fit: HeadObjective | null; fitRows: Int32Array | null; monitorRows: Int32Array | null; monitorOps: LinearOps | null; fitOps: LinearOps | null } | null = null;
@@ -415,7 +416,7 @@ function checkNumber(name: string, value: unknown, min: number, max: number): vo
   }
 }
 
-/** Sizes agree, indices in range (the feature values: {@link checkFeatures}). */
+/** Sizes agree, indices in range (the matrix: {@link checkShape}, its values: {@link checkFeatures}). */
 function checkSet(data: EmbeddingSet): void {
   const { x, y, group, classes, groupNames } = data;
   if (x.rows === 0) throw new InputError('fine-tuning set is empty');
@@ -430,29 +431,30 @@ function checkSet(data: EmbeddingSet): void {
   }
 }
 
-/** The feature matrix holds rows x cols values, every one finite. */
-function checkFeatures(data: EmbeddingSet): void {
+/** The feature matrix holds rows x cols values (their values: {@link checkFeatures}). */
+function checkShape(data: EmbeddingSet): void {
   const { x } = data;
   if (x.data.length !== x.rows * x.cols) throw new ShapeError(`embedding matrix of ${x.rows} x ${x.cols} holds ${x.data.length} values`);
-  const xs = x.data;
-  // v - v is 0 for a finite v and NaN otherwise: one cheap sum first (4 independent chains), the search for the
-  // culprit only if it fails
-  let p0 = 0;
-  let p1 = 0;
-  let p2 = 0;
-  let p3 = 0;
-  const n4 = xs.length - (xs.length % 4);
-  for (let j = 0; j < n4; j += 4) {
-    p0 += (xs[j] as number) - (xs[j] as number);
-    p1 += (xs[j + 1] as number) - (xs[j + 1] as number);
-    p2 += (xs[j + 2] as number) - (xs[j + 2] as number);
-    p3 += (xs[j + 3] as number) - (xs[j + 3] as number);
+}
+
+/**
+ * Every feature is finite: one forward pass of `ops` (over data.x) with zero weights, since 0 * v is 0 for a finite
+ * v and NaN for NaN or an infinity, so a row's logits are 0 exactly when the row is finite. On an M2 set (6,100 x
+ * 512) the WebAssembly kernels take a fraction of a millisecond where a JavaScript scan took several. The culprit
+ * is then looked for in the first row that fails.
+ */
+async function checkFeatures(ops: LinearOps, data: EmbeddingSet): Promise<void> {
+  const k = ops.outputs;
+  const z = new Float64Array(ops.rows * k);
+  await ops.forward(new Float64Array(k * ops.cols), new Float64Array(k), z);
+  let bad = 0;
+  while (bad < z.length && z[bad] === 0) bad++;
+  if (bad === z.length) return;
+  const row = Math.floor(bad / k);
+  const { x } = data;
+  for (let c = 0; c < x.cols; c++) {
+    const v = x.data[row * x.cols + c] as number;
+    if (!Number.isFinite(v)) throw new InputError(`embedding row ${row}, column ${c} is ${v}: features must be finite numbers`);
   }
-  for (let j = n4; j < xs.length; j++) p0 += (xs[j] as number) - (xs[j] as number);
-  if (p0 + p1 + p2 + p3 === 0) return;
-  for (let j = 0; j < xs.length; j++) {
-    if (!Number.isFinite(xs[j] as number)) {
-      throw new InputError(`embedding row ${Math.floor(j / x.cols)}, column ${j % x.cols} is ${xs[j]}: features must be finite numbers`);
-    }
-  }
+  throw new InputError(`embedding row ${row} gives a non-finite logit with zero weights: features must be finite numbers`);
 }

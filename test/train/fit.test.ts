@@ -148,6 +148,20 @@ describe('fitHead rejects bad input with a clear message', () => {
     x[5] = NaN;
     await expect(fitHead({ ...ok, x: matrix(x, 4, 2) })).rejects.toThrow('embedding row 2, column 1 is NaN: features must be finite numbers');
   });
+  it('a NaN or an infinity among a million features is found and named (WebAssembly kernels on every thread, and the rows after the last multiple of 4)', async () => {
+    const n = 2051;
+    const d = 512;
+    const y = Int32Array.from({ length: n }, (_, i) => i % 2);
+    const group = Int32Array.from({ length: n }, (_, i) => (i >> 1) % 2);
+    const base = { y, group, classes: ['no', 'yes'], groupNames: ['a', 'b'] };
+    for (const [row, col, value] of [[1234, 77, Infinity], [2050, 3, NaN], [0, 511, -Infinity]] as const) {
+      const x = Float32Array.from({ length: n * d }, (_, j) => Math.sin(j) * 0.1);
+      x[row * d + col] = value;
+      await expect(fitHead({ ...base, x: matrix(x, n, d) })).rejects.toThrow(
+        `embedding row ${row}, column ${col} is ${value}: features must be finite numbers`,
+      );
+    }
+  });
   it('labels and embeddings of different lengths are a ShapeError', async () => {
     await expect(fitHead({ ...ok, y: Int32Array.of(0, 1, 1) })).rejects.toThrow(ShapeError);
   });
