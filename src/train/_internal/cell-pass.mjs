@@ -95,7 +95,6 @@ class WasmCellPass {
     this.b = b;
     this.sub = out.subarray(outAt, outAt + cells * this.stride);
     this.kernels = kernels;
-    this.fwd = forwardKernel(kernels, d);
     this.list = list;
     this.wAt = wAt;
     this.zAt = scratchAt;
@@ -110,22 +109,20 @@ class WasmCellPass {
     this.totAt = this.productAt + 8 * cells;
     this.lengthsAt = this.totAt + 8 * 2 * cells * d;
     this.codesAt = this.lengthsAt + 4 * cells;
-    this.heap = new Float32Array(buffer);
-    this.ints = new Int32Array(buffer);
-    this.w32 = this.heap.subarray(wAt / 4, wAt / 4 + d);
-    this.length = this.ints.subarray(this.lengthsAt >> 2, (this.lengthsAt >> 2) + cells);
+    const heap = new Float32Array(buffer);
+    this.w32 = heap.subarray(wAt / 4, wAt / 4 + d);
     // per cell: rows, sum p, sum of max(t, 0), sum (p - y), sum p (1 - p), added to by terms
     this.scalars = new Float64Array(buffer, this.scalarsAt, cells * CELL_SCALARS);
     // per cell: the product of (1 + e) since the last flush, at most 2^512 over the 512 rows between flushes; its
     // log is the cell's sum of log(1 + e), the rest of the loss max(t, 0) + log(1 + e)
     this.product = new Float64Array(buffer, this.productAt, cells);
-    this.acc = this.heap.subarray(this.acc1At / 4, this.acc1At / 4 + 2 * cells * d);
+    this.acc = heap.subarray(this.acc1At / 4, this.acc1At / 4 + 2 * cells * d);
     this.tot = new Float64Array(buffer, this.totAt, 2 * cells * d);
-    this.ints.set(codes.subarray(start, end), this.codesAt >> 2);
+    new Int32Array(buffer).set(codes.subarray(start, end), this.codesAt >> 2);
   }
 
-  /** Add the float32 block sums into the float64 totals (wasm), and the cells' logs of their products. */
-  flush() {
+  /** Add each cell's log of its product of (1 + e) into its loss sum, after each chunk of blocks. */
+  logProducts() {
     const { cells, product, scalars } = this;
     for (let c = 0; c < cells; c++) {
       if (product[c] !== 1) {
@@ -133,46 +130,27 @@ class WasmCellPass {
         product[c] = 1;
       }
     }
-    this.kernels.flush(this.acc1At, this.totAt, 2 * cells * this.d);
   }
 
   run() {
-    const { kernels, fwd, d, cells, stride, sub, scalars, list, ints, heap, length, xOffset, start, rows4, w32, w } = this;
+    const { kernels, d, cells, stride, sub, scalars, xOffset, start, rows4, w, tot } = this;
     const rowBytes = 4 * d;
-    const idx0 = this.idxAt >> 2;
-    const g10 = this.g1At >> 2;
-    const g20 = this.g2At >> 2;
+    const oneRow = d >= ONE_ROW_MIN_COLS ? 1 : 0;
     scalars.fill(0);
     this.product.fill(1);
     this.acc.fill(0);
-    this.tot.fill(0);
-    w32.set(w);
+    tot.fill(0);
+    this.w32.set(w);
     const bias = this.b[0];
-    let blocks = 0;
-    for (let r0 = start; r0 < rows4; r0 += CELL_BLOCK_ROWS) {
-      const count = Math.min(CELL_BLOCK_ROWS, rows4 - r0);
-      const rowAt = xOffset + r0 * rowBytes;
-      fwd(rowAt, d, count, this.wAt, this.zAt);
-      kernels.terms(
-        this.zAt, this.codesAt + 4 * (r0 - start), count, this.groups, bias, rowAt, rowBytes,
-        this.idxAt, this.g1At, this.g2At, list, this.lengthsAt, this.scalarsAt, this.productAt,
+    // FLUSH_BLOCKS blocks per call (float32 sums over at most 512 rows), then the logs of the products
+    const chunkRows = FLUSH_BLOCKS * CELL_BLOCK_ROWS;
+    for (let r0 = start; r0 < rows4; r0 += chunkRows) {
+      kernels.chunk(
+        xOffset + r0 * rowBytes, Math.min(chunkRows, rows4 - r0), d, oneRow, this.wAt, this.zAt, this.codesAt + 4 * (r0 - start),
+        this.groups, bias, this.idxAt, this.g1At, this.g2At, this.list, this.lengthsAt, this.scalarsAt, this.productAt, this.acc1At, this.totAt,
       );
-      for (let c = 0; c < cells; c++) {
-        let m = length[c];
-        if (m === 0) continue;
-        const first = c * list;
-        while (m % 4 !== 0) {
-          ints[idx0 + first + m] = ints[idx0 + first];
-          heap[g10 + first + m] = 0;
-          heap[g20 + first + m] = 0;
-          m++;
-        }
-        kernels.bwd2(d, m, this.idxAt + 4 * first, this.g1At + 4 * first, this.g2At + 4 * first, this.acc1At + 4 * c * d, this.acc2At + 4 * c * d);
-      }
-      if (++blocks % FLUSH_BLOCKS === 0) this.flush();
+      this.logProducts();
     }
-    this.flush();
-    const { tot } = this;
     for (let c = 0; c < cells; c++) {
       sub.set(tot.subarray(c * d, c * d + d), c * stride);
       sub.set(tot.subarray((cells + c) * d, (cells + c + 1) * d), c * stride + d);
@@ -180,6 +158,7 @@ class WasmCellPass {
     }
     addCellRows(this.x, d, rows4, this.end - rows4, this.codes, rows4, this.groups, w, this.b, sub);
   }
+
 }
 
 /** Row lists per cell and logits of addCellRows, grown as needed (one set per thread: modules are per thread). */

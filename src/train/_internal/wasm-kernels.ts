@@ -8,8 +8,8 @@
  *     bwd2(d, count, idx, g1, g2, acc1, acc2): the same over listed rows, into two accumulators at once
  *     fwd1(x, d, rows, w, out): fwd one row after the other (a single sequential stream: faster for long rows)
  *     bwd1(x, d, rows, g, acc): bwd one row after the other (the same)
- *     terms(...), exp(x), flush(...): the per-row float64 terms of the one-pass binary objective and the flush of
- *     its float32 block sums (wasm-row-terms.ts)
+ *     terms(...), exp(x), flush(...), chunk(...): the per-row float64 terms of the one-pass binary objective, the
+ *     flush of its float32 block sums, and the loop over blocks that calls them (wasm-row-terms.ts)
  *
  * All arguments are byte addresses except d and rows; d and rows must be multiples of 4 (callers do the
  * remainders in JavaScript) and callers keep float32 sums short (one row for fwd, a block of rows for bwd)
@@ -20,7 +20,10 @@ import {
   add, block, br, brIf, end, f32Add, f32Load, f32Store, f32x4Add, f32x4Lane, f32x4Mul, f32x4Splat, geU, get, i32, I32, loop, mul,
   name, section, set, simd, uleb, V128, v128Zero, vector,
 } from '../../wasm-assembler.ts';
-import { EXP_LOCALS, EXP_TYPE, expBody, FLUSH_LOCALS, FLUSH_TYPE, flushBody, TERMS_LOCALS, TERMS_TYPE, termsBody } from './wasm-row-terms.ts';
+import {
+  CHUNK_LOCALS, CHUNK_TYPE, chunkBody, EXP_LOCALS, EXP_TYPE, expBody, FLUSH_LOCALS, FLUSH_TYPE, flushBody, TERMS_LOCALS, TERMS_TYPE, termsBody,
+} from './wasm-row-terms.ts';
+import { CELL_BLOCK_ROWS } from './cell-pass.mjs';
 
 /** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
 export interface WasmMemory {
@@ -282,9 +285,9 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
   };
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE])),
+    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4]])),
+    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
@@ -294,9 +297,11 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
       [...name('terms'), 0x00, 5],
       [...name('exp'), 0x00, 6],
       [...name('flush'), 0x00, 7],
+      [...name('chunk'), 0x00, 8],
     ])),
     ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body()),
-      code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS), code(flushBody(), FLUSH_LOCALS)])),
+      code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS), code(flushBody(), FLUSH_LOCALS),
+      code(chunkBody({ fwd: 0, bwd2: 2, fwd1: 3, terms: 5, flush: 7 }, CELL_BLOCK_ROWS), CHUNK_LOCALS)])),
   ];
   return new Uint8Array(bytes);
 }
@@ -344,6 +349,11 @@ export interface WasmKernels {
   exp(x: number): number;
   /** tot[j] += acc[j] (float32 into float64), acc[j] = 0, for j < count (byte addresses acc, tot). */
   flush(acc: number, tot: number, count: number): void;
+  /** Up to 4 blocks of the one-pass objective, then flush (see wasm-row-terms.ts). */
+  chunk(
+    row: number, rows: number, d: number, oneRow: number, w: number, z: number, codes: number, groups: number, bias: number,
+    idx: number, g1: number, g2: number, list: number, lengths: number, scalars: number, product: number, acc1: number, tot: number,
+  ): void;
 }
 
 let compiled: WasmModule | undefined;

@@ -195,3 +195,75 @@ export function flushBody(): number[] {
     ...end,
   ];
 }
+
+/** chunk's type: 8 x i32, f64, 9 x i32, no result. */
+export const CHUNK_TYPE = [0x60, ...vector([...new Array<number[]>(8).fill([I32]), [F64], ...new Array<number[]>(9).fill([I32])]), 0x00];
+/** chunk's local declarations: 8 i32. */
+export const CHUNK_LOCALS = vector([[8, I32]]);
+
+/** Module function indices chunk calls. */
+export interface ChunkCallees {
+  readonly fwd: number;
+  readonly fwd1: number;
+  readonly bwd2: number;
+  readonly terms: number;
+  readonly flush: number;
+}
+
+/**
+ * chunk(row, rows, d, oneRow, w, z, codes, groups, bias, idx, g1, g2, list, lengths, scalars, product, acc1, tot):
+ * the one-pass objective over `rows` rows (a multiple of 4, at most 4 blocks) from byte address `row`, in blocks of
+ * `blockRows` (cell-pass.mjs's CELL_BLOCK_ROWS): the logits (fwd1 when `oneRow`, else fwd), terms, then per cell its row list padded to a multiple
+ * of 4 and bwd2 into acc1 / acc2 (= acc1 + 4 x cells x d); then flush into tot. The loop cell-pass.mjs ran in
+ * JavaScript, with the same calls in the same order, so one call per 512 rows crosses from JavaScript.
+ */
+export function chunkBody(callee: ChunkCallees, blockRows: number): number[] {
+  const [ROW, ROWS, D, ONE_ROW, W, Z, CODES, GROUPS, BIAS, IDX, G1, G2, LIST, LENGTHS, SCALARS, PRODUCT, ACC1, TOT] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17] as const;
+  const [OFF, COUNT, C, M, FIRST, ACC2, CELLS, RB] = [18, 19, 20, 21, 22, 23, 24, 25] as const;
+  const f32Zero = [0x43, 0, 0, 0, 0];
+  const rowAt = [...get(ROW), ...get(OFF), ...get(RB), ...mul, ...add];
+  const listAt = (base: number, at: number[]): number[] => [...get(base), ...get(FIRST), ...add, ...at, ...add];
+  return [
+    ...get(D), ...i32(4), ...mul, ...set(RB),
+    ...get(GROUPS), ...i32(2), ...mul, ...set(CELLS),
+    ...get(ACC1), ...get(CELLS), ...get(D), ...mul, ...i32(4), ...mul, ...add, ...set(ACC2),
+    ...i32(0), ...set(OFF),
+    ...block, ...loop,
+    ...get(OFF), ...get(ROWS), ...geU, ...brIf(1),
+    // count = min(blockRows, rows - off)
+    ...i32(blockRows), ...get(ROWS), ...get(OFF), ...sub, ...get(ROWS), ...get(OFF), ...sub, ...i32(blockRows), ...gtU, ...select, ...set(COUNT),
+    ...get(ONE_ROW), ...ifThen,
+    ...rowAt, ...get(D), ...get(COUNT), ...get(W), ...get(Z), ...call(callee.fwd1),
+    ...orElse,
+    ...rowAt, ...get(D), ...get(COUNT), ...get(W), ...get(Z), ...call(callee.fwd),
+    ...end,
+    ...get(Z), ...get(CODES), ...get(OFF), ...i32(4), ...mul, ...add, ...get(COUNT), ...get(GROUPS), ...get(BIAS), ...rowAt, ...get(RB),
+    ...get(IDX), ...get(G1), ...get(G2), ...get(LIST), ...get(LENGTHS), ...get(SCALARS), ...get(PRODUCT), ...call(callee.terms),
+    ...i32(0), ...set(C),
+    ...block, ...loop,
+    ...get(C), ...get(CELLS), ...geU, ...brIf(1),
+    ...get(LENGTHS), ...get(C), ...i32(4), ...mul, ...add, ...i32Load(), ...tee(M),
+    ...ifThen,
+    ...get(C), ...get(LIST), ...mul, ...i32(4), ...mul, ...set(FIRST),
+    // pad the list to a multiple of 4 rows: the first row again, with zero weights
+    ...block, ...loop,
+    ...get(M), ...i32(3), ...and, ...i32(0), ...eq, ...brIf(1),
+    ...listAt(IDX, [...get(M), ...i32(4), ...mul]), ...get(IDX), ...get(FIRST), ...add, ...i32Load(), ...i32Store(),
+    ...listAt(G1, [...get(M), ...i32(4), ...mul]), ...f32Zero, ...f32Store,
+    ...listAt(G2, [...get(M), ...i32(4), ...mul]), ...f32Zero, ...f32Store,
+    ...get(M), ...i32(1), ...add, ...set(M),
+    ...br(0), ...end, ...end,
+    ...get(D), ...get(M), ...get(IDX), ...get(FIRST), ...add, ...get(G1), ...get(FIRST), ...add, ...get(G2), ...get(FIRST), ...add,
+    ...get(ACC1), ...get(C), ...get(D), ...mul, ...i32(4), ...mul, ...add,
+    ...get(ACC2), ...get(C), ...get(D), ...mul, ...i32(4), ...mul, ...add,
+    ...call(callee.bwd2),
+    ...end,
+    ...get(C), ...i32(1), ...add, ...set(C),
+    ...br(0), ...end, ...end,
+    ...get(OFF), ...i32(blockRows), ...add, ...set(OFF),
+    ...br(0), ...end, ...end,
+    ...get(ACC1), ...get(TOT), ...get(CELLS), ...get(D), ...mul, ...i32(2), ...mul, ...call(callee.flush),
+    ...end,
+  ];
+}
