@@ -1,0 +1,12 @@
+// Types of wasm-range.mjs (plain JavaScript so that the WebAssembly worker loads it without a TypeScript loader).
+import type { CellsMessage, OpsWorkerData } from './range-runner.ts';
+
+/** Rows summed in float32 by the backward loop before the sum is added into float64. */
+export declare const BLOCK_ROWS: number;
+
+/** One thread's forward, backward and cells over its rows with the WebAssembly kernels (`data.wasm` required). */
+export declare function createWasmRange(data: OpsWorkerData): {
+  forward(): void;
+  backward(): void;
+  cells(setup: CellsMessage['setup'] | undefined): void;
+};

@@ -1,0 +1,84 @@
+// The work of one thread of threaded-ops.ts over its rows with the WebAssembly kernels, in plain JavaScript so that
+// both the calling thread (range-runner.ts) and the plain-JavaScript workers (ops-worker-wasm.mjs) run this one
+// copy. Types: wasm-range.d.mts. Internal.
+//
+// The 4-row kernels cover the thread's rows in multiples of 4; the last 1-3 rows take plain float64 loops, the
+// same operations in the same order as kernels.ts's forwardRows and backwardRows do for a lone row.
+import { cellStride, createCellPass, backwardKernel, forwardKernel } from './cell-pass.mjs';
+import { rowViews } from './row-views.mjs';
+
+/** Rows summed in float32 by the backward loop before the sum is added into float64. */
+export const BLOCK_ROWS = 256;
+
+/**
+ * forward (this thread's logits into the shared row values), backward (its partial gradient) and cells (its cell
+ * sums; `setup` from a `cells` message when the codes or cell count changed) for `data` (range-runner.ts's
+ * OpsWorkerData, with its `wasm` scratch).
+ */
+export function createWasmRange(data) {
+  const { rows: n, cols: d, outputs: k, start, end, slot, wasm } = data;
+  const x = new Float32Array(data.xBuffer, data.xOffset, n * d);
+  const { w, b, rowValues, gw, gb } = rowViews(data.fBuffer, n, d, k, slot);
+  const kernels = new WebAssembly.Instance(wasm.module, { env: { mem: wasm.memory } }).exports;
+  const heap = new Float32Array(wasm.memory.buffer);
+  const rows4 = Math.floor((end - start) / 4) * 4;
+  const w32 = heap.subarray(wasm.wAt / 4, wasm.wAt / 4 + d);
+  const rows32 = heap.subarray(wasm.rowsAt / 4, wasm.rowsAt / 4 + rows4);
+  const acc32 = heap.subarray(wasm.accAt / 4, wasm.accAt / 4 + d);
+  const xAt = data.xOffset + start * d * 4;
+  let cellPass = null;
+
+  function forward() {
+    for (let j = 0; j < k; j++) {
+      for (let c = 0; c < d; c++) w32[c] = w[j * d + c];
+      forwardKernel(kernels, d)(xAt, d, rows4, wasm.wAt, wasm.rowsAt);
+      const bj = b[j];
+      for (let r = 0; r < rows4; r++) rowValues[(start + r) * k + j] = rows32[r] + bj;
+      for (let i = start + rows4; i < end; i++) {
+        let s = 0;
+        for (let c = 0; c < d; c++) s += x[i * d + c] * w[j * d + c];
+        rowValues[i * k + j] = s + bj;
+      }
+    }
+  }
+
+  function backward() {
+    gw.fill(0);
+    gb.fill(0);
+    for (let j = 0; j < k; j++) {
+      let sum = 0;
+      for (let r = 0; r < rows4; r++) {
+        const v = rowValues[(start + r) * k + j];
+        rows32[r] = v;
+        sum += v;
+      }
+      for (let r0 = 0; r0 < rows4; r0 += BLOCK_ROWS) {
+        acc32.fill(0);
+        backwardKernel(kernels, d)(xAt + r0 * d * 4, d, Math.min(BLOCK_ROWS, rows4 - r0), wasm.rowsAt + r0 * 4, wasm.accAt);
+        for (let c = 0; c < d; c++) gw[j * d + c] += acc32[c];
+      }
+      for (let i = start + rows4; i < end; i++) {
+        const g = rowValues[i * k + j];
+        sum += g;
+        if (g === 0) continue;
+        for (let c = 0; c < d; c++) gw[j * d + c] += x[i * d + c] * g;
+      }
+      gb[j] = sum;
+    }
+  }
+
+  function cells(setup) {
+    if (setup) {
+      cellPass = createCellPass({
+        x, xOffset: data.xOffset, d, start, end,
+        codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
+        out: new Float64Array(setup.out), outAt: slot * 2 * setup.groups * cellStride(d),
+        wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.scratchAt[slot] },
+      });
+    }
+    if (!cellPass) throw new Error('cells: no setup received');
+    cellPass();
+  }
+
+  return { forward, backward, cells };
+}
