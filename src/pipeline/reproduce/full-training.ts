@@ -10,6 +10,7 @@ import { trainMlp, type MlpExtraLoss, type MlpLossTerm } from '../../backbone/ml
 import { trainCnn, type CnnImageSet, type CnnOptions, type CnnProgress } from '../../backbone/cnn.ts';
 import type { Penalty, PenaltyOptions } from '../../fairness/penalties/penalty.ts';
 import { createPenalty } from '../../fairness/penalties/registry.ts';
+import type { LinearHead } from '../../head/linear-head.ts';
 import type { RunRecord } from '../../report/schema.ts';
 import { evaluateHead } from '../evaluate.ts';
 import { embedPixels } from '../prepare.ts';
@@ -88,21 +89,35 @@ export async function trainFullFair(raw: RawSplits, options: FullTrainingOptions
     extraLoss: penaltyExtraLoss(penalty, options.alpha, raw.train.groupNames.length),
   });
   const embed = async (set: EmbeddingSet): Promise<EmbeddingSet> => ({ ...set, x: await fit.backbone.embed(set.x) });
-  const [train, validation, test] = [await embed(raw.train), await embed(raw.validation), await embed(raw.test)];
-  const trainSummary = evaluateHead(fit.head, train);
+  const splits = { train: await embed(raw.train), validation: await embed(raw.validation), test: await embed(raw.test) };
+  return fullRunRecord(fit, splits, options, penalty, 'adamw');
+}
+
+/**
+ * The `full` run record of a whole network trained with the penalty, evaluated with its own last layer on train
+ * (= its fine-tuning set), validation and test embeddings.
+ */
+function fullRunRecord(
+  fit: { readonly backbone: { readonly parameterCount: number }; readonly head: LinearHead; readonly seconds: number; readonly epochs: number },
+  splits: { readonly train: EmbeddingSet; readonly validation: EmbeddingSet; readonly test: EmbeddingSet },
+  options: { readonly constraint: Constraint; readonly alpha: number; readonly seed: number },
+  penalty: Penalty,
+  optimizer: string,
+): RunRecord {
+  const trainSummary = evaluateHead(fit.head, splits.train);
   const parameters = fit.backbone.parameterCount + fit.head.parameterCount;
   return {
     method: 'full',
     constraint: options.constraint,
     alpha: penalty.replacesLoss ? 0 : options.alpha,
     seed: options.seed,
-    splits: { train: trainSummary, finetune: trainSummary, validation: evaluateHead(fit.head, validation), test: evaluateHead(fit.head, test) },
+    splits: { train: trainSummary, finetune: trainSummary, validation: evaluateHead(fit.head, splits.validation), test: evaluateHead(fit.head, splits.test) },
     cost: {
       seconds: fit.seconds,
       parametersTrained: parameters,
       parametersTotal: parameters,
-      finetuneRows: raw.train.x.rows,
-      optimizer: 'adamw',
+      finetuneRows: splits.train.x.rows,
+      optimizer,
       iterations: fit.epochs,
     },
   };
@@ -152,22 +167,6 @@ export async function trainFullFairCnn(splits: CnnSplits, options: FullCnnTraini
     group: set.group,
     groupNames: splits.groupNames,
   });
-  const [train, validation, test] = [await embed(splits.train), await embed(splits.validation), await embed(splits.test)];
-  const trainSummary = evaluateHead(fit.head, train);
-  const parameters = fit.backbone.parameterCount + fit.head.parameterCount;
-  return {
-    method: 'full',
-    constraint: options.constraint,
-    alpha: penalty.replacesLoss ? 0 : options.alpha,
-    seed: options.seed,
-    splits: { train: trainSummary, finetune: trainSummary, validation: evaluateHead(fit.head, validation), test: evaluateHead(fit.head, test) },
-    cost: {
-      seconds: fit.seconds,
-      parametersTrained: parameters,
-      parametersTotal: parameters,
-      finetuneRows: splits.train.images.n,
-      optimizer: 'sgd-momentum',
-      iterations: fit.epochs,
-    },
-  };
+  const embedded = { train: await embed(splits.train), validation: await embed(splits.validation), test: await embed(splits.test) };
+  return fullRunRecord(fit, embedded, options, penalty, 'sgd-momentum');
 }
