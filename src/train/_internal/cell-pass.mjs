@@ -40,13 +40,28 @@ export function cellStride(d) {
 }
 
 /**
- * Bytes of WebAssembly scratch one thread of at most `rows` rows needs for `cells` cells: the logits of a block;
- * per cell its row list, g1, g2 (float32) and two float32 accumulators of d; per cell 5 float64 scalars, a float64
- * product, two float64 totals of d and an int32 list length; the thread's row codes (int32).
+ * Where each part of one thread's WebAssembly scratch for `cells` cells lies (bytes from its 16-byte aligned start):
+ * the logits of a block; per cell its row list, g1, g2 (float32, `list` slots each) and two float32 accumulators of
+ * d (acc1 of every cell, then acc2 of every cell); per cell 5 float64 scalars, a float64 product, two float64 totals
+ * of d (in the accumulators' layout) and an int32 list length; then the thread's row codes (int32).
  */
-export function cellScratchBytes(d, cells, rows) {
+function cellLayout(d, cells) {
   const list = CELL_BLOCK_ROWS + 4;
-  return 4 * (CELL_BLOCK_ROWS + cells * (3 * list + 2 * d)) + 8 + 8 * cells * (CELL_SCALARS + 1 + 2 * d) + 4 * cells + 4 * rows + 64;
+  const idx = 4 * CELL_BLOCK_ROWS;
+  const g1 = idx + 4 * cells * list;
+  const g2 = g1 + 4 * cells * list;
+  const acc1 = g2 + 4 * cells * list;
+  const scalars = 8 * Math.ceil((acc1 + 8 * cells * d) / 8);
+  const product = scalars + 8 * cells * CELL_SCALARS;
+  const tot = product + 8 * cells;
+  const lengths = tot + 16 * cells * d;
+  const codes = lengths + 4 * cells;
+  return { list, idx, g1, g2, acc1, scalars, product, tot, lengths, codes };
+}
+
+/** Bytes of WebAssembly scratch one thread of at most `rows` rows needs for `cells` cells ({@link cellLayout}). */
+export function cellScratchBytes(d, cells, rows) {
+  return cellLayout(d, cells).codes + 4 * rows;
 }
 
 /**
@@ -80,7 +95,6 @@ class WasmCellPass {
     const cells = 2 * groups;
     const { kernels, memory, wAt, scratchAt } = wasm;
     const buffer = memory.buffer;
-    const list = CELL_BLOCK_ROWS + 4;
     this.x = x;
     this.xOffset = xOffset;
     this.d = d;
@@ -95,20 +109,19 @@ class WasmCellPass {
     this.b = b;
     this.sub = out.subarray(outAt, outAt + cells * this.stride);
     this.kernels = kernels;
-    this.list = list;
+    const at = cellLayout(d, cells);
+    this.list = at.list;
     this.wAt = wAt;
     this.zAt = scratchAt;
-    this.idxAt = this.zAt + 4 * CELL_BLOCK_ROWS;
-    this.g1At = this.idxAt + 4 * cells * list;
-    this.g2At = this.g1At + 4 * cells * list;
-    this.acc1At = this.g2At + 4 * cells * list;
-    this.acc2At = this.acc1At + 4 * cells * d;
-    this.scalarsAt = 8 * Math.ceil((this.acc2At + 4 * cells * d) / 8);
-    this.productAt = this.scalarsAt + 8 * cells * CELL_SCALARS;
-    // float64 totals of the accumulators, in their layout (A of every cell, then B of every cell)
-    this.totAt = this.productAt + 8 * cells;
-    this.lengthsAt = this.totAt + 8 * 2 * cells * d;
-    this.codesAt = this.lengthsAt + 4 * cells;
+    this.idxAt = scratchAt + at.idx;
+    this.g1At = scratchAt + at.g1;
+    this.g2At = scratchAt + at.g2;
+    this.acc1At = scratchAt + at.acc1;
+    this.scalarsAt = scratchAt + at.scalars;
+    this.productAt = scratchAt + at.product;
+    this.totAt = scratchAt + at.tot;
+    this.lengthsAt = scratchAt + at.lengths;
+    this.codesAt = scratchAt + at.codes;
     const heap = new Float32Array(buffer);
     this.w32 = heap.subarray(wAt / 4, wAt / 4 + d);
     // per cell: rows, sum p, sum of max(t, 0), sum (p - y), sum p (1 - p), added to by terms
