@@ -48,8 +48,9 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
   const nTrain = train.y.length;
   const { y, group, idx } = balancedOfUnion(train, validation, seed, `${source !== undefined ? `${source}: ` : ''}train + validation`);
   const d = train.x.cols;
-  // in shared (WebAssembly) memory, where the trainer's linear ops use it without another copy
-  const x = sharedMatrix(idx.length, d);
+  // in shared (WebAssembly) memory, where the trainer's linear ops use it without another copy; every value is
+  // written below, so a reused memory need not be cleared first
+  const x = sharedMatrix(idx.length, d, false);
   drawn.add(x);
   const data = x.data;
   for (let i = 0; i < idx.length; i++) {

@@ -230,12 +230,13 @@ const KEEP_RELEASED = 4;
 /**
  * A zero-filled rows x cols matrix in shared memory (a WebAssembly memory when possible), so that
  * {@link createThreadedOps} uses it in place, without a second copy of X: fill `data` directly. Reuses the memory
- * of a matrix given back by {@link releaseSharedMatrix} when one is large enough (and not over twice the size).
+ * of a matrix given back by {@link releaseSharedMatrix} when one is large enough (and not over twice the size);
+ * `zeroed: false` leaves what a reused memory held, for a caller that writes every value.
  *
  * @example
  * const m = sharedMatrix(2, 3); // m.data.length = 6, m.data.buffer instanceof SharedArrayBuffer
  */
-export function sharedMatrix(rows: number, cols: number): Matrix {
+export function sharedMatrix(rows: number, cols: number, zeroed = true): Matrix {
   const bytes = rows * cols * 4;
   if (bytes + 2 * PAGE <= MAX_PAGES * PAGE && wasmKernelModule()) {
     const i = released.findIndex((m) => m.buffer.byteLength >= bytes && m.buffer.byteLength <= 2 * bytes + 16 * PAGE);
@@ -244,7 +245,7 @@ export function sharedMatrix(rows: number, cols: number): Matrix {
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
     memories.set(buffer, memory);
     const data = new Float32Array(buffer, 0, rows * cols);
-    if (i >= 0) data.fill(0);
+    if (i >= 0 && zeroed) data.fill(0);
     return { data, rows, cols };
   }
   return { data: new Float32Array(new SharedArrayBuffer(bytes)), rows, cols };

@@ -148,8 +148,13 @@ describe('createThreadedOps', () => {
     }
     // the ops' and cell sums' scratch is claimed again in the same place, not appended at every reuse
     expect(new Set(sizes.slice(2)).size).toBe(1);
+    const held = Array.from(previous.data.subarray(0, 8));
     releaseSharedMatrix(previous);
     releaseSharedMatrix(previous);
+    // zeroed: false, for a caller that writes every value: the reused memory is not cleared first
+    const uncleared = sharedMatrix(280, d, false);
+    expect(Array.from(uncleared.data.subarray(0, 8))).toEqual(held);
+    releaseSharedMatrix(uncleared);
   });
 
   it('rejects wrong buffer sizes with a ShapeError naming the sizes', async () => {
