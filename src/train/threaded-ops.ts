@@ -5,6 +5,7 @@ import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { cellSumsState } from './_internal/cell-sums.ts';
+import { FAST_OPS } from './_internal/wasm-range.mjs';
 import { createRangeRunner, type CellsMessage, type OpsWorkerData, type RangeOp, type WasmScratch } from './_internal/range-runner.ts';
 import { claimBytes, MAX_PAGES, setClaimed, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
 
@@ -196,9 +197,8 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
       'threaded LinearOps',
       'park',
     );
-    const FAST = { forward: 1, backward: 2, cells: 3 } as const;
     const everywhere = async (op: RangeOp, message?: CellsMessage): Promise<void> => {
-      if (!message?.setup) return wasmPool.runFast(FAST[op], () => local(op, message));
+      if (!message?.setup) return wasmPool.runFast(FAST_OPS[op], () => local(op, message));
       // new buffers for the cell sums reach the workers in a message
       const remote = wasmPool.run('cells', message);
       try {

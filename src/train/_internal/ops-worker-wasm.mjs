@@ -3,20 +3,20 @@
 // wasm-range.mjs, as on the calling thread (range-runner.ts); this file is the message and fast-lane protocol.
 import { parentPort, workerData } from 'node:worker_threads';
 import { fastLane } from './fast-lane.mjs';
-import { createWasmRange } from './wasm-range.mjs';
+import { createWasmRange, FAST_OPS } from './wasm-range.mjs';
 
 // Reused by later LinearOps (worker-pool.ts parks idle workers): `init` brings a new OpsWorkerData, `release`
 // drops the references to the old buffers while the worker waits.
 let current = createWasmRange(workerData);
 
 function runFast(op) {
-  if (op === 1) current.forward();
-  else if (op === 2) current.backward();
+  if (op === FAST_OPS.forward) current.forward();
+  else if (op === FAST_OPS.backward) current.backward();
   else current.cells(undefined);
 }
 
 parentPort.on('message', (message) => {
-  // worker-pool.ts's fast lane: 1 forward, 2 backward, 3 cells (after a `cells` message with the setup)
+  // worker-pool.ts's fast lane (FAST_OPS; cells after a `cells` message with the setup)
   if (message.op === 'fast') return fastLane(new Int32Array(message.ctrl), message.generation, runFast, parentPort);
   if (message.op === 'init') current = createWasmRange(message.data);
   else if (message.op === 'release') current = null;

@@ -4,6 +4,9 @@ import type { CellsMessage, OpsWorkerData } from './range-runner.ts';
 /** Rows summed in float32 by the backward loop before the sum is added into float64. */
 export declare const BLOCK_ROWS: number;
 
+/** The fast-lane operation codes (worker-pool.ts runFast) of a thread's operations. */
+export declare const FAST_OPS: { readonly forward: number; readonly backward: number; readonly cells: number };
+
 /** One thread's forward, backward and cells over its rows with the WebAssembly kernels (`data.wasm` required). */
 export declare function createWasmRange(data: OpsWorkerData): {
   forward(): void;

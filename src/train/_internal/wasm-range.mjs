@@ -10,6 +10,9 @@ import { rowViews } from './row-views.mjs';
 /** Rows summed in float32 by the backward loop before the sum is added into float64. */
 export const BLOCK_ROWS = 256;
 
+/** The fast-lane operation codes (worker-pool.ts runFast) of a thread's operations. */
+export const FAST_OPS = { forward: 1, backward: 2, cells: 3 };
+
 /**
  * forward (this thread's logits into the shared row values), backward (its partial gradient) and cells (its cell
  * sums; `setup` from a `cells` message when the codes or cell count changed) for `data` (range-runner.ts's

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { InputError, ShapeError } from '../../errors.ts';
+import { DONE, FAILED, GENERATION, OP } from './fast-lane.mjs';
 
 /**
  * The worker threads behind the threaded and streaming LinearOps: one worker per row block, each sent the same
@@ -24,12 +25,9 @@ export interface WorkerPool {
  * The fast lane's shared words: [generation, op, done, failed]. A worker sent `{ op: 'fast', ctrl, generation }`
  * leaves its event loop and waits (Atomics.wait) for the generation to change; it then runs `op` (0: go back to
  * the event loop), adds 1 to `done` and notifies it; on an error it sets `failed`, adds to `done`, posts
- * `{ id: -2, error }` and goes back to its event loop. Messages are sent only after op 0.
+ * `{ id: -2, error }` and goes back to its event loop. Messages are sent only after op 0. The worker side, and the
+ * words' indices: fast-lane.mjs.
  */
-const GENERATION = 0;
-const OP = 1;
-const DONE = 2;
-const FAILED = 3;
 /** Checks of `done` before the calling thread waits asynchronously (a worker usually finishes within them). */
 const SPINS = 20_000;
 
