@@ -7,10 +7,12 @@ import { wasmKernelModule } from './_internal/wasm-kernels.ts';
 
 /**
  * Matrices with at least this many values (n x d) and a column count divisible by 4 get the WebAssembly kernels
- * on several threads: the calling thread and workers woken through shared memory (threaded-ops.ts). A pass over
- * 6,100 x 512 (an M2 set) then takes 1.4-1.6x less time on 2 threads than on 1; near 400,000 values the two
- * are equal (bench/work A/B of alternating calls). Starting the workers costs tens of milliseconds once per
- * process: closed ops park them for the next ones (worker-pool.ts).
+ * on several threads: the calling thread and workers taking parts of the rows through shared memory
+ * (threaded-ops.ts). A pass over 6,100 x 512 (an M2 set) then takes 1.4-1.6x less time on 2 threads than on 1;
+ * near 400,000 values the two are equal (bench/work A/B of alternating calls). Starting a worker costs tens of
+ * milliseconds once per process, which nothing waits for (the calling thread takes every part meanwhile), and
+ * closed ops park their workers for the next ones (worker-pool.ts). The results are the same on any number of
+ * threads.
  */
 export const WASM_THREADED_MIN_VALUES = 1_000_000;
 

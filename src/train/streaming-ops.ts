@@ -101,7 +101,8 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
     : new URL('./_internal/streaming-ops-worker-body.js', import.meta.url);
   const data: StreamingWorkerData[] = ranges.map(({ start, end }, t) => ({ file: x.matrix.file, cols: d, indexBuffer, rows: n, outputs: k, fBuffer, start, end, slot: t, chunkValues: chunkRows * d }));
   // each worker closes its own file descriptor, then exits (terminate() would leave the descriptor open)
-  const pool = await startWorkerPool(workerUrl, data, 'streaming LinearOps', 'message');
+  const pool = startWorkerPool(workerUrl, data, { label: 'streaming LinearOps', closeBy: 'message' });
+  await pool.ready;
 
   return {
     rows: n,

@@ -5,11 +5,20 @@ import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { cellSumsState } from './_internal/cell-sums.ts';
-import { FAST_OPS } from './_internal/wasm-range.mjs';
 import { createRangeRunner, type CellsMessage, type OpsWorkerData, type RangeOp, type WasmScratch } from './_internal/range-runner.ts';
+import { createWasmRange, FAST_OPS } from './_internal/wasm-range.mjs';
 import { claimBytes, MAX_PAGES, setClaimed, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;
+
+/**
+ * With the WebAssembly kernels the rows are split into parts by size alone, whatever the number of threads: at
+ * least WASM_PARTS, and one per WASM_PART_VALUES values beyond. Each part's partial sums are its own and are added
+ * in part order, so the results do not depend on the thread count or on which thread ran which part; and a thread
+ * that is late (starting, descheduled) leaves its parts to the others instead of holding every pass up.
+ */
+export const WASM_PARTS = 4;
+export const WASM_PART_VALUES = 4_000_000;
 
 /** Shared wasm memories made by {@link sharedMatrix}, by their buffer: X can stay where it is. */
 const memories = new WeakMap<SharedArrayBuffer, WasmMemory>();
@@ -39,17 +48,19 @@ export interface ThreadedOps extends LinearOps {
  * A {@link LinearOps} whose two products run on worker threads, for large n (tens of thousands of rows).
  *
  * X is placed once in shared memory (no copy when `x.data` already lives in a SharedArrayBuffer, see
- * {@link sharedMatrix}); its rows are split into one contiguous block per thread. Weights, biases, the
- * `n x k` logits/gradients and one partial gradient per thread live in a second shared buffer:
+ * {@link sharedMatrix}); its rows are split into contiguous parts, each with its own output. Weights, biases, the
+ * `n x k` logits/gradients and one partial gradient per part live in a second shared buffer:
  *
- *     forward:  z[i*k + j] = b[j] + sum_c X[i,c] w[j*d + c]        (each thread its rows)
- *     backward: gw = sum over threads of X_t^T g_t,  gb = sum_i g[i] (partials summed in float64 here)
+ *     forward:  z[i*k + j] = b[j] + sum_c X[i,c] w[j*d + c]        (each part its rows)
+ *     backward: gw = sum over parts of X_p^T g_p,  gb = sum_i g[i] (partials summed in float64, in part order)
  *
  * Kernels: 'wasm' (default when d % 4 == 0): f32x4 SIMD, float32 sums over one row (forward) or 256-row blocks
- * (backward) added into float64, relative error ~1e-7; 'js': kernels.ts, float64 sums throughout. Each row's
- * dot product is computed the same way whatever the split, so forward results do not depend on the thread
- * count; backward differs only by the rounding of the per-thread partials. One thread runs on the calling
- * thread; more start workers, which keep the process alive until `close()`.
+ * (backward) added into float64, relative error ~1e-7; the parts are set by the size of X alone
+ * ({@link WASM_PARTS}) and the threads take them from a shared counter, so the results are the same whatever the
+ * thread count, and a late thread holds nothing up; the calling thread works too, and workers still starting
+ * join when ready. 'js': kernels.ts, float64 sums throughout, one part per thread, each sent a message per pass
+ * (backward then differs with the thread count by the rounding of the partials). Workers keep the process alive
+ * until `close()`.
  *
  * @example
  * const ops = await createThreadedOps(matrix(new Float32Array([1, 2, 3, 4]), 2, 2), 1, { threads: 2 });
@@ -66,17 +77,20 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   if (!Number.isInteger(requested) || requested < 1) {
     throw new InputError(`threads must be an integer >= 1, received ${requested}`);
   }
-  const threads = Math.max(1, Math.min(requested, Math.ceil(n / 4)));
-
   const module = options.kernel === 'js' || d % 4 !== 0 ? undefined : wasmKernelModule();
   if (options.kernel === 'wasm' && !module) {
     throw new InputError(`kernel 'wasm' needs WebAssembly SIMD and a column count divisible by 4, received ${d} columns`);
   }
-  // Groups of 4 rows, split into contiguous blocks as even as possible.
+  // Groups of 4 rows, split into contiguous parts as even as possible: WASM_PARTS parts whatever the thread count
+  // with the wasm kernels (any thread runs any part), one per thread with the plain-JavaScript ones.
   const groups = Math.ceil(n / 4);
-  const ranges = Array.from({ length: threads }, (_, t) => ({
-    start: Math.min(n, Math.floor((groups * t) / threads) * 4),
-    end: Math.min(n, Math.floor((groups * (t + 1)) / threads) * 4),
+  const parts = module
+    ? Math.min(groups, Math.max(WASM_PARTS, Math.ceil((n * d) / WASM_PART_VALUES)))
+    : Math.max(1, Math.min(requested, groups));
+  const threads = Math.max(1, Math.min(requested, parts));
+  const ranges = Array.from({ length: parts }, (_, t) => ({
+    start: Math.min(n, Math.floor((groups * t) / parts) * 4),
+    end: Math.min(n, Math.floor((groups * (t + 1)) / parts) * 4),
   }));
 
   let xBuffer: SharedArrayBuffer;
@@ -123,14 +137,14 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     xOffset = 0;
     new Float32Array(xBuffer).set(x.data);
   }
-  const { fBuffer, sharedW, sharedB, rowValues, checkForward, checkBackward, sumPartials } = sharedRows(n, d, k, threads);
+  const { fBuffer, sharedW, sharedB, rowValues, checkForward, checkBackward, sumPartials } = sharedRows(n, d, k, parts);
   const dataOf = (t: number): OpsWorkerData => {
     const { start, end } = ranges[t] as { start: number; end: number };
     const wasm = scratch?.[t];
     return { xBuffer, xOffset, rows: n, cols: d, outputs: k, fBuffer, start, end, slot: t, ...(wasm ? { wasm } : {}) };
   };
 
-  const cellSums = cellSumsState(n, d, threads, scratch);
+  const cellSums = cellSumsState(n, d, parts, scratch);
   // The one-pass binary objective with the wasm kernels only: with the plain-JavaScript loops its per-cell
   // accumulation costs more than reading X a second time (bench/head.ts, threaded_js vs threaded_js_twoPass).
   const onePass = k === 1 && scratch !== undefined;
@@ -173,8 +187,45 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     close,
   });
 
+  if (scratch) {
+    // wasm: every thread (the calling one, and plain-JavaScript workers, fast to start and small) can run every
+    // part; they take parts from the pool's fast lane (shared memory) rather than being sent a message per pass: a
+    // round trip of messages costs about what a pass over a few thousand rows does.
+    const local = ranges.map((_, t) => createWasmRange(dataOf(t)));
+    const runPart = (op: RangeOp, part: number): void => {
+      const range = local[part]!;
+      if (op === 'forward') range.forward();
+      else if (op === 'backward') range.backward();
+      else range.cells();
+    };
+    const pool =
+      threads > 1
+        ? startWorkerPool(
+            new URL('./_internal/ops-worker-wasm.mjs', import.meta.url),
+            Array.from({ length: threads - 1 }, () => ({ parts: ranges.map((_, t) => dataOf(t)) })),
+            { label: 'threaded LinearOps', closeBy: 'park', lane: true },
+          )
+        : null;
+    let closedHere = false;
+    const everywhere = async (op: RangeOp, message?: CellsMessage): Promise<void> => {
+      if (closedHere) throw new Error('threaded LinearOps used after close()');
+      const setup = message?.setup;
+      if (setup) {
+        // new buffers for the cell sums: here now, and to the workers before their next part
+        for (const range of local) range.setupCells(setup, true);
+        pool?.broadcast({ op: 'setup', setup });
+      }
+      if (pool) return pool.runFast(FAST_OPS[op], parts, (part) => runPart(op, part));
+      for (let part = 0; part < parts; part++) runPart(op, part);
+    };
+    return opsOver('wasm', everywhere, async () => {
+      closedHere = true;
+      await pool?.close();
+    });
+  }
+
   if (threads === 1) {
-    // One thread: run on the calling thread, no worker.
+    // One thread, plain-JavaScript kernels: run on the calling thread, no worker.
     const run = createRangeRunner(dataOf(0));
     let closedHere = false;
     const open = (): void => {
@@ -183,38 +234,15 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     const close = async (): Promise<void> => {
       closedHere = true;
     };
-    return opsOver(scratch ? 'wasm' : 'js', run, close, open);
-  }
-
-  if (scratch) {
-    // wasm: the calling thread takes the first block of rows and plain-JavaScript workers (fast to start, small)
-    // the others, woken through the pool's fast lane (shared memory) rather than by a message for every pass:
-    // a round trip of messages costs about what a pass over a few thousand rows does.
-    const local = createRangeRunner(dataOf(0));
-    const wasmPool = await startWorkerPool(
-      new URL('./_internal/ops-worker-wasm.mjs', import.meta.url),
-      Array.from({ length: threads - 1 }, (_, t) => dataOf(t + 1)),
-      'threaded LinearOps',
-      'park',
-    );
-    const everywhere = async (op: RangeOp, message?: CellsMessage): Promise<void> => {
-      if (!message?.setup) return wasmPool.runFast(FAST_OPS[op], () => local(op, message));
-      // new buffers for the cell sums reach the workers in a message
-      const remote = wasmPool.run('cells', message);
-      try {
-        local(op, message);
-      } finally {
-        await remote;
-      }
-    };
-    return opsOver('wasm', everywhere, () => wasmPool.close());
+    return opsOver('js', run, close, open);
   }
 
   // js: the TypeScript worker body (via tsx when running from source), one worker per block of rows
   const workerUrl = import.meta.url.endsWith('.ts')
     ? new URL('./_internal/ops-worker.mjs', import.meta.url)
     : new URL('./_internal/ops-worker-body.js', import.meta.url);
-  const pool = await startWorkerPool(workerUrl, Array.from({ length: threads }, (_, t) => dataOf(t)), 'threaded LinearOps', 'park');
+  const pool = startWorkerPool(workerUrl, Array.from({ length: threads }, (_, t) => dataOf(t)), { label: 'threaded LinearOps', closeBy: 'park' });
+  await pool.ready;
   return opsOver('js', (op, message) => pool.run(op, message), () => pool.close());
 }
 

@@ -179,6 +179,40 @@ describe('createThreadedOps', () => {
     );
   });
 
+  it('gives bit-identical forward, backward and cell sums on 1, 2 and 3 threads (wasm parts), before and after the workers start', async () => {
+    const n = 2003;
+    const d = 16;
+    const x = sharedMatrix(n, d);
+    x.data.set(Float32Array.from(noise(n * d, 41)));
+    const w = noise(d, 42);
+    const b = Float64Array.of(0.3);
+    const g = noise(n, 43);
+    const codes = Int32Array.from({ length: n }, (_, i) => (i * 7) % 6);
+    const results: string[] = [];
+    for (const threads of [1, 2, 3]) {
+      const ops = await createThreadedOps(x, 1, { threads });
+      try {
+        expect(ops.kernel).toBe('wasm');
+        for (const round of [0, 1]) {
+          // round 0 runs at once (workers still starting: the calling thread takes their parts), round 1 later
+          if (round === 1) await new Promise((resolve) => setTimeout(resolve, 200));
+          const z = new Float64Array(n);
+          const gw = new Float64Array(d);
+          const gb = new Float64Array(1);
+          const cells = new Float64Array(6 * (2 * d + 5));
+          await ops.forward(w, b, z);
+          await ops.backward(g, gw, gb);
+          await ops.binaryCellSums!(w, b, codes, 3, cells);
+          results.push(Buffer.from([...z, ...gw, ...gb, ...cells].map((v) => v.toString(36)).join()).toString('base64'));
+        }
+      } finally {
+        await ops.close();
+      }
+    }
+    expect(new Set(results).size).toBe(1);
+    releaseSharedMatrix(x);
+  });
+
   it('leaves no running worker after close(): a process that uses the ops exits by itself', () => {
     const fixture = fileURLToPath(new URL('./threaded-ops-exit.fixture.ts', import.meta.url));
     const r = spawnSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 60_000 });

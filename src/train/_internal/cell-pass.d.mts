@@ -24,7 +24,14 @@ export interface CellPassSetup {
   readonly b: Float64Array;
   readonly out: Float64Array;
   readonly outAt: number;
-  readonly wasm: { readonly kernels: WasmKernels; readonly memory: WasmMemory; readonly wAt: number; readonly scratchAt: number } | null;
+  readonly wasm: {
+    readonly kernels: WasmKernels;
+    readonly memory: WasmMemory;
+    readonly wAt: number;
+    readonly scratchAt: number;
+    /** false: the rows' codes are already in the scratch (another thread copied them); default true. */
+    readonly copyCodes?: boolean;
+  } | null;
 }
 
 export declare function createCellPass(setup: CellPassSetup): () => void;

@@ -68,7 +68,8 @@ export function cellScratchBytes(d, cells, rows) {
  * The pass over rows start..end-1 of X (float32, n x d, row-major at byte `xOffset` of its buffer).
  * `codes[i]` = y_i * groups + group_i (read now: a new pass is made when they change); `w` (d) and `b` (1) are
  * read at each run; the result goes to out[outAt ...] (cells x cellStride(d)). `wasm`: { kernels, memory, wAt,
- * scratchAt } (scratchAt 16-byte aligned, {@link cellScratchBytes} long) or null (plain loops).
+ * scratchAt, copyCodes? } (scratchAt 16-byte aligned, {@link cellScratchBytes} long; copyCodes false: the rows' codes
+ * are already in the scratch) or null (plain loops).
  *
  * With wasm, per block of rows: fwd for the logits, `terms` for each row's p, loss and gradient terms and its
  * place in its cell's list (wasm-row-terms.ts: float64, as addCellRows), then bwd2 per cell, the rows still in cache.
@@ -131,7 +132,8 @@ class WasmCellPass {
     this.product = new Float64Array(buffer, this.productAt, cells);
     this.acc = heap.subarray(this.acc1At / 4, this.acc1At / 4 + 2 * cells * d);
     this.tot = new Float64Array(buffer, this.totAt, 2 * cells * d);
-    new Int32Array(buffer).set(codes.subarray(start, end), this.codesAt >> 2);
+    // the part's row codes, copied once (wasm.copyCodes: by the thread that sets the pass up first)
+    if (wasm.copyCodes !== false) new Int32Array(buffer).set(codes.subarray(start, end), this.codesAt >> 2);
   }
 
   /** Add each cell's log of its product of (1 + e) into its loss sum, after each chunk of blocks. */

@@ -5,10 +5,11 @@ import { claimBytes } from './wasm-kernels.ts';
 
 /**
  * The shared buffers of LinearOps.binaryCellSums (threaded and streaming ops), made on first use: the row codes (copied when they change),
- * one output block per thread, and (wasm kernels) each thread's scratch, appended to the wasm memory.
+ * one output block per slot (a part of the rows, or a streaming worker), and (wasm kernels) each part's scratch,
+ * appended to the wasm memory.
  */
-export function cellSumsState(n: number, d: number, threads: number, scratch: WasmScratch[] | undefined) {
-  const state = cellSumsBuffers(n, d, threads, scratch);
+export function cellSumsState(n: number, d: number, slots: number, scratch: WasmScratch[] | undefined) {
+  const state = cellSumsBuffers(n, d, slots, scratch);
   return {
     ...state,
     /**
@@ -28,7 +29,7 @@ export function cellSumsState(n: number, d: number, threads: number, scratch: Wa
   };
 }
 
-function cellSumsBuffers(n: number, d: number, threads: number, scratch: WasmScratch[] | undefined) {
+function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScratch[] | undefined) {
   const stride = cellStride(d);
   const codes = new Int32Array(new SharedArrayBuffer(4 * n));
   let lastCodes: Int32Array | null = null;
@@ -57,23 +58,23 @@ function cellSumsBuffers(n: number, d: number, threads: number, scratch: WasmScr
       }
       if (groups !== groupsNow) {
         groupsNow = groups;
-        out = new Float64Array(new SharedArrayBuffer(8 * threads * cells * stride));
+        out = new Float64Array(new SharedArrayBuffer(8 * slots * cells * stride));
         changed = true;
         if (scratch && cells > allocatedCells) {
           const bytes = 16 * Math.ceil(cellScratchBytes(d, cells, n) / 16);
-          const at = claimBytes(scratch[0]!.memory, threads * bytes);
+          const at = claimBytes(scratch[0]!.memory, slots * bytes);
           if (at < 0) throw new InputError(`binaryCellSums: no room for ${cells} cells in the 4 GiB WebAssembly memory`);
-          scratchAt = Array.from({ length: threads }, (_, t) => at + t * bytes);
+          scratchAt = Array.from({ length: slots }, (_, t) => at + t * bytes);
           allocatedCells = cells;
         }
       }
       return changed ? { setup: { codes: codes.buffer as SharedArrayBuffer, out: out.buffer, groups, scratchAt } } : {};
     },
-    /** target = the sum of the threads' blocks. */
+    /** target = the sum of the slots' blocks, in slot order. */
     sum(target: Float64Array): void {
       const size = target.length;
       target.set(out.subarray(0, size));
-      for (let t = 1; t < threads; t++) {
+      for (let t = 1; t < slots; t++) {
         const at = t * size;
         for (let j = 0; j < size; j++) target[j] = (target[j] as number) + (out[at + j] as number);
       }

@@ -1,45 +1,95 @@
-// The worker side of worker-pool.ts's fast lane, in plain JavaScript for the plain-JavaScript workers
-// (ops-worker-wasm.mjs). Types: fast-lane.d.mts. Internal.
+// The shared-memory protocol of worker-pool.ts's fast lane, both sides' helpers in plain JavaScript for the
+// plain-JavaScript workers (ops-worker-wasm.mjs). Types: fast-lane.d.mts. Internal.
 //
-// Shared words: [generation, op, done, failed]. On `{ op: 'fast', ctrl, generation }` a worker calls fastLane,
-// which blocks its thread (Atomics.wait) until the generation changes, runs `op` through `run(op)` (op 0: return
-// to the event loop, where messages are read again), adds 1 to `done` and notifies it; then waits again.
+// An operation is split into `parts` numbered 0..parts-1, each written to its own output, so the result does not
+// depend on which thread ran which part. The calling thread and every worker in the lane take parts from one
+// shared counter until none is left: a worker that is late (descheduled, still starting, busy elsewhere) takes
+// fewer parts or none, and the operation never waits for a thread that has not begun.
+//
+// Shared words (Int32):
+//   GENERATION  bumped (and notified) for every operation and when the lane is left
+//   OP          the operation's code (the worker script's meaning)
+//   DONE        parts finished in this operation (notified)
+//   FAILED      1 once a worker's part threw
+//   CLAIM       epoch (7 bits) << 24 | operation number (15 bits) << 9 | next part (9 bits); parts are taken by CAS
+//   PARTS       parts of this operation
+//   EPOCH       bumped when the lane is left: a worker whose epoch is older goes back to its event loop
+//
+// A worker joins by a `{ op: 'fast', ctrl, epoch }` message and runs fastLane until the epoch changes; messages
+// (a new setup, `release`) are read in its event loop, so the calling thread leaves the lane before sending them
+// and the worker rejoins with the next `fast` message, which follows them.
 
-/** Indices of the shared words, for both sides (worker-pool.ts imports them). */
 export const GENERATION = 0;
 export const OP = 1;
 export const DONE = 2;
 export const FAILED = 3;
+export const CLAIM = 4;
+export const PARTS = 5;
+export const EPOCH = 6;
+/** Int32 words of the shared control array. */
+export const CTRL_WORDS = 8;
+
+/** Bits of the part index in CLAIM (at most 512 parts). */
+const PART_BITS = 9;
+/** Bits of the operation number in CLAIM, above the part index. */
+const GEN_BITS = 15;
+/** Epochs and operation numbers are kept modulo these. */
+export const EPOCH_MASK = 0x7f;
+export const GEN_MASK = (1 << GEN_BITS) - 1;
+export const MAX_PARTS = 1 << PART_BITS;
+
+/** The CLAIM word that opens operation `gen` of lane epoch `epoch` at part 0. */
+export function claimWord(epoch, gen) {
+  return ((epoch & EPOCH_MASK) << (GEN_BITS + PART_BITS)) | ((gen & GEN_MASK) << PART_BITS);
+}
+
+/**
+ * Take the next part of the operation whose CLAIM word was `opened` (from {@link claimWord}): its index, or -1
+ * once every part is taken or another operation (or epoch) has begun.
+ */
+export function claimPart(ctrl, opened, parts) {
+  for (;;) {
+    const v = Atomics.load(ctrl, CLAIM);
+    const next = v & (MAX_PARTS - 1);
+    if (v - next !== opened || next >= parts) return -1;
+    if (Atomics.compareExchange(ctrl, CLAIM, v, v + 1) === v) return next;
+  }
+}
 
 /** Checks of the generation before blocking (about 100-200 microseconds). */
 const SPINS = 20_000;
 
 /**
- * Serve fast-lane operations until op 0. An error thrown by `run` sets `failed`, counts as done, is posted as
- * `{ id: -2, error }` on `port`, and returns to the event loop.
+ * Serve fast-lane operations of lane epoch `epoch` through `run(op, part)` until the epoch changes. An error
+ * thrown by `run` sets FAILED, counts its part as done, is posted as `{ id: -2, error }` on `port`, and returns.
  */
-export function fastLane(ctrl, generation, run, port) {
-  let seen = generation;
+export function fastLane(ctrl, epoch, run, port) {
+  let seen = Atomics.load(ctrl, GENERATION);
   for (;;) {
+    if (Atomics.load(ctrl, EPOCH) !== epoch) return;
+    // the operation under way when joining, or the next one
+    const opened = Atomics.load(ctrl, CLAIM) & ~(MAX_PARTS - 1);
+    const op = Atomics.load(ctrl, OP);
+    const parts = Atomics.load(ctrl, PARTS);
+    if (opened >>> (GEN_BITS + PART_BITS) === (epoch & EPOCH_MASK)) {
+      for (let part = claimPart(ctrl, opened, parts); part >= 0; part = claimPart(ctrl, opened, parts)) {
+        try {
+          run(op, part);
+        } catch (error) {
+          Atomics.store(ctrl, FAILED, 1);
+          Atomics.add(ctrl, DONE, 1);
+          Atomics.notify(ctrl, DONE);
+          port.postMessage({ id: -2, error: String(error?.message ?? error) });
+          return;
+        }
+        Atomics.add(ctrl, DONE, 1);
+        Atomics.notify(ctrl, DONE);
+      }
+    }
     // spin a little first: in a fit the next operation follows within tens of microseconds, and waking from
     // Atomics.wait takes about 35 (bench/work ping test on this project's VM: 35 us asleep, 1 us spinning)
     for (let i = 0; i < SPINS && Atomics.load(ctrl, GENERATION) === seen; i++);
     Atomics.wait(ctrl, GENERATION, seen);
-    const now = Atomics.load(ctrl, GENERATION);
-    if (now === seen) continue;
-    seen = now;
-    const op = Atomics.load(ctrl, OP);
-    if (op === 0) return;
-    try {
-      run(op);
-    } catch (error) {
-      Atomics.store(ctrl, FAILED, 1);
-      Atomics.add(ctrl, DONE, 1);
-      Atomics.notify(ctrl, DONE);
-      port.postMessage({ id: -2, error: String(error?.message ?? error) });
-      return;
-    }
-    Atomics.add(ctrl, DONE, 1);
-    Atomics.notify(ctrl, DONE);
+    seen = Atomics.load(ctrl, GENERATION);
   }
 }

@@ -1,28 +1,41 @@
 // Worker thread of threaded-ops.ts for the WebAssembly kernels, in plain JavaScript so that it starts fast and
-// small (no TypeScript loader in the worker: about 10 MB instead of 35 MB per thread). Its rows' work is
-// wasm-range.mjs, as on the calling thread (range-runner.ts); this file is the message and fast-lane protocol.
+// small (no TypeScript loader in the worker: about 10 MB instead of 35 MB per thread). A part's rows' work is
+// wasm-range.mjs, as on the calling thread; this file is the message and fast-lane protocol. The worker can run
+// any part (it takes them from the fast lane's shared counter), so it prepares all of them.
 import { parentPort, workerData } from 'node:worker_threads';
 import { fastLane } from './fast-lane.mjs';
 import { createWasmRange, FAST_OPS } from './wasm-range.mjs';
 
-// Reused by later LinearOps (worker-pool.ts parks idle workers): `init` brings a new OpsWorkerData, `release`
-// drops the references to the old buffers while the worker waits.
-let current = createWasmRange(workerData);
+// Reused by later LinearOps (worker-pool.ts parks idle workers): `init` brings new data, `release` drops the
+// references to the old buffers while the worker waits.
+let parts = workerData.parts.map(createWasmRange);
 
-function runFast(op) {
-  if (op === FAST_OPS.forward) current.forward();
-  else if (op === FAST_OPS.backward) current.backward();
-  else current.cells(undefined);
+function runPart(op, part) {
+  const range = parts[part];
+  if (op === FAST_OPS.forward) range.forward();
+  else if (op === FAST_OPS.backward) range.backward();
+  else range.cells();
+}
+
+/** Serve the lane until the pool leaves it (a message to read, or close), then return to the event loop. */
+function join(lane) {
+  fastLane(new Int32Array(lane.ctrl), lane.epoch, runPart, parentPort);
 }
 
 parentPort.on('message', (message) => {
-  // worker-pool.ts's fast lane (FAST_OPS; cells after a `cells` message with the setup)
-  if (message.op === 'fast') return fastLane(new Int32Array(message.ctrl), message.generation, runFast, parentPort);
-  if (message.op === 'init') current = createWasmRange(message.data);
-  else if (message.op === 'release') current = null;
-  else if (message.op === 'forward') current.forward();
-  else if (message.op === 'cells') current.cells(message.setup);
-  else current.backward();
-  if (message.op !== 'release') parentPort.postMessage(message.id);
+  // a `setup` (worker-pool.ts broadcast) arrives before the `fast` message that rejoins the lane
+  if (message.op === 'fast') return join(message.lane);
+  if (message.op === 'setup') return parts.forEach((range) => range.setupCells(message.setup, false));
+  if (message.op === 'release') {
+    parts = null;
+    return;
+  }
+  if (message.op === 'init') {
+    parts = message.data.parts.map(createWasmRange);
+    parentPort.postMessage(message.id);
+    join(message.lane);
+  }
 });
 parentPort.postMessage('ready');
+// straight into the lane: the calling thread learns nothing from this thread's event loop before a fit ends
+join(workerData.lane);

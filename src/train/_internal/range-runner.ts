@@ -1,14 +1,13 @@
 /**
- * The work of one thread of {@link createThreadedOps} over its rows `start..end-1`: used by ops-worker-body.ts
- * (JavaScript kernels in a worker) and by threaded-ops.ts on the calling thread. With the WebAssembly kernels it is
- * wasm-range.mjs, which the plain-JavaScript workers (ops-worker-wasm.mjs) run too.
- * Internal.
+ * The work of one thread of {@link createThreadedOps} with the plain-JavaScript kernels over its rows
+ * `start..end-1`: used by ops-worker-body.ts (in a worker) and by threaded-ops.ts on the calling thread; and the
+ * types both kinds of kernels share. The WebAssembly kernels' parts are wasm-range.mjs's, which the calling
+ * thread and the plain-JavaScript workers (ops-worker-wasm.mjs) run. Internal.
  */
 import { backwardRows, forwardRows } from '../kernels.ts';
 import { cellStride, createCellPass } from './cell-pass.mjs';
 import { rowViews } from './row-views.mjs';
 import type { WasmMemory, WasmModule } from './wasm-kernels.ts';
-import { createWasmRange } from './wasm-range.mjs';
 
 /** Where one thread's WebAssembly scratch lives (byte addresses in the shared wasm memory). */
 export interface WasmScratch {
@@ -60,33 +59,26 @@ export type RangeOp = 'forward' | 'backward' | 'cells';
  * 'cells' (this thread's cell sums, {@link CellsMessage}).
  */
 export function createRangeRunner(data: OpsWorkerData): (op: RangeOp, message?: CellsMessage) => void {
-  if (!data.wasm) {
-    const { rows: n, cols: d, outputs: k, start, end, slot } = data;
-    const x = new Float32Array(data.xBuffer, data.xOffset, n * d);
-    const { w, b, rowValues, gw, gb } = rowViews(data.fBuffer, n, d, k, slot);
-    let cellPass: (() => void) | null = null;
-    return (op, message) => {
-      if (op === 'cells') {
-        const setup = message?.setup;
-        if (setup) {
-          cellPass = createCellPass({
-            x, xOffset: data.xOffset, d, start, end, codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
-            out: new Float64Array(setup.out), outAt: slot * 2 * setup.groups * cellStride(d), wasm: null,
-          });
-        }
-        if (!cellPass) throw new Error('cells: no setup received');
-        return cellPass();
-      }
-      if (op === 'forward') return forwardRows(x, d, start, end, w, b, k, rowValues);
-      gw.fill(0);
-      gb.fill(0);
-      backwardRows(x, d, start, end, rowValues, k, gw, gb);
-    };
-  }
-  const range = createWasmRange(data);
+  if (data.wasm) throw new Error('createRangeRunner is for the plain-JavaScript kernels; the wasm parts use createWasmRange');
+  const { rows: n, cols: d, outputs: k, start, end, slot } = data;
+  const x = new Float32Array(data.xBuffer, data.xOffset, n * d);
+  const { w, b, rowValues, gw, gb } = rowViews(data.fBuffer, n, d, k, slot);
+  let cellPass: (() => void) | null = null;
   return (op, message) => {
-    if (op === 'cells') range.cells(message?.setup);
-    else if (op === 'forward') range.forward();
-    else range.backward();
+    if (op === 'cells') {
+      const setup = message?.setup;
+      if (setup) {
+        cellPass = createCellPass({
+          x, xOffset: data.xOffset, d, start, end, codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
+          out: new Float64Array(setup.out), outAt: slot * 2 * setup.groups * cellStride(d), wasm: null,
+        });
+      }
+      if (!cellPass) throw new Error('cells: no setup received');
+      return cellPass();
+    }
+    if (op === 'forward') return forwardRows(x, d, start, end, w, b, k, rowValues);
+    gw.fill(0);
+    gb.fill(0);
+    backwardRows(x, d, start, end, rowValues, k, gw, gb);
   };
 }

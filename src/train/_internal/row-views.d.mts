@@ -1,5 +1,5 @@
 // Types of row-views.mjs.
-export declare function rowBufferLength(n: number, d: number, k: number, threads: number): number;
+export declare function rowBufferLength(n: number, d: number, k: number, slots: number): number;
 export declare function rowViews(
   fBuffer: SharedArrayBuffer,
   n: number,

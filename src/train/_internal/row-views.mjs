@@ -2,11 +2,12 @@
 // TypeScript side (shared-rows.ts, range-runner.ts, streaming-ops-worker-body.ts) and the plain-JavaScript
 // WebAssembly worker (ops-worker-wasm.mjs), which cannot import TypeScript. Types: row-views.d.mts. Internal.
 //
-//   [w (k*d) | b (k) | row values (n*k: logits or their gradients) | one partial gradient (k*d + k) per thread]
+//   [w (k*d) | b (k) | row values (n*k: logits or their gradients) | one partial gradient (k*d + k) per slot]
+//   (a slot: a part of the rows with the wasm kernels, a thread with the plain-JavaScript ones)
 
-/** Float64 values of the buffer for n rows, d columns, k outputs and `threads` partials. */
-export function rowBufferLength(n, d, k, threads) {
-  return k * d + k + n * k + threads * (k * d + k);
+/** Float64 values of the buffer for n rows, d columns, k outputs and `slots` partials. */
+export function rowBufferLength(n, d, k, slots) {
+  return k * d + k + n * k + slots * (k * d + k);
 }
 
 /** Views of w, b, the row values and thread `slot`'s partial gradient (gw, gb) in `fBuffer`. */

@@ -3,7 +3,7 @@ import { rowBufferLength, rowViews } from './row-views.mjs';
 
 /**
  * The float64 shared buffer of the threaded and streaming LinearOps (layout: row-views.mjs, shared with the workers):
- * `[w (k*d) | b (k) | row values (n*k: logits or their gradients) | one partial gradient (k*d + k) per thread]`,
+ * `[w (k*d) | b (k) | row values (n*k: logits or their gradients) | one partial gradient (k*d + k) per slot]`,
  * plus the shape checks of forward/backward and the sum of the per-thread partial gradients. Internal.
  */
 export interface SharedRows {
@@ -13,14 +13,14 @@ export interface SharedRows {
   readonly rowValues: Float64Array;
   checkForward(w: Float64Array, b: Float64Array, z: Float64Array): void;
   checkBackward(g: Float64Array, gw: Float64Array, gb: Float64Array): void;
-  /** gw, gb = the sum over threads of their partial gradients. */
+  /** gw, gb = the sum of the slots' partial gradients, in slot order. */
   sumPartials(gw: Float64Array, gb: Float64Array): void;
 }
 
-export function sharedRows(n: number, d: number, k: number, threads: number): SharedRows {
-  const fBuffer = new SharedArrayBuffer(8 * rowBufferLength(n, d, k, threads));
+export function sharedRows(n: number, d: number, k: number, slots: number): SharedRows {
+  const fBuffer = new SharedArrayBuffer(8 * rowBufferLength(n, d, k, slots));
   const { w, b, rowValues } = rowViews(fBuffer, n, d, k, 0);
-  const partials = Array.from({ length: threads }, (_, t) => rowViews(fBuffer, n, d, k, t));
+  const partials = Array.from({ length: slots }, (_, t) => rowViews(fBuffer, n, d, k, t));
   return {
     fBuffer,
     sharedW: w,

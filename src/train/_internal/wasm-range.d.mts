@@ -4,12 +4,14 @@ import type { CellsMessage, OpsWorkerData } from './range-runner.ts';
 /** Rows summed in float32 by the backward loop before the sum is added into float64. */
 export declare const BLOCK_ROWS: number;
 
-/** The fast-lane operation codes (worker-pool.ts runFast) of a thread's operations. */
+/** The fast-lane operation codes (worker-pool.ts runFast) of a part's operations. */
 export declare const FAST_OPS: { readonly forward: number; readonly backward: number; readonly cells: number };
 
-/** One thread's forward, backward and cells over its rows with the WebAssembly kernels (`data.wasm` required). */
+/** One part's forward, backward and cells over its rows with the WebAssembly kernels (`data.wasm` required). */
 export declare function createWasmRange(data: OpsWorkerData): {
   forward(): void;
   backward(): void;
-  cells(setup: CellsMessage['setup'] | undefined): void;
+  /** Prepare cells for a new setup; `copyCodes`: also copy the part's row codes into its scratch (one thread does). */
+  setupCells(setup: NonNullable<CellsMessage['setup']>, copyCodes: boolean): void;
+  cells(): void;
 };

@@ -10,19 +10,32 @@ import { rowViews } from './row-views.mjs';
 /** Rows summed in float32 by the backward loop before the sum is added into float64. */
 export const BLOCK_ROWS = 256;
 
-/** The fast-lane operation codes (worker-pool.ts runFast) of a thread's operations. */
+/** The fast-lane operation codes (worker-pool.ts runFast) of a part's operations. */
 export const FAST_OPS = { forward: 1, backward: 2, cells: 3 };
 
+/** This thread's instance of the kernels for each memory (an instance holds no state of its own). */
+const instances = new WeakMap();
+
+function kernelsFor(wasm) {
+  let kernels = instances.get(wasm.memory);
+  if (!kernels) {
+    kernels = new WebAssembly.Instance(wasm.module, { env: { mem: wasm.memory } }).exports;
+    instances.set(wasm.memory, kernels);
+  }
+  return kernels;
+}
+
 /**
- * forward (this thread's logits into the shared row values), backward (its partial gradient) and cells (its cell
- * sums; `setup` from a `cells` message when the codes or cell count changed) for `data` (range-runner.ts's
- * OpsWorkerData, with its `wasm` scratch).
+ * forward (the part's logits into the shared row values), backward (its partial gradient) and cells (its cell
+ * sums, after setupCells with the `setup` of a `cells` message: the codes or the cell count changed) for `data`
+ * (range-runner.ts's OpsWorkerData of one part, with its `wasm` scratch). `copyCodes` (setupCells): also copy the
+ * part's row codes into its scratch, which one thread does for all.
  */
 export function createWasmRange(data) {
   const { rows: n, cols: d, outputs: k, start, end, slot, wasm } = data;
   const x = new Float32Array(data.xBuffer, data.xOffset, n * d);
   const { w, b, rowValues, gw, gb } = rowViews(data.fBuffer, n, d, k, slot);
-  const kernels = new WebAssembly.Instance(wasm.module, { env: { mem: wasm.memory } }).exports;
+  const kernels = kernelsFor(wasm);
   const heap = new Float32Array(wasm.memory.buffer);
   const rows4 = Math.floor((end - start) / 4) * 4;
   const w32 = heap.subarray(wasm.wAt / 4, wasm.wAt / 4 + d);
@@ -70,18 +83,19 @@ export function createWasmRange(data) {
     }
   }
 
-  function cells(setup) {
-    if (setup) {
-      cellPass = createCellPass({
-        x, xOffset: data.xOffset, d, start, end,
-        codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
-        out: new Float64Array(setup.out), outAt: slot * 2 * setup.groups * cellStride(d),
-        wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.scratchAt[slot] },
-      });
-    }
+  function setupCells(setup, copyCodes) {
+    cellPass = createCellPass({
+      x, xOffset: data.xOffset, d, start, end,
+      codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
+      out: new Float64Array(setup.out), outAt: slot * 2 * setup.groups * cellStride(d),
+      wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.scratchAt[slot], copyCodes },
+    });
+  }
+
+  function cells() {
     if (!cellPass) throw new Error('cells: no setup received');
     cellPass();
   }
 
-  return { forward, backward, cells };
+  return { forward, backward, setupCells, cells };
 }

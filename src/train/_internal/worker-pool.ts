@@ -1,33 +1,42 @@
 import { Worker } from 'node:worker_threads';
 import { InputError, ShapeError } from '../../errors.ts';
-import { DONE, FAILED, GENERATION, OP } from './fast-lane.mjs';
+import { CLAIM, claimPart, claimWord, CTRL_WORDS, DONE, EPOCH, EPOCH_MASK, FAILED, GEN_MASK, GENERATION, MAX_PARTS, OP, PARTS } from './fast-lane.mjs';
 
 /**
- * The worker threads behind the threaded and streaming LinearOps: one worker per row block, each sent the same
- * `{ op, id, ...extra }` message; a job settles when every worker has answered its id. Workers answer with the id
- * alone, or `{ id, error?, name? }` (an error named InputError or ShapeError keeps its class). Internal.
+ * The worker threads behind the threaded and streaming LinearOps. Two ways to give them work:
+ * - messages (`run`): every worker is sent the same `{ op, id, ...extra }` message; a job settles when every worker
+ *   has answered its id, with the id alone or `{ id, error?, name? }` (an error named InputError or ShapeError
+ *   keeps its class);
+ * - the fast lane (`runFast`, pools started with `lane: true`): an operation in parts taken from a shared counter
+ *   by the calling thread and the workers (fast-lane.mjs).
+ * Internal.
  */
 export interface WorkerPool {
-  /** Run `op` on every worker; rejects on a worker error, an exited worker, or after close(). */
+  /** Settles once every worker has started: resolves, or rejects with the first start-up error. */
+  readonly ready: Promise<void>;
+  /**
+   * Send `op` to every worker (after `ready`) and wait for each one's answer; rejects on a worker error, an exited
+   * worker, or after close().
+   */
   run(op: 'forward' | 'backward' | 'cells', extra?: object): Promise<void>;
   /**
-   * Run fast-lane operation `op` (1, 2, 3, ...: its meaning is the worker script's) on every worker, woken through
-   * shared memory instead of a message, while `local` runs on the calling thread (its own share of the work);
-   * resolves when both are done. Costs tens of microseconds where a message round trip costs hundreds, which is
-   * what a pass over a few thousand rows takes. The worker script must answer the `fast` message (see below).
+   * Run fast-lane operation `op` (1, 2, 3, ...: its meaning is the worker script's) in `parts` parts: the calling
+   * thread runs `runPart(part)` for the parts it takes and the workers in the lane take the others; resolves when
+   * every part is done. Workers still starting take none, so the first operations need not wait for them; a
+   * worker that is descheduled leaves its parts to the others. Costs a few microseconds where a message round
+   * trip costs hundreds, which is what a pass over a few thousand rows takes.
    */
-  runFast(op: number, local: () => void): Promise<void>;
+  runFast(op: number, parts: number, runPart: (part: number) => void): Promise<void>;
+  /**
+   * Send `message` to every worker, to be read before its next fast-lane part (a new setup): the workers leave the
+   * lane, read it in their event loop, and rejoin. Nothing waits for them: until they are back, the calling thread
+   * takes every part.
+   */
+  broadcast(message: object): void;
   /** Stop the workers (see {@link startWorkerPool}'s `closeBy`). */
   close(): Promise<void>;
 }
 
-/**
- * The fast lane's shared words: [generation, op, done, failed]. A worker sent `{ op: 'fast', ctrl, generation }`
- * leaves its event loop and waits (Atomics.wait) for the generation to change; it then runs `op` (0: go back to
- * the event loop), adds 1 to `done` and notifies it; on an error it sets `failed`, adds to `done`, posts
- * `{ id: -2, error }` and goes back to its event loop. Messages are sent only after op 0. The worker side, and the
- * words' indices: fast-lane.mjs.
- */
 /** Checks of `done` before the calling thread waits asynchronously (a worker usually finishes within them). */
 const SPINS = 20_000;
 
@@ -35,7 +44,7 @@ interface AsyncWaitAtomics {
   waitAsync(array: Int32Array, index: number, value: number): { async: boolean; value: Promise<unknown> | string };
 }
 
-type Reply = number | { id: number; error?: string; name?: string };
+type Reply = number | string | { id: number; error?: string; name?: string };
 
 /**
  * Idle workers by script URL, parked by pools closed with `park`: a later pool of the same script takes them
@@ -45,68 +54,37 @@ type Reply = number | { id: number; error?: string; name?: string };
  */
 const parked = new Map<string, Worker[]>();
 
+/** Options of {@link startWorkerPool}. */
+export interface PoolOptions {
+  /** Names the pool in errors ("threaded LinearOps"). */
+  readonly label: string;
+  /**
+   * `terminate` the workers; send `{ op: 'close' }` and wait until each exits by itself (`message`); or `park`
+   * them for reuse after a `{ op: 'release' }` message (their script must answer `init` and `release`).
+   */
+  readonly closeBy: 'terminate' | 'message' | 'park';
+  /** Workers join the fast lane as soon as they have started (their script must answer `fast`). */
+  readonly lane?: boolean;
+}
+
 /**
- * Start (or take from the parked ones) one worker per `workerData` entry and wait for each one's ready message
- * (a reply with `error` rejects). `label` names the pool in errors ("threaded LinearOps"). `closeBy`:
- * `terminate` the workers; send `{ op: 'close' }` and wait until each exits by itself (`message`); or `park`
- * them for reuse after a `{ op: 'release' }` message (their script must answer `init` and `release`).
+ * Start (or take from the parked ones) one worker per `workerData` entry. Returns at once: `ready` settles when
+ * each has sent its first message (a reply with `error` is a start-up failure); `run` waits for it, `runFast`
+ * does not.
  */
-export async function startWorkerPool(
-  url: URL,
-  workerData: readonly unknown[],
-  label: string,
-  closeBy: 'terminate' | 'message' | 'park',
-): Promise<WorkerPool> {
+export function startWorkerPool(url: URL, workerData: readonly unknown[], options: PoolOptions): WorkerPool {
+  const { label, closeBy } = options;
   const workers: Worker[] = [];
   const exited: Promise<void>[] = [];
-  const ready: Promise<void>[] = [];
+  const started: Promise<void>[] = [];
+  const stopListening: (() => void)[] = [];
   const idle = closeBy === 'park' ? (parked.get(url.href) ?? []) : [];
-  for (const data of workerData) {
-    const reused = idle.pop();
-    // Plain-JavaScript workers (.mjs) start without the parent's loader flags (tsx's --import costs ~100 ms
-    // and ~25 MB per worker); the TypeScript ones register their loader themselves (ops-worker.mjs).
-    const worker = reused ?? new Worker(url, { workerData: data, execArgv: [] });
-    if (!reused && closeBy === 'park') {
-      // for the worker's whole life: a parked worker that fails or exits is forgotten, never an unhandled error
-      worker.on('error', () => {});
-      worker.on('exit', () => {
-        const shelf = parked.get(url.href);
-        const i = shelf ? shelf.indexOf(worker) : -1;
-        if (shelf && i >= 0) shelf.splice(i, 1);
-      });
-    }
-    workers.push(worker);
-    if (closeBy === 'message') exited.push(new Promise<void>((resolve) => worker.once('exit', () => resolve())));
-    ready.push(
-      new Promise<void>((resolve, reject) => {
-        const onReady = (reply: Reply): void => {
-          worker.off('error', onError);
-          if (typeof reply === 'object' && reply.error) reject(new Error(reply.error));
-          else resolve();
-        };
-        const onError = (error: unknown): void => {
-          worker.off('message', onReady);
-          reject(error);
-        };
-        worker.once('message', onReady);
-        worker.once('error', onError);
-      }),
-    );
-    if (reused) {
-      reused.ref();
-      reused.postMessage({ op: 'init', id: -1, data });
-    }
-  }
-  try {
-    await Promise.all(ready);
-  } catch (error) {
-    await Promise.all(workers.map((wk) => wk.terminate()));
-    throw error;
-  }
-
-  const pending = new Map<number, { left: number; failed: Error | null; resolve: () => void; reject: (e: unknown) => void }>();
-  let failure: unknown;
+  const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_WORDS));
+  let epoch = 0;
+  let gen = 0;
   let closed = false;
+  let failure: unknown;
+  const pending = new Map<number, { left: number; failed: Error | null; resolve: () => void; reject: (e: unknown) => void }>();
   // rejected (once) on the first worker error or exit: what a fast-lane wait races against
   let onFailure: (error: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
@@ -119,18 +97,18 @@ export async function startWorkerPool(
     for (const p of pending.values()) p.reject(error);
     pending.clear();
   };
-  const ctrl = new Int32Array(new SharedArrayBuffer(16));
-  let fastActive = false;
-  const leaveFastLane = (): void => {
-    if (!fastActive) return;
-    fastActive = false;
-    Atomics.store(ctrl, OP, 0);
-    Atomics.add(ctrl, GENERATION, 1);
-    Atomics.notify(ctrl, GENERATION);
-  };
-  const waitAsync = (Atomics as unknown as AsyncWaitAtomics).waitAsync.bind(Atomics);
+  /** Where a worker of a lane pool finds the lane (in its workerData, `init` and `fast` messages). */
+  const lane = (): { ctrl: SharedArrayBuffer; epoch: number } | undefined => (options.lane ? { ctrl: ctrl.buffer as SharedArrayBuffer, epoch } : undefined);
+
   const onMessage = (reply: Reply): void => {
+    if (typeof reply === 'string') return;
     const id = typeof reply === 'number' ? reply : reply.id;
+    if (id === -2 && typeof reply === 'object') {
+      // a fast-lane part failed in that worker (the operation itself rejects through FAILED); it is back in its
+      // event loop, out of the lane
+      failAll(new Error(reply.error ?? `a ${label} worker thread failed`));
+      return;
+    }
     const p = pending.get(id);
     if (!p) return;
     if (typeof reply === 'object' && reply.error !== undefined) p.failed ??= rebuildError(reply.name, reply.error);
@@ -143,61 +121,135 @@ export async function startWorkerPool(
   const onExit = (code: number): void => {
     if (!closed) failAll(new Error(`a ${label} worker thread exited (code ${code})`));
   };
-  for (const worker of workers) {
-    worker.on('message', onMessage);
+
+  workerData.forEach((data) => {
+    const reused = idle.pop();
+    // Plain-JavaScript workers (.mjs) start without the parent's loader flags (tsx's --import costs ~100 ms
+    // and ~25 MB per worker); the TypeScript ones register their loader themselves (ops-worker.mjs).
+    const worker = reused ?? new Worker(url, { workerData: options.lane ? { ...(data as object), lane: lane() } : data, execArgv: [] });
+    if (!reused && closeBy === 'park') {
+      // for the worker's whole life: a parked worker that fails or exits is forgotten, never an unhandled error
+      worker.on('error', () => {});
+      worker.on('exit', () => {
+        const shelf = parked.get(url.href);
+        const at = shelf ? shelf.indexOf(worker) : -1;
+        if (shelf && at >= 0) shelf.splice(at, 1);
+      });
+    }
+    workers.push(worker);
+    if (closeBy === 'message') exited.push(new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+    started.push(
+      new Promise<void>((resolve, reject) => {
+        const onReady = (reply: Reply): void => {
+          worker.off('error', onError);
+          if (typeof reply === 'object' && reply.error) {
+            reject(new Error(reply.error));
+            return;
+          }
+          resolve();
+          if (!closed) worker.on('message', onMessage);
+        };
+        const onError = (error: unknown): void => {
+          worker.off('message', onReady);
+          reject(error);
+        };
+        worker.once('message', onReady);
+        worker.once('error', onError);
+        // a pool closed before its workers started (a short fit) stops listening for them
+        stopListening.push(() => {
+          worker.off('message', onReady);
+          worker.off('error', onError);
+        });
+      }),
+    );
     worker.on('error', failAll);
     worker.on('exit', onExit);
-  }
+    if (reused) {
+      reused.ref();
+      reused.postMessage({ op: 'init', id: -1, data, lane: lane() });
+    }
+  });
+  const ready = Promise.all(started).then(() => {});
+  ready.catch((error: unknown) => {
+    failAll(error);
+    if (!closed) void Promise.all(workers.map((wk) => wk.terminate()));
+  });
+
+  const waitAsync = (Atomics as unknown as AsyncWaitAtomics).waitAsync.bind(Atomics);
+  /** Leave the lane: every worker in it returns to its event loop at its next check. */
+  const leaveLane = (): void => {
+    epoch = (epoch + 1) & EPOCH_MASK;
+    Atomics.store(ctrl, EPOCH, epoch);
+    Atomics.add(ctrl, GENERATION, 1);
+    Atomics.notify(ctrl, GENERATION);
+  };
 
   let nextId = 0;
   return {
-    run(op, extra) {
-      if (closed) return Promise.reject(new Error(`${label} used after close()`));
-      if (failure !== undefined) return Promise.reject(failure);
-      leaveFastLane();
-      const id = nextId++;
-      return new Promise<void>((resolve, reject) => {
-        pending.set(id, { left: workers.length, failed: null, resolve, reject });
-        for (const worker of workers) worker.postMessage({ ...extra, op, id });
-      });
-    },
-    async runFast(op, local) {
+    ready,
+    async run(op, extra) {
+      await ready;
       if (closed) throw new Error(`${label} used after close()`);
       if (failure !== undefined) throw failure;
-      if (!fastActive) {
-        const generation = Atomics.load(ctrl, GENERATION);
-        for (const worker of workers) worker.postMessage({ op: 'fast', ctrl: ctrl.buffer, generation, id: -1 });
-        fastActive = true;
-      }
-      const count = workers.length;
+      const id = nextId++;
+      // in a lane pool the workers leave the lane to read the message, and rejoin after it
+      if (options.lane) leaveLane();
+      return new Promise<void>((resolve, reject) => {
+        pending.set(id, { left: workers.length, failed: null, resolve, reject });
+        for (const worker of workers) {
+          worker.postMessage({ ...extra, op, id });
+          if (options.lane) worker.postMessage({ op: 'fast', id: -1, lane: lane() });
+        }
+      });
+    },
+    async runFast(op, parts, runPart) {
+      if (closed) throw new Error(`${label} used after close()`);
+      if (failure !== undefined) throw failure;
+      if (!(parts >= 1 && parts <= MAX_PARTS)) throw new RangeError(`fast-lane parts must be 1..${MAX_PARTS}, received ${parts}`);
+      gen = (gen + 1) & GEN_MASK;
+      const opened = claimWord(epoch, gen);
+      Atomics.store(ctrl, OP, op);
+      Atomics.store(ctrl, PARTS, parts);
       Atomics.store(ctrl, DONE, 0);
       Atomics.store(ctrl, FAILED, 0);
-      Atomics.store(ctrl, OP, op);
+      Atomics.store(ctrl, CLAIM, opened);
       Atomics.add(ctrl, GENERATION, 1);
       Atomics.notify(ctrl, GENERATION);
       let localError: unknown = null;
-      try {
-        local();
-      } catch (error) {
-        localError = error;
+      for (let part = claimPart(ctrl, opened, parts); part >= 0; part = claimPart(ctrl, opened, parts)) {
+        if (localError === null) {
+          try {
+            runPart(part);
+          } catch (error) {
+            localError = error;
+          }
+        }
+        Atomics.add(ctrl, DONE, 1);
       }
-      for (let spin = 0; spin < SPINS && Atomics.load(ctrl, DONE) < count; spin++);
-      for (let done = Atomics.load(ctrl, DONE); done < count; done = Atomics.load(ctrl, DONE)) {
+      for (let spin = 0; spin < SPINS && Atomics.load(ctrl, DONE) < parts; spin++);
+      for (let done = Atomics.load(ctrl, DONE); done < parts; done = Atomics.load(ctrl, DONE)) {
         const wait = waitAsync(ctrl, DONE, done);
         if (wait.async) await Promise.race([wait.value, failed]);
       }
-      if (Atomics.load(ctrl, FAILED) !== 0) {
-        fastActive = false;
-        throw new Error(`a ${label} worker thread failed`);
-      }
+      if (Atomics.load(ctrl, FAILED) !== 0) throw new Error(`a ${label} worker thread failed`);
       if (localError !== null) throw localError;
+    },
+    broadcast(message) {
+      if (closed) throw new Error(`${label} used after close()`);
+      leaveLane();
+      // then `fast` to rejoin: a worker reads both in its event loop, still starting or back from the lane
+      for (const worker of workers) {
+        worker.postMessage({ ...message, id: -1 });
+        if (options.lane) worker.postMessage({ op: 'fast', id: -1, lane: lane() });
+      }
     },
     async close() {
       if (closed) return;
       closed = true;
-      leaveFastLane();
+      leaveLane();
       const broken = failure !== undefined;
       failAll(new Error(`${label} closed`));
+      for (const stop of stopListening) stop();
       for (const wk of workers) {
         wk.off('message', onMessage);
         wk.off('error', failAll);
@@ -208,6 +260,7 @@ export async function startWorkerPool(
         return;
       }
       if (closeBy === 'park') {
+        // at once, started or not: a later pool's `init` waits in the queue of a worker that is still starting
         const shelf = parked.get(url.href) ?? [];
         for (const wk of workers) {
           wk.postMessage({ op: 'release', id: -1 });
