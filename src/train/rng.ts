@@ -114,6 +114,19 @@ export function createRng(seed: number): Rng {
     },
     sample(n, k) {
       if (k > n || k < 0) throw new RangeError(`cannot sample ${k} distinct indices from ${n}`);
+      if (k < n / 16) {
+        // the same partial Fisher-Yates over 0..n-1 (same draws, same result), keeping only the moved entries:
+        // O(k) work, where filling 0..n-1 cost a pass over n (a group-balanced sample of 180,000 rows draws 6,100)
+        const moved = new Map<number, number>();
+        const out = new Int32Array(k);
+        for (let i = 0; i < k; i++) {
+          const j = i + int(n - i);
+          const pj = moved.get(j) ?? j;
+          out[i] = pj;
+          moved.set(j, moved.get(i) ?? i);
+        }
+        return out.sort();
+      }
       // partial Fisher-Yates over a copy of 0..n-1: O(n) memory, O(k) swaps
       const p = new Int32Array(n);
       for (let i = 0; i < n; i++) p[i] = i;

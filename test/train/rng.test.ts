@@ -52,4 +52,19 @@ describe('createRng', () => {
     expect([...from]).toEqual([10, 20, 30, 40]);
     expect(() => createRng(4).sample(3, 4)).toThrow(RangeError);
   });
+  it('sample(n, k) with k much smaller than n (kept sparse) draws what the partial Fisher-Yates over 0..n-1 draws', () => {
+    // the textbook partial shuffle, over the whole array
+    const dense = (seed: number, n: number, k: number): number[] => {
+      const rng = createRng(seed);
+      const p = Array.from({ length: n }, (_, i) => i);
+      for (let i = 0; i < k; i++) {
+        const j = i + rng.int(n - i);
+        [p[i], p[j]] = [p[j]!, p[i]!];
+      }
+      return p.slice(0, k).sort((x, y) => x - y);
+    };
+    for (const [n, k] of [[100_000, 1525], [1000, 3], [17, 1], [5000, 312]] as const) {
+      for (const seed of [0, 7]) expect([...createRng(seed).sample(n, k)]).toEqual(dense(seed, n, k));
+    }
+  });
 });
