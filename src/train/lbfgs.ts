@@ -6,23 +6,6 @@
 /** f(x) and, when `gradient` is given, its gradient written into it. */
 export type ObjectiveFunction = (x: Float64Array, gradient: Float64Array) => Promise<number>;
 
-/**
- * An objective that is cheap along a line once the line is known: for a linear model, f(x) = F(X x), the line
- * x + a d has X (x + a d) = X x + a X d, so one product X d per direction gives f and its slope at every step a
- * without touching X again; only the point the line search accepts needs the gradient (X^T ...).
- * {@link minimizeLbfgs} calls start once, then per iteration direction, along (one or more steps), and move.
- */
-export interface LineObjective {
-  /** f(x), its gradient written into `gradient`; x becomes the origin of the lines. */
-  start(x: Float64Array, gradient: Float64Array): Promise<number>;
-  /** The line from the origin along d (d is not modified until the next direction). */
-  direction(d: Float64Array): Promise<void>;
-  /** f(origin + a d) and its derivative in a (a non-finite f: the step is too long). */
-  along(a: number): Promise<{ value: number; slope: number }>;
-  /** Move the origin to step a, `x` = origin + a d as the caller computed it; the gradient there into `gradient`. */
-  move(a: number, x: Float64Array, gradient: Float64Array): Promise<void>;
-}
-
 /** Options of {@link minimizeLbfgs}. */
 export interface LbfgsOptions {
   /** Maximum iterations (default 500). */
@@ -53,25 +36,23 @@ export interface LbfgsResult {
 }
 
 /**
- * Minimise `f` from `x0` (not modified) with L-BFGS. `f` is a function giving the value and gradient at a point,
- * or a {@link LineObjective}, whose line search then needs no gradient until it accepts a step. Deterministic.
- * Non-finite values during the line search shrink the step; a non-finite value at x0 throws a RangeError.
+ * Minimise `f` from `x0` (not modified) with L-BFGS. Deterministic. Non-finite values during the line search
+ * shrink the step; a non-finite value at x0 throws a RangeError.
  *
  * @example
  * // f(x) = (x0 - 3)^2 + 10 (x1 + 1)^2
  * const r = await minimizeLbfgs(async (x, g) => { g[0] = 2 * (x[0] - 3); g[1] = 20 * (x[1] + 1); return (x[0] - 3) ** 2 + 10 * (x[1] + 1) ** 2; }, new Float64Array(2));
  * r.x; // ~[3, -1]
  */
-export async function minimizeLbfgs(f: ObjectiveFunction | LineObjective, x0: Float64Array, options: LbfgsOptions = {}): Promise<LbfgsResult> {
+export async function minimizeLbfgs(f: ObjectiveFunction, x0: Float64Array, options: LbfgsOptions = {}): Promise<LbfgsResult> {
   const maxIterations = options.maxIterations ?? 500;
   const memory = options.memory ?? 10;
   const gtol = options.gradientTolerance ?? 1e-6;
   const ftol = options.relativeTolerance ?? 1e-10;
-  const line = typeof f === 'function' ? lineOf(f) : f;
   const m = x0.length;
   let x: Float64Array = Float64Array.from(x0);
   let g: Float64Array = new Float64Array(m);
-  let fx = await line.start(x, g);
+  let fx = await f(x, g);
   let evaluations = 1;
   if (!Number.isFinite(fx) || !allFinite(g)) throw new RangeError(`objective is not finite at the starting point (value ${fx})`);
   const sList: Float64Array[] = [];
@@ -113,8 +94,7 @@ export async function minimizeLbfgs(f: ObjectiveFunction | LineObjective, x0: Fl
       dg = dot(d, g);
     }
     const step0 = sList.length === 0 ? Math.min(1, 1 / Math.sqrt(dot(g, g))) : 1;
-    await line.direction(d);
-    const ls = await strongWolfe(line, fx, dg, step0);
+    const ls = await strongWolfe(f, x, fx, g, d, dg, step0);
     evaluations += ls.evaluations;
     if (!ls.ok) {
       if (!restarted && sList.length > 0) {
@@ -130,15 +110,11 @@ export async function minimizeLbfgs(f: ObjectiveFunction | LineObjective, x0: Fl
     }
     restarted = false;
     iterations++;
-    const xNew = new Float64Array(m);
-    for (let j = 0; j < m; j++) xNew[j] = (x[j] as number) + ls.a * (d[j] as number);
-    const gNew = new Float64Array(m);
-    await line.move(ls.a, xNew, gNew);
     const s = new Float64Array(m);
     const yv = new Float64Array(m);
     for (let j = 0; j < m; j++) {
-      s[j] = (xNew[j] as number) - (x[j] as number);
-      yv[j] = (gNew[j] as number) - (g[j] as number);
+      s[j] = (ls.x[j] as number) - (x[j] as number);
+      yv[j] = (ls.g[j] as number) - (g[j] as number);
     }
     const sy = dot(s, yv);
     if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(yv, yv))) {
@@ -152,8 +128,8 @@ export async function minimizeLbfgs(f: ObjectiveFunction | LineObjective, x0: Fl
       rhoList.push(1 / sy);
     }
     const fPrev = fx;
-    x = xNew;
-    g = gNew;
+    x = ls.x;
+    g = ls.g;
     fx = ls.f;
     gnorm = normInf(g);
     options.onIteration?.(iterations, fx, gnorm);
@@ -163,45 +139,11 @@ export async function minimizeLbfgs(f: ObjectiveFunction | LineObjective, x0: Fl
   return { x, value: fx, gradientNorm: gnorm, iterations, evaluations, converged: stop === 'gradient' || stop === 'relative-change', stop };
 }
 
-/**
- * A plain objective as a {@link LineObjective}: every step of a line costs a full evaluation, whose gradient is
- * kept until the line search accepts a step.
- */
-function lineOf(f: ObjectiveFunction): LineObjective {
-  let origin: Float64Array = new Float64Array(0);
-  let dir: Float64Array = new Float64Array(0);
-  const gradients = new Map<number, Float64Array>();
-  return {
-    async start(x, gradient) {
-      origin = x;
-      return f(x, gradient);
-    },
-    async direction(d) {
-      dir = d;
-      gradients.clear();
-    },
-    async along(a) {
-      const m = origin.length;
-      const xa = new Float64Array(m);
-      for (let j = 0; j < m; j++) xa[j] = (origin[j] as number) + a * (dir[j] as number);
-      const ga = new Float64Array(m);
-      let value = await f(xa, ga);
-      if (!Number.isFinite(value) || !allFinite(ga)) value = Infinity;
-      gradients.set(a, ga);
-      return { value, slope: Number.isFinite(value) ? dot(ga, dir) : NaN };
-    },
-    async move(a, x, gradient) {
-      gradient.set(gradients.get(a) as Float64Array);
-      origin = x;
-    },
-  };
-}
-
 interface LineSearchResult {
   readonly ok: boolean;
-  /** The accepted step and the value there. */
-  readonly a: number;
+  readonly x: Float64Array;
   readonly f: number;
+  readonly g: Float64Array;
   readonly evaluations: number;
 }
 
@@ -209,23 +151,36 @@ interface Trial {
   readonly a: number;
   readonly f: number;
   readonly dphi: number;
+  readonly x: Float64Array;
+  readonly g: Float64Array;
 }
 
-/** Strong-Wolfe line search along the line's direction (N&W Alg. 3.5 with zoom, Alg. 3.6). */
-async function strongWolfe(line: LineObjective, f0: number, d0: number, step0: number): Promise<LineSearchResult> {
+/** Strong-Wolfe line search along d from x (N&W Alg. 3.5 with zoom, Alg. 3.6). */
+async function strongWolfe(
+  f: ObjectiveFunction,
+  x: Float64Array,
+  f0: number,
+  g0: Float64Array,
+  d: Float64Array,
+  d0: number,
+  step0: number,
+): Promise<LineSearchResult> {
   const c1 = 1e-4;
   const c2 = 0.9;
+  const m = x.length;
   let evaluations = 0;
   const phi = async (a: number): Promise<Trial> => {
-    const { value, slope } = await line.along(a);
+    const xa = new Float64Array(m);
+    for (let j = 0; j < m; j++) xa[j] = (x[j] as number) + a * (d[j] as number);
+    const ga = new Float64Array(m);
+    let fa = await f(xa, ga);
     evaluations++;
-    const fa = Number.isFinite(value) && Number.isFinite(slope) ? value : Infinity;
-    return { a, f: fa, dphi: Number.isFinite(fa) ? slope : NaN };
+    if (!Number.isFinite(fa) || !allFinite(ga)) fa = Infinity;
+    return { a, f: fa, dphi: Number.isFinite(fa) ? dot(ga, d) : NaN, x: xa, g: ga };
   };
-  const done = (t: Trial): LineSearchResult => ({ ok: true, a: t.a, f: t.f, evaluations });
-  const failed = (): LineSearchResult => ({ ok: false, a: 0, f: f0, evaluations });
+  const done = (t: Trial): LineSearchResult => ({ ok: true, x: t.x, f: t.f, g: t.g, evaluations });
   const armijo = (t: Trial): boolean => Number.isFinite(t.f) && t.f <= f0 + c1 * t.a * d0;
-  const start: Trial = { a: 0, f: f0, dphi: d0 };
+  const start: Trial = { a: 0, f: f0, dphi: d0, x, g: g0 };
 
   const zoom = async (loIn: Trial, hiIn: Trial): Promise<LineSearchResult> => {
     let lo = loIn;
@@ -247,7 +202,7 @@ async function strongWolfe(line: LineObjective, f0: number, d0: number, step0: n
     }
     // no strong-Wolfe point found: accept the best sufficient-decrease point, if any
     if (lo.a > 0 && lo.f < f0) return done(lo);
-    return failed();
+    return { ok: false, x, f: f0, g: g0, evaluations };
   };
 
   let prev = start;
@@ -260,7 +215,7 @@ async function strongWolfe(line: LineObjective, f0: number, d0: number, step0: n
     prev = t;
     a *= 2;
   }
-  return prev.a > 0 ? done(prev) : failed();
+  return prev.a > 0 ? done(prev) : { ok: false, x, f: f0, g: g0, evaluations };
 }
 
 /** Minimiser of the cubic through (lo.a, lo.f, lo.dphi) and (hi.a, hi.f, hi.dphi); NaN when undefined. */
