@@ -279,6 +279,8 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
     };
 
     const measureObjective = objectiveOver(full, null, 0, 0);
+    // the fit whose logits measureObjective holds: the exact penalty of the chosen head reuses them
+    let lastMeasured: Measured | null = null;
     const measure = async (fit: OneFit, a: number): Promise<Measured> => {
       if (!fit.theta.every(Number.isFinite)) {
         throw new ConvergenceError(`training produced non-finite weights (optimizer ${optimizer}, alpha ${a}); try a larger l2 or a smaller alpha`);
@@ -288,7 +290,8 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
       let correct = 0;
       for (let i = 0; i < yPred.length; i++) if (yPred[i] === data.y[i]) correct++;
       const gap = exact ? exact.hardGap(yPred, data.y, data.group, K, data.groupNames.length) : NaN;
-      return { ...fit, alpha: a, accuracy: correct / yPred.length, gap };
+      lastMeasured = { ...fit, alpha: a, accuracy: correct / yPred.length, gap };
+      return lastMeasured;
     };
 
     const theta0 = options.init ? headToTheta(options.init) : new Float64Array(k * d + k);
@@ -347,7 +350,7 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
     }
 
     const head = thetaToHead(chosen.theta, data.classes, d, k);
-    const penaltyValue = exact ? await measureObjective.penaltyAt(chosen.theta, exact) : 0;
+    const penaltyValue = !exact ? 0 : chosen === lastMeasured ? measureObjective.penaltyOfLogits(exact) : await measureObjective.penaltyAt(chosen.theta, exact);
     const result: FitResult = {
       head,
       alpha: chosen.alpha,

@@ -184,7 +184,14 @@ export class HeadObjective {
   /** Value of `penalty` (default: the configured one) at theta, without its gradient. */
   async penaltyAt(theta: Float64Array, penalty: Penalty | null = this.config.penalty): Promise<number> {
     if (!penalty) return 0;
-    await this.rowOutputs(theta);
+    await this.logits(theta);
+    return this.penaltyOfLogits(penalty);
+  }
+
+  /** {@link penaltyAt} at the theta of the last {@link logits} call, whose logits are reused (no pass over X). */
+  penaltyOfLogits(penalty: Penalty | null = this.config.penalty): number {
+    if (!penalty) return 0;
+    this.rowsFromLogits();
     return penalty.value(this.penaltyInput());
   }
 
