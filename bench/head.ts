@@ -7,8 +7,9 @@
  *   backward, SGD step; best of 1 and 2 torch threads) / our full-batch objective + gradient (HeadObjective, EO,
  *   threaded ops, one pass over X). Also the two-pass evaluation, the js kernels, the single-thread ops, and
  *   ONNX Runtime MatMuls.
- * - m2EoSpeedup: peer llft fit seconds on M2 (EO, alpha 1) / ours (finetuneSet + fitHead lbfgs), means of 5 seeds;
- *   with test accuracy and test EO difference of both sides.
+ * - m2EoSpeedup: peer llft fit seconds on M2 (EO, alpha 1) / ours (finetuneSet + fitHead lbfgs), means of 5 seeds,
+ *   each side in a fresh process of its own (ours: bench/_head-m2.ts); with test accuracy and test EO difference
+ *   of both sides.
  * - fullEoSpeedup: peer seconds for 1000 full-batch epochs on all train rows (no hold-out, no early stopping) /
  *   our seconds until L-BFGS reaches the peer's final objective (the same exact function) on the same rows.
  * - peakMemoryRatio: peak RSS of the child process doing our full-train fit (bench/_head-full.ts, node + tsx)
@@ -22,8 +23,6 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import type { EmbeddingSet } from '../src/data/dataset.ts';
 import { createPenalty } from '../src/fairness/penalties/registry.ts';
-import { finetuneSet, releaseFinetuneSet } from '../src/pipeline/finetune-sets.ts';
-import { fitHead } from '../src/train/fit.ts';
 import type { LinearOps } from '../src/train/linear-ops.ts';
 import { createLocalOps } from '../src/train/local-ops.ts';
 import { HeadObjective } from '../src/train/objective.ts';
@@ -48,21 +47,6 @@ function python(args: string[]): Record<string, unknown>[] {
   const r = spawnSync(PY, [`${here}_peer_epoch.py`, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
   return r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** Accuracy and equalized-odds difference (max of the TPR and FPR gaps between the two groups), as peer.py computes them. */
-function scores(yPred: Int32Array, set: EmbeddingSet): { acc: number; eo: number } {
-  const hit = [0, 0, 0, 0];
-  const count = [0, 0, 0, 0];
-  let correct = 0;
-  for (let i = 0; i < set.y.length; i++) {
-    const cell = set.y[i]! * 2 + set.group[i]!;
-    count[cell]! += 1;
-    hit[cell]! += yPred[i]!;
-    if (yPred[i] === set.y[i]) correct++;
-  }
-  const rate = (c: number): number => hit[c]! / count[c]!;
-  return { acc: correct / set.y.length, eo: Math.max(Math.abs(rate(0) - rate(1)), Math.abs(rate(2) - rate(3))) };
 }
 
 async function timeOps(ops: LinearOps, reps: number): Promise<number> {
@@ -210,32 +194,15 @@ async function main(): Promise<void> {
   result.peakMemoryRatio = round(full.peakRssBytes / full.trainBytes, 3);
   log(`full: ${JSON.stringify(result.full)}`);
 
-  // 3. M2 + EO, alpha 1, 5 seeds each side
+  // 3. M2 + EO, alpha 1, 5 seeds each side, each side in a fresh process of its own
   const peerM2 = python(['llft', dir, '--seeds', SEEDS.join(','), '--ft-data', 'm2', '--ft-penalty', 'eo', '--ft-alpha', '1']);
-  const oursM2: { seed: number; seconds: number; setSeconds: number; testAcc: number; testEo: number; iterations: number; rows: number }[] = [];
-  for (const seed of SEEDS) {
-    const t = performance.now();
-    const set = finetuneSet('m2', train, val, seed);
-    const setSeconds = (performance.now() - t) / 1000;
-    const r = await fitHead(set, { constraint: 'eo', alpha: 1, optimizer: 'lbfgs', seed });
-    const seconds = (performance.now() - t) / 1000;
-    const s = scores(r.head.predict(test.x), test);
-    // as a sweep does (src/pipeline/finetune.ts): the next seed's set reuses this one's memory
-    releaseFinetuneSet(set);
-    oursM2.push({ seed, seconds: round(seconds), setSeconds: round(setSeconds), testAcc: round(s.acc), testEo: round(s.eo), iterations: r.iterations, rows: set.y.length });
-    log(`ours m2 seed ${seed}: ${JSON.stringify(oursM2[oursM2.length - 1])}`);
-  }
-  // The same 5 seeds again in this process: how long a fit takes once V8 has optimised the JavaScript around the
-  // kernels (the first fits of a process run part of it unoptimised). Reported beside the ratio, not in it.
-  const warmRuns: { seed: number; seconds: number; setSeconds: number }[] = [];
-  for (const seed of SEEDS) {
-    const t = performance.now();
-    const set = finetuneSet('m2', train, val, seed);
-    const setSeconds = (performance.now() - t) / 1000;
-    await fitHead(set, { constraint: 'eo', alpha: 1, optimizer: 'lbfgs', seed });
-    warmRuns.push({ seed, seconds: round((performance.now() - t) / 1000), setSeconds: round(setSeconds) });
-    releaseFinetuneSet(set);
-  }
+  const m2Child = spawnSync(process.execPath, ['--import', 'tsx', `${here}_head-m2.ts`, dir, SEEDS.join(',')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (m2Child.status !== 0) throw new Error(`_head-m2.ts failed: ${m2Child.stderr.slice(-2000)}`);
+  const { runs: oursM2, againRuns: warmRuns } = JSON.parse(m2Child.stdout.trim().split('\n').pop()!) as {
+    runs: { seed: number; seconds: number; setSeconds: number; testAcc: number; testEo: number; iterations: number; rows: number }[];
+    againRuns: { seed: number; seconds: number; setSeconds: number }[];
+  };
+  for (const r of oursM2) log(`ours m2 seed ${r.seed}: ${JSON.stringify(r)}`);
   log(`ours m2, the same seeds again: ${JSON.stringify(warmRuns)}`);
   const peer = {
     seconds: mean(peerM2.map((r) => r.seconds as number)),
@@ -254,7 +221,7 @@ async function main(): Promise<void> {
     accuracyPointsBehindPeer: round(100 * (peer.testAcc - our.testAcc), 3),
     eoAbovePeer: round(our.testEo - peer.testEo, 3),
     loadAvg: load(),
-    note: 'peer seconds = peer.py run_llft (ft set incl. concatenating train+val, then SGD with early stopping); ours = finetuneSet (setSeconds, also concatenates train+val) + fitHead(lbfgs, ops chosen by createLinearOps), each set released for the next draw; CSV loading excluded. oursAgain* = the same 5 seeds run again in the same process (not in m2EoSpeedup)',
+    note: 'each side in a fresh process of its own (ours: bench/_head-m2.ts), data loading excluded. peer seconds = peer.py run_llft (ft set incl. concatenating train+val, then SGD with early stopping); ours = finetuneSet (setSeconds, also concatenates train+val) + fitHead(lbfgs, ops chosen by createLinearOps), each set released for the next draw. oursAgain* = the same 5 seeds run again in the same process (not in m2EoSpeedup)',
   };
   result.m2EoSpeedup = round(peer.seconds / our.seconds);
   result.loadAvgAtEnd = load();
