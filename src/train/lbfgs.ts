@@ -2,6 +2,7 @@
  * Full-batch L-BFGS (Nocedal & Wright 2006, Alg. 7.4/7.5) with a strong-Wolfe line search (Alg. 3.5/3.6,
  * cubic interpolation, c1 = 1e-4, c2 = 0.9), for smooth objectives of a few thousand parameters.
  */
+import { TwoLoop } from './_internal/two-loop.ts';
 
 /** f(x) and, when `gradient` is given, its gradient written into it. */
 export type ObjectiveFunction = (x: Float64Array, gradient: Float64Array) => Promise<number>;
@@ -55,11 +56,7 @@ export async function minimizeLbfgs(f: ObjectiveFunction, x0: Float64Array, opti
   let fx = await f(x, g);
   let evaluations = 1;
   if (!Number.isFinite(fx) || !allFinite(g)) throw new RangeError(`objective is not finite at the starting point (value ${fx})`);
-  const sList: Float64Array[] = [];
-  const yList: Float64Array[] = [];
-  const rhoList: number[] = [];
-  const d = new Float64Array(m);
-  const alphaBuf = new Float64Array(memory);
+  const pairs = new TwoLoop(m, memory);
   let iterations = 0;
   let stop: LbfgsStop = 'max-iterations';
   let gnorm = normInf(g);
@@ -68,40 +65,21 @@ export async function minimizeLbfgs(f: ObjectiveFunction, x0: Float64Array, opti
 
   while (stop === 'max-iterations' && iterations < maxIterations) {
     // two-loop recursion: d = -H g
-    for (let j = 0; j < m; j++) d[j] = -(g[j] as number);
-    const h = sList.length;
-    for (let t = h - 1; t >= 0; t--) {
-      const a = (rhoList[t] as number) * dot(sList[t] as Float64Array, d);
-      alphaBuf[t] = a;
-      axpy(-a, yList[t] as Float64Array, d);
-    }
-    if (h > 0) {
-      const yl = yList[h - 1] as Float64Array;
-      const gamma = dot(sList[h - 1] as Float64Array, yl) / dot(yl, yl);
-      for (let j = 0; j < m; j++) d[j] = (d[j] as number) * gamma;
-    }
-    for (let t = 0; t < h; t++) {
-      const b = (rhoList[t] as number) * dot(yList[t] as Float64Array, d);
-      axpy((alphaBuf[t] as number) - b, sList[t] as Float64Array, d);
-    }
+    const d = pairs.direction(g);
     let dg = dot(d, g);
     if (!(dg < 0)) {
       // not a descent direction (numerical trouble): fall back to steepest descent
       for (let j = 0; j < m; j++) d[j] = -(g[j] as number);
-      sList.length = 0;
-      yList.length = 0;
-      rhoList.length = 0;
+      pairs.clear();
       dg = dot(d, g);
     }
-    const step0 = sList.length === 0 ? Math.min(1, 1 / Math.sqrt(dot(g, g))) : 1;
+    const step0 = pairs.count === 0 ? Math.min(1, 1 / Math.sqrt(dot(g, g))) : 1;
     const ls = await strongWolfe(f, x, fx, g, d, dg, step0);
     evaluations += ls.evaluations;
     if (!ls.ok) {
-      if (!restarted && sList.length > 0) {
+      if (!restarted && pairs.count > 0) {
         // retry once from steepest descent with a fresh memory
-        sList.length = 0;
-        yList.length = 0;
-        rhoList.length = 0;
+        pairs.clear();
         restarted = true;
         continue;
       }
@@ -117,16 +95,7 @@ export async function minimizeLbfgs(f: ObjectiveFunction, x0: Float64Array, opti
       yv[j] = (ls.g[j] as number) - (g[j] as number);
     }
     const sy = dot(s, yv);
-    if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(yv, yv))) {
-      if (sList.length === memory) {
-        sList.shift();
-        yList.shift();
-        rhoList.shift();
-      }
-      sList.push(s);
-      yList.push(yv);
-      rhoList.push(1 / sy);
-    }
+    if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(yv, yv))) pairs.push(s, yv, 1 / sy);
     const fPrev = fx;
     x = ls.x;
     g = ls.g;
@@ -232,10 +201,6 @@ function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let j = 0; j < a.length; j++) s += (a[j] as number) * (b[j] as number);
   return s;
-}
-
-function axpy(a: number, x: Float64Array, y: Float64Array): void {
-  for (let j = 0; j < y.length; j++) y[j] = (y[j] as number) + a * (x[j] as number);
 }
 
 function normInf(a: Float64Array): number {

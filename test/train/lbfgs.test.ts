@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { minimizeLbfgs } from '../../src/train/lbfgs.ts';
+import { TwoLoop } from '../../src/train/_internal/two-loop.ts';
 
 describe('minimizeLbfgs', () => {
   it('finds the minimum (3, -1) of (x0 - 3)^2 + 10 (x1 + 1)^2', async () => {
@@ -46,5 +47,33 @@ describe('minimizeLbfgs', () => {
       return v > 0 ? v - Math.log(v) : Infinity;
     }, Float64Array.of(0.05));
     expect(r.x[0]).toBeCloseTo(1, 5);
+  });
+  it('takes the same direction to the last bit with the two-loop recursion in WebAssembly and in plain loops', () => {
+    const n = 37;
+    const wasm = new TwoLoop(n, 4);
+    const plain = new TwoLoop(n, 4, false);
+    let seed = 12345;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
+    const vec = (): Float64Array => Float64Array.from({ length: n }, next);
+    for (let round = 0; round < 9; round++) {
+      // 9 pairs through a memory of 4: the oldest are dropped, slots reused
+      const g = vec();
+      const a = Array.from(wasm.direction(g));
+      const b = Array.from(plain.direction(g));
+      expect(a).toEqual(b);
+      if (round > 0) expect(a).not.toEqual(Array.from(g, (v) => -v));
+      const s = vec();
+      const y = Float64Array.from(s, (v) => v + 0.1 * next());
+      let sy = 0;
+      for (let j = 0; j < n; j++) sy += s[j]! * y[j]!;
+      wasm.push(s, y, 1 / sy);
+      plain.push(s, y, 1 / sy);
+      expect(wasm.count).toBe(Math.min(round + 1, 4));
+    }
+    wasm.clear();
+    expect(Array.from(wasm.direction(Float64Array.of(...new Array<number>(n).fill(2))))).toEqual(new Array<number>(n).fill(-2));
   });
 });

@@ -23,6 +23,7 @@ import {
 import {
   CHUNK_LOCALS, CHUNK_TYPE, chunkBody, EXP_LOCALS, EXP_TYPE, expBody, FLUSH_LOCALS, FLUSH_TYPE, flushBody, TERMS_LOCALS, TERMS_TYPE, termsBody,
 } from './wasm-row-terms.ts';
+import { TWO_LOOP_LOCALS, TWO_LOOP_TYPE, twoLoopBody, VAXPY_LOCALS, VAXPY_TYPE, vaxpyBody, VDOT_LOCALS, VDOT_TYPE, vdotBody } from './wasm-two-loop.ts';
 import { CELL_BLOCK_ROWS } from './cell-pass.mjs';
 
 /** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
@@ -285,9 +286,9 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
   };
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE])),
+    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE, VDOT_TYPE, VAXPY_TYPE, TWO_LOOP_TYPE])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5]])),
+    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5], [6], [7], [8]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
@@ -298,10 +299,14 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
       [...name('exp'), 0x00, 6],
       [...name('flush'), 0x00, 7],
       [...name('chunk'), 0x00, 8],
+      [...name('vdot'), 0x00, 9],
+      [...name('vaxpy'), 0x00, 10],
+      [...name('twoLoop'), 0x00, 11],
     ])),
     ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body()),
       code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS), code(flushBody(), FLUSH_LOCALS),
-      code(chunkBody({ fwd: 0, bwd2: 2, fwd1: 3, terms: 5, flush: 7 }, CELL_BLOCK_ROWS), CHUNK_LOCALS)])),
+      code(chunkBody({ fwd: 0, bwd2: 2, fwd1: 3, terms: 5, flush: 7 }, CELL_BLOCK_ROWS), CHUNK_LOCALS),
+      code(vdotBody(), VDOT_LOCALS), code(vaxpyBody(), VAXPY_LOCALS), code(twoLoopBody(9, 10), TWO_LOOP_LOCALS)])),
   ];
   return new Uint8Array(bytes);
 }
@@ -349,6 +354,12 @@ export interface WasmKernels {
   exp(x: number): number;
   /** tot[j] += acc[j] (float32 into float64), acc[j] = 0, for j < count (byte addresses acc, tot). */
   flush(acc: number, tot: number, count: number): void;
+  /** sum_j a[j] b[j] over n float64 (see wasm-two-loop.ts). */
+  vdot(a: number, b: number, n: number): number;
+  /** y[j] += alpha x[j] over n float64. */
+  vaxpy(alpha: number, x: number, y: number, n: number): void;
+  /** L-BFGS's two-loop recursion, d = -H g (see wasm-two-loop.ts). */
+  twoLoop(g: number, d: number, s: number, y: number, rho: number, alpha: number, order: number, h: number, n: number): void;
   /** Up to 4 blocks of the one-pass objective, then flush (see wasm-row-terms.ts). */
   chunk(
     row: number, rows: number, d: number, oneRow: number, w: number, z: number, codes: number, groups: number, bias: number,
