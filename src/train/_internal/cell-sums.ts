@@ -1,7 +1,7 @@
 import { InputError, ShapeError } from '../../errors.ts';
 import { cellScratchBytes, cellStride } from './cell-pass.mjs';
 import type { CellsMessage, WasmScratch } from './range-runner.ts';
-import { claimBytes } from './wasm-kernels.ts';
+import { claimBytes, instantiateKernels } from './wasm-kernels.ts';
 
 /**
  * The shared buffers of LinearOps.binaryCellSums (threaded and streaming ops), made on first use: the row codes (copied when they change),
@@ -35,8 +35,14 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
   let lastCodes: Int32Array | null = null;
   let groupsNow = 0;
   let allocatedCells = 0;
-  let out: Float64Array<SharedArrayBuffer> = new Float64Array(new SharedArrayBuffer(0));
+  let out: Float64Array = new Float64Array(new SharedArrayBuffer(0));
   let scratchAt: number[] = [];
+  // wasm kernels: the slots' blocks and their sum live in the wasm memory, where vaxpy adds them (the plain loop ran
+  // unoptimised in the first fits of a process)
+  const memory = scratch?.[0]?.memory;
+  const kernels = scratch?.[0] ? instantiateKernels(scratch[0].module, scratch[0].memory) : null;
+  let blocksAt = -1;
+  let summed: Float64Array = new Float64Array(0);
   return {
     /** Check and share `rowCodes`; the message carries a new setup when anything changed. */
     prepare(rowCodes: Int32Array, groups: number, target: Float64Array): CellsMessage {
@@ -58,21 +64,35 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
       }
       if (groups !== groupsNow) {
         groupsNow = groups;
-        out = new Float64Array(new SharedArrayBuffer(8 * slots * cells * stride));
         changed = true;
-        if (scratch && cells > allocatedCells) {
+        if (scratch && memory && cells > allocatedCells) {
           const bytes = 16 * Math.ceil(cellScratchBytes(d, cells, n) / 16);
-          const at = claimBytes(scratch[0]!.memory, slots * bytes);
-          if (at < 0) throw new InputError(`binaryCellSums: no room for ${cells} cells in the 4 GiB WebAssembly memory`);
+          const at = claimBytes(memory, slots * bytes);
+          blocksAt = claimBytes(memory, 8 * (slots + 1) * cells * stride);
+          if (at < 0 || blocksAt < 0) throw new InputError(`binaryCellSums: no room for ${cells} cells in the 4 GiB WebAssembly memory`);
           scratchAt = Array.from({ length: slots }, (_, t) => at + t * bytes);
           allocatedCells = cells;
         }
+        if (memory) {
+          const buffer = memory.buffer as unknown as SharedArrayBuffer;
+          out = new Float64Array(buffer, blocksAt, slots * cells * stride);
+          summed = new Float64Array(buffer, blocksAt + 8 * slots * cells * stride, cells * stride);
+        } else {
+          out = new Float64Array(new SharedArrayBuffer(8 * slots * cells * stride));
+        }
       }
-      return changed ? { setup: { codes: codes.buffer as SharedArrayBuffer, out: out.buffer, groups, scratchAt } } : {};
+      const setup = { codes: codes.buffer as SharedArrayBuffer, out: out.buffer as SharedArrayBuffer, outAt: out.byteOffset / 8, groups, scratchAt };
+      return changed ? { setup } : {};
     },
     /** target = the sum of the slots' blocks, in slot order. */
     sum(target: Float64Array): void {
       const size = target.length;
+      if (kernels) {
+        summed.set(out.subarray(0, size));
+        for (let t = 1; t < slots; t++) kernels.vaxpy(1, out.byteOffset + 8 * t * size, summed.byteOffset, size);
+        target.set(summed);
+        return;
+      }
       target.set(out.subarray(0, size));
       for (let t = 1; t < slots; t++) {
         const at = t * size;

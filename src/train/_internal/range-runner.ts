@@ -43,8 +43,9 @@ export interface CellsMessage {
   readonly setup?: {
     /** Int32 per row: y * groups + group. */
     readonly codes: SharedArrayBuffer;
-    /** Float64, one block of 2 * groups cells per thread (slot order). */
+    /** Float64, one block of 2 * groups cells per slot (slot order), from float64 index `outAt` on. */
     readonly out: SharedArrayBuffer;
+    readonly outAt: number;
     readonly groups: number;
     /** Per slot: byte address of the thread's cell scratch in the wasm memory (wasm kernels only). */
     readonly scratchAt: readonly number[];
@@ -70,7 +71,7 @@ export function createRangeRunner(data: OpsWorkerData): (op: RangeOp, message?: 
       if (setup) {
         cellPass = createCellPass({
           x, xOffset: data.xOffset, d, start, end, codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
-          out: new Float64Array(setup.out), outAt: slot * 2 * setup.groups * cellStride(d), wasm: null,
+          out: new Float64Array(setup.out), outAt: setup.outAt + slot * 2 * setup.groups * cellStride(d), wasm: null,
         });
       }
       if (!cellPass) throw new Error('cells: no setup received');

@@ -48,7 +48,7 @@ parentPort?.on('message', (message: CellsMessage & { op: 'forward' | 'backward' 
       forwardDisk(x, start, end, buffer, w, b, k, rowValues);
     } else if (message.op === 'cells') {
       const setup = message.setup;
-      if (setup) cells = { codes: new Int32Array(setup.codes), out: new Float64Array(setup.out), groups: setup.groups };
+      if (setup) cells = { codes: new Int32Array(setup.codes), out: new Float64Array(setup.out, 8 * setup.outAt), groups: setup.groups };
       if (!cells) throw new Error('cells: no setup received');
       const size = 2 * cells.groups * cellStride(d);
       cells.out.fill(0, slot * size, (slot + 1) * size);

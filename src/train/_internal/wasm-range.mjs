@@ -87,7 +87,7 @@ export function createWasmRange(data) {
     cellPass = createCellPass({
       x, xOffset: data.xOffset, d, start, end,
       codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
-      out: new Float64Array(setup.out), outAt: slot * 2 * setup.groups * cellStride(d),
+      out: new Float64Array(setup.out), outAt: setup.outAt + slot * 2 * setup.groups * cellStride(d),
       wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.scratchAt[slot], copyCodes },
     });
   }
