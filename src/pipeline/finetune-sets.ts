@@ -1,6 +1,7 @@
 import { InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { takeRows, type Matrix } from '../data/matrix.ts';
+import { cellOrder } from '../train/cell-order.ts';
 import { createRng } from '../train/rng.ts';
 import { releaseSharedMatrix, sharedMatrix } from '../train/threaded-ops.ts';
 
@@ -136,10 +137,8 @@ export function balancedSampleIndices(
 ): Int32Array {
   const K = classes.length;
   const G = groupNames.length;
-  const n = y.length;
   // the rows of each (label, group) cell, ascending, as slices of one array (counting sort by cell)
-  const size = new Int32Array(K * G);
-  for (let i = 0; i < n; i++) size[(y[i] as number) * G + (group[i] as number)]! += 1;
+  const { size, first, byCell } = cellOrder(y, group, G, K * G);
   let m = Infinity;
   for (let c = 0; c < K; c++) {
     for (let g = 0; g < G; g++) {
@@ -149,11 +148,6 @@ export function balancedSampleIndices(
       m = Math.min(m, size[c * G + g] as number);
     }
   }
-  const first = new Int32Array(K * G + 1);
-  for (let c = 0; c < K * G; c++) first[c + 1] = (first[c] as number) + (size[c] as number);
-  const next = first.slice(0, K * G);
-  const byCell = new Int32Array(n);
-  for (let i = 0; i < n; i++) byCell[next[(y[i] as number) * G + (group[i] as number)]!++] = i;
   const rng = createRng(seed);
   const picked = new Int32Array(K * G * m);
   for (let c = 0; c < K * G; c++) picked.set(rng.sampleFrom(byCell.subarray(first[c], first[c + 1]), m), c * m);

@@ -24,6 +24,7 @@ import {
   CHUNK_LOCALS, CHUNK_TYPE, chunkBody, EXP_LOCALS, EXP_TYPE, expBody, FLUSH_LOCALS, FLUSH_TYPE, flushBody, TERMS_LOCALS, TERMS_TYPE, termsBody,
 } from './wasm-row-terms.ts';
 import { TWO_LOOP_LOCALS, TWO_LOOP_TYPE, twoLoopBody, VAXPY_LOCALS, VAXPY_TYPE, vaxpyBody, VDOT_LOCALS, VDOT_TYPE, vdotBody } from './wasm-two-loop.ts';
+import { CELL_COUNTS_TYPE, CELL_ORDER_LOCALS, CELL_PLACE_TYPE, cellCountsBody, cellPlaceBody } from './wasm-cell-order.ts';
 import { CELL_BLOCK_ROWS } from './cell-pass.mjs';
 
 /** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
@@ -286,9 +287,9 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
   };
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE, VDOT_TYPE, VAXPY_TYPE, TWO_LOOP_TYPE])),
+    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE, VDOT_TYPE, VAXPY_TYPE, TWO_LOOP_TYPE, CELL_COUNTS_TYPE, CELL_PLACE_TYPE])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5], [6], [7], [8]])),
+    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5], [6], [7], [8], [9], [10]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
@@ -302,11 +303,14 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
       [...name('vdot'), 0x00, 9],
       [...name('vaxpy'), 0x00, 10],
       [...name('twoLoop'), 0x00, 11],
+      [...name('cellCounts'), 0x00, 12],
+      [...name('cellPlace'), 0x00, 13],
     ])),
     ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body()),
       code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS), code(flushBody(), FLUSH_LOCALS),
       code(chunkBody({ fwd: 0, bwd2: 2, fwd1: 3, terms: 5, flush: 7 }, CELL_BLOCK_ROWS), CHUNK_LOCALS),
-      code(vdotBody(), VDOT_LOCALS), code(vaxpyBody(), VAXPY_LOCALS), code(twoLoopBody(9, 10), TWO_LOOP_LOCALS)])),
+      code(vdotBody(), VDOT_LOCALS), code(vaxpyBody(), VAXPY_LOCALS), code(twoLoopBody(9, 10), TWO_LOOP_LOCALS),
+      code(cellCountsBody(), CELL_ORDER_LOCALS), code(cellPlaceBody(), CELL_ORDER_LOCALS)])),
   ];
   return new Uint8Array(bytes);
 }
@@ -360,6 +364,10 @@ export interface WasmKernels {
   vaxpy(alpha: number, x: number, y: number, n: number): void;
   /** L-BFGS's two-loop recursion, d = -H g (see wasm-two-loop.ts). */
   twoLoop(g: number, d: number, s: number, y: number, rho: number, alpha: number, order: number, h: number, n: number): void;
+  /** size[y_i * groups + group_i] += 1 over n rows, cells outside 0..cells-1 skipped (see wasm-cell-order.ts). */
+  cellCounts(y: number, group: number, n: number, groups: number, cells: number, size: number): void;
+  /** out[next[c]++] = i over n rows, c = y_i * groups + group_i (cells outside 0..cells-1 skipped). */
+  cellPlace(y: number, group: number, n: number, groups: number, cells: number, next: number, out: number): void;
   /** Up to 4 blocks of the one-pass objective, then flush (see wasm-row-terms.ts). */
   chunk(
     row: number, rows: number, d: number, oneRow: number, w: number, z: number, codes: number, groups: number, bias: number,

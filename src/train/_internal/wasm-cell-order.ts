@@ -1,0 +1,58 @@
+/**
+ * A counting sort of rows by (label, group) cell, as two WebAssembly functions of the head kernels' module
+ * (wasm-kernels.ts), for the group-balanced samples of cell-order.ts:
+ *
+ *     cellCounts(y, group, n, groups, cells, size): size[y_i * groups + group_i] += 1 for every row i
+ *     cellPlace(y, group, n, groups, cells, next, out): out[next[c]++] = i for every row i (c its cell), ascending
+ *
+ * (int32 arrays at byte addresses). A row whose cell is not in 0..cells-1 is skipped (the caller finds it from the
+ * counts). Internal.
+ */
+
+import { add, block, br, brIf, end, geU, get, I32, i32, i32Load, i32Store, ifThen, loop, ltU, mul, set, tee, vector } from '../../wasm-assembler.ts';
+
+/** The functions' types: 6 (cellCounts) or 7 (cellPlace) x i32, no result. */
+export const CELL_COUNTS_TYPE = [0x60, ...vector(new Array<number[]>(6).fill([I32])), 0x00];
+export const CELL_PLACE_TYPE = [0x60, ...vector(new Array<number[]>(7).fill([I32])), 0x00];
+/** Locals of both: 3 i32. */
+export const CELL_ORDER_LOCALS = vector([[3, I32]]);
+
+const [Y, GROUP, N, GROUPS, CELLS, TABLE, OUT] = [0, 1, 2, 3, 4, 5, 6] as const;
+
+/**
+ * Loop i over 0..n-1 around `body`, with `at` = the address of row i's cell in TABLE; rows whose cell is outside
+ * 0..cells-1 (unsigned) are skipped.
+ */
+function overRows(at: number, i: number, body: number[]): number[] {
+  const row4 = (base: number): number[] => [...get(base), ...get(i), ...i32(4), ...mul, ...add];
+  return [
+    ...block, ...loop,
+    ...get(i), ...get(N), ...geU, ...brIf(1),
+    ...row4(Y), ...i32Load(), ...get(GROUPS), ...mul, ...row4(GROUP), ...i32Load(), ...add, ...tee(at),
+    ...get(CELLS), ...ltU, ...ifThen,
+    ...get(TABLE), ...get(at), ...i32(4), ...mul, ...add, ...set(at),
+    ...body,
+    ...end,
+    ...get(i), ...i32(1), ...add, ...set(i),
+    ...br(0), ...end, ...end,
+  ];
+}
+
+/** The body of cellCounts (locals: i, at, spare). */
+export function cellCountsBody(): number[] {
+  const [I, AT] = [6, 7] as const;
+  return [...overRows(AT, I, [...get(AT), ...get(AT), ...i32Load(), ...i32(1), ...add, ...i32Store()]), ...end];
+}
+
+/** The body of cellPlace (locals: i, at, slot). */
+export function cellPlaceBody(): number[] {
+  const [I, AT, SLOT] = [7, 8, 9] as const;
+  return [
+    ...overRows(AT, I, [
+      // slot = next[c]++;  out[slot] = i
+      ...get(AT), ...get(AT), ...i32Load(), ...tee(SLOT), ...i32(1), ...add, ...i32Store(),
+      ...get(OUT), ...get(SLOT), ...i32(4), ...mul, ...add, ...get(I), ...i32Store(),
+    ]),
+    ...end,
+  ];
+}
