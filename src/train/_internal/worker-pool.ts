@@ -184,6 +184,18 @@ export function startWorkerPool(url: URL, workerData: readonly unknown[], option
     Atomics.notify(ctrl, GENERATION);
   };
 
+  /**
+   * Post `message` to every worker. In a lane pool the workers leave the lane first, to read it in their event loop,
+   * and a `fast` message after it brings each back (a worker still starting reads both once started).
+   */
+  const sendAll = (message: object): void => {
+    if (options.lane) leaveLane();
+    for (const worker of workers) {
+      worker.postMessage(message);
+      if (options.lane) worker.postMessage({ op: 'fast', id: -1, lane: lane() });
+    }
+  };
+
   let nextId = 0;
   return {
     ready,
@@ -192,14 +204,9 @@ export function startWorkerPool(url: URL, workerData: readonly unknown[], option
       if (closed) throw new Error(`${label} used after close()`);
       if (failure !== undefined) throw failure;
       const id = nextId++;
-      // in a lane pool the workers leave the lane to read the message, and rejoin after it
-      if (options.lane) leaveLane();
       return new Promise<void>((resolve, reject) => {
         pending.set(id, { left: workers.length, failed: null, resolve, reject });
-        for (const worker of workers) {
-          worker.postMessage({ ...extra, op, id });
-          if (options.lane) worker.postMessage({ op: 'fast', id: -1, lane: lane() });
-        }
+        sendAll({ ...extra, op, id });
       });
     },
     async runFast(op, parts, runPart) {
@@ -236,12 +243,7 @@ export function startWorkerPool(url: URL, workerData: readonly unknown[], option
     },
     broadcast(message) {
       if (closed) throw new Error(`${label} used after close()`);
-      leaveLane();
-      // then `fast` to rejoin: a worker reads both in its event loop, still starting or back from the lane
-      for (const worker of workers) {
-        worker.postMessage({ ...message, id: -1 });
-        if (options.lane) worker.postMessage({ op: 'fast', id: -1, lane: lane() });
-      }
+      sendAll({ ...message, id: -1 });
     },
     async close() {
       if (closed) return;
