@@ -6,7 +6,7 @@ import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { cellSumsState } from './_internal/cell-sums.ts';
 import { createRangeRunner, type CellsMessage, type OpsWorkerData, type RangeOp, type WasmScratch } from './_internal/range-runner.ts';
-import { createWasmRange, FAST_OPS } from './_internal/wasm-range.mjs';
+import { createWasmRange, FAST_OPS, runFastOp } from './_internal/wasm-range.mjs';
 import { claimBytes, MAX_PAGES, setClaimed, sharedWasmMemory, wasmKernelModule, type WasmMemory } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;
@@ -149,55 +149,57 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   // accumulation costs more than reading X a second time (bench/head.ts, threaded_js vs threaded_js_twoPass).
   const onePass = k === 1 && scratch !== undefined;
 
-  /** The LinearOps over `exec`, which runs an operation on every thread (`guard` first, on every call). */
+  /** The LinearOps over `exec`, which runs an operation on every thread; after `close` every call throws. */
   const opsOver = (
     kernel: 'wasm' | 'js',
     exec: (op: RangeOp, message?: CellsMessage) => void | Promise<void>,
     close: () => Promise<void>,
-    guard: () => void = () => {},
-  ): ThreadedOps => ({
-    rows: n,
-    cols: d,
-    outputs: k,
-    threads,
-    kernel,
-    async forward(w, b, z) {
-      guard();
-      checkForward(w, b, z);
-      sharedW.set(w);
-      sharedB.set(b);
-      await exec('forward');
-      z.set(rowValues);
-    },
-    async backward(g, gw, gb) {
-      guard();
-      checkBackward(g, gw, gb);
-      rowValues.set(g);
-      await exec('backward');
-      sumPartials(gw, gb);
-    },
-    ...(onePass
-      ? {
-          binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => {
-            guard();
-            return exec('cells', message);
-          }),
-        }
-      : {}),
-    close,
-  });
+  ): ThreadedOps => {
+    let closed = false;
+    const guard = (): void => {
+      if (closed) throw new Error('threaded LinearOps used after close()');
+    };
+    return {
+      rows: n,
+      cols: d,
+      outputs: k,
+      threads,
+      kernel,
+      async forward(w, b, z) {
+        guard();
+        checkForward(w, b, z);
+        sharedW.set(w);
+        sharedB.set(b);
+        await exec('forward');
+        z.set(rowValues);
+      },
+      async backward(g, gw, gb) {
+        guard();
+        checkBackward(g, gw, gb);
+        rowValues.set(g);
+        await exec('backward');
+        sumPartials(gw, gb);
+      },
+      ...(onePass
+        ? {
+            binaryCellSums: cellSums.method(k, sharedW, sharedB, (message) => {
+              guard();
+              return exec('cells', message);
+            }),
+          }
+        : {}),
+      async close() {
+        closed = true;
+        await close();
+      },
+    };
+  };
 
   if (scratch) {
     // wasm: every thread (the calling one, and plain-JavaScript workers, fast to start and small) can run every
     // part; they take parts from the pool's fast lane (shared memory) rather than being sent a message per pass: a
     // round trip of messages costs about what a pass over a few thousand rows does.
     const local = ranges.map((_, t) => createWasmRange(dataOf(t)));
-    const runPart = (op: RangeOp, part: number): void => {
-      const range = local[part]!;
-      if (op === 'forward') range.forward();
-      else if (op === 'backward') range.backward();
-      else range.cells();
-    };
     const pool =
       threads > 1
         ? startWorkerPool(
@@ -206,35 +208,25 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
             { label: 'threaded LinearOps', closeBy: 'park', lane: true },
           )
         : null;
-    let closedHere = false;
     const everywhere = async (op: RangeOp, message?: CellsMessage): Promise<void> => {
-      if (closedHere) throw new Error('threaded LinearOps used after close()');
       const setup = message?.setup;
       if (setup) {
         // new buffers for the cell sums: here now, and to the workers before their next part
         for (const range of local) range.setupCells(setup, true);
         pool?.broadcast({ op: 'setup', setup });
       }
-      if (pool) return pool.runFast(FAST_OPS[op], parts, (part) => runPart(op, part));
-      for (let part = 0; part < parts; part++) runPart(op, part);
+      const code = FAST_OPS[op];
+      if (pool) return pool.runFast(code, parts, (part) => runFastOp(local[part]!, code));
+      for (const range of local) runFastOp(range, code);
     };
     return opsOver('wasm', everywhere, async () => {
-      closedHere = true;
       await pool?.close();
     });
   }
 
   if (threads === 1) {
     // One thread, plain-JavaScript kernels: run on the calling thread, no worker.
-    const run = createRangeRunner(dataOf(0));
-    let closedHere = false;
-    const open = (): void => {
-      if (closedHere) throw new Error('threaded LinearOps used after close()');
-    };
-    const close = async (): Promise<void> => {
-      closedHere = true;
-    };
-    return opsOver('js', run, close, open);
+    return opsOver('js', createRangeRunner(dataOf(0)), async () => {});
   }
 
   // js: the TypeScript worker body (via tsx when running from source), one worker per block of rows

@@ -4,17 +4,14 @@
 // any part (it takes them from the fast lane's shared counter), so it prepares all of them.
 import { parentPort, workerData } from 'node:worker_threads';
 import { fastLane } from './fast-lane.mjs';
-import { createWasmRange, FAST_OPS } from './wasm-range.mjs';
+import { createWasmRange, runFastOp } from './wasm-range.mjs';
 
 // Reused by later LinearOps (worker-pool.ts parks idle workers): `init` brings new data, `release` drops the
 // references to the old buffers while the worker waits.
 let parts = workerData.parts.map(createWasmRange);
 
 function runPart(op, part) {
-  const range = parts[part];
-  if (op === FAST_OPS.forward) range.forward();
-  else if (op === FAST_OPS.backward) range.backward();
-  else range.cells();
+  runFastOp(parts[part], op);
 }
 
 /** Serve the lane until the pool leaves it (a message to read, or close), then return to the event loop. */

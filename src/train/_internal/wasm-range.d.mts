@@ -15,3 +15,6 @@ export declare function createWasmRange(data: OpsWorkerData): {
   setupCells(setup: NonNullable<CellsMessage['setup']>, copyCodes: boolean): void;
   cells(): void;
 };
+
+/** Run fast-lane operation `code` (FAST_OPS) on a part made by createWasmRange. */
+export declare function runFastOp(range: ReturnType<typeof createWasmRange>, code: number): void;

@@ -13,6 +13,13 @@ export const BLOCK_ROWS = 256;
 /** The fast-lane operation codes (worker-pool.ts runFast) of a part's operations. */
 export const FAST_OPS = { forward: 1, backward: 2, cells: 3 };
 
+/** Run fast-lane operation `code` ({@link FAST_OPS}) on a part made by {@link createWasmRange}. */
+export function runFastOp(range, code) {
+  if (code === FAST_OPS.forward) range.forward();
+  else if (code === FAST_OPS.backward) range.backward();
+  else range.cells();
+}
+
 /** This thread's instance of the kernels for each memory (an instance holds no state of its own). */
 const instances = new WeakMap();
 
