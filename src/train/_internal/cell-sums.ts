@@ -1,7 +1,8 @@
 import { InputError, ShapeError } from '../../errors.ts';
 import { cellScratchBytes, cellStride } from './cell-pass.mjs';
 import type { CellsMessage, WasmScratch } from './range-runner.ts';
-import { claimBytes, instantiateKernels } from './wasm-kernels.ts';
+import { claimBytes } from './wasm-kernels.ts';
+import { kernelsFor } from './wasm-range.mjs';
 
 /**
  * The shared buffers of LinearOps.binaryCellSums (threaded and streaming ops), made on first use: the row codes (copied when they change),
@@ -40,7 +41,7 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
   // wasm kernels: the slots' blocks and their sum live in the wasm memory, where vaxpy adds them (the plain loop ran
   // unoptimised in the first fits of a process)
   const memory = scratch?.[0]?.memory;
-  const kernels = scratch?.[0] ? instantiateKernels(scratch[0].module, scratch[0].memory) : null;
+  const kernels = scratch?.[0] ? kernelsFor(scratch[0]) : null;
   let blocksAt = -1;
   let summed: Float64Array = new Float64Array(0);
   return {
@@ -65,7 +66,7 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
       if (groups !== groupsNow) {
         groupsNow = groups;
         changed = true;
-        if (scratch && memory && cells > allocatedCells) {
+        if (memory && cells > allocatedCells) {
           const bytes = 16 * Math.ceil(cellScratchBytes(d, cells, n) / 16);
           const at = claimBytes(memory, slots * bytes);
           blocksAt = claimBytes(memory, 8 * (slots + 1) * cells * stride);

@@ -1,5 +1,6 @@
 // Types of wasm-range.mjs (plain JavaScript so that the WebAssembly worker loads it without a TypeScript loader).
 import type { CellsMessage, OpsWorkerData } from './range-runner.ts';
+import type { WasmKernels, WasmMemory, WasmModule } from './wasm-kernels.ts';
 
 /** Rows summed in float32 by the backward loop before the sum is added into float64. */
 export declare const BLOCK_ROWS: number;
@@ -18,3 +19,6 @@ export declare function createWasmRange(data: OpsWorkerData): {
 
 /** Run fast-lane operation `code` (FAST_OPS) on a part made by createWasmRange. */
 export declare function runFastOp(range: ReturnType<typeof createWasmRange>, code: number): void;
+
+/** This thread's kernels over `wasm.memory`, instantiated once per memory. */
+export declare function kernelsFor(wasm: { readonly module: WasmModule; readonly memory: WasmMemory }): WasmKernels;

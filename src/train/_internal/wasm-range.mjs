@@ -23,7 +23,8 @@ export function runFastOp(range, code) {
 /** This thread's instance of the kernels for each memory (an instance holds no state of its own). */
 const instances = new WeakMap();
 
-function kernelsFor(wasm) {
+/** This thread's kernels over `wasm.memory` (`wasm`: { module, memory }), instantiated once per memory. */
+export function kernelsFor(wasm) {
   let kernels = instances.get(wasm.memory);
   if (!kernels) {
     kernels = new WebAssembly.Instance(wasm.module, { env: { mem: wasm.memory } }).exports;
