@@ -2,7 +2,7 @@
  * Full-batch L-BFGS (Nocedal & Wright 2006, Alg. 7.4/7.5) with a strong-Wolfe line search (Alg. 3.5/3.6,
  * cubic interpolation, c1 = 1e-4, c2 = 0.9), for smooth objectives of a few thousand parameters.
  */
-import { TwoLoop } from './_internal/two-loop.ts';
+import { dot, TwoLoop } from './_internal/two-loop.ts';
 
 /** f(x) and, when `gradient` is given, its gradient written into it. */
 export type ObjectiveFunction = (x: Float64Array, gradient: Float64Array) => Promise<number>;
@@ -195,12 +195,6 @@ function cubicMin(lo: Trial, hi: Trial): number {
   if (disc < 0) return NaN;
   const d2 = Math.sign(hi.a - lo.a) * Math.sqrt(disc);
   return hi.a - ((hi.a - lo.a) * (hi.dphi + d2 - d1)) / (hi.dphi - lo.dphi + 2 * d2);
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) s += (a[j] as number) * (b[j] as number);
-  return s;
 }
 
 function normInf(a: Float64Array): number {
