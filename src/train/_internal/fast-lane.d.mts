@@ -10,6 +10,12 @@ export declare function claimWord(epoch: number, gen: number): number;
 /** The next part of the operation opened with `opened`, or -1 when none is left. */
 export declare function claimPart(ctrl: Int32Array, opened: number, parts: number): number;
 
+/** Spin while ctrl[index] equals `value`, at most `spins` checks; returns the last value read. */
+export declare function spinWhileEqual(ctrl: Int32Array, index: number, value: number, spins: number): number;
+
+/** Spin while ctrl[index] is below `bound`, at most `spins` checks; returns the last value read. */
+export declare function spinWhileBelow(ctrl: Int32Array, index: number, bound: number, spins: number): number;
+
 /** Indices of the shared words. */
 export declare const GENERATION: number;
 export declare const OP: number;

@@ -59,6 +59,25 @@ export function claimPart(ctrl, opened, parts) {
 /** Checks of the generation before blocking (about 100-200 microseconds). */
 const SPINS = 20_000;
 
+// The spin loops are functions of their own: V8 optimises each once. Inline, they made the long-running functions
+// around them (fastLane here, runFast in worker-pool.ts) hot loops that it compiled on the stack, then threw away
+// as soon as the spin ended the rare way (into Atomics.wait) that the compiled code had not seen: dozens of times
+// per fit, on the second core that a worker needs.
+
+/** Spin while ctrl[index] equals `value`, at most `spins` checks; returns the last value read. */
+export function spinWhileEqual(ctrl, index, value, spins) {
+  let v = Atomics.load(ctrl, index);
+  for (let i = 0; i < spins && v === value; i++) v = Atomics.load(ctrl, index);
+  return v;
+}
+
+/** Spin while ctrl[index] is below `bound`, at most `spins` checks; returns the last value read. */
+export function spinWhileBelow(ctrl, index, bound, spins) {
+  let v = Atomics.load(ctrl, index);
+  for (let i = 0; i < spins && v < bound; i++) v = Atomics.load(ctrl, index);
+  return v;
+}
+
 /**
  * Serve fast-lane operations of lane epoch `epoch` through `run(op, part)` until the epoch changes. An error
  * thrown by `run` sets FAILED, counts its part as done, is posted as `{ id: -2, error }` on `port`, and returns.
@@ -88,7 +107,7 @@ export function fastLane(ctrl, epoch, run, port) {
     }
     // spin a little first: in a fit the next operation follows within tens of microseconds, and waking from
     // Atomics.wait takes about 35 (bench/work ping test on this project's VM: 35 us asleep, 1 us spinning)
-    for (let i = 0; i < SPINS && Atomics.load(ctrl, GENERATION) === seen; i++);
+    spinWhileEqual(ctrl, GENERATION, seen, SPINS);
     Atomics.wait(ctrl, GENERATION, seen);
     seen = Atomics.load(ctrl, GENERATION);
   }

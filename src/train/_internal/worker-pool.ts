@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { InputError, ShapeError } from '../../errors.ts';
-import { CLAIM, claimPart, claimWord, CTRL_WORDS, DONE, EPOCH, EPOCH_MASK, FAILED, GEN_MASK, GENERATION, MAX_PARTS, OP, PARTS } from './fast-lane.mjs';
+import { CLAIM, claimPart, claimWord, CTRL_WORDS, DONE, EPOCH, EPOCH_MASK, FAILED, GEN_MASK, GENERATION, MAX_PARTS, OP, PARTS, spinWhileBelow } from './fast-lane.mjs';
 
 /**
  * The worker threads behind the threaded and streaming LinearOps. Two ways to give them work:
@@ -233,8 +233,7 @@ export function startWorkerPool(url: URL, workerData: readonly unknown[], option
         }
         Atomics.add(ctrl, DONE, 1);
       }
-      for (let spin = 0; spin < SPINS && Atomics.load(ctrl, DONE) < parts; spin++);
-      for (let done = Atomics.load(ctrl, DONE); done < parts; done = Atomics.load(ctrl, DONE)) {
+      for (let done = spinWhileBelow(ctrl, DONE, parts, SPINS); done < parts; done = Atomics.load(ctrl, DONE)) {
         const wait = waitAsync(ctrl, DONE, done);
         if (wait.async) await Promise.race([wait.value, failed]);
       }
