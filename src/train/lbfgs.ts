@@ -69,7 +69,7 @@ export async function minimizeLbfgs(f: ObjectiveFunction, x0: Float64Array, opti
     let dg = dot(d, g);
     if (!(dg < 0)) {
       // not a descent direction (numerical trouble): fall back to steepest descent
-      for (let j = 0; j < m; j++) d[j] = -(g[j] as number);
+      negate(g, d);
       pairs.clear();
       dg = dot(d, g);
     }
@@ -88,12 +88,8 @@ export async function minimizeLbfgs(f: ObjectiveFunction, x0: Float64Array, opti
     }
     restarted = false;
     iterations++;
-    const s = new Float64Array(m);
-    const yv = new Float64Array(m);
-    for (let j = 0; j < m; j++) {
-      s[j] = (ls.x[j] as number) - (x[j] as number);
-      yv[j] = (ls.g[j] as number) - (g[j] as number);
-    }
+    const s = difference(ls.x, x);
+    const yv = difference(ls.g, g);
     const sy = dot(s, yv);
     if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(yv, yv))) pairs.push(s, yv, 1 / sy);
     const fPrev = fx;
@@ -139,8 +135,7 @@ async function strongWolfe(
   const m = x.length;
   let evaluations = 0;
   const phi = async (a: number): Promise<Trial> => {
-    const xa = new Float64Array(m);
-    for (let j = 0; j < m; j++) xa[j] = (x[j] as number) + a * (d[j] as number);
+    const xa = stepFrom(x, a, d);
     const ga = new Float64Array(m);
     let fa = await f(xa, ga);
     evaluations++;
@@ -195,6 +190,29 @@ function cubicMin(lo: Trial, hi: Trial): number {
   if (disc < 0) return NaN;
   const d2 = Math.sign(hi.a - lo.a) * Math.sqrt(disc);
   return hi.a - ((hi.a - lo.a) * (hi.dphi + d2 - d1)) / (hi.dphi - lo.dphi + 2 * d2);
+}
+
+// The vector loops are small functions of their own, shared by every call site: V8 optimises each once, early, and
+// the functions that call them (minimizeLbfgs, the line search) hold no hot loop that it would compile on the
+// stack and again after (each fit of a process runs them a few dozen times, the first ones unoptimised).
+
+/** x + a d, new. */
+function stepFrom(x: Float64Array, a: number, d: Float64Array): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let j = 0; j < x.length; j++) out[j] = (x[j] as number) + a * (d[j] as number);
+  return out;
+}
+
+/** a - b, new. */
+function difference(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let j = 0; j < a.length; j++) out[j] = (a[j] as number) - (b[j] as number);
+  return out;
+}
+
+/** out = -a. */
+function negate(a: Float64Array, out: Float64Array): void {
+  for (let j = 0; j < a.length; j++) out[j] = -(a[j] as number);
 }
 
 function normInf(a: Float64Array): number {
