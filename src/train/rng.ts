@@ -52,15 +52,32 @@ function splitmix32(state: { s: number }): number {
  */
 export function createRng(seed: number): Rng {
   if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, received ${seed}`);
-  const mix = { s: Math.trunc(seed) | 0 };
-  let a = splitmix32(mix);
-  let b = splitmix32(mix);
-  let c = splitmix32(mix);
-  let d = splitmix32(mix);
-  if ((a | b | c | d) === 0) a = 1;
-  let spare: number | null = null;
+  return new Xoshiro128(seed);
+}
 
-  const nextUint32 = (): number => {
+/**
+ * xoshiro128** seeded by splitmix32. A class rather than closures: V8 optimises its methods once per process, where
+ * each createRng's own closures were new call targets that deoptimised their callers (a fit draws its M2 set with a
+ * new Rng).
+ */
+class Xoshiro128 implements Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spare: number | null = null;
+
+  constructor(seed: number) {
+    const mix = { s: Math.trunc(seed) | 0 };
+    this.a = splitmix32(mix);
+    this.b = splitmix32(mix);
+    this.c = splitmix32(mix);
+    this.d = splitmix32(mix);
+    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+  }
+
+  nextUint32(): number {
+    let { a, b, c, d } = this;
     const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     const t = b << 9;
     c ^= a;
@@ -69,83 +86,90 @@ export function createRng(seed: number): Rng {
     a ^= d;
     c ^= t;
     d = rotl(d, 11);
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
     return result;
-  };
-  const float = (): number => nextUint32() / 4294967296;
-  const int = (n: number): number => {
+  }
+
+  float(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  int(n: number): number {
     if (!(n >= 1) || !Number.isInteger(n) || n > 4294967296) throw new RangeError(`int(n) needs an integer 1 <= n <= 2^32, received ${n}`);
     // rejection sampling: drop the top partial bucket
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
-      const r = nextUint32();
+      const r = this.nextUint32();
       if (r < limit) return r % n;
     }
-  };
-  const rng: Rng = {
-    nextUint32,
-    float,
-    int,
-    normal() {
-      if (spare !== null) {
-        const s = spare;
-        spare = null;
-        return s;
-      }
-      let u = 0;
-      while (u === 0) u = float();
-      const v = float();
-      const r = Math.sqrt(-2 * Math.log(u));
-      spare = r * Math.sin(2 * Math.PI * v);
-      return r * Math.cos(2 * Math.PI * v);
-    },
-    shuffle(items) {
-      for (let i = items.length - 1; i > 0; i--) {
-        const j = int(i + 1);
-        const t = items[i];
-        items[i] = items[j];
-        items[j] = t;
-      }
-      return items;
-    },
-    permutation(n) {
-      const p = new Int32Array(n);
-      for (let i = 0; i < n; i++) p[i] = i;
-      return rng.shuffle(p);
-    },
-    sample(n, k) {
-      if (k > n || k < 0) throw new RangeError(`cannot sample ${k} distinct indices from ${n}`);
-      if (k < n / 16) {
-        // the same partial Fisher-Yates over 0..n-1 (same draws, same result), keeping only the moved entries:
-        // O(k) work, where filling 0..n-1 cost a pass over n (a group-balanced sample of 180,000 rows draws 6,100)
-        const moved = new Map<number, number>();
-        const out = new Int32Array(k);
-        for (let i = 0; i < k; i++) {
-          const j = i + int(n - i);
-          const pj = moved.get(j) ?? j;
-          out[i] = pj;
-          moved.set(j, moved.get(i) ?? i);
-        }
-        return out.sort();
-      }
-      // partial Fisher-Yates over a copy of 0..n-1: O(n) memory, O(k) swaps
-      const p = new Int32Array(n);
-      for (let i = 0; i < n; i++) p[i] = i;
-      for (let i = 0; i < k; i++) {
-        const j = i + int(n - i);
-        const t = p[i] as number;
-        p[i] = p[j] as number;
-        p[j] = t;
-      }
-      return p.slice(0, k).sort();
-    },
-    sampleFrom(from, k) {
-      const picked = rng.sample(from.length, k);
+  }
+
+  normal(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.float();
+    const v = this.float();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  shuffle<T extends { length: number; [i: number]: unknown }>(items: T): T {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = items[i];
+      items[i] = items[j];
+      items[j] = t;
+    }
+    return items;
+  }
+
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    return this.shuffle(p);
+  }
+
+  sample(n: number, k: number): Int32Array {
+    if (k > n || k < 0) throw new RangeError(`cannot sample ${k} distinct indices from ${n}`);
+    if (k < n / 16) {
+      // the same partial Fisher-Yates over 0..n-1 (same draws, same result), keeping only the moved entries:
+      // O(k) work, where filling 0..n-1 cost a pass over n (a group-balanced sample of 180,000 rows draws 6,100)
+      const moved = new Map<number, number>();
       const out = new Int32Array(k);
-      for (let i = 0; i < k; i++) out[i] = from[picked[i] as number] as number;
-      return out;
-    },
-  };
-  return rng;
+      for (let i = 0; i < k; i++) {
+        const j = i + this.int(n - i);
+        const pj = moved.get(j) ?? j;
+        out[i] = pj;
+        moved.set(j, moved.get(i) ?? i);
+      }
+      return out.sort();
+    }
+    // partial Fisher-Yates over a copy of 0..n-1: O(n) memory, O(k) swaps
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = 0; i < k; i++) {
+      const j = i + this.int(n - i);
+      const t = p[i] as number;
+      p[i] = p[j] as number;
+      p[j] = t;
+    }
+    return p.slice(0, k).sort();
+  }
+
+  sampleFrom(from: ArrayLike<number>, k: number): Int32Array {
+    const picked = this.sample(from.length, k);
+    const out = new Int32Array(k);
+    for (let i = 0; i < k; i++) out[i] = from[picked[i] as number] as number;
+    return out;
+  }
 }
 
 function rotl(x: number, k: number): number {
