@@ -53,14 +53,7 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
       if (target.length !== cells * stride) throw new ShapeError(`binaryCellSums needs out of ${cells * stride} values, received ${target.length}`);
       let changed = false;
       if (rowCodes !== lastCodes || groups !== groupsNow) {
-        for (let i = 0; i < n; i++) {
-          const c = rowCodes[i] as number;
-          if (!(c >= 0 && c < cells && Number.isInteger(c))) throw new InputError(`row ${i}: cell code ${c} is outside 0..${cells - 1}`);
-          if (c !== codes[i]) {
-            codes[i] = c;
-            changed = true;
-          }
-        }
+        changed = copyCodes(rowCodes, codes, cells);
         lastCodes = rowCodes;
       }
       if (groups !== groupsNow) {
@@ -103,6 +96,23 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
   };
 }
 
+
+/**
+ * Check every code of `from` is a cell 0..cells-1 and copy it into `to`; true when any changed. A function of its
+ * own: V8 optimises its loop once, not prepare on the stack in every fit.
+ */
+function copyCodes(from: Int32Array, to: Int32Array, cells: number): boolean {
+  let changed = false;
+  for (let i = 0; i < from.length; i++) {
+    const c = from[i] as number;
+    if (!(c >= 0 && c < cells && Number.isInteger(c))) throw new InputError(`row ${i}: cell code ${c} is outside 0..${cells - 1}`);
+    if (c !== to[i]) {
+      to[i] = c;
+      changed = true;
+    }
+  }
+  return changed;
+}
 
 /** binaryCellSums needs a binary head's ops (1 output) and weights of d values, a bias of 1. */
 export function checkBinaryHead(d: number, k: number, w: Float64Array, b: Float64Array): void {
