@@ -375,17 +375,19 @@ export interface WasmKernels {
   ): void;
 }
 
-let compiled: WasmModule | undefined;
+/** The compiled module; null where it cannot be compiled (no WebAssembly SIMD or threads). */
+let compiled: WasmModule | null | undefined;
 
 /** The compiled module (compiled once per thread); `undefined` where WebAssembly SIMD or threads are missing. */
 export function wasmKernelModule(): WasmModule | undefined {
-  if (compiled || !wasmApi) return compiled;
-  try {
-    compiled = new wasmApi.Module(wasmKernelBytes(MAX_PAGES));
-    return compiled;
-  } catch {
-    return undefined;
+  if (compiled === undefined) {
+    try {
+      compiled = wasmApi ? new wasmApi.Module(wasmKernelBytes(MAX_PAGES)) : null;
+    } catch {
+      compiled = null;
+    }
   }
+  return compiled ?? undefined;
 }
 
 /** Instantiate `module` over `memory` (a shared WebAssembly.Memory with maximum {@link MAX_PAGES}). */
