@@ -16,6 +16,9 @@ export declare function spinWhileEqual(ctrl: Int32Array, index: number, value: n
 /** Spin while ctrl[index] is below `bound`, at most `spins` checks; returns the last value read. */
 export declare function spinWhileBelow(ctrl: Int32Array, index: number, bound: number, spins: number): number;
 
+/** Checks of a shared word before waiting on it (see fast-lane.mjs). */
+export declare const SPINS: number;
+
 /** Indices of the shared words. */
 export declare const GENERATION: number;
 export declare const OP: number;

@@ -56,8 +56,11 @@ export function claimPart(ctrl, opened, parts) {
   }
 }
 
-/** Checks of the generation before blocking (about 100-200 microseconds). */
-const SPINS = 20_000;
+/**
+ * Checks of a shared word before waiting on it (about 100-200 microseconds): a worker's check of the generation
+ * before it blocks, the calling thread's check of `done` before it waits asynchronously.
+ */
+export const SPINS = 20_000;
 
 // The spin loops are functions of their own: V8 optimises each once. Inline, they made the long-running functions
 // around them (fastLane here, runFast in worker-pool.ts) hot loops that it compiled on the stack, then threw away

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { InputError, ShapeError } from '../../errors.ts';
-import { CLAIM, claimPart, claimWord, CTRL_WORDS, DONE, EPOCH, EPOCH_MASK, FAILED, GEN_MASK, GENERATION, MAX_PARTS, OP, PARTS, spinWhileBelow } from './fast-lane.mjs';
+import { CLAIM, claimPart, claimWord, CTRL_WORDS, DONE, EPOCH, EPOCH_MASK, FAILED, GEN_MASK, GENERATION, MAX_PARTS, OP, PARTS, SPINS, spinWhileBelow } from './fast-lane.mjs';
 
 /**
  * The worker threads behind the threaded and streaming LinearOps. Two ways to give them work:
@@ -36,9 +36,6 @@ export interface WorkerPool {
   /** Stop the workers (see {@link startWorkerPool}'s `closeBy`). */
   close(): Promise<void>;
 }
-
-/** Checks of `done` before the calling thread waits asynchronously (a worker usually finishes within them). */
-const SPINS = 20_000;
 
 interface AsyncWaitAtomics {
   waitAsync(array: Int32Array, index: number, value: number): { async: boolean; value: Promise<unknown> | string };
