@@ -231,8 +231,7 @@ export class HeadObjective {
     if (penalty) {
       penaltyValue = penalty.value(this.penaltyInput(), gradient && scale !== 0 ? { prob: gProb, loss: gLoss } : undefined, scale);
     }
-    let reg = 0;
-    for (let j = 0; j < kd; j++) reg += (theta[j] as number) * (theta[j] as number);
+    const reg = sumOfSquares(theta, kd);
     const objective = (replaces ? penaltyValue : loss + alpha * penaltyValue) + 0.5 * l2 * reg;
     if (!gradient) return { objective, loss, penalty: penaltyValue };
 
