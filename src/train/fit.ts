@@ -261,6 +261,7 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
         const r = await minimizeLbfgs(async (x, g) => (await objective.evaluate(x, g)).objective, theta0, {
           maxIterations: options.maxIterations ?? 500,
           relativeTolerance: options.tolerance ?? 1e-7,
+          memory: lbfgsMemory(theta0.length),
           onIteration: (iteration, value) => options.onProgress?.({ phase: 'lbfgs', iteration, objective: value, alpha: a }),
         });
         return { theta: r.x, iterations: r.iterations, objective: r.value, converged: r.converged };
@@ -367,6 +368,17 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
   } finally {
     for (const ops of ownOps) await ops.close();
   }
+}
+
+/**
+ * L-BFGS history pairs for a head of `size` parameters: 30, fewer (down to 10) where 30 pairs of float64 vectors
+ * would pass 64 MiB (from about 140,000 parameters). A head has a few hundred to a few tens of thousands of
+ * parameters, so the recursion's cost (4 x pairs x size per iteration) is small beside a pass over X; on the M2 + EO
+ * fits of `npm run bench -- head` (513 parameters), 30 pairs needed 28 evaluations per fit where 10 needed 34
+ * (mean of seeds 0-4), at the same objective to 6 digits.
+ */
+export function lbfgsMemory(size: number): number {
+  return Math.max(10, Math.min(30, Math.floor(2 ** 26 / (16 * size))));
 }
 
 /** Class weights n / (K n_c) (absent classes: 0), so the weighted mean cross-entropy keeps its scale. */

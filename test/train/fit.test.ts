@@ -6,7 +6,7 @@ import { createPenalty } from '../../src/fairness/penalties/registry.ts';
 import { LinearHead } from '../../src/head/linear-head.ts';
 import { finetuneSet } from '../../src/pipeline/finetune-sets.ts';
 import { createLocalOps } from '../../src/train/local-ops.ts';
-import { fitHead, headToTheta } from '../../src/train/fit.ts';
+import { fitHead, headToTheta, lbfgsMemory } from '../../src/train/fit.ts';
 import { HeadObjective } from '../../src/train/objective.ts';
 import { createRng } from '../../src/train/rng.ts';
 import { makeSynth } from '../../src/train/synth.ts';
@@ -71,6 +71,20 @@ describe('fitHead is deterministic', () => {
     const c = await fitHead(ft, { ...opts, seed: 2 });
     expect(Array.from(a.head.weights)).toEqual(Array.from(b.head.weights));
     expect(Array.from(a.head.weights)).not.toEqual(Array.from(c.head.weights));
+  });
+});
+
+describe('lbfgsMemory: the L-BFGS history of a head', () => {
+  it('keeps 30 pairs for heads of up to ~140,000 parameters, fewer above (history <= 64 MiB), never under 10', () => {
+    expect(lbfgsMemory(513)).toBe(30);
+    expect(lbfgsMemory(10 * 2048 + 10)).toBe(30);
+    expect(lbfgsMemory(200_000)).toBe(20);
+    expect(lbfgsMemory(2_000_000)).toBe(10);
+    for (const size of [513, 50_000, 139_810, 139_811, 200_000, 400_000]) {
+      const m = lbfgsMemory(size);
+      if (m > 10) expect(2 * m * 8 * size).toBeLessThanOrEqual(2 ** 26);
+      expect(lbfgsMemory(size + 1)).toBeLessThanOrEqual(m);
+    }
   });
 });
 
