@@ -18,6 +18,17 @@ export interface LinearOps {
    * cross-entropy, A_c = sum_{i in c} (p_i - y_i) x_i and B_c = sum_{i in c} p_i (1 - p_i) x_i.
    */
   binaryCellSums?(w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array): Promise<void>;
+  /**
+   * Optional, binary heads: the same pass in two halves, for an X that stays in cache between them. The forward
+   * half writes per cell c `[rows, sum p, sum loss, sum (p - y), sum p(1 - p)]` to `out` (2 * groups x 5) and keeps
+   * each row's p - y and p(1 - p); {@link binaryCellGradient} then adds the rows.
+   */
+  binaryCellScalars?(w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array): Promise<void>;
+  /**
+   * The backward half, for the rows of the last {@link binaryCellScalars} call:
+   * gw = sum_i (coefficients[2 c_i] (p_i - y_i) + coefficients[2 c_i + 1] p_i (1 - p_i)) x_i (d values).
+   */
+  binaryCellGradient?(coefficients: Float64Array, gw: Float64Array): Promise<void>;
   /** Release worker threads or buffers. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type { Penalty, PenaltyInput } from '../fairness/penalties/penalty.ts';
 import type { LinearOps } from './linear-ops.ts';
-import { cellStride } from './_internal/cell-pass.mjs';
+import { CELL_SCALARS, cellStride } from './_internal/cell-pass.mjs';
 
 /** What {@link HeadObjective} needs besides the embeddings (which live in `ops`). */
 export interface ObjectiveConfig {
@@ -40,7 +40,8 @@ export interface ObjectiveValue {
  * Parameters are one Float64Array theta = [W (k x d, row-major), b (k)], k = 1 (binary) or K. All O(n*d) work
  * is in the LinearOps: for a binary head over ops with `binaryCellSums` (the WebAssembly ops), one pass over X
  * gives per-(label, group) cell sums from which the objective and its gradient follow exactly (see
- * evaluateByCells); otherwise two calls (forward for z, backward for the gradient) and O(n*k) work here.
+ * evaluateByCells), or the same pass in two halves where the ops offer `binaryCellScalars` (X small enough to stay
+ * in cache); otherwise two calls (forward for z, backward for the gradient) and O(n*k) work here.
  *
  * @example
  * const f = new HeadObjective({ ops, y, group, classCount: 2, groupCount: 2, penalty: null, alpha: 0, l2: 0, classWeights: null });
@@ -138,19 +139,27 @@ export class HeadObjective {
    * {@link evaluate} for a binary head in one pass over X ({@link LinearOps.binaryCellSums}): every term is a
    * function of per-(label, group) cell sums, and d objective / d z_i = a_c (p_i - y_i) + b_c p_i (1 - p_i) for
    * the rows i of cell c, with a_c = w_y / n + scale * dP/dCE_i and b_c = scale * dP/dp_i the same for every row
-   * of the cell. So the gradient is sum_c a_c A_c + b_c B_c, from the cell sums A_c, B_c of the pass.
+   * of the cell. So the gradient is sum_c a_c A_c + b_c B_c, from the cell sums A_c, B_c of the pass; or, in
+   * halves, the forward half gives the cells' scalars (hence a_c, b_c) and the backward half sums each row once,
+   * weighted by a_c (p_i - y_i) + b_c p_i (1 - p_i) (two reads of X, two thirds of the arithmetic).
    */
   private async evaluateByCells(cells: CellBuffers, theta: Float64Array, gradient?: Float64Array): Promise<ObjectiveValue> {
     const { penalty, alpha, l2, ops } = this.config;
     const d = this.cols;
-    const stride = cellStride(d);
     const { sums, input } = cells;
     const count = input.count;
     const cellCount = count.length;
-    await ops.binaryCellSums!(theta.subarray(0, d), theta.subarray(d, d + 1), cells.codes, this.config.groupCount, sums);
+    // in halves (binaryCellScalars, then binaryCellGradient with the cells' coefficients): sums holds each cell's
+    // scalars alone; in one pass: each cell's A_c, B_c, then its scalars
+    const halves = cells.halves;
+    const stride = halves ? CELL_SCALARS : cellStride(d);
+    const scalarsAt = halves ? 0 : 2 * d;
+    const [w, b] = [theta.subarray(0, d), theta.subarray(d, d + 1)];
+    if (halves) await ops.binaryCellScalars!(w, b, cells.codes, this.config.groupCount, sums);
+    else await ops.binaryCellSums!(w, b, cells.codes, this.config.groupCount, sums);
     let loss = 0;
     for (let c = 0; c < cellCount; c++) {
-      const at = c * stride + 2 * d;
+      const at = c * stride + scalarsAt;
       const m = sums[at] as number;
       count[c] = m;
       input.prob[c] = m > 0 ? (sums[at + 1] as number) / m : 0;
@@ -169,12 +178,21 @@ export class HeadObjective {
     scaledInto(gradient, l2, theta, d);
     let gb = 0;
     for (let c = 0; c < cellCount; c++) {
-      if ((count[c] as number) === 0) continue;
-      const a = (replaces ? 0 : (cells.rowWeight[c] as number)) + (g.loss[c] as number);
-      const b = g.prob[c] as number;
+      const empty = (count[c] as number) === 0;
+      const a = empty ? 0 : (replaces ? 0 : (cells.rowWeight[c] as number)) + (g.loss[c] as number);
+      const bc = empty ? 0 : (g.prob[c] as number);
       const at = c * stride;
-      addCellTerms(gradient, a, b, sums, at, d);
-      gb += a * (sums[at + 2 * d + 3] as number) + b * (sums[at + 2 * d + 4] as number);
+      if (halves) {
+        halves.coefficients[2 * c] = a;
+        halves.coefficients[2 * c + 1] = bc;
+      } else if (!empty) {
+        addCellTerms(gradient, a, bc, sums, at, d);
+      }
+      if (!empty) gb += a * (sums[at + scalarsAt + 3] as number) + bc * (sums[at + scalarsAt + 4] as number);
+    }
+    if (halves) {
+      await ops.binaryCellGradient!(halves.coefficients, halves.gw);
+      addInto(gradient, halves.gw, d);
     }
     gradient[d] = gb;
     return { objective, loss, penalty: penaltyValue };
@@ -273,7 +291,10 @@ interface RowBuffers {
 
 interface CellBuffers {
   readonly codes: Int32Array;
+  /** One pass: per cell A_c (d), B_c (d), then its scalars; halves: per cell its scalars alone. */
   readonly sums: Float64Array;
+  /** The two-half pass's cell coefficients (a_c, b_c per cell) and gradient sum (d), when the ops offer it. */
+  readonly halves: { readonly coefficients: Float64Array; readonly gw: Float64Array } | null;
   /** The penalty's input: one entry per (label, group) cell, holding the cell's mean p and loss and its row count. */
   readonly input: PenaltyInput & { readonly count: Float64Array };
   readonly gradient: { readonly prob: Float64Array; readonly loss: Float64Array };
@@ -295,9 +316,11 @@ function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
     group[c] = c % G;
     rowWeight[c] = (config.classWeights ? (config.classWeights[y[c] as number] as number) : 1) / n;
   }
+  const halves = config.ops.binaryCellScalars && config.ops.binaryCellGradient ? { coefficients: new Float64Array(2 * cells), gw: new Float64Array(d) } : null;
   return {
     codes,
-    sums: new Float64Array(cells * cellStride(d)),
+    sums: new Float64Array(cells * (halves ? CELL_SCALARS : cellStride(d))),
+    halves,
     input: { prob: new Float64Array(cells), columns: 1, loss: new Float64Array(cells), y, group, classCount: 2, groupCount: G, count: new Float64Array(cells) },
     gradient: { prob: new Float64Array(cells), loss: new Float64Array(cells) },
     rowWeight,
@@ -322,6 +345,11 @@ function scaledInto(out: Float64Array, a: number, v: Float64Array, d: number): v
 /** out[j] += a A[j] + b B[j] for j < d, with A at sums[at ...] and B at sums[at + d ...] (a cell's two sums). */
 function addCellTerms(out: Float64Array, a: number, b: number, sums: Float64Array, at: number, d: number): void {
   for (let j = 0; j < d; j++) out[j] = (out[j] as number) + a * (sums[at + j] as number) + b * (sums[at + d + j] as number);
+}
+
+/** out[j] += v[j] for j < d. */
+function addInto(out: Float64Array, v: Float64Array, d: number): void {
+  for (let j = 0; j < d; j++) out[j] = (out[j] as number) + (v[j] as number);
 }
 
 /** log(1 + e^x) without overflow. */

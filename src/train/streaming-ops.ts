@@ -5,7 +5,8 @@ import { InputError } from '../errors.ts';
 import type { DiskRows } from '../data/disk-matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { backwardDisk, cellsDisk, forwardDisk } from './_internal/disk-kernels.ts';
-import { cellSumsState, checkBinaryHead } from './_internal/cell-sums.ts';
+import { cellSumsState, checkBinaryHead, checkGroups, checkLength } from './_internal/cell-sums.ts';
+import { cellStride } from './_internal/cell-pass.mjs';
 import type { StreamingWorkerData } from './_internal/streaming-ops-worker-body.ts';
 
 /** Options of {@link createStreamingOps}. */
@@ -74,7 +75,8 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
       },
       async binaryCellSums(w, b, rowCodes, groups, out) {
         checkBinaryHead(d, k, w, b);
-        const message = cellSums.prepare(rowCodes, groups, out);
+        checkLength('binaryCellSums', 'out', out, 2 * checkGroups(groups) * cellStride(d));
+        const message = cellSums.prepare(rowCodes, groups);
         if (message.setup) codes = new Int32Array(message.setup.codes);
         out.fill(0);
         cellsDisk(x, 0, n, buffer, codes!, groups, w, b, out);

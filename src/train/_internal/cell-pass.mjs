@@ -6,7 +6,8 @@
 // its gradient is  sum_c a_c A_c + b_c B_c  with  A_c = sum_{i in c} (p_i - y_i) x_i,  B_c = sum_{i in c} p_i (1 - p_i) x_i
 // and scalars a_c, b_c known only once every row is seen. So one pass reads each row of X once: the logit (fwd
 // kernel over a block of rows), p and the loss, then the row's two contributions to its cell (bwd2 kernel, the
-// block still in cache). Two separate passes (forward, then backward with the per-row gradient) read X twice.
+// block still in cache). Two separate passes (forward, then backward with the per-row gradient) read X twice;
+// where X stays in cache between them, cell-halves.mjs does that with two thirds of this pass's arithmetic.
 //
 // Output per thread and cell c: [A_c (d), B_c (d), rows, sum p, sum loss, sum (p - y), sum p (1 - p)], float64.
 

@@ -1,5 +1,6 @@
 import { InputError, ShapeError } from '../../errors.ts';
-import { cellScratchBytes, cellStride } from './cell-pass.mjs';
+import { cellScratchBytes, cellStride, CELL_SCALARS } from './cell-pass.mjs';
+import { halvesScratchBytes } from './cell-halves.mjs';
 import type { CellsMessage, WasmScratch } from './range-runner.ts';
 import { claimBytes } from './wasm-kernels.ts';
 import { kernelsFor } from './wasm-range.mjs';
@@ -7,10 +8,11 @@ import { kernelsFor } from './wasm-range.mjs';
 /**
  * The shared buffers of LinearOps.binaryCellSums (threaded and streaming ops), made on first use: the row codes (copied when they change),
  * one output block per slot (a part of the rows, or a streaming worker), and (wasm kernels) each part's scratch,
- * appended to the wasm memory.
+ * appended to the wasm memory. `halvesRows` (wasm kernels): also the scratch of the two-half pass
+ * (binaryCellScalars / binaryCellGradient, cell-halves.mjs) for parts of at most that many rows.
  */
-export function cellSumsState(n: number, d: number, slots: number, scratch: WasmScratch[] | undefined) {
-  const state = cellSumsBuffers(n, d, slots, scratch);
+export function cellSumsState(n: number, d: number, slots: number, scratch: WasmScratch[] | undefined, halvesRows?: number) {
+  const state = cellSumsBuffers(n, d, slots, scratch, halvesRows);
   return {
     ...state,
     /**
@@ -20,17 +22,61 @@ export function cellSumsState(n: number, d: number, slots: number, scratch: Wasm
     method(k: number, sharedW: Float64Array, sharedB: Float64Array, exec: (message: CellsMessage) => void | Promise<void>) {
       return async (w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array): Promise<void> => {
         checkBinaryHead(d, k, w, b);
-        const message = state.prepare(codes, groups, out);
+        checkLength('binaryCellSums', 'out', out, 2 * checkGroups(groups) * cellStride(d));
+        const message = state.prepare(codes, groups);
         sharedW.set(w);
         sharedB.set(b);
         await exec(message);
-        state.sum(out);
+        state.sum(0, out);
+      };
+    },
+    /**
+     * LinearOps.binaryCellScalars and binaryCellGradient (ops with `halvesRows`): the threads answer the
+     * 'cellScalars' and 'cellGradient' operations through `exec`, as for {@link method}.
+     */
+    halves(k: number, sharedW: Float64Array, sharedB: Float64Array, exec: (op: 'cellScalars' | 'cellGradient', message?: CellsMessage) => void | Promise<void>) {
+      // the group count and setup of the last forward half, whose rows the backward half adds
+      let scalarsOf: { groups: number; setup: number } | null = null;
+      return {
+        binaryCellScalars: async (w: Float64Array, b: Float64Array, codes: Int32Array, groups: number, out: Float64Array): Promise<void> => {
+          checkBinaryHead(d, k, w, b);
+          scalarsOf = null;
+          checkLength('binaryCellScalars', 'out', out, 2 * checkGroups(groups) * CELL_SCALARS);
+          const message = state.prepare(codes, groups);
+          sharedW.set(w);
+          sharedB.set(b);
+          await exec('cellScalars', message);
+          state.sum(0, out);
+          scalarsOf = { groups, setup: state.setups() };
+        },
+        binaryCellGradient: async (coefficients: Float64Array, gw: Float64Array): Promise<void> => {
+          if (scalarsOf === null || scalarsOf.setup !== state.setups()) {
+            throw new Error('binaryCellGradient needs a binaryCellScalars call first, with the row codes in use (the rows of its pass)');
+          }
+          const cells = 2 * scalarsOf.groups;
+          checkLength('binaryCellGradient', 'coefficients', coefficients, 2 * cells);
+          checkLength('binaryCellGradient', 'gw', gw, d);
+          state.coefficients().set(coefficients);
+          await exec('cellGradient');
+          state.sum(cells * CELL_SCALARS, gw);
+        },
       };
     },
   };
 }
 
-function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScratch[] | undefined) {
+/** `groups`, or an InputError unless it is an integer >= 1. */
+export function checkGroups(groups: number): number {
+  if (!Number.isInteger(groups) || groups < 1) throw new InputError(`groups must be an integer >= 1, received ${groups}`);
+  return groups;
+}
+
+/** A ShapeError naming `method` and its argument `name` unless `a` holds `expected` values (check before prepare). */
+export function checkLength(method: string, name: string, a: Float64Array, expected: number): void {
+  if (a.length !== expected) throw new ShapeError(`${method} needs ${name} of ${expected} values, received ${a.length}`);
+}
+
+function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScratch[] | undefined, halvesRows?: number) {
   const stride = cellStride(d);
   const codes = new Int32Array(new SharedArrayBuffer(4 * n));
   let lastCodes: Int32Array | null = null;
@@ -38,6 +84,10 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
   let allocatedCells = 0;
   let out: Float64Array = new Float64Array(new SharedArrayBuffer(0));
   let scratchAt: number[] = [];
+  let setups = 0;
+  let halvesAt: number[] | undefined;
+  let coefAt = -1;
+  let coefficients: Float64Array = new Float64Array(0);
   // wasm kernels: the slots' blocks and their sum live in the wasm memory, where vaxpy adds them (the plain loop ran
   // unoptimised in the first fits of a process)
   const memory = scratch?.[0]?.memory;
@@ -46,11 +96,10 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
   let summed: Float64Array = new Float64Array(0);
   return {
     /** Check and share `rowCodes`; the message carries a new setup when anything changed. */
-    prepare(rowCodes: Int32Array, groups: number, target: Float64Array): CellsMessage {
-      if (!Number.isInteger(groups) || groups < 1) throw new InputError(`groups must be an integer >= 1, received ${groups}`);
+    prepare(rowCodes: Int32Array, groups: number): CellsMessage {
+      checkGroups(groups);
       const cells = 2 * groups;
       if (rowCodes.length !== n) throw new ShapeError(`binaryCellSums needs ${n} row codes, received ${rowCodes.length}`);
-      if (target.length !== cells * stride) throw new ShapeError(`binaryCellSums needs out of ${cells * stride} values, received ${target.length}`);
       let changed = false;
       if (rowCodes !== lastCodes || groups !== groupsNow) {
         changed = copyCodes(rowCodes, codes, cells);
@@ -65,31 +114,53 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
           blocksAt = claimBytes(memory, 8 * (slots + 1) * cells * stride);
           if (at < 0 || blocksAt < 0) throw new InputError(`binaryCellSums: no room for ${cells} cells in the 4 GiB WebAssembly memory`);
           scratchAt = Array.from({ length: slots }, (_, t) => at + t * bytes);
+          if (halvesRows !== undefined) {
+            const halvesBytes = 16 * Math.ceil(halvesScratchBytes(d, cells, halvesRows) / 16);
+            const first = claimBytes(memory, slots * halvesBytes);
+            coefAt = claimBytes(memory, 16 * cells);
+            if (first < 0 || coefAt < 0) throw new InputError(`binaryCellScalars: no room for ${cells} cells in the 4 GiB WebAssembly memory`);
+            halvesAt = Array.from({ length: slots }, (_, t) => first + t * halvesBytes);
+          }
           allocatedCells = cells;
         }
         if (memory) {
           const buffer = memory.buffer as unknown as SharedArrayBuffer;
           out = new Float64Array(buffer, blocksAt, slots * cells * stride);
           summed = new Float64Array(buffer, blocksAt + 8 * slots * cells * stride, cells * stride);
+          if (halvesAt) coefficients = new Float64Array(buffer, coefAt, 2 * cells);
         } else {
           out = new Float64Array(new SharedArrayBuffer(8 * slots * cells * stride));
         }
       }
-      const setup = { codes: codes.buffer as SharedArrayBuffer, out: out.buffer as SharedArrayBuffer, outAt: out.byteOffset / 8, groups, scratchAt };
+      const setup = {
+        codes: codes.buffer as SharedArrayBuffer, out: out.buffer as SharedArrayBuffer, outAt: out.byteOffset / 8, groups, scratchAt,
+        ...(halvesAt ? { halvesAt, coefAt } : {}),
+      };
+      if (changed) setups++;
       return changed ? { setup } : {};
     },
-    /** target = the sum of the slots' blocks, in slot order. */
-    sum(target: Float64Array): void {
+    /** How many setups (new row codes or cell counts) prepare has made. */
+    setups(): number {
+      return setups;
+    },
+    /** The cells' coefficients the backward half reads (2 per cell; halves only). */
+    coefficients(): Float64Array {
+      return coefficients;
+    },
+    /** target = the sum of the slots' blocks from `offset` on (target.length values each), in slot order. */
+    sum(offset: number, target: Float64Array): void {
       const size = target.length;
+      const block = out.length / slots;
       if (kernels) {
-        summed.set(out.subarray(0, size));
-        for (let t = 1; t < slots; t++) kernels.vaxpy(1, out.byteOffset + 8 * t * size, summed.byteOffset, size);
-        target.set(summed);
+        const part = summed.subarray(0, size);
+        part.set(out.subarray(offset, offset + size));
+        for (let t = 1; t < slots; t++) kernels.vaxpy(1, out.byteOffset + 8 * (t * block + offset), part.byteOffset, size);
+        target.set(part);
         return;
       }
-      target.set(out.subarray(0, size));
+      target.set(out.subarray(offset, offset + size));
       for (let t = 1; t < slots; t++) {
-        const at = t * size;
+        const at = t * block + offset;
         for (let j = 0; j < size; j++) target[j] = (target[j] as number) + (out[at + j] as number);
       }
     },

@@ -49,11 +49,15 @@ export interface CellsMessage {
     readonly groups: number;
     /** Per slot: byte address of the thread's cell scratch in the wasm memory (wasm kernels only). */
     readonly scratchAt: readonly number[];
+    /** Per slot: byte address of its scratch for the two-half pass (cell-halves.mjs), when the ops offer it. */
+    readonly halvesAt?: readonly number[];
+    /** Byte address of the cells' float64 coefficients (2 per cell) the backward half reads. */
+    readonly coefAt?: number;
   };
 }
 
-/** The operations of one thread: see {@link createRangeRunner}. */
-export type RangeOp = 'forward' | 'backward' | 'cells';
+/** The operations of one thread: see {@link createRangeRunner} (and wasm-range.mjs for the halves). */
+export type RangeOp = 'forward' | 'backward' | 'cells' | 'cellScalars' | 'cellGradient';
 
 /**
  * A function running 'forward' (rows' logits into rowValues), 'backward' (this thread's partial gradient) or
@@ -77,6 +81,7 @@ export function createRangeRunner(data: OpsWorkerData): (op: RangeOp, message?: 
       if (!cellPass) throw new Error('cells: no setup received');
       return cellPass();
     }
+    if (op === 'cellScalars' || op === 'cellGradient') throw new Error(`${op}: the two-half pass needs the WebAssembly kernels`);
     if (op === 'forward') return forwardRows(x, d, start, end, w, b, k, rowValues);
     gw.fill(0);
     gb.fill(0);

@@ -21,7 +21,8 @@ import {
   name, section, set, simd, uleb, V128, v128Zero, vector,
 } from '../../wasm-assembler.ts';
 import {
-  CHUNK_LOCALS, CHUNK_TYPE, chunkBody, EXP_LOCALS, EXP_TYPE, expBody, FLUSH_LOCALS, FLUSH_TYPE, flushBody, TERMS_LOCALS, TERMS_TYPE, termsBody,
+  CHUNK_LOCALS, CHUNK_TYPE, chunkBody, EXP_LOCALS, EXP_TYPE, expBody, FLUSH_LOCALS, FLUSH_TYPE, flushBody, ROW_WEIGHTS_LOCALS, ROW_WEIGHTS_TYPE,
+  rowWeightsBody, TERMS_LOCALS, TERMS_TYPE, termsBody,
 } from './wasm-row-terms.ts';
 import { TWO_LOOP_LOCALS, TWO_LOOP_TYPE, twoLoopBody, VAXPY_LOCALS, VAXPY_TYPE, vaxpyBody, VDOT_LOCALS, VDOT_TYPE, vdotBody } from './wasm-two-loop.ts';
 import { CELL_COUNTS_TYPE, CELL_ORDER_LOCALS, CELL_PLACE_TYPE, cellCountsBody, cellPlaceBody } from './wasm-cell-order.ts';
@@ -269,7 +270,7 @@ function bwd2Body(): number[] {
   ];
 }
 
-/** The module's bytes (about 3,200). */
+/** The module's bytes (about 4,900). */
 export function wasmKernelBytes(maximumPages: number): Uint8Array {
   const type = [0x60, ...vector([[I32], [I32], [I32], [I32], [I32]].map((t) => t)), 0x00];
   const type7 = [0x60, ...vector([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), 0x00];
@@ -287,9 +288,9 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
   };
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE, VDOT_TYPE, VAXPY_TYPE, TWO_LOOP_TYPE, CELL_COUNTS_TYPE, CELL_PLACE_TYPE])),
+    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE, VDOT_TYPE, VAXPY_TYPE, TWO_LOOP_TYPE, CELL_COUNTS_TYPE, CELL_PLACE_TYPE, ROW_WEIGHTS_TYPE])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5], [6], [7], [8], [9], [10]])),
+    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5], [6], [7], [8], [9], [10], [2], [11]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
@@ -305,12 +306,15 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
       [...name('twoLoop'), 0x00, 11],
       [...name('cellCounts'), 0x00, 12],
       [...name('cellPlace'), 0x00, 13],
+      [...name('rowTerms'), 0x00, 14],
+      [...name('rowWeights'), 0x00, 15],
     ])),
     ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body()),
       code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS), code(flushBody(), FLUSH_LOCALS),
       code(chunkBody({ fwd: 0, bwd2: 2, fwd1: 3, terms: 5, flush: 7 }, CELL_BLOCK_ROWS), CHUNK_LOCALS),
       code(vdotBody(), VDOT_LOCALS), code(vaxpyBody(), VAXPY_LOCALS), code(twoLoopBody(9, 10), TWO_LOOP_LOCALS),
-      code(cellCountsBody(), CELL_ORDER_LOCALS), code(cellPlaceBody(), CELL_ORDER_LOCALS)])),
+      code(cellCountsBody(), CELL_ORDER_LOCALS), code(cellPlaceBody(), CELL_ORDER_LOCALS),
+      code(termsBody(6, true), TERMS_LOCALS), code(rowWeightsBody(), ROW_WEIGHTS_LOCALS)])),
   ];
   return new Uint8Array(bytes);
 }
@@ -368,6 +372,16 @@ export interface WasmKernels {
   cellCounts(y: number, group: number, n: number, groups: number, cells: number, size: number): void;
   /** out[next[c]++] = i over n rows, c = y_i * groups + group_i (cells outside 0..cells-1 skipped). */
   cellPlace(y: number, group: number, n: number, groups: number, cells: number, next: number, out: number): void;
+  /**
+   * terms with each row's p - y and p (1 - p) written to g1[r], g2[r] (float64) instead of the cells' lists
+   * (row, rowBytes, lists, list, lengths unused): the forward half of the two-half pass (see wasm-row-terms.ts).
+   */
+  rowTerms(
+    z: number, codes: number, count: number, groups: number, bias: number, row: number, rowBytes: number,
+    lists: number, g1: number, g2: number, list: number, lengths: number, scalars: number, product: number,
+  ): void;
+  /** out[r] = coef[2c] g1[r] + coef[2c + 1] g2[r], c = codes[r] (float32 out; see wasm-row-terms.ts). */
+  rowWeights(codes: number, g1: number, g2: number, coef: number, count: number, out: number): void;
   /** Up to 4 blocks of the one-pass objective, then flush (see wasm-row-terms.ts). */
   chunk(
     row: number, rows: number, d: number, oneRow: number, w: number, z: number, codes: number, groups: number, bias: number,

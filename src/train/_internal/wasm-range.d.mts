@@ -6,7 +6,13 @@ import type { WasmKernels, WasmMemory, WasmModule } from './wasm-kernels.ts';
 export declare const BLOCK_ROWS: number;
 
 /** The fast-lane operation codes (worker-pool.ts runFast) of a part's operations. */
-export declare const FAST_OPS: { readonly forward: number; readonly backward: number; readonly cells: number };
+export declare const FAST_OPS: {
+  readonly forward: number;
+  readonly backward: number;
+  readonly cells: number;
+  readonly cellScalars: number;
+  readonly cellGradient: number;
+};
 
 /** One part's forward, backward and cells over its rows with the WebAssembly kernels (`data.wasm` required). */
 export declare function createWasmRange(data: OpsWorkerData): {
@@ -15,6 +21,10 @@ export declare function createWasmRange(data: OpsWorkerData): {
   /** Prepare cells for a new setup; `copyCodes`: also copy the part's row codes into its scratch (one thread does). */
   setupCells(setup: NonNullable<CellsMessage['setup']>, copyCodes: boolean): void;
   cells(): void;
+  /** The forward half of the two-half pass (cell-halves.mjs): the part's cell scalars. */
+  cellScalars(): void;
+  /** The backward half: the part's weighted row sum, from the coefficients in the shared memory. */
+  cellGradient(): void;
 };
 
 /** Run fast-lane operation `code` (FAST_OPS) on a part made by createWasmRange. */

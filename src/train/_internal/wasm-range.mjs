@@ -5,19 +5,22 @@
 // The 4-row kernels cover the thread's rows in multiples of 4; the last 1-3 rows take plain float64 loops, the
 // same operations in the same order as kernels.ts's forwardRows and backwardRows do for a lone row.
 import { cellStride, createCellPass, backwardKernel, forwardKernel } from './cell-pass.mjs';
+import { CellHalves } from './cell-halves.mjs';
 import { rowViews } from './row-views.mjs';
 
 /** Rows summed in float32 by the backward loop before the sum is added into float64. */
 export const BLOCK_ROWS = 256;
 
 /** The fast-lane operation codes (worker-pool.ts runFast) of a part's operations. */
-export const FAST_OPS = { forward: 1, backward: 2, cells: 3 };
+export const FAST_OPS = { forward: 1, backward: 2, cells: 3, cellScalars: 4, cellGradient: 5 };
 
 /** Run fast-lane operation `code` ({@link FAST_OPS}) on a part made by {@link createWasmRange}. */
 export function runFastOp(range, code) {
   if (code === FAST_OPS.forward) range.forward();
   else if (code === FAST_OPS.backward) range.backward();
-  else range.cells();
+  else if (code === FAST_OPS.cells) range.cells();
+  else if (code === FAST_OPS.cellScalars) range.cellScalars();
+  else range.cellGradient();
 }
 
 /** This thread's instance of the kernels for each memory (an instance holds no state of its own). */
@@ -34,8 +37,9 @@ export function kernelsFor(wasm) {
 }
 
 /**
- * forward (the part's logits into the shared row values), backward (its partial gradient) and cells (its cell
- * sums, after setupCells with the `setup` of a `cells` message: the codes or the cell count changed) for `data`
+ * forward (the part's logits into the shared row values), backward (its partial gradient), cells (its cell
+ * sums, after setupCells with the `setup` of a `cells` message: the codes or the cell count changed) and
+ * cellScalars / cellGradient (the two halves of the same pass, cell-halves.mjs, when the setup has their scratch) for `data`
  * (range-runner.ts's OpsWorkerData of one part, with its `wasm` scratch). `copyCodes` (setupCells): also copy the
  * part's row codes into its scratch, which one thread does for all.
  */
@@ -51,6 +55,7 @@ export function createWasmRange(data) {
   const acc32 = heap.subarray(wasm.accAt / 4, wasm.accAt / 4 + d);
   const xAt = data.xOffset + start * d * 4;
   let cellPass = null;
+  let halves = null;
 
   function forward() {
     for (let j = 0; j < k; j++) {
@@ -98,6 +103,14 @@ export function createWasmRange(data) {
       out: new Float64Array(setup.out), outAt: setup.outAt + slot * 2 * setup.groups * cellStride(d),
       wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.scratchAt[slot], copyCodes },
     });
+    halves = setup.halvesAt
+      ? new CellHalves({
+          xOffset: data.xOffset, d, start, end,
+          codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
+          out: new Float64Array(setup.out), outAt: setup.outAt + slot * 2 * setup.groups * cellStride(d),
+          wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.halvesAt[slot], coefAt: setup.coefAt, copyCodes },
+        })
+      : null;
   }
 
   function cells() {
@@ -105,5 +118,15 @@ export function createWasmRange(data) {
     cellPass();
   }
 
-  return { forward, backward, setupCells, cells };
+  function cellScalars() {
+    if (!halves) throw new Error('cellScalars: no setup with the halves received');
+    halves.scalars();
+  }
+
+  function cellGradient() {
+    if (!halves) throw new Error('cellGradient: no setup with the halves received');
+    halves.gradient();
+  }
+
+  return { forward, backward, setupCells, cells, cellScalars, cellGradient };
 }

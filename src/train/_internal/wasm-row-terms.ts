@@ -43,12 +43,26 @@ export const TERMS_LOCALS = vector([
   [6, F64],
 ]);
 
-/** The body of terms; `expIndex` is the module's function index of exp. */
-export function termsBody(expIndex: number): number[] {
+/**
+ * The body of terms; `expIndex` is the module's function index of exp. `byRow` (the function rowTerms): instead
+ * of the cells' lists, row r's p - y and p (1 - p) go to g1[r] and g2[r] as float64 (row, rowBytes, lists, list
+ * and lengths unused), for the backward half of the two-half pass (cell-halves.mjs).
+ */
+export function termsBody(expIndex: number, byRow = false): number[] {
   const addTo = (offset: number, value: number[]): number[] => [
     ...get(S), ...get(S), ...f64Load(offset), ...value, ...f64Add, ...f64Store(offset),
   ];
-  return [
+  const byRowStores = (g: number, value: number): number[] => [...get(g), ...get(R), ...i32(8), ...mul, ...add, ...get(value), ...f64Store()];
+  const listStores = [
+    // slot = code * list + lengths[code]++
+    ...get(LENGTHS), ...get(CODE), ...i32(4), ...mul, ...add, ...tee(AT), ...i32Load(), ...set(SLOT),
+    ...get(AT), ...get(SLOT), ...i32(1), ...add, ...i32Store(),
+    ...get(CODE), ...get(LIST), ...mul, ...get(SLOT), ...add, ...i32(4), ...mul, ...set(SLOT),
+    ...get(LISTS), ...get(SLOT), ...add, ...get(ROW), ...get(R), ...get(ROW_BYTES), ...mul, ...add, ...i32Store(),
+    ...get(G1), ...get(SLOT), ...add, ...get(GA), ...f32DemoteF64, ...f32Store,
+    ...get(G2), ...get(SLOT), ...add, ...get(GB), ...f32DemoteF64, ...f32Store,
+  ];
+  const clearLengths = [
     // lengths[c] = 0 for the 2 * groups cells
     ...i32(0), ...set(R),
     ...block, ...loop,
@@ -56,6 +70,9 @@ export function termsBody(expIndex: number): number[] {
     ...get(LENGTHS), ...get(R), ...i32(4), ...mul, ...add, ...i32(0), ...i32Store(),
     ...get(R), ...i32(1), ...add, ...set(R),
     ...br(0), ...end, ...end,
+  ];
+  return [
+    ...(byRow ? [] : clearLengths),
     ...i32(0), ...set(R),
     ...block, ...loop,
     ...get(R), ...get(COUNT), ...geU, ...brIf(1),
@@ -80,13 +97,7 @@ export function termsBody(expIndex: number): number[] {
     ...addTo(32, get(GB)),
     ...get(PRODUCT), ...get(CODE), ...i32(8), ...mul, ...add, ...tee(AT),
     ...get(AT), ...f64Load(), ...f64(1), ...get(E), ...f64Add, ...f64Mul, ...f64Store(),
-    // slot = code * list + lengths[code]++
-    ...get(LENGTHS), ...get(CODE), ...i32(4), ...mul, ...add, ...tee(AT), ...i32Load(), ...set(SLOT),
-    ...get(AT), ...get(SLOT), ...i32(1), ...add, ...i32Store(),
-    ...get(CODE), ...get(LIST), ...mul, ...get(SLOT), ...add, ...i32(4), ...mul, ...set(SLOT),
-    ...get(LISTS), ...get(SLOT), ...add, ...get(ROW), ...get(R), ...get(ROW_BYTES), ...mul, ...add, ...i32Store(),
-    ...get(G1), ...get(SLOT), ...add, ...get(GA), ...f32DemoteF64, ...f32Store,
-    ...get(G2), ...get(SLOT), ...add, ...get(GB), ...f32DemoteF64, ...f32Store,
+    ...(byRow ? [...byRowStores(G1, GA), ...byRowStores(G2, GB)] : listStores),
     ...get(R), ...i32(1), ...add, ...set(R),
     ...br(0), ...end, ...end,
     ...end,
@@ -170,6 +181,35 @@ export function expBody(): number[] {
     ...get(YY), ...twoTo(get(K)), ...f64Mul, ...ret,
     ...end,
     ...get(YY), ...twoTo([...get(K), ...i32(1000), ...add]), ...f64Mul, ...f64(TWO_M1000), ...f64Mul,
+    ...end,
+  ];
+}
+
+/** rowWeights's type: 6 x i32, no result. */
+export const ROW_WEIGHTS_TYPE = [0x60, ...vector(new Array<number[]>(6).fill([I32])), 0x00];
+/** rowWeights's local declarations: 2 i32. */
+export const ROW_WEIGHTS_LOCALS = vector([[2, I32]]);
+
+/**
+ * rowWeights(codes, g1, g2, coef, count, out): out[r] = coef[2c] g1[r] + coef[2c + 1] g2[r] for r < count, c =
+ * codes[r] (int32), g1, g2 and coef float64, out float32: each row's d objective / d z, from its p - y and
+ * p (1 - p) (rowTerms) and its cell's two coefficients, for the backward half of the two-half pass.
+ */
+export function rowWeightsBody(): number[] {
+  const [CODES_, G1_, G2_, COEF, COUNT_, OUT] = [0, 1, 2, 3, 4, 5] as const;
+  const [R_, AT_] = [6, 7] as const;
+  const at = (base: number, size: number): number[] => [...get(base), ...get(R_), ...i32(size), ...mul, ...add];
+  return [
+    ...i32(0), ...set(R_),
+    ...block, ...loop,
+    ...get(R_), ...get(COUNT_), ...geU, ...brIf(1),
+    ...get(COEF), ...at(CODES_, 4), ...i32Load(), ...i32(16), ...mul, ...add, ...set(AT_),
+    ...at(OUT, 4),
+    ...get(AT_), ...f64Load(), ...at(G1_, 8), ...f64Load(), ...f64Mul,
+    ...get(AT_), ...f64Load(8), ...at(G2_, 8), ...f64Load(), ...f64Mul,
+    ...f64Add, ...f32DemoteF64, ...f32Store,
+    ...get(R_), ...i32(1), ...add, ...set(R_),
+    ...br(0), ...end, ...end,
     ...end,
   ];
 }
