@@ -351,7 +351,9 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
     }
 
     const head = thetaToHead(chosen.theta, data.classes, d, k);
-    const penaltyValue = !exact ? 0 : chosen === lastMeasured ? measureObjective.penaltyOfLogits(exact) : await measureObjective.penaltyAt(chosen.theta, exact);
+    // by cells: one pass's cell sums, no per-row work; by rows: the measured logits when they are the chosen head's
+    const reuseLogits = chosen === lastMeasured && !measureObjective.byCells;
+    const penaltyValue = !exact ? 0 : reuseLogits ? measureObjective.penaltyOfLogits(exact) : await measureObjective.penaltyAt(chosen.theta, exact);
     const result: FitResult = {
       head,
       alpha: chosen.alpha,

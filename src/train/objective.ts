@@ -154,18 +154,7 @@ export class HeadObjective {
     const halves = cells.halves;
     const stride = halves ? CELL_SCALARS : cellStride(d);
     const scalarsAt = halves ? 0 : 2 * d;
-    const [w, b] = [theta.subarray(0, d), theta.subarray(d, d + 1)];
-    if (halves) await ops.binaryCellScalars!(w, b, cells.codes, this.config.groupCount, sums);
-    else await ops.binaryCellSums!(w, b, cells.codes, this.config.groupCount, sums);
-    let loss = 0;
-    for (let c = 0; c < cellCount; c++) {
-      const at = c * stride + scalarsAt;
-      const m = sums[at] as number;
-      count[c] = m;
-      input.prob[c] = m > 0 ? (sums[at + 1] as number) / m : 0;
-      input.loss[c] = m > 0 ? (sums[at + 2] as number) / m : 0;
-      loss += (cells.rowWeight[c] as number) * (sums[at + 2] as number);
-    }
+    const loss = await this.cellInputAt(cells, theta);
     const replaces = penalty?.replacesLoss ?? false;
     const scale = replaces ? 1 : alpha;
     const g = cells.gradient;
@@ -198,9 +187,47 @@ export class HeadObjective {
     return { objective, loss, penalty: penaltyValue };
   }
 
-  /** Value of `penalty` (default: the configured one) at theta, without its gradient. */
+  /**
+   * The pass over X at theta for the cells (the forward half, or the one pass): fills `cells.input` with each
+   * cell's row count, mean p and mean loss, and returns the (class-weighted) mean cross-entropy.
+   */
+  private async cellInputAt(cells: CellBuffers, theta: Float64Array): Promise<number> {
+    const { ops } = this.config;
+    const d = this.cols;
+    const { sums, input, halves } = cells;
+    const count = input.count;
+    const stride = halves ? CELL_SCALARS : cellStride(d);
+    const scalarsAt = halves ? 0 : 2 * d;
+    const [w, b] = [theta.subarray(0, d), theta.subarray(d, d + 1)];
+    if (halves) await ops.binaryCellScalars!(w, b, cells.codes, this.config.groupCount, sums);
+    else await ops.binaryCellSums!(w, b, cells.codes, this.config.groupCount, sums);
+    let loss = 0;
+    for (let c = 0; c < count.length; c++) {
+      const at = c * stride + scalarsAt;
+      const m = sums[at] as number;
+      count[c] = m;
+      input.prob[c] = m > 0 ? (sums[at + 1] as number) / m : 0;
+      input.loss[c] = m > 0 ? (sums[at + 2] as number) / m : 0;
+      loss += (cells.rowWeight[c] as number) * (sums[at + 2] as number);
+    }
+    return loss;
+  }
+
+  /** True when evaluations run on per-(label, group) cell sums (a binary head over ops with cell sums). */
+  get byCells(): boolean {
+    return this.cells !== null;
+  }
+
+  /**
+   * Value of `penalty` (default: the configured one) at theta, without its gradient: from the cells' sums of one
+   * pass ({@link byCells}: no per-row work), else from the rows' logits.
+   */
   async penaltyAt(theta: Float64Array, penalty: Penalty | null = this.config.penalty): Promise<number> {
     if (!penalty) return 0;
+    if (this.cells) {
+      await this.cellInputAt(this.cells, theta);
+      return penalty.value(this.cells.input);
+    }
     await this.logits(theta);
     return this.penaltyOfLogits(penalty);
   }
