@@ -6,6 +6,8 @@ export declare const ONE_ROW_MIN_COLS: number;
 export declare function forwardKernel(kernels: WasmKernels, d: number): WasmKernels['fwd'];
 export declare function backwardKernel(kernels: WasmKernels, d: number): WasmKernels['bwd'];
 export declare const CELL_SCALARS: number;
+/** Add each cell's log of its product of (1 + e) into its loss sum (scalars), resetting the product to 1. */
+export declare function logProducts(cells: number, product: Float64Array, scalars: Float64Array): void;
 export declare function cellStride(d: number): number;
 /** Bytes of WebAssembly scratch one thread of at most `rows` rows needs for `cells` cells. */
 export declare function cellScratchBytes(d: number, cells: number, rows: number): number;

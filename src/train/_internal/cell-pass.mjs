@@ -139,13 +139,7 @@ class WasmCellPass {
 
   /** Add each cell's log of its product of (1 + e) into its loss sum, after each chunk of blocks. */
   logProducts() {
-    const { cells, product, scalars } = this;
-    for (let c = 0; c < cells; c++) {
-      if (product[c] !== 1) {
-        scalars[c * CELL_SCALARS + 2] += Math.log(product[c]);
-        product[c] = 1;
-      }
-    }
+    logProducts(this.cells, this.product, this.scalars);
   }
 
   run() {
@@ -175,6 +169,19 @@ class WasmCellPass {
     addCellRows(this.x, d, rows4, this.end - rows4, this.codes, rows4, this.groups, w, this.b, sub);
   }
 
+}
+
+/**
+ * Add each of `cells` cells' log of its product of (1 + e) (float64 `product`, reset to 1) into its loss sum
+ * (`scalars`, CELL_SCALARS per cell): the rest of the loss max(t, 0) + log(1 + e), one log per cell and chunk.
+ */
+export function logProducts(cells, product, scalars) {
+  for (let c = 0; c < cells; c++) {
+    if (product[c] !== 1) {
+      scalars[c * CELL_SCALARS + 2] += Math.log(product[c]);
+      product[c] = 1;
+    }
+  }
 }
 
 /** Row lists per cell and logits of addCellRows, grown as needed (one set per thread: modules are per thread). */
