@@ -241,7 +241,9 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
       fullOps = await newOps(null);
     }
     const full = fullOps;
-    if (checkValues) await checkFeatures(full, data);
+    // lbfgs: a non-finite feature makes its row's logit NaN whatever the weights (0 x NaN and 0 x inf are NaN),
+    // so the first evaluation finds it and the features are scanned only then; paper: before it samples anything
+    if (checkValues && optimizer === 'paper') await checkFeatures(full, data);
 
     // paper: fit / hold-out split, made once (same for every alpha in target mode)
     let paperParts: { fit: HeadObjective | null; fitRows: Int32Array | null; monitorRows: Int32Array | null; monitorOps: LinearOps | null; fitOps: LinearOps | null } | null = null;
@@ -258,12 +260,19 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
     const runFit = async (a: number, theta0: Float64Array): Promise<OneFit> => {
       if (optimizer === 'lbfgs') {
         const objective = objectiveOver(full, null, a, l2);
-        const r = await minimizeLbfgs(async (x, g) => (await objective.evaluate(x, g)).objective, theta0, {
-          maxIterations: options.maxIterations ?? 500,
-          relativeTolerance: options.tolerance ?? 1e-7,
-          memory: lbfgsMemory(theta0.length),
-          onIteration: (iteration, value) => options.onProgress?.({ phase: 'lbfgs', iteration, objective: value, alpha: a }),
-        });
+        let r;
+        try {
+          r = await minimizeLbfgs(async (x, g) => (await objective.evaluate(x, g)).objective, theta0, {
+            maxIterations: options.maxIterations ?? 500,
+            relativeTolerance: options.tolerance ?? 1e-7,
+            memory: lbfgsMemory(theta0.length),
+            onIteration: (iteration, value) => options.onProgress?.({ phase: 'lbfgs', iteration, objective: value, alpha: a }),
+          });
+        } catch (error) {
+          // not finite at the start: a non-finite feature (named by checkFeatures), else the starting head
+          if (checkValues && error instanceof RangeError) await checkFeatures(full, data);
+          throw error;
+        }
         return { theta: r.x, iterations: r.iterations, objective: r.value, converged: r.converged };
       }
       const parts = paperParts!;
@@ -458,7 +467,8 @@ function checkShape(data: EmbeddingSet): void {
  * Every feature is finite: one forward pass of `ops` (over data.x) with zero weights, since 0 * v is 0 for a finite
  * v and NaN for NaN or an infinity, so a row's logits are 0 exactly when the row is finite. On an M2 set (6,100 x
  * 512) the WebAssembly kernels take a fraction of a millisecond where a JavaScript scan took several. The culprit
- * is then looked for in the first row that fails.
+ * is then looked for in the first row that fails. L-BFGS fits call it only when their first evaluation is not
+ * finite, which any non-finite feature makes it.
  */
 async function checkFeatures(ops: LinearOps, data: EmbeddingSet): Promise<void> {
   const k = ops.outputs;

@@ -174,10 +174,13 @@ describe('fitHead rejects bad input with a clear message', () => {
   it('an unknown optimizer lists the valid ones', async () => {
     await expect(fitHead(ok, { optimizer: 'adam' as never })).rejects.toThrow('Unknown optimizer "adam". Valid: lbfgs, paper');
   });
-  it('a NaN feature names its row and column', async () => {
+  it('a NaN feature names its row and column, with either optimizer, a penalty, target mode or a starting head', async () => {
     const x = new Float32Array(8);
     x[5] = NaN;
-    await expect(fitHead({ ...ok, x: matrix(x, 4, 2) })).rejects.toThrow('embedding row 2, column 1 is NaN: features must be finite numbers');
+    const init = new LinearHead(['no', 'yes'], 2, Float64Array.of(0.5, -0.5), Float64Array.of(0.1));
+    for (const options of [{}, { optimizer: 'paper' }, { constraint: 'eo', alpha: 2 }, { constraint: 'dp', maxGap: 0.01 }, { init }] as const) {
+      await expect(fitHead({ ...ok, x: matrix(x, 4, 2) }, options)).rejects.toThrow('embedding row 2, column 1 is NaN: features must be finite numbers');
+    }
   });
   it('a NaN or an infinity among a million features is found and named (WebAssembly kernels on every thread, and the rows after the last multiple of 4)', async () => {
     const n = 2051;
@@ -188,9 +191,11 @@ describe('fitHead rejects bad input with a clear message', () => {
     for (const [row, col, value] of [[1234, 77, Infinity], [2050, 3, NaN], [0, 511, -Infinity]] as const) {
       const x = Float32Array.from({ length: n * d }, (_, j) => Math.sin(j) * 0.1);
       x[row * d + col] = value;
-      await expect(fitHead({ ...base, x: matrix(x, n, d) })).rejects.toThrow(
-        `embedding row ${row}, column ${col} is ${value}: features must be finite numbers`,
-      );
+      for (const options of [{}, { constraint: 'eo', alpha: 1 }] as const) {
+        await expect(fitHead({ ...base, x: matrix(x, n, d) }, options)).rejects.toThrow(
+          `embedding row ${row}, column ${col} is ${value}: features must be finite numbers`,
+        );
+      }
     }
   });
   it('labels and embeddings of different lengths are a ShapeError', async () => {
