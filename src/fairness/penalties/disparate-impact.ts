@@ -1,6 +1,6 @@
 import type { Penalty, PenaltyGradient, PenaltyInput, PenaltyOptions } from './penalty.ts';
 import { resolvePenaltyOptions } from './penalty.ts';
-import { backpropRates, hardRateSpread, logSumExp, positiveLabels, requireCells, softRates, type RateSpec } from './_internal/rates.ts';
+import { backpropRates, hardRateSpread, logSumExp, positiveLabels, predictionTable, requireCells, softRates, type RateSpec } from './_internal/rates.ts';
 
 /**
  * Disparate impact (di): minus the ratio of mean predicted probabilities between groups, so that lower is fairer.
@@ -71,9 +71,10 @@ export function disparateImpact(options: PenaltyOptions = {}): Penalty {
       requireCells(set, null, what, 'the di penalty needs every group');
     },
     hardGap(yPred, y, group, classCount, groupCount) {
+      const table = predictionTable(yPred, y, group, classCount, groupCount);
       let worst = 0;
       for (const pos of positiveLabels(classCount)) {
-        const s = hardRateSpread(y.length, group, groupCount, () => true, (i) => yPred[i] === pos);
+        const s = hardRateSpread(table, classCount, groupCount, 'all', pos);
         worst = Math.max(worst, s.max > 0 ? 1 - s.min / s.max : 0);
       }
       return worst;

@@ -155,6 +155,47 @@ describe('hard gaps on predicted classes', () => {
     expect(gap('ae')).toBe(0.5);
     expect(gap('mmf')).toBe(1);
   });
+
+  it('equal the rates counted row by row, for 3 classes and 3 groups (one group without a label), bit for bit', () => {
+    const rng = createRng(17);
+    const n = 400;
+    const y = Int32Array.from({ length: n }, () => rng.int(3));
+    const group = Int32Array.from({ length: n }, () => rng.int(3));
+    const yPred = Int32Array.from({ length: n }, (_, i) => (rng.float() < 0.6 ? (y[i] as number) : rng.int(3)));
+    for (let i = 0; i < n; i++) if (group[i] === 2 && y[i] === 1) y[i] = 0;
+    /** max - min over groups of mean(hit) over the rows kept (groups without rows skipped), as a plain loop. */
+    const spread = (keep: (i: number) => boolean, hit: (i: number) => boolean): { gap: number; min: number; max: number } => {
+      const rates: number[] = [];
+      for (let g = 0; g < 3; g++) {
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < n; i++) {
+          if (group[i] !== g || !keep(i)) continue;
+          den++;
+          if (hit(i)) num++;
+        }
+        if (den > 0) rates.push(num / den);
+      }
+      const min = Math.min(...rates);
+      const max = Math.max(...rates);
+      return { gap: rates.length < 2 ? 0 : max - min, min, max };
+    };
+    const labels = [0, 1, 2];
+    const expected: Record<string, number> = {
+      eo: Math.max(...labels.flatMap((c) => [spread((i) => y[i] === c, (i) => yPred[i] === c).gap, spread((i) => y[i] !== c, (i) => yPred[i] === c).gap])),
+      eopp: Math.max(...labels.map((c) => spread((i) => y[i] === c, (i) => yPred[i] === c).gap)),
+      dp: Math.max(...labels.map((c) => spread(() => true, (i) => yPred[i] === c).gap)),
+      di: Math.max(...labels.map((c) => {
+        const s = spread(() => true, (i) => yPred[i] === c);
+        return s.max > 0 ? 1 - s.min / s.max : 0;
+      })),
+      ae: spread(() => true, (i) => yPred[i] === y[i]).gap,
+    };
+    for (const [name, value] of Object.entries(expected)) {
+      expect(value).toBeGreaterThan(0);
+      expect(createPenalty(name as PenaltyName).hardGap(yPred, y, group, 3, 3)).toBe(value);
+    }
+  });
 });
 
 /** Random input: n rows, `columns` probability columns (rows sum to 1 when columns > 1), G groups, every cell filled. */

@@ -234,31 +234,51 @@ export function requireCells(set: LabelledGroups, labels: readonly number[] | nu
 }
 
 /**
- * Largest difference between groups of the rate mean(hit_i) over the rows where `keep(i)` (groups without
- * such rows skipped; fewer than two groups: 0). Also returns the per-group min and max.
+ * Rows counted by (label, group, predicted class): table[(y * groups + g) * classes + p]. One pass over the rows,
+ * from which {@link hardRateSpread} reads every hard gap of the penalties.
+ */
+export function predictionTable(yPred: Int32Array, y: Int32Array, group: Int32Array, classCount: number, groupCount: number): Int32Array {
+  const table = new Int32Array(classCount * groupCount * classCount);
+  for (let i = 0; i < y.length; i++) {
+    const at = ((y[i] as number) * groupCount + (group[i] as number)) * classCount + (yPred[i] as number);
+    table[at] = (table[at] as number) + 1;
+  }
+  return table;
+}
+
+/**
+ * The rows a hard rate counts: every row of the group ('all'), those with label `label` ('label'), or those with
+ * another label ('other').
+ */
+export type RateRows = 'all' | 'label' | 'other';
+
+/**
+ * Spread over groups of a hard rate read from a {@link predictionTable}: per group, the share of its `rows` (with
+ * respect to `label`) predicted as `label`, or predicted as their own label when `label` is 'own' (accuracy).
+ * gap = max - min over the groups that have such rows; 0 when fewer than two do.
  */
 export function hardRateSpread(
-  n: number,
-  group: Int32Array,
+  table: Int32Array,
+  classCount: number,
   groupCount: number,
-  keep: (i: number) => boolean,
-  hit: (i: number) => boolean,
+  rows: RateRows,
+  label: number | 'own',
 ): { gap: number; min: number; max: number } {
-  const num = new Float64Array(groupCount);
-  const den = new Float64Array(groupCount);
-  for (let i = 0; i < n; i++) {
-    if (!keep(i)) continue;
-    const g = group[i] as number;
-    den[g] = (den[g] as number) + 1;
-    if (hit(i)) num[g] = (num[g] as number) + 1;
-  }
   let min = Infinity;
   let max = -Infinity;
   let present = 0;
   for (let g = 0; g < groupCount; g++) {
-    if ((den[g] as number) === 0) continue;
+    let num = 0;
+    let den = 0;
+    for (let c = 0; c < classCount; c++) {
+      if (rows === 'label' ? c !== label : rows === 'other' && c === label) continue;
+      const at = (c * groupCount + g) * classCount;
+      for (let p = 0; p < classCount; p++) den += table[at + p] as number;
+      num += table[at + (label === 'own' ? c : label)] as number;
+    }
+    if (den === 0) continue;
     present++;
-    const r = (num[g] as number) / (den[g] as number);
+    const r = num / den;
     min = Math.min(min, r);
     max = Math.max(max, r);
   }
