@@ -69,8 +69,22 @@ export function runRecord(prepared: PreparedData, options: HeadOptions, fit: Fit
       backboneSeconds: prepared.backbone.seconds,
       optimizer: options.optimizer,
       iterations: fit.iterations,
+      // target mode's `converged` also says whether the target was met (targetMet): only a plain fit's is the optimiser's
+      ...(options.optimizer === 'lbfgs' && fit.targetMet === undefined ? { converged: fit.converged } : {}),
     },
   };
+}
+
+/**
+ * The warning for a run whose L-BFGS fit stopped before its tolerance (RunCost.converged false), else undefined.
+ *
+ * @example
+ * notConvergedWarning(record); // 'm2 + eo, alpha 5, seed 0: L-BFGS stopped after 5000 iterations, before ...'
+ */
+export function notConvergedWarning(record: RunRecord): string | undefined {
+  if (record.cost.converged !== false) return undefined;
+  const what = record.constraint === 'none' ? record.method : `${record.method} + ${record.constraint}, alpha ${record.alpha}`;
+  return `${what}, seed ${record.seed}: L-BFGS stopped after ${record.cost.iterations} iterations, before its tolerance; the head is the last iterate, not the optimum`;
 }
 
 /** The network's own last layer as a run (`shipped`), when the backbone has one. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { saveModelBundle } from '../export/model-bundle.ts';
 import type { MetricsFile, RunContext, RunRecord } from '../report/schema.ts';
 import { writeReport } from '../report/write-report.ts';
-import { finetuneAndEvaluate, shippedOutcome, type FinetuneHooks } from './finetune.ts';
+import { finetuneAndEvaluate, notConvergedWarning, shippedOutcome, type FinetuneHooks } from './finetune.ts';
 import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks, type PreparedData } from './prepare.ts';
 import type { RunOptions } from './run-options.ts';
@@ -29,6 +29,8 @@ export async function runPipeline(options: RunOptions, hooks: PrepareHooks & Fin
   if (shipped) runs.push(shipped.record);
   const outcome = await finetuneAndEvaluate(prepared, options, { bootstrap: options.bootstrap ?? 0, ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}) });
   runs.push(outcome.record);
+  const warning = notConvergedWarning(outcome.record);
+  if (warning) hooks.onWarning?.(warning);
   const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs };
   removeStaleTempFiles(options.out);
   const modelFiles = await replaceFolder(join(options.out, 'model'), (dir) => saveModelBundle(dir, prepared, outcome.head, outcome.record, options));

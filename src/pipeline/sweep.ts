@@ -5,7 +5,7 @@ import type { LinearHead } from '../head/linear-head.ts';
 import type { MetricsFile, RunRecord, SplitSummary } from '../report/schema.ts';
 import { paretoFront } from '../report/pareto-front.ts';
 import { writeReport } from '../report/write-report.ts';
-import { finetuneAndEvaluate, shippedOutcome } from './finetune.ts';
+import { finetuneAndEvaluate, notConvergedWarning, shippedOutcome } from './finetune.ts';
 import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks } from './prepare.ts';
 import { runContext } from './run.ts';
@@ -96,6 +96,8 @@ export async function runSweep(options: SweepOptions, hooks: PrepareHooks & { on
     const outcome = await finetuneAndEvaluate(prepared, { ...g, optimizer: options.optimizer }, { bootstrap: options.bootstrap ?? 0 });
     runs.push(outcome.record);
     heads.push(outcome.head);
+    const warning = notConvergedWarning(outcome.record);
+    if (warning) hooks.onWarning?.(warning);
     hooks.onRun?.(i + 1, grid.length);
   }
   const candidates = runs.map((r, i) => i).filter((i) => heads[i] !== undefined);

@@ -680,7 +680,7 @@ function costTable(runs: readonly RunRecord[], representatives: readonly number[
           formatPercent(c.parametersTrained / c.parametersTotal),
           formatSeconds(c.seconds),
           formatCount(c.finetuneRows),
-          c.optimizer === undefined ? '—' : `${c.optimizer}${c.iterations === undefined ? '' : ` (${c.iterations} it.)`}`,
+          c.optimizer === undefined ? '—' : `${c.optimizer}${c.iterations === undefined ? '' : ` (${c.iterations} it.${c.converged === false ? ', not converged' : ''})`}`,
         ],
       };
     }),

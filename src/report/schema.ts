@@ -59,6 +59,11 @@ export interface RunCost {
   readonly backboneSeconds?: number;
   readonly optimizer?: string;
   readonly iterations?: number;
+  /**
+   * L-BFGS fits without a gap target: whether the optimiser met its tolerance; false when it stopped at its
+   * iteration cap (or its line search failed) first.
+   */
+  readonly converged?: boolean;
 }
 
 /** Metrics of one model on one split. Differences are max - min over groups; ratios min / max (fairlearn). */

@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeSynth, writeSynthCsv } from '../../src/train/synth.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
+import { notConvergedWarning, runRecord } from '../../src/pipeline/finetune.ts';
+import type { PreparedData } from '../../src/pipeline/prepare.ts';
+import { fitHead } from '../../src/train/fit.ts';
+import { buildReport } from '../../src/report/build-report.ts';
 import { runSweep } from '../../src/pipeline/sweep.ts';
 import { predictWithModel } from '../../src/pipeline/predict.ts';
 import { prepareData } from '../../src/pipeline/prepare.ts';
@@ -75,6 +79,11 @@ describe('fairhead run on tabular data with the mlp backbone', () => {
     expect(m2.splits.test.intervals?.['accuracy']).toHaveLength(2);
     expect(m2.cost.parametersTrained).toBeLessThan(m2.cost.parametersTotal);
     expect(m2.cost.finetuneRows).toBeGreaterThan(0);
+    expect(m2.cost.converged).toBe(true);
+    // a run marked not converged says so in the report's cost table
+    const capped = { ...metrics, runs: metrics.runs.map((r, i) => (i === 1 ? { ...r, cost: { ...r.cost, converged: false } } : r)) };
+    expect(JSON.stringify(buildReport(capped))).toContain(`lbfgs (${m2.cost.iterations} it., not converged)`);
+    expect(JSON.stringify(buildReport(metrics))).not.toContain('not converged');
   });
 
   it('writes metrics.json, report.html, report.md and a model folder', () => {
@@ -97,6 +106,23 @@ describe('fairhead run on tabular data with the mlp backbone', () => {
     const truth = table.slice(1).map((r) => (r[header.indexOf('Y')]!.startsWith('>50K') ? 1 : 0));
     const correct = truth.filter((t, i) => t === p.predicted[i]).length;
     expect(correct / truth.length).toBeCloseTo(metrics.runs[1]!.splits.test.accuracy, 10);
+  });
+});
+
+describe('a fit stopped before its tolerance', () => {
+  it('is recorded as not converged, named in a warning and in the report; a converged fit is not', async () => {
+    const set = makeSynth({ nTrain: 800, nVal: 0, nTest: 0, d: 8, factors: 4, seed: 4 }).train;
+    const prepared = { backbone: { parameterCount: 0, seconds: 0 } } as unknown as PreparedData;
+    const options = { method: 'm1', constraint: 'eo', alpha: 5, seed: 2, optimizer: 'lbfgs' } as const;
+    const split = { train: undefined, finetune: undefined, test: undefined } as never;
+    const capped = runRecord(prepared, options, await fitHead(set, { constraint: 'eo', alpha: 5, maxIterations: 2 }), split, 800);
+    const done = runRecord(prepared, options, await fitHead(set, { constraint: 'eo', alpha: 5 }), split, 800);
+    expect(capped.cost.converged).toBe(false);
+    expect(done.cost.converged).toBe(true);
+    expect(notConvergedWarning(capped)).toBe('m1 + eo, alpha 5, seed 2: L-BFGS stopped after 2 iterations, before its tolerance; the head is the last iterate, not the optimum');
+    expect(notConvergedWarning(done)).toBeUndefined();
+    const paper = runRecord(prepared, { ...options, optimizer: 'paper' }, await fitHead(set, { constraint: 'eo', alpha: 5, optimizer: 'paper', maxIterations: 3 }), split, 800);
+    expect(paper.cost.converged).toBeUndefined();
   });
 });
 

@@ -18,7 +18,7 @@ import type { MetricsFile, RunRecord } from '../../report/schema.ts';
 import { writeReport } from '../../report/write-report.ts';
 import { silentProgress, type Progress } from '../../progress.ts';
 import { ADULT_TEST, ADULT_TRAIN } from '../demo.ts';
-import { finetuneAndEvaluate, shippedOutcome } from '../finetune.ts';
+import { finetuneAndEvaluate, notConvergedWarning, shippedOutcome } from '../finetune.ts';
 import { prepareData, type PrepareHooks, type PreparedData } from '../prepare.ts';
 import { runContext } from '../run.ts';
 import type { BackboneOptions, DataOptions } from '../run-options.ts';
@@ -173,7 +173,7 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
     loadAverage,
     seeds: grid.seeds,
     splits: experiment === 'adult' ? SPLITS.adult : SPLITS.utkface,
-    notes: [...notes, ...fitNote(runs), ...prepared.warnings.slice(0, 3)],
+    notes: [...notes, ...fitNote(runs), ...convergenceNote(runs), ...prepared.warnings.slice(0, 3)],
   };
   const table = join(dir, 'table.md');
   writeFileAtomic(table, experimentTable(metrics, info));
@@ -272,6 +272,13 @@ function fitNote(runs: readonly RunRecord[]): string[] {
     `The ERM network's accuracy is ${train.toFixed(3)} on its training split and ${test.toFixed(3)} on test: ` +
       (train - test > 0.05 ? 'it fits its training data better than it generalises.' : "it does not fit its training data better than test data (no memorisation at this size and budget), unlike the paper's over-parameterised networks."),
   ];
+}
+
+/** A note naming the L-BFGS fits that stopped before their tolerance (RunCost.converged false), if any. */
+function convergenceNote(runs: readonly RunRecord[]): string[] {
+  const stopped = runs.map(notConvergedWarning).filter((w): w is string => w !== undefined);
+  if (stopped.length === 0) return [];
+  return [`${stopped.length} L-BFGS fit(s) stopped before their tolerance, e.g. ${stopped[0]}.`];
 }
 
 function cpuSecondsSince(start: NodeJS.CpuUsage): number {
