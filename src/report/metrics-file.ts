@@ -94,6 +94,7 @@ export function parseMetricsFile(text: string, source: string): MetricsFile {
     }
     const cost = object(run['cost'], `${path}.cost`);
     for (const field of COST_FIELDS) number(cost, field, `${path}.cost`);
+    if (cost['converged'] !== undefined && typeof cost['converged'] !== 'boolean') fail(`${path}.cost.converged`, 'true or false', cost['converged']);
   });
   return root as unknown as MetricsFile;
 }

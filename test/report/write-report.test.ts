@@ -57,6 +57,10 @@ describe('parseMetricsFile', () => {
       'out/metrics.json: runs[3].splits.test.accuracy: expected a number, received "0.8"',
     );
     data.runs[3].splits.test.accuracy = 0.8;
+    data.runs[2].cost.converged = 'yes';
+    expect(() => parseMetricsFile(JSON.stringify(data), 'm.json')).toThrow('m.json: runs[2].cost.converged: expected true or false, received "yes"');
+    data.runs[2].cost.converged = false;
+    expect(parseMetricsFile(JSON.stringify(data), 'm.json').runs[2]?.cost.converged).toBe(false);
     data.runs[1].method = 'm3';
     expect(() => parseMetricsFile(JSON.stringify(data), 'm.json')).toThrow(
       'm.json: runs[1].method: expected one of b1, b2, b3, m1, m2, full, shipped, threshold, received "m3"',
