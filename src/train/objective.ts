@@ -151,9 +151,7 @@ export class HeadObjective {
     const cellCount = count.length;
     // in halves (binaryCellScalars, then binaryCellGradient with the cells' coefficients): sums holds each cell's
     // scalars alone; in one pass: each cell's A_c, B_c, then its scalars
-    const halves = cells.halves;
-    const stride = halves ? CELL_SCALARS : cellStride(d);
-    const scalarsAt = halves ? 0 : 2 * d;
+    const { halves, stride, scalarsAt } = cells;
     const loss = await this.cellInputAt(cells, theta);
     const replaces = penalty?.replacesLoss ?? false;
     const scale = replaces ? 1 : alpha;
@@ -194,10 +192,8 @@ export class HeadObjective {
   private async cellInputAt(cells: CellBuffers, theta: Float64Array): Promise<number> {
     const { ops } = this.config;
     const d = this.cols;
-    const { sums, input, halves } = cells;
+    const { sums, input, halves, stride, scalarsAt } = cells;
     const count = input.count;
-    const stride = halves ? CELL_SCALARS : cellStride(d);
-    const scalarsAt = halves ? 0 : 2 * d;
     const [w, b] = [theta.subarray(0, d), theta.subarray(d, d + 1)];
     if (halves) await ops.binaryCellScalars!(w, b, cells.codes, this.config.groupCount, sums);
     else await ops.binaryCellSums!(w, b, cells.codes, this.config.groupCount, sums);
@@ -320,6 +316,9 @@ interface CellBuffers {
   readonly codes: Int32Array;
   /** One pass: per cell A_c (d), B_c (d), then its scalars; halves: per cell its scalars alone. */
   readonly sums: Float64Array;
+  /** Values per cell in `sums`, and where a cell's scalars start in its block. */
+  readonly stride: number;
+  readonly scalarsAt: number;
   /** The two-half pass's cell coefficients (a_c, b_c per cell) and gradient sum (d), when the ops offer it. */
   readonly halves: { readonly coefficients: Float64Array; readonly gw: Float64Array } | null;
   /** The penalty's input: one entry per (label, group) cell, holding the cell's mean p and loss and its row count. */
@@ -344,9 +343,12 @@ function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
     rowWeight[c] = (config.classWeights ? (config.classWeights[y[c] as number] as number) : 1) / n;
   }
   const halves = config.ops.binaryCellScalars && config.ops.binaryCellGradient ? { coefficients: new Float64Array(2 * cells), gw: new Float64Array(d) } : null;
+  const stride = halves ? CELL_SCALARS : cellStride(d);
   return {
     codes,
-    sums: new Float64Array(cells * (halves ? CELL_SCALARS : cellStride(d))),
+    sums: new Float64Array(cells * stride),
+    stride,
+    scalarsAt: halves ? 0 : 2 * d,
     halves,
     input: { prob: new Float64Array(cells), columns: 1, loss: new Float64Array(cells), y, group, classCount: 2, groupCount: G, count: new Float64Array(cells) },
     gradient: { prob: new Float64Array(cells), loss: new Float64Array(cells) },

@@ -97,20 +97,15 @@ export function createWasmRange(data) {
   }
 
   function setupCells(setup, copyCodes) {
-    cellPass = createCellPass({
-      x, xOffset: data.xOffset, d, start, end,
+    // the part's rows, codes, weights and output block, the same for the one pass and the halves
+    const part = {
+      xOffset: data.xOffset, d, start, end,
       codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
       out: new Float64Array(setup.out), outAt: setup.outAt + slot * 2 * setup.groups * cellStride(d),
-      wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.scratchAt[slot], copyCodes },
-    });
-    halves = setup.halvesAt
-      ? new CellHalves({
-          xOffset: data.xOffset, d, start, end,
-          codes: new Int32Array(setup.codes), groups: setup.groups, w, b,
-          out: new Float64Array(setup.out), outAt: setup.outAt + slot * 2 * setup.groups * cellStride(d),
-          wasm: { kernels, memory: wasm.memory, wAt: wasm.wAt, scratchAt: setup.halvesAt[slot], coefAt: setup.coefAt, copyCodes },
-        })
-      : null;
+    };
+    const shared = { kernels, memory: wasm.memory, wAt: wasm.wAt, copyCodes };
+    cellPass = createCellPass({ ...part, x, wasm: { ...shared, scratchAt: setup.scratchAt[slot] } });
+    halves = setup.halvesAt ? new CellHalves({ ...part, wasm: { ...shared, scratchAt: setup.halvesAt[slot], coefAt: setup.coefAt } }) : null;
   }
 
   function cells() {
