@@ -5,13 +5,15 @@
  *
  *     node --import tsx bench/_head-m2.ts DIR SEEDS
  *
- * loads DIR's train, validation and test splits, then for each seed (comma-separated) draws the M2 set and fits an
- * EO head (alpha 1, L-BFGS), timing finetuneSet + fitHead; then the same seeds again in the same process. Prints
- * one JSON line: { runs: [{ seed, seconds, setSeconds, testAcc, testEo, iterations, rows }], againRuns: [...] }.
+ * starts the trainer's worker thread and loads DIR's train, validation and test splits (as `fairhead run` does),
+ * then for each seed (comma-separated) draws the M2 set and fits an EO head (alpha 1, L-BFGS), timing
+ * finetuneSet + fitHead; then the same seeds again in the same process. Prints one JSON line:
+ * { runs: [{ seed, seconds, setSeconds, testAcc, testEo, iterations, rows }], againRuns: [...] }.
  */
 import type { EmbeddingSet } from '../src/data/dataset.ts';
 import { finetuneSet, releaseFinetuneSet } from '../src/pipeline/finetune-sets.ts';
 import { fitHead } from '../src/train/fit.ts';
+import { startTrainerThreads } from '../src/train/threaded-ops.ts';
 import { readSplit } from './_head-full.ts';
 
 /** Accuracy and equalized-odds difference (max of the TPR and FPR gaps between the two groups), as peer.py computes them. */
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
   const [dir, seedList] = process.argv.slice(2);
   if (!dir || !seedList) throw new Error('usage: _head-m2.ts DIR SEEDS');
   const seeds = seedList.split(',').map(Number);
+  // as the pipelines do (prepareData): the worker thread starts while the data loads, not in the first fit
+  void startTrainerThreads();
   const train = readSplit(dir, 'train');
   const val = readSplit(dir, 'val');
   const test = readSplit(dir, 'test');

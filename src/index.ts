@@ -35,6 +35,7 @@ export * from './fairness/penalties/index.ts';
 export { fitHead, type FitOptions, type FitResult, type FitProgress, type ConstraintName } from './train/fit.ts';
 export { createRng, type Rng } from './train/rng.ts';
 export { createLinearOps } from './train/create-ops.ts';
+export { startTrainerThreads } from './train/threaded-ops.ts';
 export type { LinearOps } from './train/linear-ops.ts';
 
 // pipeline

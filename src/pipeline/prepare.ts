@@ -19,6 +19,7 @@ import type { LinearHead } from '../head/linear-head.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { prepareEmbeddingsOnDisk, streamsFromDisk, type OnDiskSplits } from './on-disk.ts';
 import type { BackboneOptions, DataOptions } from './run-options.ts';
+import { startTrainerThreads } from '../train/threaded-ops.ts';
 
 /** Train, validation and test embeddings, and what made them. */
 export interface PreparedData {
@@ -87,6 +88,8 @@ export async function prepareData(options: DataOptions & BackboneOptions, hooks:
   const inputs = [options.data, options.images, options.embeddings].filter((v) => v !== undefined);
   if (inputs.length !== 1) throw new InputError('give exactly one of --data FILE.csv, --images DIR (with --labels), or --embeddings FILE');
   if (options.sensitive.length === 0) throw new InputError('--sensitive: name at least one sensitive column');
+  // every caller fits heads on what this returns: the trainer's worker threads start while the data loads
+  void startTrainerThreads();
   const backbone = options.backbone ?? (options.images !== undefined ? 'face-api' : options.embeddings !== undefined ? 'embeddings' : 'mlp');
   const warnings: string[] = [];
   const warn = (m: string): void => {

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { startWorkerPool } from './_internal/worker-pool.ts';
+import { parkWorkers, startWorkerPool } from './_internal/worker-pool.ts';
 import { sharedRows } from './_internal/shared-rows.ts';
 import { InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
@@ -28,6 +28,28 @@ export const WASM_PART_VALUES = 4_000_000;
  * in one pass; 160,000 x 512 from memory is faster in one pass (bench/head.ts).
  */
 export const CELL_HALVES_MAX_BYTES = 16 * 2 ** 20;
+
+/** The worker script of the WebAssembly ops (plain JavaScript). */
+export const WASM_WORKER = new URL('./_internal/ops-worker-wasm.mjs', import.meta.url);
+
+/**
+ * Start the worker threads that the WebAssembly ops of later fits use (`threads` - 1 of them: the calling thread
+ * is the other), and leave them waiting, unref'd, for the first fit. A worker takes 20-50 ms to start, longer
+ * than a fit on a small set: without this the first fit of a process ends before its worker joins, and runs on
+ * one thread. The pipelines (run, sweep, reproduce, demo) call it before reading their data, so the threads start
+ * while the data loads. Does nothing with 1 thread, without WebAssembly SIMD, or once the workers exist. The
+ * promise settles when the new workers are up; nothing needs to wait for it.
+ *
+ * @example
+ * void startTrainerThreads();
+ * const data = loadMyEmbeddings(); // meanwhile the worker starts
+ * const fit = await fitHead(finetuneSet('m2', data.train, data.validation, 0), { constraint: 'eo' });
+ */
+export function startTrainerThreads(threads = os.availableParallelism()): Promise<void> {
+  if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be an integer >= 1, received ${threads}`);
+  if (threads < 2 || !wasmKernelModule()) return Promise.resolve();
+  return parkWorkers(WASM_WORKER, threads - 1, { parts: [] });
+}
 
 /** Shared wasm memories made by {@link sharedMatrix}, by their buffer: X can stay where it is. */
 const memories = new WeakMap<SharedArrayBuffer, WasmMemory>();
@@ -219,7 +241,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
     const pool =
       threads > 1
         ? startWorkerPool(
-            new URL('./_internal/ops-worker-wasm.mjs', import.meta.url),
+            WASM_WORKER,
             Array.from({ length: threads - 1 }, () => ({ parts: ranges.map((_, t) => dataOf(t)) })),
             { label: 'threaded LinearOps', closeBy: 'park', lane: true },
           )

@@ -34,5 +34,6 @@ parentPort.on('message', (message) => {
   }
 });
 parentPort.postMessage('ready');
-// straight into the lane: the calling thread learns nothing from this thread's event loop before a fit ends
-join(workerData.lane);
+// straight into the lane: the calling thread learns nothing from this thread's event loop before a fit ends; a
+// worker started ahead of any pool (startTrainerThreads) has no lane yet and waits for its `init`
+if (workerData.lane) join(workerData.lane);

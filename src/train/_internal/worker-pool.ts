@@ -44,12 +44,71 @@ interface AsyncWaitAtomics {
 type Reply = number | string | { id: number; error?: string; name?: string };
 
 /**
- * Idle workers by script URL, parked by pools closed with `park`: a later pool of the same script takes them
- * (an `init` message with its data) instead of starting threads, which costs tens of milliseconds each; a fit
- * that creates several LinearOps (target mode, sweeps, the M2 fine-tuning sets of a benchmark) pays it once.
+ * Idle workers by script URL, parked by pools closed with `park` or started ahead by {@link parkWorkers}: a later
+ * pool of the same script takes them (an `init` message with its data) instead of starting threads, which costs
+ * tens of milliseconds each; a fit that creates several LinearOps (target mode, sweeps, the M2 fine-tuning sets of
+ * a benchmark) pays it once, and a command that starts them while it reads its data, not at all.
  * Parked workers are unref'd: they never keep the process alive.
  */
 const parked = new Map<string, Worker[]>();
+
+/** Workers started by parkable pools or {@link parkWorkers}, by script URL: ever, and alive (until they exit). */
+const startedCount = new Map<string, number>();
+const aliveCount = new Map<string, number>();
+
+/**
+ * A new worker of `url`. Plain-JavaScript workers (.mjs) start without the parent's loader flags (tsx's --import
+ * costs ~100 ms and ~25 MB per worker); the TypeScript ones register their loader themselves (ops-worker.mjs).
+ */
+function spawnWorker(url: URL, workerData: unknown): Worker {
+  return new Worker(url, { workerData, execArgv: [] });
+}
+
+/**
+ * A worker of `url` that a pool closed with `park` (or {@link parkWorkers}) may shelve: for its whole life, an error
+ * or exit takes it off the shelf and out of the count, and is never an unhandled error.
+ */
+function parkableWorker(url: URL, workerData: unknown): Worker {
+  const worker = spawnWorker(url, workerData);
+  startedCount.set(url.href, (startedCount.get(url.href) ?? 0) + 1);
+  aliveCount.set(url.href, (aliveCount.get(url.href) ?? 0) + 1);
+  worker.on('error', () => {});
+  worker.on('exit', () => {
+    aliveCount.set(url.href, (aliveCount.get(url.href) ?? 1) - 1);
+    const shelf = parked.get(url.href);
+    const at = shelf ? shelf.indexOf(worker) : -1;
+    if (shelf && at >= 0) shelf.splice(at, 1);
+  });
+  return worker;
+}
+
+/** Parkable workers of `url` in this process: started ever, alive now (in pools or parked), and parked. */
+export function poolWorkers(url: URL): { started: number; alive: number; parked: number } {
+  return { started: startedCount.get(url.href) ?? 0, alive: aliveCount.get(url.href) ?? 0, parked: parked.get(url.href)?.length ?? 0 };
+}
+
+/**
+ * Start workers of `url` until `count` of them are alive in this process (parked or in a pool), each with
+ * `workerData`, and park them at once (unref'd) for the next pool of that script. A worker takes 20-50 ms to
+ * start: started while a command reads its data, it is ready for the first fit. The script must wait for `init`
+ * when its workerData has no work (as ops-worker-wasm.mjs does without a lane). Resolves once each new worker has
+ * sent its first message or exited (nothing needs to wait for it).
+ */
+export function parkWorkers(url: URL, count: number, workerData: unknown): Promise<void> {
+  const shelf = parked.get(url.href) ?? [];
+  const up: Promise<void>[] = [];
+  for (let i = aliveCount.get(url.href) ?? 0; i < count; i++) {
+    const worker = parkableWorker(url, workerData);
+    up.push(new Promise<void>((resolve) => {
+      worker.once('message', () => resolve());
+      worker.once('exit', () => resolve());
+    }));
+    worker.unref();
+    shelf.push(worker);
+  }
+  parked.set(url.href, shelf);
+  return Promise.all(up).then(() => {});
+}
 
 /** Options of {@link startWorkerPool}. */
 export interface PoolOptions {
@@ -121,18 +180,8 @@ export function startWorkerPool(url: URL, workerData: readonly unknown[], option
 
   workerData.forEach((data) => {
     const reused = idle.pop();
-    // Plain-JavaScript workers (.mjs) start without the parent's loader flags (tsx's --import costs ~100 ms
-    // and ~25 MB per worker); the TypeScript ones register their loader themselves (ops-worker.mjs).
-    const worker = reused ?? new Worker(url, { workerData: options.lane ? { ...(data as object), lane: lane() } : data, execArgv: [] });
-    if (!reused && closeBy === 'park') {
-      // for the worker's whole life: a parked worker that fails or exits is forgotten, never an unhandled error
-      worker.on('error', () => {});
-      worker.on('exit', () => {
-        const shelf = parked.get(url.href);
-        const at = shelf ? shelf.indexOf(worker) : -1;
-        if (shelf && at >= 0) shelf.splice(at, 1);
-      });
-    }
+    const startData = options.lane ? { ...(data as object), lane: lane() } : data;
+    const worker = reused ?? (closeBy === 'park' ? parkableWorker(url, startData) : spawnWorker(url, startData));
     workers.push(worker);
     if (closeBy === 'message') exited.push(new Promise<void>((resolve) => worker.once('exit', () => resolve())));
     started.push(
