@@ -54,6 +54,7 @@ export function addHeadFlags(cmd: Command): Command {
     .option('--alpha <n>', 'penalty weight', '1')
     .option('--max-gap <g>', 'target mode: the most accurate head whose gap on the fine-tuning set is at most G')
     .option('--optimizer <name>', `${OPTIMIZERS.join(', ')} (paper = the authors' SGD recipe)`, 'lbfgs')
+    .option('--max-iterations <n>', 'lbfgs: iteration cap, a guard (default 5000; fits stop at their tolerance); paper: epochs (default 1000)')
     .option('--seed <n>', 'seed of sampling and training', '0');
 }
 
@@ -161,6 +162,7 @@ function byteSizeOf(text: string | undefined): number | undefined {
 /** Fine-tuning options from flags, checked. */
 export function headOptionsFrom(flags: RawFlags): HeadOptions {
   const maxGap = num(flags, 'maxGap', '--max-gap', { min: 0 });
+  const maxIterations = num(flags, 'maxIterations', '--max-iterations', { integer: true, min: 1 });
   return {
     method: choice(str(flags, 'method') ?? 'm2', METHODS, 'method'),
     constraint: choice(str(flags, 'constraint') ?? 'eo', CONSTRAINTS, 'constraint'),
@@ -168,6 +170,7 @@ export function headOptionsFrom(flags: RawFlags): HeadOptions {
     ...(maxGap !== undefined ? { maxGap } : {}),
     optimizer: choice(str(flags, 'optimizer') ?? 'lbfgs', OPTIMIZERS, 'optimizer'),
     seed: num(flags, 'seed', '--seed', { integer: true, min: 0 }) ?? 0,
+    ...(maxIterations !== undefined ? { maxIterations } : {}),
   };
 }
 

@@ -47,6 +47,7 @@ export function headFitOptions(options: HeadOptions, hooks: FinetuneHooks = {}):
     optimizer: options.optimizer,
     seed: options.seed,
     ...(penalised ? (options.maxGap !== undefined ? { maxGap: options.maxGap, alpha: options.alpha || 1 } : { alpha: options.alpha }) : {}),
+    ...(options.maxIterations !== undefined ? { maxIterations: options.maxIterations } : {}),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
   };
 }

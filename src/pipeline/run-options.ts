@@ -65,6 +65,8 @@ export interface HeadOptions {
   readonly maxGap?: number;
   readonly optimizer: Optimizer;
   readonly seed: number;
+  /** lbfgs: the iteration cap (default 5,000, a guard: fits stop at their tolerance); paper: the epochs (default 1,000). */
+  readonly maxIterations?: number;
 }
 
 export interface RunOptions extends DataOptions, BackboneOptions, HeadOptions {

@@ -81,6 +81,26 @@ describe('run, export and predict through the CLI', () => {
     expect(r.stderr.trim().split('\n')).toEqual(['fairhead: Unknown constraint "eq". Valid: eo, dp, eopp, di, ae, mmf']);
   });
 
+  it('run --max-iterations caps L-BFGS: the run records its iterations as not converged and warns; 0 exits 2', async () => {
+    const synth = makeSynth({ nTrain: 1200, nVal: 0, nTest: 0, d: 20, seed: 5 });
+    const csv = join(dir, 'cap-emb.csv');
+    await writeSynthCsv(synth.train, csv);
+    const args = ['run', '--embeddings', csv, '--target', 'y', '--sensitive', 'a', '--method', 'm1', '--constraint', 'eo', '--alpha', '5', '--bootstrap', '0'];
+    const capped = await fairhead([...args, '--max-iterations', '3', '--out', join(dir, 'cap-out')], dir);
+    expect(capped.code).toBe(0);
+    const run = (JSON.parse(readFileSync(join(dir, 'cap-out', 'metrics.json'), 'utf8')) as MetricsFile).runs.at(-1)!;
+    expect([run.cost.iterations, run.cost.converged]).toEqual([3, false]);
+    expect(capped.stderr).toContain('L-BFGS stopped after 3 iterations, before its tolerance');
+    const free = await fairhead([...args, '--out', join(dir, 'free-out'), '--json'], dir);
+    const freeRun = (JSON.parse(free.stdout) as MetricsFile).runs.at(-1)!;
+    expect(freeRun.cost.converged).toBe(true);
+    expect(freeRun.cost.iterations).toBeGreaterThan(3);
+    const zero = await fairhead([...args, '--max-iterations', '0', '--out', join(dir, 'zero-out')], dir);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr.trim().split('\n')).toEqual(['fairhead: --max-iterations: expected an integer >= 1, received "0"']);
+    expect(existsSync(join(dir, 'zero-out'))).toBe(false);
+  }, 120_000);
+
   it('run --config reads the same keys as the flags, and a flag given on the command line overrides the file', async () => {
     const synth = makeSynth({ nTrain: 1200, nVal: 0, nTest: 0, d: 20, seed: 4 });
     const csv = join(dir, 'cfg-emb.csv');
