@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import type { EmbeddingSet } from '../../src/data/dataset.ts';
 import { matrix } from '../../src/data/matrix.ts';
-import { balancedSample, finetuneSet, METHOD_NAMES, methodUsesPenalty, releaseFinetuneSet } from '../../src/pipeline/finetune-sets.ts';
+import { balancedOfUnion, balancedSample, finetuneSet, METHOD_NAMES, methodUsesPenalty, releaseFinetuneSet } from '../../src/pipeline/finetune-sets.ts';
 
 /** A set whose feature is the row id + offset, with the given (label, group) per row. */
 function set(cells: [number, number][], offset: number): EmbeddingSet {
@@ -54,6 +54,32 @@ describe('finetuneSet', () => {
     expect([...finetuneSet('m2', train, validation, 3).x.data]).toEqual([...a.x.data]);
     const others = [4, 5, 6, 7, 8].map((seed) => [...finetuneSet('m2', train, validation, seed).x.data].join());
     expect(others.some((o) => o !== [...a.x.data].join())).toBe(true);
+  });
+  it('draws from the splits as they are now: changed labels or groups, in place or in new arrays, are seen by the next draw', () => {
+    const fresh = (t: EmbeddingSet, v: EmbeddingSet, seed: number): number[] => {
+      // the same draw from copies: nothing a previous draw kept can apply to them
+      const copy = (s: EmbeddingSet): EmbeddingSet => ({ ...s, y: s.y.slice(), group: s.group.slice() });
+      return [...balancedOfUnion(copy(t), copy(v), seed, 'x').idx];
+    };
+    const t = { ...train, y: train.y.slice(), group: train.group.slice() };
+    const v = { ...validation, y: validation.y.slice(), group: validation.group.slice() };
+    const first = [...balancedOfUnion(t, v, 2, 'x').idx];
+    expect([...balancedOfUnion(t, v, 2, 'x').idx]).toEqual(first);
+    // a label changed in place: train row 0 moves from (no, a) to (yes, a), groups untouched
+    t.y[0] = 1;
+    const relabelled = balancedOfUnion(t, v, 2, 'x');
+    expect(relabelled.y[0]).toBe(1);
+    expect([...relabelled.idx]).toEqual(fresh(t, v, 2));
+    // a group changed in a new array, labels untouched: validation's (no, a) rows 0-3 move to b
+    const v2 = { ...v, group: Int32Array.from(v.group, (g, i) => (i < 4 ? 1 : g)) };
+    const regrouped = balancedOfUnion(t, v2, 2, 'x');
+    expect(regrouped.group[14]).toBe(1);
+    expect([...regrouped.idx]).toEqual(fresh(t, v2, 2));
+    // the same arrays read as 3 classes x 2 groups instead of 2 x 3 (6 cells either way): cell codes differ
+    const twoByThree = (s: EmbeddingSet): EmbeddingSet => ({ ...s, groupNames: ['a', 'b', 'c'] });
+    const threeByTwo = (s: EmbeddingSet): EmbeddingSet => ({ ...s, classes: ['no', 'yes', 'maybe'] });
+    expect(() => balancedOfUnion(twoByThree(t), twoByThree(v2), 2, 'x')).toThrow('x has no rows with label "no" in group "c"');
+    expect(() => balancedOfUnion(threeByTwo(t), threeByTwo(v2), 2, 'x')).toThrow('x has no rows with label "maybe" in group "a"');
   });
   it('an empty (label, group) cell in train + validation is an InputError naming it', () => {
     const noYesB = set([...repeat([0, 0], 2), ...repeat([0, 1], 2), ...repeat([1, 0], 2)], 0);
