@@ -8,7 +8,7 @@
  *   threaded ops, one pass over X). Also the two-pass evaluation, the js kernels, the single-thread ops, and
  *   ONNX Runtime MatMuls.
  * - m2EoSpeedup: peer llft fit seconds on M2 (EO, alpha 1) / ours (finetuneSet + fitHead lbfgs), means of 5 seeds,
- *   each side in a fresh process of its own (ours: bench/_head-m2.ts), the median of 3 interleaved rounds; with
+ *   each side in a fresh process of its own (ours: bench/_head-m2.ts), the median of 5 interleaved rounds; with
  *   test accuracy and test EO difference of both sides.
  * - fullEoSpeedup: peer seconds for 1000 full-batch epochs on all train rows (no hold-out, no early stopping) /
  *   our seconds until L-BFGS reaches the peer's final objective (the same exact function) on the same rows.
@@ -35,7 +35,7 @@ const dir = `${here}work/head-synth`;
 const PY = '/usr/bin/python3';
 const SEEDS = [0, 1, 2, 3, 4];
 /** Interleaved rounds of the M2 comparison (part 3). */
-const M2_ROUNDS = 3;
+const M2_ROUNDS = 5;
 const load = (): number => Math.round(os.loadavg()[0]! * 100) / 100;
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
 const median = (v: number[]): number => {
