@@ -184,9 +184,17 @@ export function progressFactory(quiet: boolean): (label: string, total: number) 
   return (label, total) => createProgress({ label, total, quiet });
 }
 
-/** Print a line to stderr unless quiet (status and warnings; stdout is kept for results). */
+/** Print a status line to stderr unless quiet (stdout is kept for results). */
 export function logger(quiet: boolean): (message: string) => void {
   return (message) => {
     if (!quiet) process.stderr.write(`${message}\n`);
   };
+}
+
+/**
+ * Print a warning to stderr, whatever --quiet or --json say: a run that did not converge, or a group too small to
+ * measure, must reach the user who scripts the command too (stdout, which carries --json's output, stays clean).
+ */
+export function warn(message: string): void {
+  process.stderr.write(`warning: ${message}\n`);
 }

@@ -81,7 +81,7 @@ describe('run, export and predict through the CLI', () => {
     expect(r.stderr.trim().split('\n')).toEqual(['fairhead: Unknown constraint "eq". Valid: eo, dp, eopp, di, ae, mmf']);
   });
 
-  it('run --max-iterations caps L-BFGS: the run records its iterations as not converged and warns; 0 exits 2', async () => {
+  it('run --max-iterations caps L-BFGS: the run records its iterations as not converged and warns, even with --json or --quiet; 0 exits 2', async () => {
     const synth = makeSynth({ nTrain: 1200, nVal: 0, nTest: 0, d: 20, seed: 5 });
     const csv = join(dir, 'cap-emb.csv');
     await writeSynthCsv(synth.train, csv);
@@ -91,6 +91,14 @@ describe('run, export and predict through the CLI', () => {
     const run = (JSON.parse(readFileSync(join(dir, 'cap-out', 'metrics.json'), 'utf8')) as MetricsFile).runs.at(-1)!;
     expect([run.cost.iterations, run.cost.converged]).toEqual([3, false]);
     expect(capped.stderr).toContain('L-BFGS stopped after 3 iterations, before its tolerance');
+    // --json and --quiet silence status lines, not warnings: stderr has the warning, stdout the JSON alone
+    for (const flag of ['--json', '--quiet']) {
+      const silent = await fairhead([...args, '--max-iterations', '3', '--out', join(dir, `cap-out${flag}`), flag], dir);
+      expect(silent.code).toBe(0);
+      expect(silent.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^warning: .*L-BFGS stopped after 3 iterations, before its tolerance/)]);
+      if (flag === '--json') expect((JSON.parse(silent.stdout) as MetricsFile).runs.at(-1)!.cost.converged).toBe(false);
+      else expect(silent.stdout).not.toContain('warning');
+    }
     const free = await fairhead([...args, '--out', join(dir, 'free-out'), '--json'], dir);
     const freeRun = (JSON.parse(free.stdout) as MetricsFile).runs.at(-1)!;
     expect(freeRun.cost.converged).toBe(true);

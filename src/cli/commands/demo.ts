@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { logger, progressFactory, type RawFlags } from '../flags.ts';
+import { logger, progressFactory, type RawFlags, warn } from '../flags.ts';
 import { runsTable } from '../runs-table.ts';
 
 /** `fairhead demo`: the whole method on the built-in UCI Adult data, in under a minute. */
@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('the whole method on built-in UCI Adult (sex as sensitive attribute): ERM MLP, then B1 vs M2 and M1 with EO and DP penalties')
     .option('--out <dir>', 'output folder for metrics.json, report.html, report.md, model/', 'fairhead-demo')
-    .option('--quiet', 'no progress or status lines')
+    .option('--quiet', 'no progress or status lines (warnings still print)')
     .option('--json', 'print metrics.json to stdout instead of the table')
     .action(async (flags: RawFlags) => {
       const { runDemo } = await import('../../pipeline/demo.ts');
@@ -16,7 +16,7 @@ export function register(program: Command): void {
       const log = logger(quiet);
       const out = String(flags['out']);
       log('UCI Adult: predict income >50K; sensitive attribute: sex. Pre-training an MLP with ERM, then re-training only its last layer.');
-      const { metrics } = await runDemo(out, { progress: progressFactory(quiet), onWarning: (m) => log(`warning: ${m}`) });
+      const { metrics } = await runDemo(out, { progress: progressFactory(quiet), onWarning: warn });
       if (flags['json'] === true) {
         process.stdout.write(`${JSON.stringify(metrics, null, 2)}\n`);
         return;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { numberOption } from '../../pipeline/run-options.ts';
 import { fmt3, textTable } from '../text-table.ts';
-import { logger, progressFactory, type RawFlags } from '../flags.ts';
+import { logger, progressFactory, type RawFlags, warn } from '../flags.ts';
 
 /** `fairhead reproduce`: the paper's experiments on real data, tables and reports under `--out`. */
 export function register(program: Command): void {
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--subset <n>', 'UTKFace: only n images of the balanced 2,000 (smoke tests)')
     .option('--cache-dir <dir>', 'embedding cache and work folder', '.fairhead-cache')
     .option('--tables-only', 'no training: re-render table.md and README.md from the metrics.json files under --out')
-    .option('--quiet', 'no progress or status lines');
+    .option('--quiet', 'no progress or status lines (warnings still print)');
   cmd.addHelpText('after', `
 Examples:
   fairhead reproduce --experiment adult            # about 10 minutes on 2 cores
@@ -47,7 +47,7 @@ Examples:
         utkface: String(flags['utkface']),
         cacheDir: String(flags['cacheDir']),
       },
-      { progress: progressFactory(quiet), onWarning: (m) => log(`warning: ${m}`), log },
+      { progress: progressFactory(quiet), onWarning: warn, log },
     );
     for (const o of outputs) {
       process.stdout.write(`\n${o.experiment} (test set; mean over ${o.info.seeds} seed${o.info.seeds === 1 ? '' : 's'})\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addDataFlags, addHeadFlags, dataOptionsFrom, headOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags } from '../flags.ts';
+import { addDataFlags, addHeadFlags, dataOptionsFrom, headOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags, warn } from '../flags.ts';
 import { runsTable } from '../runs-table.ts';
 
 /** `fairhead run`: data + backbone -> embeddings -> fair head -> evaluation, report and model. */
@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .description('pre-train or load a backbone, fine-tune a fair last layer, evaluate it, write report + model')
     .option('--out <dir>', 'output folder (metrics.json, report.html, report.md, model/)', 'fairhead-out')
     .option('--bootstrap <n>', 'bootstrap resamples for 95% intervals on test metrics', '200')
-    .option('--quiet', 'no progress or status lines')
+    .option('--quiet', 'no progress or status lines (warnings still print)')
     .option('--json', 'print metrics.json to stdout instead of the table');
   addDataFlags(cmd);
   addHeadFlags(cmd);
@@ -30,7 +30,7 @@ Examples:
     const out = String(flags['out']);
     const result = await runPipeline(
       { ...dataOptionsFrom(flags), ...headOptionsFrom(flags), out, quiet, bootstrap: Number.isFinite(bootstrap) ? bootstrap : 0 },
-      { progress: progressFactory(quiet), onWarning: (m) => log(`warning: ${m}`) },
+      { progress: progressFactory(quiet), onWarning: warn },
     );
     if (flags['json'] === true) {
       process.stdout.write(`${JSON.stringify(result.metrics, null, 2)}\n`);

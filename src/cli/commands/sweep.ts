@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CONSTRAINTS, METHODS, OPTIMIZERS, choice, choices, numberList, numberOption } from '../../pipeline/run-options.ts';
 import { createProgress } from '../../progress.ts';
-import { addDataFlags, dataOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags } from '../flags.ts';
+import { addDataFlags, dataOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags, warn } from '../flags.ts';
 import { runsTable } from '../runs-table.ts';
 
 /** `fairhead sweep`: the pipeline over lists of methods, constraints, alphas and seeds, with a Pareto front. */
@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--select <rule>', 'operating point: the most accurate run on validation with METRIC<=BOUND', 'equalizedOddsDifference<=0.05')
     .option('--out <dir>', 'output folder', 'fairhead-sweep')
     .option('--bootstrap <n>', 'bootstrap resamples for test intervals (per run)', '0')
-    .option('--quiet', 'no progress or status lines')
+    .option('--quiet', 'no progress or status lines (warnings still print)')
     .option('--json', 'print metrics.json to stdout instead of the table');
   addDataFlags(cmd);
   cmd.addHelpText('after', `
@@ -44,7 +44,7 @@ Example:
       },
       {
         progress: progressFactory(quiet),
-        onWarning: (m) => log(`warning: ${m}`),
+        onWarning: warn,
         onRun: (done, total) => {
           bar ??= createProgress({ label: 'fine-tuning', total, unit: 'fit', quiet });
           bar.update(done);
