@@ -153,7 +153,7 @@ async function prepareTabularMlp(
 export function identifierWarnings(encoding: TabularEncoding, trainRows: number, file: string): string[] {
   return encoding.features
     .filter((f) => f.kind === 'categorical' && f.categories.length >= 50 && f.categories.length > 0.5 * trainRows)
-    .map((f) => `${file}: column "${f.column}" has ${f.kind === 'categorical' ? f.categories.length : 0} distinct values in ${trainRows} training rows and looks like an identifier; it became one feature per value (leave it out with --drop ${f.column})`);
+    .map((f) => `${file}: column "${f.column}" has ${f.kind === 'categorical' ? f.categories.length : 0} distinct values in ${trainRows} training rows and looks like an identifier; it became one feature per value (leave it out with --drop ${/^[\w.,:/=+-]+$/.test(f.column) ? f.column : JSON.stringify(f.column)})`);
 }
 
 function tabularOptions(options: DataOptions) {

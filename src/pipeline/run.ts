@@ -7,6 +7,7 @@ import { finetuneAndEvaluate, notConvergedWarning, shippedOutcome, type Finetune
 import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks, type PreparedData } from './prepare.ts';
 import type { RunOptions } from './run-options.ts';
+import { thinCellWarning } from './thin-cells.ts';
 
 /** What {@link runPipeline} produced. */
 export interface RunOutput {
@@ -24,6 +25,8 @@ export interface RunOutput {
 export async function runPipeline(options: RunOptions, hooks: PrepareHooks & FinetuneHooks = {}): Promise<RunOutput> {
   checkOutputFolder(options.out);
   const prepared = await prepareData(options, hooks);
+  const thin = thinCellWarning(prepared.train, prepared.validation, options.method, options.constraint, prepared.dataset);
+  if (thin) hooks.onWarning?.(thin);
   const runs: RunRecord[] = [];
   const shipped = shippedOutcome(prepared, options.bootstrap ?? 0);
   if (shipped) runs.push(shipped.record);

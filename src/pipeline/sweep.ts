@@ -10,6 +10,7 @@ import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output
 import { prepareData, type PrepareHooks } from './prepare.ts';
 import { runContext } from './run.ts';
 import type { BackboneOptions, Constraint, DataOptions, Method, Optimizer } from './run-options.ts';
+import { thinCellWarning } from './thin-cells.ts';
 
 /** Options of {@link runSweep}. */
 export interface SweepOptions extends DataOptions, BackboneOptions {
@@ -84,6 +85,12 @@ export async function runSweep(options: SweepOptions, hooks: PrepareHooks & { on
       if (method.startsWith('b')) grid.push({ method, constraint: options.constraints[0] ?? 'eo', alpha: 0, seed });
       else for (const constraint of options.constraints) for (const alpha of options.alphas) grid.push({ method, constraint, alpha, seed });
     }
+  }
+  // once per (method, constraint) of the grid, before its fits
+  const settings = new Map(grid.map((g) => [`${g.method} ${g.constraint}`, g]));
+  for (const g of settings.values()) {
+    const warning = thinCellWarning(prepared.train, prepared.validation, g.method, g.constraint, prepared.dataset);
+    if (warning) hooks.onWarning?.(warning);
   }
   const runs: RunRecord[] = [];
   const heads: (LinearHead | undefined)[] = [];

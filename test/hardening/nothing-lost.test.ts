@@ -69,7 +69,8 @@ describe('nothing lost when fairhead is killed', { timeout: 240_000 }, () => {
     } // else: killed between moving the old model aside and renaming the new one in
 
     const again = await fairhead(SWEEP, dir);
-    expect(again.stderr).toBe('');
+    // warnings only (its small sets' thin cells), no error
+    expect(again.stderr.trim().split('\n').filter((l) => l !== '' && !l.startsWith('warning: '))).toEqual([]);
     expect(again.code).toBe(0);
     expect(listFiles(out)).toEqual(EXPECTED); // complete set, stale temporary files removed
     for (const f of EXPECTED) expectComplete(out, f);
