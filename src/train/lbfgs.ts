@@ -2,7 +2,8 @@
  * Full-batch L-BFGS (Nocedal & Wright 2006, Alg. 7.4/7.5) with a strong-Wolfe line search (Alg. 3.5/3.6,
  * cubic interpolation, c1 = 1e-4, c2 = 0.9), for smooth objectives of a few thousand parameters.
  */
-import { dot, TwoLoop } from './_internal/two-loop.ts';
+import { TwoLoop } from './_internal/two-loop.ts';
+import { addScaled, allFinite, dot } from './_internal/vectors.ts';
 
 /** f(x) and, when `gradient` is given, its gradient written into it. */
 export type ObjectiveFunction = (x: Float64Array, gradient: Float64Array) => Promise<number>;
@@ -88,8 +89,8 @@ export async function minimizeLbfgs(f: ObjectiveFunction, x0: Float64Array, opti
     }
     restarted = false;
     iterations++;
-    const s = difference(ls.x, x);
-    const yv = difference(ls.g, g);
+    const s = addScaled(ls.x, -1, x);
+    const yv = addScaled(ls.g, -1, g);
     const sy = dot(s, yv);
     if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(yv, yv))) pairs.push(s, yv, 1 / sy);
     const fPrev = fx;
@@ -135,7 +136,7 @@ async function strongWolfe(
   const m = x.length;
   let evaluations = 0;
   const phi = async (a: number): Promise<Trial> => {
-    const xa = stepFrom(x, a, d);
+    const xa = addScaled(x, a, d);
     const ga = new Float64Array(m);
     let fa = await f(xa, ga);
     evaluations++;
@@ -192,23 +193,8 @@ function cubicMin(lo: Trial, hi: Trial): number {
   return hi.a - ((hi.a - lo.a) * (hi.dphi + d2 - d1)) / (hi.dphi - lo.dphi + 2 * d2);
 }
 
-// The vector loops are small functions of their own, shared by every call site: V8 optimises each once, early, and
-// the functions that call them (minimizeLbfgs, the line search) hold no hot loop that it would compile on the
-// stack and again after (each fit of a process runs them a few dozen times, the first ones unoptimised).
-
-/** x + a d, new. */
-function stepFrom(x: Float64Array, a: number, d: Float64Array): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let j = 0; j < x.length; j++) out[j] = (x[j] as number) + a * (d[j] as number);
-  return out;
-}
-
-/** a - b, new. */
-function difference(a: Float64Array, b: Float64Array): Float64Array {
-  const out = new Float64Array(a.length);
-  for (let j = 0; j < a.length; j++) out[j] = (a[j] as number) - (b[j] as number);
-  return out;
-}
+// The remaining vector loops run once per iteration (the dot products, trial points and differences, a few per
+// evaluation, are vectors.ts's WebAssembly calls). Small functions of their own: V8 optimises each once.
 
 /** out = -a. */
 function negate(a: Float64Array, out: Float64Array): void {
@@ -219,9 +205,4 @@ function normInf(a: Float64Array): number {
   let s = 0;
   for (let j = 0; j < a.length; j++) s = Math.max(s, Math.abs(a[j] as number));
   return s;
-}
-
-function allFinite(a: Float64Array): boolean {
-  for (let j = 0; j < a.length; j++) if (!Number.isFinite(a[j] as number)) return false;
-  return true;
 }

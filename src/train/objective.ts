@@ -1,6 +1,7 @@
 import type { Penalty, PenaltyInput } from '../fairness/penalties/penalty.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { CELL_SCALARS, cellStride } from './_internal/cell-pass.mjs';
+import { addScaled, dot } from './_internal/vectors.ts';
 
 /** What {@link HeadObjective} needs besides the embeddings (which live in `ops`). */
 export interface ObjectiveConfig {
@@ -159,10 +160,11 @@ export class HeadObjective {
     g.prob.fill(0);
     g.loss.fill(0);
     const penaltyValue = penalty ? penalty.value(input, gradient && scale !== 0 ? g : undefined, scale) : 0;
-    const reg = sumOfSquares(theta, d);
+    const reg = dot(theta, theta, d);
     const objective = (replaces ? penaltyValue : loss + alpha * penaltyValue) + 0.5 * l2 * reg;
     if (!gradient) return { objective, loss, penalty: penaltyValue };
-    scaledInto(gradient, l2, theta, d);
+    // the L2 term l2 theta: here, or added to the backward half's sum below (the same float64 sum, commuted)
+    if (!halves) scaledInto(gradient, l2, theta, d);
     let gb = 0;
     for (let c = 0; c < cellCount; c++) {
       const empty = (count[c] as number) === 0;
@@ -179,7 +181,7 @@ export class HeadObjective {
     }
     if (halves) {
       await ops.binaryCellGradient!(halves.coefficients, halves.gw);
-      addInto(gradient, halves.gw, d);
+      addScaled(halves.gw, l2, theta, gradient, d);
     }
     gradient[d] = gb;
     return { objective, loss, penalty: penaltyValue };
@@ -272,7 +274,7 @@ export class HeadObjective {
     if (penalty) {
       penaltyValue = penalty.value(this.penaltyInput(), gradient && scale !== 0 ? { prob: gProb, loss: gLoss } : undefined, scale);
     }
-    const reg = sumOfSquares(theta, kd);
+    const reg = dot(theta, theta, kd);
     const objective = (replaces ? penaltyValue : loss + alpha * penaltyValue) + 0.5 * l2 * reg;
     if (!gradient) return { objective, loss, penalty: penaltyValue };
 
@@ -359,13 +361,6 @@ function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
 // evaluateByCells' loops over d are small functions of their own: V8 optimises each once, early, instead of
 // compiling the whole evaluation on the stack (and again after) in the first fits of a process.
 
-/** sum_j v[j]^2 over j < d, j ascending. */
-function sumOfSquares(v: Float64Array, d: number): number {
-  let s = 0;
-  for (let j = 0; j < d; j++) s += (v[j] as number) * (v[j] as number);
-  return s;
-}
-
 /** out[j] = a v[j] for j < d. */
 function scaledInto(out: Float64Array, a: number, v: Float64Array, d: number): void {
   for (let j = 0; j < d; j++) out[j] = a * (v[j] as number);
@@ -374,11 +369,6 @@ function scaledInto(out: Float64Array, a: number, v: Float64Array, d: number): v
 /** out[j] += a A[j] + b B[j] for j < d, with A at sums[at ...] and B at sums[at + d ...] (a cell's two sums). */
 function addCellTerms(out: Float64Array, a: number, b: number, sums: Float64Array, at: number, d: number): void {
   for (let j = 0; j < d; j++) out[j] = (out[j] as number) + a * (sums[at + j] as number) + b * (sums[at + d + j] as number);
-}
-
-/** out[j] += v[j] for j < d. */
-function addInto(out: Float64Array, v: Float64Array, d: number): void {
-  for (let j = 0; j < d; j++) out[j] = (out[j] as number) + (v[j] as number);
 }
 
 /** log(1 + e^x) without overflow. */

@@ -122,7 +122,7 @@ export class TwoLoop {
 }
 
 /** sum_j a[j] b[j], j ascending (the order the wasm vdot keeps). */
-export function dot(a: Float64Array, b: Float64Array): number {
+function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let j = 0; j < a.length; j++) s += (a[j] as number) * (b[j] as number);
   return s;
