@@ -24,3 +24,15 @@ export function takeRows(m: Matrix, indices: ArrayLike<number>): Matrix {
   }
   return { data: out, rows: indices.length, cols: m.cols };
 }
+
+/**
+ * The values of `values` at `indices`, into a new Int32Array (the labels and groups of a subset of rows).
+ *
+ * @example
+ * takeInts(Int32Array.of(5, 6, 7), Int32Array.of(2, 0)); // Int32Array [7, 5]
+ */
+export function takeInts(values: Int32Array, indices: Int32Array): Int32Array {
+  const out = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = values[indices[i] as number] as number;
+  return out;
+}

@@ -1,6 +1,6 @@
 import { InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
-import { takeRows, type Matrix } from '../data/matrix.ts';
+import { takeInts, takeRows, type Matrix } from '../data/matrix.ts';
 import { cellOrder, type CellOrder } from '../train/cell-order.ts';
 import { createRng } from '../train/rng.ts';
 import { releaseSharedMatrix, sharedMatrix } from '../train/threaded-ops.ts';
@@ -54,7 +54,7 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
   const x = sharedMatrix(idx.length, d, false);
   drawn.add(x);
   copyUnionRows(x.data, idx, train.x.data, validation.x.data, nTrain, d);
-  return { x, y: idx.map((i) => y[i] as number), group: idx.map((i) => group[i] as number), classes: train.classes, groupNames: train.groupNames };
+  return { x, y: takeInts(y, idx), group: takeInts(group, idx), classes: train.classes, groupNames: train.groupNames };
 }
 
 /**
@@ -157,8 +157,8 @@ export function balancedSample(set: EmbeddingSet, seed: number, what = 'data'): 
   const idx = balancedSampleIndices(set.y, set.group, set.classes, set.groupNames, seed, what);
   return {
     x: takeRows(set.x, idx),
-    y: idx.map((i) => set.y[i] as number),
-    group: idx.map((i) => set.group[i] as number),
+    y: takeInts(set.y, idx),
+    group: takeInts(set.group, idx),
     classes: set.classes,
     groupNames: set.groupNames,
   };

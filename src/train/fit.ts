@@ -1,7 +1,7 @@
 import { ConvergenceError, InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { findNonFinite, type DiskEmbeddingSet } from '../data/disk-matrix.ts';
-import { takeRows } from '../data/matrix.ts';
+import { takeInts, takeRows } from '../data/matrix.ts';
 import { LinearHead } from '../head/linear-head.ts';
 import type { Penalty, PenaltyName, PenaltyOptions } from '../fairness/penalties/penalty.ts';
 import { createPenalty } from '../fairness/penalties/registry.ts';
@@ -227,8 +227,8 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
   const objectiveOver = (ops: LinearOps, rows: Int32Array | null, a: number, reg: number): HeadObjective =>
     new HeadObjective({
       ops,
-      y: rows ? pick(data.y, rows) : data.y,
-      group: rows ? pick(data.group, rows) : data.group,
+      y: rows ? takeInts(data.y, rows) : data.y,
+      group: rows ? takeInts(data.group, rows) : data.group,
       classCount: K,
       groupCount: data.groupNames.length,
       penalty,
@@ -432,12 +432,6 @@ function predictFromLogits(z: Float64Array, k: number): Int32Array {
     for (let j = 1; j < k; j++) if ((z[i * k + j] as number) > (z[i * k + best] as number)) best = j;
     out[i] = best;
   }
-  return out;
-}
-
-function pick(a: Int32Array, rows: Int32Array): Int32Array {
-  const out = new Int32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) out[i] = a[rows[i] as number] as number;
   return out;
 }
 
