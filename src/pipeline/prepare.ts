@@ -17,6 +17,7 @@ import { trainCnn, type CnnBackbone, type CnnImageSet } from '../backbone/cnn.ts
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import { silentProgress, type Progress } from '../progress.ts';
+import { numericGroupWarnings } from './numeric-groups.ts';
 import { prepareEmbeddingsOnDisk, streamsFromDisk, type OnDiskSplits } from './on-disk.ts';
 import type { BackboneOptions, DataOptions } from './run-options.ts';
 import { startTrainerThreads } from '../train/threaded-ops.ts';
@@ -97,6 +98,20 @@ export async function prepareData(options: DataOptions & BackboneOptions, hooks:
     hooks.onWarning?.(m);
   };
   const progress = hooks.progress ?? (() => silentProgress);
+  const prepared = await prepareInput(options, backbone, progress, warn, warnings, hooks);
+  for (const m of numericGroupWarnings(prepared.train.groupNames, options.sensitive, prepared.dataset)) warn(m);
+  return prepared;
+}
+
+/** The loader and backbone of prepareData's input ({@link PreparedData.warnings} is `warnings`). */
+function prepareInput(
+  options: DataOptions & BackboneOptions,
+  backbone: string,
+  progress: (label: string, total: number) => Progress,
+  warn: (m: string) => void,
+  warnings: string[],
+  hooks: PrepareHooks,
+): Promise<PreparedData> {
   if (options.data !== undefined) {
     if (backbone === 'mlp') return prepareTabularMlp(options, options.data, progress, warn, warnings);
     if (backbone.startsWith('onnx:')) return prepareTabularOnnx(options, options.data, backbone, warnings);
