@@ -1,4 +1,4 @@
-import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernels, type WasmMemory } from './_internal/wasm-kernels.ts';
+import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernels, type WasmMemory, type WasmModule } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;
 
@@ -41,16 +41,7 @@ export function cellOrder(y: Int32Array, group: Int32Array, groups: number, cell
     return { size, first, byCell };
   }
   // y, group, out (n each), then the table (cells): int32
-  const bytes = 4 * (3 * n + cells);
-  const pages = Math.max(1, Math.ceil(bytes / PAGE));
-  if (!scratch) {
-    const memory = sharedWasmMemory(pages);
-    scratch = { memory, kernels: instantiateKernels(module, memory) };
-  } else if (scratch.memory.buffer.byteLength < bytes) {
-    scratch.memory.grow(pages - scratch.memory.buffer.byteLength / PAGE);
-  }
-  const { memory, kernels } = scratch;
-  const heap = new Int32Array(memory.buffer as unknown as SharedArrayBuffer);
+  const { kernels, heap } = scratchOf(module, 4 * (3 * n + cells));
   const [yAt, groupAt, outAt, tableAt] = [0, 4 * n, 8 * n, 12 * n];
   heap.set(y, yAt / 4);
   heap.set(group, groupAt / 4);
@@ -64,6 +55,67 @@ export function cellOrder(y: Int32Array, group: Int32Array, groups: number, cell
   kernels.cellPlace(yAt, groupAt, n, groups, cells, tableAt, outAt);
   byCell.set(heap.subarray(outAt / 4, outAt / 4 + n));
   return { size, first, byCell };
+}
+
+/** Each row's (label, group) cell and the rows of each cell: see {@link rowCells}. */
+export interface RowCells {
+  /** codes[i] = y[i] * groups + group[i]. */
+  readonly codes: Int32Array;
+  /** Rows per cell, counts[label * groups + group]. */
+  readonly counts: Int32Array;
+}
+
+/**
+ * Each row's cell `y[i] * groups + group[i]` and the rows of every cell, after checking that every label is in
+ * 0..classes-1 and every group in 0..groups-1; or, when one is not, the first such row (`{ outside: i }`). One
+ * pass, in WebAssembly where it runs: a fit needs the checks, the counts and the codes of its set once, and as
+ * plain loops they ran in V8's interpreter in a process's first fits (about 1 ms each over 6,100 rows).
+ *
+ * @example
+ * rowCells(Int32Array.of(1, 0), Int32Array.of(0, 1), 2, 2); // { codes: [2, 1], counts: [0, 1, 1, 0] }
+ * rowCells(Int32Array.of(1, 2), Int32Array.of(0, 1), 2, 2); // { outside: 1 }
+ */
+export function rowCells(y: Int32Array, group: Int32Array, classes: number, groups: number): RowCells | { readonly outside: number } {
+  const n = y.length;
+  if (group.length !== n) throw new RangeError(`rowCells: ${n} labels but ${group.length} groups`);
+  const cells = classes * groups;
+  const codes = new Int32Array(n);
+  const counts = new Int32Array(cells);
+  const module = wasmKernelModule();
+  if (!module) {
+    for (let i = 0; i < n; i++) {
+      const label = y[i] as number;
+      const g = group[i] as number;
+      if (!(label >= 0 && label < classes && g >= 0 && g < groups)) return { outside: i };
+      const c = label * groups + g;
+      codes[i] = c;
+      counts[c]! += 1;
+    }
+    return { codes, counts };
+  }
+  // y, group, codes (n each), then the counts (cells): int32
+  const { kernels, heap } = scratchOf(module, 4 * (3 * n + cells));
+  const [yAt, groupAt, codesAt, countsAt] = [0, 4 * n, 8 * n, 12 * n];
+  heap.set(y, yAt / 4);
+  heap.set(group, groupAt / 4);
+  heap.fill(0, countsAt / 4, countsAt / 4 + cells);
+  const outside = kernels.rowCells(yAt, groupAt, n, classes, groups, codesAt, countsAt);
+  if (outside >= 0) return { outside };
+  codes.set(heap.subarray(codesAt / 4, codesAt / 4 + n));
+  counts.set(heap.subarray(countsAt / 4, countsAt / 4 + cells));
+  return { codes, counts };
+}
+
+/** This thread's scratch memory, grown to at least `bytes`, as int32. */
+function scratchOf(module: WasmModule, bytes: number): { kernels: WasmKernels; heap: Int32Array } {
+  const pages = Math.max(1, Math.ceil(bytes / PAGE));
+  if (!scratch) {
+    const memory = sharedWasmMemory(pages);
+    scratch = { memory, kernels: instantiateKernels(module, memory) };
+  } else if (scratch.memory.buffer.byteLength < bytes) {
+    scratch.memory.grow(pages - scratch.memory.buffer.byteLength / PAGE);
+  }
+  return { kernels: scratch.kernels, heap: new Int32Array(scratch.memory.buffer as unknown as SharedArrayBuffer) };
 }
 
 /** The error for the first row whose cell is not in 0..cells-1. */

@@ -5,6 +5,7 @@ import { takeInts, takeRows } from '../data/matrix.ts';
 import { LinearHead } from '../head/linear-head.ts';
 import type { Penalty, PenaltyName, PenaltyOptions } from '../fairness/penalties/penalty.ts';
 import { createPenalty } from '../fairness/penalties/registry.ts';
+import { rowCells, type RowCells } from './cell-order.ts';
 import { createLinearOps } from './create-ops.ts';
 import { stratifiedHoldout } from './holdout.ts';
 import { minimizeLbfgs } from './lbfgs.ts';
@@ -128,9 +129,9 @@ interface Measured extends OneFit {
  */
 export async function fitHead(data: EmbeddingSet, options: FitOptions = {}): Promise<FitResult> {
   const started = performance.now();
-  checkSet(data);
+  const cells = checkSet(data);
   checkShape(data);
-  return fitChecked(data, options, started, true);
+  return fitChecked(data, options, started, cells, true);
 }
 
 /** Options of {@link fitHeadOnDisk}: those of {@link fitHead} (optimizer 'lbfgs' only) and how to stream. */
@@ -159,7 +160,7 @@ export async function fitHeadOnDisk(data: DiskEmbeddingSet, options: FitOnDiskOp
   }
   // only rows and cols of x are read past this point: the values come through the streaming ops
   const shape: EmbeddingSet = { ...data, x: { data: new Float32Array(0), rows: data.x.rows, cols: data.x.cols } };
-  checkSet(shape);
+  const cells = checkSet(shape);
   const bad = findNonFinite(data.x);
   if (bad) {
     const fileRow = data.x.index ? (data.x.index[bad.row] as number) : bad.row;
@@ -168,14 +169,17 @@ export async function fitHeadOnDisk(data: DiskEmbeddingSet, options: FitOnDiskOp
   const k = data.classes.length === 2 ? 1 : data.classes.length;
   const ops = options.ops ?? (await createStreamingOps(data.x, k, options.streaming));
   try {
-    return await fitChecked(shape, { ...options, ops }, started);
+    return await fitChecked(shape, { ...options, ops }, started, cells);
   } finally {
     if (!options.ops) await ops.close();
   }
 }
 
-/** fitHead after the data checks; `data.x` is used for its shape, and for its values only when no `ops` are given. */
-async function fitChecked(data: EmbeddingSet, options: FitOptions, started: number, checkValues = false): Promise<FitResult> {
+/**
+ * fitHead after the data checks (`cells`: its rows' cells, from checkSet); `data.x` is used for its shape, and for
+ * its values only when no `ops` are given.
+ */
+async function fitChecked(data: EmbeddingSet, options: FitOptions, started: number, cells: RowCells, checkValues = false): Promise<FitResult> {
   const constraint = options.constraint ?? 'none';
   const optimizer = options.optimizer ?? 'lbfgs';
   if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) {
@@ -199,7 +203,7 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
     const defaults: PenaltyOptions = { smoothing: optimizer === 'lbfgs' ? 'logsumexp' : 'none' };
     penalty = createPenalty(constraint, { ...defaults, ...options.penaltyOptions });
     exact = createPenalty(constraint, { ...penalty.options, smoothing: 'none' });
-    penalty.checkCells(data, 'fine-tuning set');
+    penalty.checkCells({ y: data.y, group: data.group, classes: data.classes, groupNames: data.groupNames, cellCounts: cells.counts }, 'fine-tuning set');
   }
   const alpha = penalty && !penalty.replacesLoss ? alphaOption : 0;
   if (options.maxGap !== undefined) {
@@ -229,6 +233,7 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
       ops,
       y: rows ? takeInts(data.y, rows) : data.y,
       group: rows ? takeInts(data.group, rows) : data.group,
+      ...(rows ? {} : { codes: cells.codes }),
       classCount: K,
       groupCount: data.groupNames.length,
       penalty,
@@ -443,18 +448,20 @@ function checkNumber(name: string, value: unknown, min: number, max: number): vo
 }
 
 /** Sizes agree, indices in range (the matrix: {@link checkShape}, its values: {@link checkFeatures}). */
-function checkSet(data: EmbeddingSet): void {
+/** Checks of the labels, groups and sizes; each row's (label, group) cell and the cells' sizes. */
+function checkSet(data: EmbeddingSet): RowCells {
   const { x, y, group, classes, groupNames } = data;
   if (x.rows === 0) throw new InputError('fine-tuning set is empty');
   if (y.length !== x.rows) throw new ShapeError(`embeddings have ${x.rows} rows but there are ${y.length} labels`);
   if (group.length !== x.rows) throw new ShapeError(`embeddings have ${x.rows} rows but there are ${group.length} group values`);
   if (classes.length < 2) throw new InputError(`a head needs at least 2 classes, received ${classes.length}`);
-  for (let i = 0; i < y.length; i++) {
-    const v = y[i] as number;
-    if (v < 0 || v >= classes.length) throw new InputError(`row ${i}: label index ${v} is outside 0..${classes.length - 1} (classes: ${classes.join(', ')})`);
-    const g = group[i] as number;
-    if (g < 0 || g >= groupNames.length) throw new InputError(`row ${i}: group index ${g} is outside 0..${groupNames.length - 1} (groups: ${groupNames.join(', ')})`);
-  }
+  const cells = rowCells(y, group, classes.length, groupNames.length);
+  if ('codes' in cells) return cells;
+  const i = cells.outside;
+  const v = y[i] as number;
+  if (v < 0 || v >= classes.length) throw new InputError(`row ${i}: label index ${v} is outside 0..${classes.length - 1} (classes: ${classes.join(', ')})`);
+  const g = group[i] as number;
+  throw new InputError(`row ${i}: group index ${g} is outside 0..${groupNames.length - 1} (groups: ${groupNames.join(', ')})`);
 }
 
 /** The feature matrix holds rows x cols values (their values: {@link checkFeatures}). */

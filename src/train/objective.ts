@@ -20,6 +20,8 @@ export interface ObjectiveConfig {
   readonly l2: number;
   /** Per-class weights of the cross-entropy (null: all 1). */
   readonly classWeights: Float64Array | null;
+  /** Each row's cell y * groupCount + group, when the caller has them (cell-order.ts rowCells); else made here. */
+  readonly codes?: Int32Array;
 }
 
 /** The parts of one objective evaluation. */
@@ -334,8 +336,7 @@ function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
   const G = config.groupCount;
   const cells = 2 * G;
   const n = config.y.length;
-  const codes = new Int32Array(n);
-  for (let i = 0; i < n; i++) codes[i] = (config.y[i] as number) * G + (config.group[i] as number);
+  const codes = config.codes?.length === n ? config.codes : rowCodes(config.y, config.group, G);
   const y = new Int32Array(cells);
   const group = new Int32Array(cells);
   const rowWeight = new Float64Array(cells);
@@ -360,6 +361,13 @@ function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
 
 // evaluateByCells' loops over d are small functions of their own: V8 optimises each once, early, instead of
 // compiling the whole evaluation on the stack (and again after) in the first fits of a process.
+
+/** codes[i] = y[i] * G + group[i]. */
+function rowCodes(y: Int32Array, group: Int32Array, G: number): Int32Array {
+  const codes = new Int32Array(y.length);
+  for (let i = 0; i < y.length; i++) codes[i] = (y[i] as number) * G + (group[i] as number);
+  return codes;
+}
 
 /** out[j] = a v[j] for j < d. */
 function scaledInto(out: Float64Array, a: number, v: Float64Array, d: number): void {

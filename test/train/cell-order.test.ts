@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellOrder } from '../../src/train/cell-order.ts';
+import { cellOrder, rowCells } from '../../src/train/cell-order.ts';
 
 describe('cellOrder (counting sort of rows by (label, group) cell)', () => {
   it('gives each cell its rows in ascending order, as the textbook loops do, over calls of different sizes', () => {
@@ -22,5 +22,37 @@ describe('cellOrder (counting sort of rows by (label, group) cell)', () => {
     const group = Int32Array.of(0, 1, 0, 1);
     expect(() => cellOrder(y, group, 2, 4)).toThrow('row 2: label 2 and group 0 make cell 4, outside 0..3');
     expect(() => cellOrder(Int32Array.of(0, -1), Int32Array.of(0, 0), 2, 4)).toThrow('row 1: label -1 and group 0 make cell -2, outside 0..3');
+  });
+});
+
+describe('rowCells (each row\'s cell and the cells\' sizes, after the range checks)', () => {
+  it('gives the codes and counts of the textbook loop, for 2-4 classes and 1-5 groups, around cellOrder calls', () => {
+    for (const [n, classes, groups] of [[1, 2, 1], [13, 2, 2], [20_000, 3, 5], [6100, 4, 3]] as const) {
+      const y = Int32Array.from({ length: n }, (_, i) => (i * 7) % classes);
+      const group = Int32Array.from({ length: n }, (_, i) => (i * 13 + (i >> 3)) % groups);
+      cellOrder(y, group, groups, classes * groups); // the same scratch memory, used in between
+      const r = rowCells(y, group, classes, groups);
+      if (!('codes' in r)) throw new Error(`row ${r.outside} refused`);
+      const counts = new Array<number>(classes * groups).fill(0);
+      y.forEach((label, i) => counts[label * groups + group[i]!]! += 1);
+      expect(Array.from(r.codes)).toEqual(Array.from(y, (label, i) => label * groups + group[i]!));
+      expect(Array.from(r.counts)).toEqual(counts);
+    }
+  });
+
+  it('returns the first row whose label or group is out of range, negative ones too', () => {
+    const y = Int32Array.of(0, 1, 1, 0, 1);
+    const group = Int32Array.of(0, 1, 0, 1, 0);
+    expect(rowCells(y, group, 2, 2)).toHaveProperty('codes');
+    for (const [at, label, g] of [[3, 2, 1], [2, -1, 0], [4, 1, 2], [0, 0, -3]] as const) {
+      const yy = Int32Array.from(y);
+      const gg = Int32Array.from(group);
+      yy[at] = label;
+      gg[at] = g;
+      expect(rowCells(yy, gg, 2, 2)).toEqual({ outside: at });
+    }
+    // a code inside 0..cells-1 from a group out of range is still refused: labels and groups are checked apart
+    expect(rowCells(Int32Array.of(0), Int32Array.of(2), 2, 2)).toEqual({ outside: 0 });
+    expect(() => rowCells(Int32Array.of(0, 1), Int32Array.of(0), 2, 2)).toThrow('rowCells: 2 labels but 1 groups');
   });
 });

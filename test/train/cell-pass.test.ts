@@ -167,6 +167,19 @@ describe('one-pass binary objective (LinearOps.binaryCellSums)', () => {
     codes[17] = 4;
     await expect(ops.binaryCellSums!(new Float64Array(8), new Float64Array(1), codes, 2, new Float64Array(4 * (2 * 8 + 5)))).rejects.toThrow(/row 17: cell code 4 is outside 0\.\.3/);
     await ops.close();
+    // past the first block of 16,384 codes the checks read, and a negative code
+    const big = problem(8, 40_000, 4, 2);
+    const bigOps = await createThreadedOps(big.x, 1, { threads: 1 });
+    try {
+      const bigCodes = Int32Array.from({ length: 40_000 }, (_, i) => i % 4);
+      bigCodes[33_001] = -2;
+      bigCodes[39_999] = 9;
+      await expect(bigOps.binaryCellSums!(new Float64Array(4), new Float64Array(1), bigCodes, 2, new Float64Array(4 * (2 * 4 + 5)))).rejects.toThrow(/row 33001: cell code -2 is outside 0\.\.3/);
+      bigCodes[33_001] = 3;
+      await expect(bigOps.binaryCellSums!(new Float64Array(4), new Float64Array(1), bigCodes, 2, new Float64Array(4 * (2 * 4 + 5)))).rejects.toThrow(/row 39999: cell code 9/);
+    } finally {
+      await bigOps.close();
+    }
   });
 });
 

@@ -198,6 +198,13 @@ describe('fitHead rejects bad input with a clear message', () => {
       }
     }
   });
+  it('a label or group index out of range names the first such row, label before group', async () => {
+    const at = (values: number[]) => Int32Array.from(values);
+    await expect(fitHead({ ...ok, y: at([0, 2, 1, 0]) })).rejects.toThrow('row 1: label index 2 is outside 0..1 (classes: no, yes)');
+    await expect(fitHead({ ...ok, group: at([0, 1, -1, 1]) })).rejects.toThrow('row 2: group index -1 is outside 0..1 (groups: a, b)');
+    await expect(fitHead({ ...ok, y: at([0, 1, 1, -1]), group: at([0, 1, 5, 1]) })).rejects.toThrow('row 2: group index 5');
+    await expect(fitHead({ ...ok, y: at([0, 1, 7, 0]), group: at([0, 1, 5, 1]) }, { constraint: 'eo' })).rejects.toThrow('row 2: label index 7');
+  });
   it('labels and embeddings of different lengths are a ShapeError', async () => {
     await expect(fitHead({ ...ok, y: Int32Array.of(0, 1, 1) })).rejects.toThrow(ShapeError);
   });

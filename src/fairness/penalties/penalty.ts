@@ -98,6 +98,8 @@ export interface LabelledGroups {
   readonly group: Int32Array;
   readonly classes: readonly string[];
   readonly groupNames: readonly string[];
+  /** Rows per (label, group) cell, counts[label * groups + group], when the caller has counted them already. */
+  readonly cellCounts?: Int32Array;
 }
 
 /** A fairness criterion: a soft penalty with its exact gradient, plus the matching hard (0/1) gap. */

@@ -169,20 +169,28 @@ function cellSumsBuffers(n: number, d: number, slots: number, scratch: WasmScrat
 
 
 /**
- * Check every code of `from` is a cell 0..cells-1 and copy it into `to`; true when any changed. A function of its
- * own: V8 optimises its loop once, not prepare on the stack in every fit.
+ * Check every code of `from` is a cell 0..cells-1 and copy it into `to`; true when any changed. With native
+ * builtins (Math.min / Math.max over blocks, a byte comparison, a copy): a loop here ran in V8's interpreter in a
+ * process's first fits, about 1 ms over 6,100 rows.
  */
 function copyCodes(from: Int32Array, to: Int32Array, cells: number): boolean {
-  let changed = false;
-  for (let i = 0; i < from.length; i++) {
-    const c = from[i] as number;
-    if (!(c >= 0 && c < cells && Number.isInteger(c))) throw new InputError(`row ${i}: cell code ${c} is outside 0..${cells - 1}`);
-    if (c !== to[i]) {
-      to[i] = c;
-      changed = true;
+  for (let at = 0; at < from.length; at += CODES_BLOCK) {
+    const block = from.subarray(at, at + CODES_BLOCK);
+    if (Math.min.apply(null, block as unknown as number[]) < 0 || Math.max.apply(null, block as unknown as number[]) >= cells) {
+      const i = at + block.findIndex((c) => c < 0 || c >= cells);
+      throw new InputError(`row ${i}: cell code ${from[i]} is outside 0..${cells - 1}`);
     }
   }
+  const changed = Buffer.compare(bytesOf(from), bytesOf(to)) !== 0;
+  to.set(from);
   return changed;
+}
+
+/** Codes checked per Math.min / Math.max call (their arguments go on the stack). */
+const CODES_BLOCK = 16_384;
+
+function bytesOf(a: Int32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
 /** binaryCellSums needs a binary head's ops (1 output) and weights of d values, a bias of 1. */

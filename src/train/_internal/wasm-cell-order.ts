@@ -1,21 +1,27 @@
 /**
  * A counting sort of rows by (label, group) cell, as two WebAssembly functions of the head kernels' module
- * (wasm-kernels.ts), for the group-balanced samples of cell-order.ts:
+ * (wasm-kernels.ts), for the group-balanced samples of cell-order.ts, and each row's cell for a fit:
  *
  *     cellCounts(y, group, n, groups, cells, size): size[y_i * groups + group_i] += 1 for every row i
  *     cellPlace(y, group, n, groups, cells, next, out): out[next[c]++] = i for every row i (c its cell), ascending
+ *     rowCells(y, group, n, classes, groups, codes, size) -> i32: codes[i] = c = y_i * groups + group_i and
+ *       size[c] += 1 for every row i, or the first row whose label is not in 0..classes-1 or whose group is not in
+ *       0..groups-1 (its index; -1 when every row is in range)
  *
  * (int32 arrays at byte addresses). A row whose cell is not in 0..cells-1 is skipped (the caller finds it from the
  * counts). Internal.
  */
 
-import { add, block, br, brIf, end, geU, get, I32, i32, i32Load, i32Store, ifThen, loop, ltU, mul, set, tee, vector } from '../../wasm-assembler.ts';
+import { add, block, br, brIf, end, geU, get, I32, i32, i32Load, i32Store, ifThen, loop, ltU, mul, ret, set, tee, vector } from '../../wasm-assembler.ts';
 
 /** The functions' types: 6 (cellCounts) or 7 (cellPlace) x i32, no result. */
 export const CELL_COUNTS_TYPE = [0x60, ...vector(new Array<number[]>(6).fill([I32])), 0x00];
 export const CELL_PLACE_TYPE = [0x60, ...vector(new Array<number[]>(7).fill([I32])), 0x00];
 /** Locals of both: 3 i32. */
 export const CELL_ORDER_LOCALS = vector([[3, I32]]);
+/** rowCells' type: 7 x i32 -> i32; its locals: 3 i32. */
+export const ROW_CELLS_TYPE = [0x60, ...vector(new Array<number[]>(7).fill([I32])), ...vector([[I32]])];
+export const ROW_CELLS_LOCALS = vector([[3, I32]]);
 
 const [Y, GROUP, N, GROUPS, CELLS, TABLE, OUT] = [0, 1, 2, 3, 4, 5, 6] as const;
 
@@ -53,6 +59,28 @@ export function cellPlaceBody(): number[] {
       ...get(AT), ...get(AT), ...i32Load(), ...tee(SLOT), ...i32(1), ...add, ...i32Store(),
       ...get(OUT), ...get(SLOT), ...i32(4), ...mul, ...add, ...get(I), ...i32Store(),
     ]),
+    ...end,
+  ];
+}
+
+/** The body of rowCells (parameters y, group, n, classes, groups, codes, size; locals i, c, at). */
+export function rowCellsBody(): number[] {
+  const [Yp, Gp, Np, CLASSES, GROUPSp, CODES, SIZE, I, C, AT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+  const row4 = (base: number): number[] => [...get(base), ...get(I), ...i32(4), ...mul, ...add];
+  // a label or group outside its range (negative ones too: the comparisons are unsigned) returns the row
+  const outside = (value: number, bound: number): number[] => [...get(value), ...get(bound), ...geU, ...ifThen, ...get(I), ...ret, ...end];
+  return [
+    ...block, ...loop,
+    ...get(I), ...get(Np), ...geU, ...brIf(1),
+    ...row4(Yp), ...i32Load(), ...set(C), ...outside(C, CLASSES),
+    ...row4(Gp), ...i32Load(), ...set(AT), ...outside(AT, GROUPSp),
+    // c = y * groups + group; codes[i] = c; size[c] += 1
+    ...get(C), ...get(GROUPSp), ...mul, ...get(AT), ...add, ...set(C),
+    ...row4(CODES), ...get(C), ...i32Store(),
+    ...get(SIZE), ...get(C), ...i32(4), ...mul, ...add, ...tee(AT), ...get(AT), ...i32Load(), ...i32(1), ...add, ...i32Store(),
+    ...get(I), ...i32(1), ...add, ...set(I),
+    ...br(0), ...end, ...end,
+    ...i32(-1),
     ...end,
   ];
 }

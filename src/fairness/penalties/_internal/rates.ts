@@ -199,9 +199,10 @@ export function positiveLabel(columns: number, c: number): number {
   return columns === 1 ? 1 : c;
 }
 
-/** Rows per (label, group) cell: counts[label * G + g]. */
+/** Rows per (label, group) cell: counts[label * G + g] (the set's own `cellCounts` when it has them). */
 export function cellCounts(set: LabelledGroups): Int32Array {
   const G = set.groupNames.length;
+  if (set.cellCounts?.length === set.classes.length * G) return set.cellCounts;
   const counts = new Int32Array(set.classes.length * G);
   for (let i = 0; i < set.y.length; i++) {
     const idx = (set.y[i] as number) * G + (set.group[i] as number);
