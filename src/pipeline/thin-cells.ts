@@ -1,5 +1,5 @@
 import type { EmbeddingSet } from '../data/dataset.ts';
-import { positiveLabels } from '../fairness/penalties/_internal/rates.ts';
+import { cellCounts, positiveLabels } from '../fairness/penalties/index.ts';
 import { methodUsesPenalty, type MethodName } from './finetune-sets.ts';
 
 /**
@@ -26,11 +26,11 @@ export function thinCellWarning(train: Labelled, validation: Labelled, method: M
   if (!methodUsesPenalty(method)) return undefined;
   const K = train.classes.length;
   const G = train.groupNames.length;
-  const counts = cellCounts(validation, K, G);
+  const counts = Int32Array.from(cellCounts(validation));
   // m2: every cell gets as many rows as the smallest cell of train + validation (the limiting cell) has
   let limiting = -1;
   if (method === 'm2') {
-    const union = cellCounts(train, K, G).map((v, c) => v + (counts[c] as number));
+    const union = cellCounts(train).map((v, c) => v + (counts[c] as number));
     for (let c = 0; c < K * G; c++) if (limiting < 0 || (union[c] as number) < (union[limiting] as number)) limiting = c;
     counts.fill(union[limiting] as number);
   }
@@ -59,11 +59,4 @@ export function thinCellWarning(train: Labelled, validation: Labelled, method: M
       ? 'm2 draws its set from train + validation'
       : `m2 draws from every cell as many rows as its smallest cell of train + validation has, ${cellName(Math.floor(limiting / G), limiting % G)}`;
   return `${dataset}: the ${method} fine-tuning set has only ${rows} rows ${where}: the ${constraint} penalty's rates there have a standard error of up to ${error}, so the head can be fair on this set and not on new data (${remedy}; merging small groups or more rows of that cell helps)`;
-}
-
-/** Rows per (label, group) cell: counts[label * G + group]. */
-function cellCounts(set: Labelled, K: number, G: number): Int32Array {
-  const counts = new Int32Array(K * G);
-  for (let i = 0; i < set.y.length; i++) counts[(set.y[i] as number) * G + (set.group[i] as number)]! += 1;
-  return counts;
 }

@@ -106,6 +106,37 @@ export function rowCells(y: Int32Array, group: Int32Array, classes: number, grou
   return { codes, counts };
 }
 
+/**
+ * A binary head's rows counted by (label, group, predicted class): table[2 codes[i] + (z[i] >= 0 ? 1 : 0)], from
+ * its logits `z` and the rows' cells `codes` (in 0..cells-1, as {@link rowCells} gives them), in WebAssembly where
+ * it runs (the layout of the penalties' predictionTable with 2 classes, for their hardGapOfTable).
+ *
+ * @example
+ * binaryPredictionTable(Float64Array.of(0.3, -1, 2), Int32Array.of(0, 0, 3), 4); // [1, 1, 0, 0, 0, 0, 0, 1]
+ */
+export function binaryPredictionTable(z: Float64Array, codes: Int32Array, cells: number): Int32Array {
+  const n = z.length;
+  if (codes.length !== n) throw new RangeError(`binaryPredictionTable: ${n} logits but ${codes.length} codes`);
+  const table = new Int32Array(2 * cells);
+  const module = wasmKernelModule();
+  if (!module) {
+    for (let i = 0; i < n; i++) table[2 * (codes[i] as number) + ((z[i] as number) >= 0 ? 1 : 0)]! += 1;
+  } else {
+    // z (float64, n), codes (n), then the table (2 cells): int32 after the logits
+    const { kernels, heap } = scratchOf(module, 12 * n + 8 * cells);
+    new Float64Array(heap.buffer, 0, n).set(z);
+    heap.set(codes, (8 * n) / 4);
+    heap.fill(0, (12 * n) / 4, (12 * n) / 4 + 2 * cells);
+    kernels.binaryTable(0, 8 * n, n, 12 * n);
+    table.set(heap.subarray((12 * n) / 4, (12 * n) / 4 + 2 * cells));
+  }
+  // a code outside 0..cells-1 was counted elsewhere (or nowhere): the table then misses its row
+  let rows = 0;
+  for (let c = 0; c < table.length; c++) rows += table[c] as number;
+  if (rows !== n) throw new RangeError(`binaryPredictionTable: row codes outside 0..${cells - 1}`);
+  return table;
+}
+
 /** This thread's scratch memory, grown to at least `bytes`, as int32. */
 function scratchOf(module: WasmModule, bytes: number): { kernels: WasmKernels; heap: Int32Array } {
   const pages = Math.max(1, Math.ceil(bytes / PAGE));

@@ -4,8 +4,8 @@ import { findNonFinite, type DiskEmbeddingSet } from '../data/disk-matrix.ts';
 import { takeInts, takeRows } from '../data/matrix.ts';
 import { LinearHead } from '../head/linear-head.ts';
 import type { Penalty, PenaltyName, PenaltyOptions } from '../fairness/penalties/penalty.ts';
-import { createPenalty } from '../fairness/penalties/registry.ts';
-import { rowCells, type RowCells } from './cell-order.ts';
+import { createPenalty, predictionTable } from '../fairness/penalties/index.ts';
+import { binaryPredictionTable, rowCells, type RowCells } from './cell-order.ts';
 import { createLinearOps } from './create-ops.ts';
 import { stratifiedHoldout } from './holdout.ts';
 import { minimizeLbfgs } from './lbfgs.ts';
@@ -14,6 +14,7 @@ import { HeadObjective } from './objective.ts';
 import { paperSgd } from './paper-sgd.ts';
 import { createRng } from './rng.ts';
 import { createStreamingOps, type StreamingOpsOptions } from './streaming-ops.ts';
+import { allFinite } from './_internal/vectors.ts';
 
 /** The criteria `fitHead` accepts: 'none' (cross-entropy only) or a registered penalty name. */
 export type ConstraintName = 'none' | PenaltyName;
@@ -303,15 +304,17 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
     // the fit whose logits measureObjective holds: the exact penalty of the chosen head reuses them
     let lastMeasured: Measured | null = null;
     const measure = async (fit: OneFit, a: number): Promise<Measured> => {
-      if (!fit.theta.every(Number.isFinite)) {
+      if (!allFinite(fit.theta)) {
         throw new ConvergenceError(`training produced non-finite weights (optimizer ${optimizer}, alpha ${a}); try a larger l2 or a smaller alpha`);
       }
       const z = await measureObjective.logits(fit.theta);
-      const yPred = predictFromLogits(z, k);
+      // the rows by (label, group, predicted class), from which the accuracy and the hard gap are read
+      const G = data.groupNames.length;
+      const table = k === 1 ? binaryPredictionTable(z, cells.codes, K * G) : predictionTable(predictFromLogits(z, k), data.y, data.group, K, G);
       let correct = 0;
-      for (let i = 0; i < yPred.length; i++) if (yPred[i] === data.y[i]) correct++;
-      const gap = exact ? exact.hardGap(yPred, data.y, data.group, K, data.groupNames.length) : NaN;
-      lastMeasured = { ...fit, alpha: a, accuracy: correct / yPred.length, gap };
+      for (let c = 0; c < K * G; c++) correct += table[c * K + Math.floor(c / G)] as number;
+      const gap = exact ? exact.hardGapOfTable(table, K, G) : NaN;
+      lastMeasured = { ...fit, alpha: a, accuracy: correct / data.y.length, gap };
       return lastMeasured;
     };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellOrder, rowCells } from '../../src/train/cell-order.ts';
+import { binaryPredictionTable, cellOrder, rowCells } from '../../src/train/cell-order.ts';
 
 describe('cellOrder (counting sort of rows by (label, group) cell)', () => {
   it('gives each cell its rows in ascending order, as the textbook loops do, over calls of different sizes', () => {
@@ -54,5 +54,24 @@ describe('rowCells (each row\'s cell and the cells\' sizes, after the range chec
     // a code inside 0..cells-1 from a group out of range is still refused: labels and groups are checked apart
     expect(rowCells(Int32Array.of(0), Int32Array.of(2), 2, 2)).toEqual({ outside: 0 });
     expect(() => rowCells(Int32Array.of(0, 1), Int32Array.of(0), 2, 2)).toThrow('rowCells: 2 labels but 1 groups');
+  });
+});
+
+describe('binaryPredictionTable (a binary head\'s rows by (label, group, predicted class))', () => {
+  it('counts as the plain loop does, z >= 0 predicting 1 (0 and -0 too, NaN not), on sets of any size', () => {
+    for (const [n, cells] of [[5, 4], [6100, 4], [20_001, 6]] as const) {
+      const z = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 0.7) * 3);
+      const codes = Int32Array.from({ length: n }, (_, i) => (i * 5 + (i >> 2)) % cells);
+      if (n === 5) z.set([0, -0, NaN, -1e-300, Infinity]);
+      const expected = new Array<number>(2 * cells).fill(0);
+      z.forEach((v, i) => (expected[2 * codes[i]! + (v >= 0 ? 1 : 0)]! += 1));
+      expect(Array.from(binaryPredictionTable(z, codes, cells))).toEqual(expected);
+    }
+    expect(Array.from(binaryPredictionTable(Float64Array.of(0, -1, NaN, -0, 1e-300), Int32Array.of(0, 0, 1, 1, 1), 2))).toEqual([1, 1, 1, 2]);
+  });
+
+  it('refuses codes outside the cells, and lengths that differ', () => {
+    expect(() => binaryPredictionTable(Float64Array.of(1, 1), Int32Array.of(0, 4), 4)).toThrow('binaryPredictionTable: row codes outside 0..3');
+    expect(() => binaryPredictionTable(Float64Array.of(1, 1), Int32Array.of(0), 4)).toThrow('binaryPredictionTable: 2 logits but 1 codes');
   });
 });

@@ -1,6 +1,6 @@
 import type { Penalty, PenaltyOptions } from './penalty.ts';
 import { gapPenalty } from './_internal/gap-penalty.ts';
-import { hardRateSpread, predictionTable, requireCells } from './_internal/rates.ts';
+import { hardRateSpread, requireCells } from './_internal/rates.ts';
 
 /**
  * Accuracy equality (ae): the gap in mean cross-entropy between groups (a smooth stand-in for the accuracy gap).
@@ -23,8 +23,8 @@ export function accuracyEquality(options: PenaltyOptions = {}): Penalty {
       checkCells(set, what) {
         requireCells(set, null, what, 'the ae penalty needs every group');
       },
-      hardGap(yPred, y, group, classCount, groupCount) {
-        return hardRateSpread(predictionTable(yPred, y, group, classCount, groupCount), classCount, groupCount, 'all', 'own').gap;
+      hardGapOfTable(table, classCount, groupCount) {
+        return hardRateSpread(table, classCount, groupCount, 'all', 'own').gap;
       },
     },
     options,

@@ -1,6 +1,6 @@
 import type { Penalty, PenaltyOptions } from './penalty.ts';
 import { gapPenalty } from './_internal/gap-penalty.ts';
-import { hardRateSpread, positiveLabels, predictionTable, requireCells } from './_internal/rates.ts';
+import { hardRateSpread, positiveLabels, requireCells } from './_internal/rates.ts';
 
 /**
  * Demographic parity (dp): the gap in mean predicted probability between groups.
@@ -26,8 +26,7 @@ export function demographicParity(options: PenaltyOptions = {}): Penalty {
       checkCells(set, what) {
         requireCells(set, null, what, 'the dp penalty needs every group');
       },
-      hardGap(yPred, y, group, classCount, groupCount) {
-        const table = predictionTable(yPred, y, group, classCount, groupCount);
+      hardGapOfTable(table, classCount, groupCount) {
         let worst = 0;
         for (const pos of positiveLabels(classCount)) worst = Math.max(worst, hardRateSpread(table, classCount, groupCount, 'all', pos).gap);
         return worst;

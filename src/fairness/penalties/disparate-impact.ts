@@ -71,16 +71,21 @@ export function disparateImpact(options: PenaltyOptions = {}): Penalty {
       requireCells(set, null, what, 'the di penalty needs every group');
     },
     hardGap(yPred, y, group, classCount, groupCount) {
-      const table = predictionTable(yPred, y, group, classCount, groupCount);
-      let worst = 0;
-      for (const pos of positiveLabels(classCount)) {
-        const s = hardRateSpread(table, classCount, groupCount, 'all', pos);
-        worst = Math.max(worst, s.max > 0 ? 1 - s.min / s.max : 0);
-      }
-      return worst;
+      return hardGapOfTable(predictionTable(yPred, y, group, classCount, groupCount), classCount, groupCount);
     },
+    hardGapOfTable,
     toJSON() {
       return { format: 'fairhead.penalty', version: 1, name: 'di', options: resolved };
     },
   };
+}
+
+/** The di penalty's hard gap from a (label, group, predicted class) table (Penalty.hardGapOfTable). */
+function hardGapOfTable(table: Int32Array, classCount: number, groupCount: number): number {
+  let worst = 0;
+  for (const pos of positiveLabels(classCount)) {
+    const s = hardRateSpread(table, classCount, groupCount, 'all', pos);
+    worst = Math.max(worst, s.max > 0 ? 1 - s.min / s.max : 0);
+  }
+  return worst;
 }

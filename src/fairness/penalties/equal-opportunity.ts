@@ -1,6 +1,6 @@
 import type { Penalty, PenaltyOptions } from './penalty.ts';
 import { gapPenalty } from './_internal/gap-penalty.ts';
-import { hardRateSpread, positiveLabel, positiveLabels, predictionTable, requireCells } from './_internal/rates.ts';
+import { hardRateSpread, positiveLabel, positiveLabels, requireCells } from './_internal/rates.ts';
 
 /**
  * Equal opportunity (eopp): the false-negative-rate part of {@link equalizedOdds} alone.
@@ -28,8 +28,7 @@ export function equalOpportunity(options: PenaltyOptions = {}): Penalty {
       checkCells(set, what) {
         requireCells(set, positiveLabels(set.classes.length), what, 'the eopp penalty needs positives in every group');
       },
-      hardGap(yPred, y, group, classCount, groupCount) {
-        const table = predictionTable(yPred, y, group, classCount, groupCount);
+      hardGapOfTable(table, classCount, groupCount) {
         let worst = 0;
         for (const pos of positiveLabels(classCount)) worst = Math.max(worst, hardRateSpread(table, classCount, groupCount, 'label', pos).gap);
         return worst;

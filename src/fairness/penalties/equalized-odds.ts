@@ -1,6 +1,6 @@
 import type { Penalty, PenaltyOptions } from './penalty.ts';
 import { gapPenalty, type WeightedSpec } from './_internal/gap-penalty.ts';
-import { hardRateSpread, positiveLabel, positiveLabels, predictionTable, requireCells } from './_internal/rates.ts';
+import { hardRateSpread, positiveLabel, positiveLabels, requireCells } from './_internal/rates.ts';
 
 /**
  * Equalized odds (eo): the soft false-positive-rate gap plus the soft false-negative-rate gap between groups,
@@ -35,8 +35,7 @@ export function equalizedOdds(options: PenaltyOptions = {}): Penalty {
       checkCells(set, what) {
         requireCells(set, set.classes.map((_, c) => c), what, 'the eo penalty needs every (label, group) cell');
       },
-      hardGap(yPred, y, group, classCount, groupCount) {
-        const table = predictionTable(yPred, y, group, classCount, groupCount);
+      hardGapOfTable(table, classCount, groupCount) {
         let worst = 0;
         for (const pos of positiveLabels(classCount)) {
           const tpr = hardRateSpread(table, classCount, groupCount, 'label', pos);

@@ -8,3 +8,4 @@ export { demographicParity } from './demographic-parity.ts';
 export { disparateImpact } from './disparate-impact.ts';
 export { accuracyEquality } from './accuracy-equality.ts';
 export { maxMinFairness } from './max-min-fairness.ts';
+export { cellCounts, positiveLabels, predictionTable } from './_internal/rates.ts';

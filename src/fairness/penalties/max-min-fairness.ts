@@ -1,7 +1,7 @@
 import { InputError } from '../../errors.ts';
 import type { Penalty, PenaltyGradient, PenaltyInput, PenaltyOptions } from './penalty.ts';
 import { resolvePenaltyOptions } from './penalty.ts';
-import { cellCounts } from './_internal/rates.ts';
+import { cellCounts, predictionTable } from './_internal/rates.ts';
 
 /**
  * Max-min fairness (mmf): the largest mean cross-entropy over the (label, group) cells. It replaces the loss
@@ -83,19 +83,24 @@ export function maxMinFairness(options: PenaltyOptions = {}): Penalty {
       if (!counts.some((c) => c > 0)) throw new InputError(`${what} is empty: the mmf penalty needs at least one row`);
     },
     hardGap(yPred, y, group, classCount, groupCount) {
-      const wrong = new Float64Array(classCount * groupCount);
-      const count = new Float64Array(classCount * groupCount);
-      for (let i = 0; i < y.length; i++) {
-        const cell = (y[i] as number) * groupCount + (group[i] as number);
-        count[cell] = (count[cell] as number) + 1;
-        if (yPred[i] !== y[i]) wrong[cell] = (wrong[cell] as number) + 1;
-      }
-      let worst = 0;
-      for (let c = 0; c < count.length; c++) if ((count[c] as number) > 0) worst = Math.max(worst, (wrong[c] as number) / (count[c] as number));
-      return worst;
+      return hardGapOfTable(predictionTable(yPred, y, group, classCount, groupCount), classCount, groupCount);
     },
+    hardGapOfTable,
     toJSON() {
       return { format: 'fairhead.penalty', version: 1, name: 'mmf', options: resolved };
     },
   };
+}
+
+/** The mmf penalty's hard gap from a (label, group, predicted class) table (Penalty.hardGapOfTable). */
+function hardGapOfTable(table: Int32Array, classCount: number, groupCount: number): number {
+  // cell (label, group): its rows and those predicted as another class
+  let worst = 0;
+  for (let cell = 0; cell < classCount * groupCount; cell++) {
+    let count = 0;
+    for (let p = 0; p < classCount; p++) count += table[cell * classCount + p] as number;
+    const wrong = count - (table[cell * classCount + Math.floor(cell / groupCount)] as number);
+    if (count > 0) worst = Math.max(worst, wrong / count);
+  }
+  return worst;
 }

@@ -123,6 +123,11 @@ export interface Penalty {
    * K > 2: the largest over the K one-vs-rest problems.
    */
   hardGap(yPred: Int32Array, y: Int32Array, group: Int32Array, classCount: number, groupCount: number): number;
+  /**
+   * {@link hardGap} from the rows counted by (label, group, predicted class), table[(y * groups + g) * classes + p]
+   * (rates.ts predictionTable), for a caller that has counted them already.
+   */
+  hardGapOfTable(table: Int32Array, classCount: number, groupCount: number): number;
   toJSON(): PenaltyJSON;
 }
 

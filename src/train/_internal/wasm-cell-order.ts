@@ -7,12 +7,14 @@
  *     rowCells(y, group, n, classes, groups, codes, size) -> i32: codes[i] = c = y_i * groups + group_i and
  *       size[c] += 1 for every row i, or the first row whose label is not in 0..classes-1 or whose group is not in
  *       0..groups-1 (its index; -1 when every row is in range)
+ *     binaryTable(z, codes, n, table): table[2 codes[i] + (z_i >= 0)] += 1 for every row i (float64 logits z): the
+ *       rows of a binary head counted by (label, group, predicted class)
  *
  * (int32 arrays at byte addresses). A row whose cell is not in 0..cells-1 is skipped (the caller finds it from the
  * counts). Internal.
  */
 
-import { add, block, br, brIf, end, geU, get, I32, i32, i32Load, i32Store, ifThen, loop, ltU, mul, ret, set, tee, vector } from '../../wasm-assembler.ts';
+import { add, block, br, brIf, end, f64, f64Ge, f64Load, geU, get, I32, i32, i32Load, i32Store, ifThen, loop, ltU, mul, ret, set, tee, vector } from '../../wasm-assembler.ts';
 
 /** The functions' types: 6 (cellCounts) or 7 (cellPlace) x i32, no result. */
 export const CELL_COUNTS_TYPE = [0x60, ...vector(new Array<number[]>(6).fill([I32])), 0x00];
@@ -22,6 +24,9 @@ export const CELL_ORDER_LOCALS = vector([[3, I32]]);
 /** rowCells' type: 7 x i32 -> i32; its locals: 3 i32. */
 export const ROW_CELLS_TYPE = [0x60, ...vector(new Array<number[]>(7).fill([I32])), ...vector([[I32]])];
 export const ROW_CELLS_LOCALS = vector([[3, I32]]);
+/** binaryTable's type: 4 x i32, no result; its locals: 2 i32. */
+export const BINARY_TABLE_TYPE = [0x60, ...vector(new Array<number[]>(4).fill([I32])), 0x00];
+export const BINARY_TABLE_LOCALS = vector([[2, I32]]);
 
 const [Y, GROUP, N, GROUPS, CELLS, TABLE, OUT] = [0, 1, 2, 3, 4, 5, 6] as const;
 
@@ -81,6 +86,24 @@ export function rowCellsBody(): number[] {
     ...get(I), ...i32(1), ...add, ...set(I),
     ...br(0), ...end, ...end,
     ...i32(-1),
+    ...end,
+  ];
+}
+
+/** The body of binaryTable (parameters z, codes, n, table; locals i, at). */
+export function binaryTableBody(): number[] {
+  const [Z, CODES, Np, TABLE, I, AT] = [0, 1, 2, 3, 4, 5] as const;
+  return [
+    ...block, ...loop,
+    ...get(I), ...get(Np), ...geU, ...brIf(1),
+    // at = table + 4 (2 codes[i] + (z[i] >= 0)); table[at] += 1 (a NaN logit predicts 0, as z >= 0 does in JavaScript)
+    ...get(TABLE),
+    ...get(CODES), ...get(I), ...i32(4), ...mul, ...add, ...i32Load(), ...i32(2), ...mul,
+    ...get(Z), ...get(I), ...i32(8), ...mul, ...add, ...f64Load(), ...f64(0), ...f64Ge,
+    ...add, ...i32(4), ...mul, ...add, ...tee(AT),
+    ...get(AT), ...i32Load(), ...i32(1), ...add, ...i32Store(),
+    ...get(I), ...i32(1), ...add, ...set(I),
+    ...br(0), ...end, ...end,
     ...end,
   ];
 }

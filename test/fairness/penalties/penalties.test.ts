@@ -10,6 +10,7 @@ import {
   maxMinFairness,
   PENALTY_NAMES,
   penaltyFromJSON,
+  predictionTable,
   type Penalty,
   type PenaltyInput,
   type PenaltyName,
@@ -190,10 +191,20 @@ describe('hard gaps on predicted classes', () => {
         return s.max > 0 ? 1 - s.min / s.max : 0;
       })),
       ae: spread(() => true, (i) => yPred[i] === y[i]).gap,
+      // worst error rate over the (label, group) cells that have rows
+      mmf: Math.max(...labels.flatMap((c) => [0, 1, 2].map((g) => {
+        const rows = [...y.keys()].filter((i) => y[i] === c && group[i] === g);
+        return rows.length === 0 ? 0 : rows.filter((i) => yPred[i] !== c).length / rows.length;
+      }))),
     };
+    const table = predictionTable(yPred, y, group, 3, 3);
     for (const [name, value] of Object.entries(expected)) {
       expect(value).toBeGreaterThan(0);
-      expect(createPenalty(name as PenaltyName).hardGap(yPred, y, group, 3, 3)).toBe(value);
+      const penalty = createPenalty(name as PenaltyName);
+      expect(penalty.hardGap(yPred, y, group, 3, 3)).toBe(value);
+      // from the table a caller counted (fitHead counts a binary head's in WebAssembly), unbound from its penalty
+      const { hardGapOfTable } = penalty;
+      expect(hardGapOfTable(table, 3, 3)).toBe(value);
     }
   });
 });

@@ -1,7 +1,7 @@
 /** A penalty made of weighted gap terms (eo, eopp, dp, ae). Internal. */
 import type { LabelledGroups, Penalty, PenaltyGradient, PenaltyInput, PenaltyName, PenaltyOptions } from '../penalty.ts';
 import { resolvePenaltyOptions } from '../penalty.ts';
-import { gapTerm, type RateSpec } from './rates.ts';
+import { gapTerm, predictionTable, type RateSpec } from './rates.ts';
 
 /** One gap term: its rate spec and weight in the sum. */
 export interface WeightedSpec {
@@ -14,7 +14,7 @@ export interface GapPenaltyDefinition {
   readonly name: PenaltyName;
   terms(columns: number, rate: 'group' | 'conditional'): WeightedSpec[];
   checkCells(set: LabelledGroups, what: string): void;
-  hardGap: Penalty['hardGap'];
+  hardGapOfTable: Penalty['hardGapOfTable'];
 }
 
 /** Build a {@link Penalty} whose value is sum_t weight_t * gap_t. */
@@ -34,7 +34,10 @@ export function gapPenalty(definition: GapPenaltyDefinition, options: PenaltyOpt
     checkCells(set, what = 'fine-tuning set') {
       definition.checkCells(set, what);
     },
-    hardGap: definition.hardGap,
+    hardGap(yPred, y, group, classCount, groupCount) {
+      return definition.hardGapOfTable(predictionTable(yPred, y, group, classCount, groupCount), classCount, groupCount);
+    },
+    hardGapOfTable: definition.hardGapOfTable,
     toJSON() {
       return { format: 'fairhead.penalty', version: 1, name: definition.name, options: resolved };
     },
