@@ -1,7 +1,7 @@
 import { InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { takeInts, takeRows, type Matrix } from '../data/matrix.ts';
-import { cellOrder, type CellOrder } from '../train/cell-order.ts';
+import { cellOrder, drawFromCells, type CellOrder } from '../train/cell-order.ts';
 import { createRng } from '../train/rng.ts';
 import { releaseSharedMatrix, sharedMatrix } from '../train/threaded-ops.ts';
 
@@ -197,6 +197,9 @@ function drawBalanced(order: CellOrder, classes: readonly string[], groupNames: 
       m = Math.min(m, size[c * G + g] as number);
     }
   }
+  // in WebAssembly where it runs (the same rows): the loops below ran interpreted in a process's first draws
+  const drawn = drawFromCells(order, m, seed);
+  if (drawn) return drawn;
   const rng = createRng(seed);
   const picked = new Int32Array(K * G * m);
   for (let c = 0; c < K * G; c++) picked.set(rng.sampleFrom(byCell.subarray(first[c], first[c + 1]), m), c * m);

@@ -1,3 +1,4 @@
+import { xoshiro128State } from './rng.ts';
 import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernels, type WasmMemory, type WasmModule } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;
@@ -135,6 +136,38 @@ export function binaryPredictionTable(z: Float64Array, codes: Int32Array, cells:
   for (let c = 0; c < table.length; c++) rows += table[c] as number;
   if (rows !== n) throw new RangeError(`binaryPredictionTable: row codes outside 0..${cells - 1}`);
   return table;
+}
+
+/**
+ * `m` rows of every cell of `order`, drawn without replacement with {@link createRng}(seed) as rng.ts's sampleFrom
+ * draws them cell after cell (the same rows), ascending: in WebAssembly (wasm-sample.ts), or undefined where it
+ * does not run (the caller draws with sampleFrom). Every cell must hold at least m rows.
+ *
+ * @example
+ * drawFromCells(cellOrder(y, group, 2, 4), 100, 0)?.length; // 400
+ */
+export function drawFromCells(order: CellOrder, m: number, seed: number): Int32Array | undefined {
+  const module = wasmKernelModule();
+  if (!module) return undefined;
+  const { size, first, byCell } = order;
+  const cells = size.length;
+  let largest = 0;
+  for (let c = 0; c < cells; c++) {
+    if ((size[c] as number) < m) throw new RangeError(`drawFromCells: cell ${c} has ${size[c]} rows, fewer than ${m}`);
+    largest = Math.max(largest, size[c] as number);
+  }
+  const n = byCell.length;
+  // int32: byCell (n), first (cells + 1), the generator's state (4), the table (largest cell), the rows drawn
+  const [byCellAt, firstAt] = [0, 4 * n];
+  const stateAt = firstAt + 4 * (cells + 1);
+  const tableAt = stateAt + 16;
+  const outAt = tableAt + 4 * largest;
+  const { kernels, heap } = scratchOf(module, outAt + 4 * cells * m);
+  heap.set(byCell, byCellAt / 4);
+  heap.set(first.subarray(0, cells + 1), firstAt / 4);
+  heap.set(xoshiro128State(seed), stateAt / 4);
+  kernels.balancedDraw(byCellAt, firstAt, cells, m, stateAt, tableAt, outAt);
+  return heap.slice(outAt / 4, outAt / 4 + cells * m).sort();
 }
 
 /** This thread's scratch memory, grown to at least `bytes`, as int32. */

@@ -44,6 +44,20 @@ function splitmix32(state: { s: number }): number {
 }
 
 /**
+ * The starting state of {@link createRng}(seed)'s generator, xoshiro128**'s 4 words from splitmix32 (for the
+ * WebAssembly draw of wasm-sample.ts, which runs the same stream).
+ *
+ * @example
+ * xoshiro128State(0).length; // 4
+ */
+export function xoshiro128State(seed: number): Uint32Array {
+  const mix = { s: Math.trunc(seed) | 0 };
+  const state = Uint32Array.of(splitmix32(mix), splitmix32(mix), splitmix32(mix), splitmix32(mix));
+  if ((state[0]! | state[1]! | state[2]! | state[3]!) === 0) state[0] = 1;
+  return state;
+}
+
+/**
  * A seeded {@link Rng}. `seed` is any finite number; its integer part modulo 2^32 is used
  * (non-integers are truncated, so 1.5 and 1 give the same stream).
  *
@@ -68,12 +82,7 @@ class Xoshiro128 implements Rng {
   private spare: number | null = null;
 
   constructor(seed: number) {
-    const mix = { s: Math.trunc(seed) | 0 };
-    this.a = splitmix32(mix);
-    this.b = splitmix32(mix);
-    this.c = splitmix32(mix);
-    this.d = splitmix32(mix);
-    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+    [this.a, this.b, this.c, this.d] = xoshiro128State(seed) as unknown as [number, number, number, number];
   }
 
   nextUint32(): number {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { binaryPredictionTable, cellOrder, rowCells } from '../../src/train/cell-order.ts';
+import { binaryPredictionTable, cellOrder, drawFromCells, rowCells } from '../../src/train/cell-order.ts';
+import { createRng } from '../../src/train/rng.ts';
 
 describe('cellOrder (counting sort of rows by (label, group) cell)', () => {
   it('gives each cell its rows in ascending order, as the textbook loops do, over calls of different sizes', () => {
@@ -73,5 +74,36 @@ describe('binaryPredictionTable (a binary head\'s rows by (label, group, predict
   it('refuses codes outside the cells, and lengths that differ', () => {
     expect(() => binaryPredictionTable(Float64Array.of(1, 1), Int32Array.of(0, 4), 4)).toThrow('binaryPredictionTable: row codes outside 0..3');
     expect(() => binaryPredictionTable(Float64Array.of(1, 1), Int32Array.of(0), 4)).toThrow('binaryPredictionTable: 2 logits but 1 codes');
+  });
+});
+
+describe('drawFromCells (the group-balanced draw in WebAssembly)', () => {
+  /** rng.ts's sampleFrom over each cell in turn with one generator, then sorted: what finetune-sets.ts draws without WebAssembly. */
+  function reference(order: ReturnType<typeof cellOrder>, m: number, seed: number): Int32Array {
+    const rng = createRng(seed);
+    const out: number[] = [];
+    for (let c = 0; c < order.size.length; c++) out.push(...rng.sampleFrom(order.byCell.subarray(order.first[c], order.first[c + 1]), m));
+    return Int32Array.from(out).sort();
+  }
+
+  it('draws the rows rng.ts draws, for small and large cells, m up to the smallest cell, many seeds', () => {
+    // cell sizes from 3 to ~25,000: sample's sparse (m < n / 16) and dense branches, and m equal to a cell's size
+    const n = 60_000;
+    const y = Int32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 1 : 0));
+    const group = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0 : i % 11 === 0 ? 2 : 1));
+    group[5] = 2;
+    const order = cellOrder(y, group, 3, 6);
+    const smallest = Math.min(...order.size);
+    for (const m of [1, 2, Math.floor(smallest / 2), smallest]) {
+      for (const seed of [0, 1, 2, 3, 4, 17, -5, 2 ** 31 + 3, 123456.7]) {
+        const drawn = drawFromCells(order, m, seed);
+        expect(drawn, `m ${m} seed ${seed}`).toEqual(reference(order, m, seed));
+      }
+    }
+  });
+
+  it('refuses m above a cell\'s size', () => {
+    const order = cellOrder(Int32Array.of(0, 1, 1), Int32Array.of(0, 0, 0), 1, 2);
+    expect(() => drawFromCells(order, 2, 0)).toThrow('drawFromCells: cell 0 has 1 rows, fewer than 2');
   });
 });

@@ -26,6 +26,7 @@ import {
 } from './wasm-row-terms.ts';
 import { TWO_LOOP_LOCALS, TWO_LOOP_TYPE, twoLoopBody, VAXPY_LOCALS, VAXPY_TYPE, vaxpyBody, VDOT_LOCALS, VDOT_TYPE, vdotBody } from './wasm-two-loop.ts';
 import { CELL_COUNTS_TYPE, CELL_ORDER_LOCALS, CELL_PLACE_TYPE, cellCountsBody, cellPlaceBody, ROW_CELLS_LOCALS, ROW_CELLS_TYPE, rowCellsBody, BINARY_TABLE_LOCALS, BINARY_TABLE_TYPE, binaryTableBody } from './wasm-cell-order.ts';
+import { BALANCED_DRAW_LOCALS, BALANCED_DRAW_TYPE, balancedDrawBody } from './wasm-sample.ts';
 import { CELL_BLOCK_ROWS } from './cell-pass.mjs';
 
 /** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
@@ -288,9 +289,9 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
   };
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE, VDOT_TYPE, VAXPY_TYPE, TWO_LOOP_TYPE, CELL_COUNTS_TYPE, CELL_PLACE_TYPE, ROW_WEIGHTS_TYPE, ROW_CELLS_TYPE, BINARY_TABLE_TYPE])),
+    ...section(1, vector([type, type7, TERMS_TYPE, EXP_TYPE, FLUSH_TYPE, CHUNK_TYPE, VDOT_TYPE, VAXPY_TYPE, TWO_LOOP_TYPE, CELL_COUNTS_TYPE, CELL_PLACE_TYPE, ROW_WEIGHTS_TYPE, ROW_CELLS_TYPE, BINARY_TABLE_TYPE, BALANCED_DRAW_TYPE])),
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(maximumPages)]])),
-    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5], [6], [7], [8], [9], [10], [2], [11], [12], [13]])),
+    ...section(3, vector([[0], [0], [1], [0], [0], [2], [3], [4], [5], [6], [7], [8], [9], [10], [2], [11], [12], [13], [14]])),
     ...section(7, vector([
       [...name('fwd'), 0x00, 0],
       [...name('bwd'), 0x00, 1],
@@ -310,13 +311,14 @@ export function wasmKernelBytes(maximumPages: number): Uint8Array {
       [...name('rowWeights'), 0x00, 15],
       [...name('rowCells'), 0x00, 16],
       [...name('binaryTable'), 0x00, 17],
+      [...name('balancedDraw'), 0x00, 18],
     ])),
     ...section(10, vector([code(fwdBody()), code(bwdBody()), code(bwd2Body(), locals7), code(fwd1Body()), code(bwd1Body()),
       code(termsBody(6), TERMS_LOCALS), code(expBody(), EXP_LOCALS), code(flushBody(), FLUSH_LOCALS),
       code(chunkBody({ fwd: 0, bwd2: 2, fwd1: 3, terms: 5, flush: 7 }, CELL_BLOCK_ROWS), CHUNK_LOCALS),
       code(vdotBody(), VDOT_LOCALS), code(vaxpyBody(), VAXPY_LOCALS), code(twoLoopBody(9, 10), TWO_LOOP_LOCALS),
       code(cellCountsBody(), CELL_ORDER_LOCALS), code(cellPlaceBody(), CELL_ORDER_LOCALS),
-      code(termsBody(6, true), TERMS_LOCALS), code(rowWeightsBody(), ROW_WEIGHTS_LOCALS), code(rowCellsBody(), ROW_CELLS_LOCALS), code(binaryTableBody(), BINARY_TABLE_LOCALS)])),
+      code(termsBody(6, true), TERMS_LOCALS), code(rowWeightsBody(), ROW_WEIGHTS_LOCALS), code(rowCellsBody(), ROW_CELLS_LOCALS), code(binaryTableBody(), BINARY_TABLE_LOCALS), code(balancedDrawBody(), BALANCED_DRAW_LOCALS)])),
   ];
   return new Uint8Array(bytes);
 }
@@ -388,6 +390,8 @@ export interface WasmKernels {
   rowCells(y: number, group: number, n: number, classes: number, groups: number, codes: number, size: number): number;
   /** table[2 codes[i] + (z_i >= 0)] += 1 over n rows, float64 z (see wasm-cell-order.ts). */
   binaryTable(z: number, codes: number, n: number, table: number): void;
+  /** m rows without replacement from each cell of a counting sort, with the xoshiro128** state at `state` (see wasm-sample.ts). */
+  balancedDraw(byCell: number, first: number, cells: number, m: number, state: number, table: number, out: number): void;
   /** Up to 4 blocks of the one-pass objective, then flush (see wasm-row-terms.ts). */
   chunk(
     row: number, rows: number, d: number, oneRow: number, w: number, z: number, codes: number, groups: number, bias: number,
