@@ -6,6 +6,7 @@ import { evaluateHead } from './evaluate.ts';
 import { finetuneSet, methodUsesPenalty, releaseFinetuneSet } from './finetune-sets.ts';
 import { finetuneAndEvaluateOnDisk } from './on-disk.ts';
 import type { PreparedData } from './prepare.ts';
+import { alignShippedHead } from './shipped-classes.ts';
 import type { HeadOptions } from './run-options.ts';
 
 /** A trained head and its record for metrics.json. */
@@ -88,10 +89,29 @@ export function notConvergedWarning(record: RunRecord): string | undefined {
   return `${what}, seed ${record.seed}: L-BFGS stopped after ${record.cost.iterations} iterations, before its tolerance; the head is the last iterate, not the optimum`;
 }
 
-/** The network's own last layer as a run (`shipped`), when the backbone has one. */
+/**
+ * The warning for a backbone whose own binary head predicts other classes than the task's (so no `shipped` run),
+ * else undefined.
+ *
+ * @example
+ * shippedMismatchWarning(prepared); // 'faces: the backbone\'s own last layer predicts "male" / "female", not ...'
+ */
+export function shippedMismatchWarning(prepared: PreparedData): string | undefined {
+  const own = prepared.backbone.shippedHead;
+  if (!own || own.classes.length !== 2 || own.inputDim !== prepared.train.x.cols) return undefined;
+  const { mismatch } = alignShippedHead(own, prepared.train.classes);
+  return mismatch === undefined ? undefined : `${prepared.dataset}: ${mismatch}`;
+}
+
+/**
+ * The network's own last layer as a run (`shipped`), when the backbone has one that predicts this task's two
+ * classes (matched by name, {@link alignShippedHead}; {@link shippedMismatchWarning} says when it does not).
+ */
 export function shippedOutcome(prepared: PreparedData, bootstrap = 0): FinetuneOutcome | undefined {
-  const head = prepared.backbone.shippedHead;
-  if (!head || head.classes.length !== 2 || head.inputDim !== prepared.train.x.cols) return undefined;
+  const own = prepared.backbone.shippedHead;
+  if (!own || own.classes.length !== 2 || own.inputDim !== prepared.train.x.cols) return undefined;
+  const { head } = alignShippedHead(own, prepared.train.classes);
+  if (!head) return undefined;
   const trainedHere = prepared.backbone.kind === 'mlp' || prepared.backbone.kind === 'cnn';
   const record: RunRecord = {
     method: 'shipped',

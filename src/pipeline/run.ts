@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { saveModelBundle } from '../export/model-bundle.ts';
 import type { MetricsFile, RunContext, RunRecord } from '../report/schema.ts';
 import { writeReport } from '../report/write-report.ts';
-import { finetuneAndEvaluate, notConvergedWarning, shippedOutcome, type FinetuneHooks } from './finetune.ts';
+import { finetuneAndEvaluate, notConvergedWarning, shippedMismatchWarning, shippedOutcome, type FinetuneHooks } from './finetune.ts';
 import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks, type PreparedData } from './prepare.ts';
 import type { RunOptions } from './run-options.ts';
@@ -25,8 +25,9 @@ export interface RunOutput {
 export async function runPipeline(options: RunOptions, hooks: PrepareHooks & FinetuneHooks = {}): Promise<RunOutput> {
   checkOutputFolder(options.out);
   const prepared = await prepareData(options, hooks);
-  const thin = thinCellWarning(prepared.train, prepared.validation, options.method, options.constraint, prepared.dataset);
-  if (thin) hooks.onWarning?.(thin);
+  for (const warning of [shippedMismatchWarning(prepared), thinCellWarning(prepared.train, prepared.validation, options.method, options.constraint, prepared.dataset)]) {
+    if (warning) hooks.onWarning?.(warning);
+  }
   const runs: RunRecord[] = [];
   const shipped = shippedOutcome(prepared, options.bootstrap ?? 0);
   if (shipped) runs.push(shipped.record);

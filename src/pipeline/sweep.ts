@@ -5,7 +5,7 @@ import type { LinearHead } from '../head/linear-head.ts';
 import type { MetricsFile, RunRecord, SplitSummary } from '../report/schema.ts';
 import { paretoFront } from '../report/pareto-front.ts';
 import { writeReport } from '../report/write-report.ts';
-import { finetuneAndEvaluate, notConvergedWarning, shippedOutcome } from './finetune.ts';
+import { finetuneAndEvaluate, notConvergedWarning, shippedMismatchWarning, shippedOutcome } from './finetune.ts';
 import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks } from './prepare.ts';
 import { runContext } from './run.ts';
@@ -86,6 +86,8 @@ export async function runSweep(options: SweepOptions, hooks: PrepareHooks & { on
       else for (const constraint of options.constraints) for (const alpha of options.alphas) grid.push({ method, constraint, alpha, seed });
     }
   }
+  const mismatch = shippedMismatchWarning(prepared);
+  if (mismatch) hooks.onWarning?.(mismatch);
   // once per (method, constraint) of the grid, before its fits
   const settings = new Map(grid.map((g) => [`${g.method} ${g.constraint}`, g]));
   for (const g of settings.values()) {
