@@ -36,3 +36,14 @@ export function takeInts(values: Int32Array, indices: Int32Array): Int32Array {
   for (let i = 0; i < indices.length; i++) out[i] = values[indices[i] as number] as number;
   return out;
 }
+
+/**
+ * a and b hold the same int32 values, compared as bytes in native code (a loop would run interpreted in a
+ * process's first calls).
+ *
+ * @example
+ * sameInts(Int32Array.of(1, 2), Int32Array.of(1, 2)); // true
+ */
+export function sameInts(a: Int32Array, b: Int32Array): boolean {
+  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}

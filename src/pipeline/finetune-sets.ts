@@ -1,6 +1,6 @@
 import { InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
-import { takeInts, takeRows, type Matrix } from '../data/matrix.ts';
+import { sameInts, takeInts, takeRows, type Matrix } from '../data/matrix.ts';
 import { cellOrder, drawFromCells, type CellOrder } from '../train/cell-order.ts';
 import { createRng } from '../train/rng.ts';
 import { releaseSharedMatrix, sharedMatrix } from '../train/threaded-ops.ts';
@@ -139,11 +139,6 @@ function unionCells(
   const order = cellOrder(y, group, G, cells);
   lastUnion = { y, group, groups: G, cells, order };
   return lastUnion;
-}
-
-/** a and b hold the same int32 values (compared as bytes, in native code). */
-function sameInts(a: Int32Array, b: Int32Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 }
 
 /**

@@ -97,10 +97,15 @@ export function notConvergedWarning(record: RunRecord): string | undefined {
  * shippedMismatchWarning(prepared); // 'faces: the backbone\'s own last layer predicts "male" / "female", not ...'
  */
 export function shippedMismatchWarning(prepared: PreparedData): string | undefined {
+  const mismatch = shippedHead(prepared)?.mismatch;
+  return mismatch === undefined ? undefined : `${prepared.dataset}: ${mismatch}`;
+}
+
+/** The backbone's own binary head over these embeddings, aligned with the task's classes; undefined without one. */
+function shippedHead(prepared: PreparedData): ReturnType<typeof alignShippedHead> | undefined {
   const own = prepared.backbone.shippedHead;
   if (!own || own.classes.length !== 2 || own.inputDim !== prepared.train.x.cols) return undefined;
-  const { mismatch } = alignShippedHead(own, prepared.train.classes);
-  return mismatch === undefined ? undefined : `${prepared.dataset}: ${mismatch}`;
+  return alignShippedHead(own, prepared.train.classes);
 }
 
 /**
@@ -108,9 +113,7 @@ export function shippedMismatchWarning(prepared: PreparedData): string | undefin
  * classes (matched by name, {@link alignShippedHead}; {@link shippedMismatchWarning} says when it does not).
  */
 export function shippedOutcome(prepared: PreparedData, bootstrap = 0): FinetuneOutcome | undefined {
-  const own = prepared.backbone.shippedHead;
-  if (!own || own.classes.length !== 2 || own.inputDim !== prepared.train.x.cols) return undefined;
-  const { head } = alignShippedHead(own, prepared.train.classes);
+  const head = shippedHead(prepared)?.head;
   if (!head) return undefined;
   const trainedHere = prepared.backbone.kind === 'mlp' || prepared.backbone.kind === 'cnn';
   const record: RunRecord = {

@@ -450,8 +450,10 @@ function checkNumber(name: string, value: unknown, min: number, max: number): vo
   }
 }
 
-/** Sizes agree, indices in range (the matrix: {@link checkShape}, its values: {@link checkFeatures}). */
-/** Checks of the labels, groups and sizes; each row's (label, group) cell and the cells' sizes. */
+/**
+ * Sizes agree, label and group indices in range (the matrix: {@link checkShape}, its values: {@link checkFeatures});
+ * returns each row's (label, group) cell and the cells' sizes.
+ */
 function checkSet(data: EmbeddingSet): RowCells {
   const { x, y, group, classes, groupNames } = data;
   if (x.rows === 0) throw new InputError('fine-tuning set is empty');

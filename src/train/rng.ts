@@ -82,7 +82,11 @@ class Xoshiro128 implements Rng {
   private spare: number | null = null;
 
   constructor(seed: number) {
-    [this.a, this.b, this.c, this.d] = xoshiro128State(seed) as unknown as [number, number, number, number];
+    const state = xoshiro128State(seed);
+    this.a = state[0] as number;
+    this.b = state[1] as number;
+    this.c = state[2] as number;
+    this.d = state[3] as number;
   }
 
   nextUint32(): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { matrix, takeInts, takeRows } from '../../src/data/matrix.ts';
+import { matrix, sameInts, takeInts, takeRows } from '../../src/data/matrix.ts';
 
 describe('matrix helpers', () => {
   it('takeRows and takeInts copy the rows and values at the indices, in the indices order, repeats allowed', () => {
@@ -11,5 +11,12 @@ describe('matrix helpers', () => {
     taken[0] = 0;
     expect(values[2]).toBe(9);
     expect(takeInts(values, new Int32Array(0))).toEqual(new Int32Array(0));
+  });
+
+  it('sameInts compares values, over views of larger buffers too, and lengths', () => {
+    const big = Int32Array.of(9, 1, -2, 3, 9);
+    expect(sameInts(big.subarray(1, 4), Int32Array.of(1, -2, 3))).toBe(true);
+    expect(sameInts(big.subarray(1, 4), Int32Array.of(1, -2, 4))).toBe(false);
+    expect(sameInts(big.subarray(1, 4), Int32Array.of(1, -2))).toBe(false);
   });
 });

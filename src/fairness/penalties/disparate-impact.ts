@@ -1,6 +1,6 @@
 import type { Penalty, PenaltyGradient, PenaltyInput, PenaltyOptions } from './penalty.ts';
 import { resolvePenaltyOptions } from './penalty.ts';
-import { backpropRates, hardRateSpread, logSumExp, positiveLabels, predictionTable, requireCells, softRates, type RateSpec } from './_internal/rates.ts';
+import { backpropRates, hardGapVia, hardRateSpread, logSumExp, positiveLabels, requireCells, softRates, type RateSpec } from './_internal/rates.ts';
 
 /**
  * Disparate impact (di): minus the ratio of mean predicted probabilities between groups, so that lower is fairer.
@@ -70,9 +70,7 @@ export function disparateImpact(options: PenaltyOptions = {}): Penalty {
     checkCells(set, what = 'fine-tuning set') {
       requireCells(set, null, what, 'the di penalty needs every group');
     },
-    hardGap(yPred, y, group, classCount, groupCount) {
-      return hardGapOfTable(predictionTable(yPred, y, group, classCount, groupCount), classCount, groupCount);
-    },
+    hardGap: hardGapVia(hardGapOfTable),
     hardGapOfTable,
     toJSON() {
       return { format: 'fairhead.penalty', version: 1, name: 'di', options: resolved };

@@ -1,7 +1,7 @@
 import { InputError } from '../../errors.ts';
 import type { Penalty, PenaltyGradient, PenaltyInput, PenaltyOptions } from './penalty.ts';
 import { resolvePenaltyOptions } from './penalty.ts';
-import { cellCounts, predictionTable } from './_internal/rates.ts';
+import { cellCounts, hardGapVia } from './_internal/rates.ts';
 
 /**
  * Max-min fairness (mmf): the largest mean cross-entropy over the (label, group) cells. It replaces the loss
@@ -82,9 +82,7 @@ export function maxMinFairness(options: PenaltyOptions = {}): Penalty {
       const counts = cellCounts(set);
       if (!counts.some((c) => c > 0)) throw new InputError(`${what} is empty: the mmf penalty needs at least one row`);
     },
-    hardGap(yPred, y, group, classCount, groupCount) {
-      return hardGapOfTable(predictionTable(yPred, y, group, classCount, groupCount), classCount, groupCount);
-    },
+    hardGap: hardGapVia(hardGapOfTable),
     hardGapOfTable,
     toJSON() {
       return { format: 'fairhead.penalty', version: 1, name: 'mmf', options: resolved };

@@ -1,4 +1,5 @@
 import { InputError, ShapeError } from '../../errors.ts';
+import { sameInts } from '../../data/matrix.ts';
 import { cellScratchBytes, cellStride, CELL_SCALARS } from './cell-pass.mjs';
 import { halvesScratchBytes } from './cell-halves.mjs';
 import type { CellsMessage, WasmScratch } from './range-runner.ts';
@@ -181,17 +182,13 @@ function copyCodes(from: Int32Array, to: Int32Array, cells: number): boolean {
       throw new InputError(`row ${i}: cell code ${from[i]} is outside 0..${cells - 1}`);
     }
   }
-  const changed = Buffer.compare(bytesOf(from), bytesOf(to)) !== 0;
+  const changed = !sameInts(from, to);
   to.set(from);
   return changed;
 }
 
 /** Codes checked per Math.min / Math.max call (their arguments go on the stack). */
 const CODES_BLOCK = 16_384;
-
-function bytesOf(a: Int32Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
 
 /** binaryCellSums needs a binary head's ops (1 output) and weights of d values, a bias of 1. */
 export function checkBinaryHead(d: number, k: number, w: Float64Array, b: Float64Array): void {

@@ -1,7 +1,7 @@
 /** A penalty made of weighted gap terms (eo, eopp, dp, ae). Internal. */
 import type { LabelledGroups, Penalty, PenaltyGradient, PenaltyInput, PenaltyName, PenaltyOptions } from '../penalty.ts';
 import { resolvePenaltyOptions } from '../penalty.ts';
-import { gapTerm, predictionTable, type RateSpec } from './rates.ts';
+import { gapTerm, hardGapVia, type RateSpec } from './rates.ts';
 
 /** One gap term: its rate spec and weight in the sum. */
 export interface WeightedSpec {
@@ -34,9 +34,7 @@ export function gapPenalty(definition: GapPenaltyDefinition, options: PenaltyOpt
     checkCells(set, what = 'fine-tuning set') {
       definition.checkCells(set, what);
     },
-    hardGap(yPred, y, group, classCount, groupCount) {
-      return definition.hardGapOfTable(predictionTable(yPred, y, group, classCount, groupCount), classCount, groupCount);
-    },
+    hardGap: hardGapVia(definition.hardGapOfTable),
     hardGapOfTable: definition.hardGapOfTable,
     toJSON() {
       return { format: 'fairhead.penalty', version: 1, name: definition.name, options: resolved };

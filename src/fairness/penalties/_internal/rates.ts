@@ -3,7 +3,7 @@
  * smoothing), and the exact gradient back to the per-row probabilities or losses. Internal.
  */
 import { InputError } from '../../../errors.ts';
-import type { LabelledGroups, PenaltyGradient, PenaltyInput, ResolvedPenaltyOptions } from '../penalty.ts';
+import type { LabelledGroups, Penalty, PenaltyGradient, PenaltyInput, ResolvedPenaltyOptions } from '../penalty.ts';
 
 /** Which rows and which per-row quantity make one soft rate per group. */
 export interface RateSpec {
@@ -245,6 +245,11 @@ export function predictionTable(yPred: Int32Array, y: Int32Array, group: Int32Ar
     table[at] = (table[at] as number) + 1;
   }
   return table;
+}
+
+/** A penalty's {@link Penalty.hardGap}: its hardGapOfTable on the rows' {@link predictionTable}. */
+export function hardGapVia(hardGapOfTable: Penalty['hardGapOfTable']): Penalty['hardGap'] {
+  return (yPred, y, group, classCount, groupCount) => hardGapOfTable(predictionTable(yPred, y, group, classCount, groupCount), classCount, groupCount);
 }
 
 /**
