@@ -10,6 +10,7 @@
 // two reads of X but two thirds of the arithmetic, which wins when the second read comes from cache
 // (6,100 x 512 on one thread: 0.59 ms against 0.81 ms for the one pass, bench/work).
 import { CELL_SCALARS, logProducts } from './cell-pass.mjs';
+import { currentBuffer } from './memory-buffer.mjs';
 
 /** Rows of the backward half summed in float32 before the sum is added into float64. */
 export const HALVES_BLOCK_ROWS = 256;
@@ -53,7 +54,7 @@ export class CellHalves {
   constructor({ xOffset, d, start, end, codes, groups, w, b, out, outAt, wasm }) {
     const cells = 2 * groups;
     const { kernels, memory, wAt, scratchAt, coefAt } = wasm;
-    const buffer = memory.buffer;
+    const buffer = currentBuffer(memory);
     const rows = end - start;
     const at = halvesLayout(d, cells, rows);
     this.kernels = kernels;

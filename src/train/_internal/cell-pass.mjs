@@ -11,6 +11,8 @@
 //
 // Output per thread and cell c: [A_c (d), B_c (d), rows, sum p, sum loss, sum (p - y), sum p (1 - p)], float64.
 
+import { currentBuffer } from './memory-buffer.mjs';
+
 /**
  * Rows of at least this many columns take the one-row-at-a-time forward kernel (fwd1): one sequential stream
  * through X, which the hardware prefetcher follows; fwd's 4 interleaved rows of 2 KiB each defeat it (80,000 x 512
@@ -96,7 +98,7 @@ class WasmCellPass {
   constructor({ x, xOffset, d, start, end, codes, groups, w, b, out, outAt, wasm }) {
     const cells = 2 * groups;
     const { kernels, memory, wAt, scratchAt } = wasm;
-    const buffer = memory.buffer;
+    const buffer = currentBuffer(memory);
     this.x = x;
     this.xOffset = xOffset;
     this.d = d;

@@ -7,6 +7,7 @@
 import { cellStride, createCellPass, backwardKernel, forwardKernel } from './cell-pass.mjs';
 import { CellHalves } from './cell-halves.mjs';
 import { rowViews } from './row-views.mjs';
+import { currentBuffer } from './memory-buffer.mjs';
 
 /** Rows summed in float32 by the backward loop before the sum is added into float64. */
 export const BLOCK_ROWS = 256;
@@ -48,7 +49,7 @@ export function createWasmRange(data) {
   const x = new Float32Array(data.xBuffer, data.xOffset, n * d);
   const { w, b, rowValues, gw, gb } = rowViews(data.fBuffer, n, d, k, slot);
   const kernels = kernelsFor(wasm);
-  const heap = new Float32Array(wasm.memory.buffer);
+  const heap = new Float32Array(currentBuffer(wasm.memory));
   const rows4 = Math.floor((end - start) / 4) * 4;
   const w32 = heap.subarray(wasm.wAt / 4, wasm.wAt / 4 + d);
   const rows32 = heap.subarray(wasm.rowsAt / 4, wasm.rowsAt / 4 + rows4);
