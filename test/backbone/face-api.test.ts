@@ -2,7 +2,6 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnValues } from '../../src/data/csv-table.ts';
@@ -11,16 +10,15 @@ import { matrix } from '../../src/data/matrix.ts';
 import { ShapeError } from '../../src/errors.ts';
 import { loadFaceApiBackbone, type FaceApiBackbone } from '../../src/backbone/face-api.ts';
 import { faceApiModelDir, loadFaceNetWeights } from '../../src/backbone/_internal/face-net.ts';
+import { describeWithUtkface, makeImageFolder } from '../support/data.ts';
 
-const utk = fileURLToPath(new URL('../../../shared/data/utkface/', import.meta.url));
-const all = readImageLabels({ images: join(utk, 'images'), labels: join(utk, 'labels.csv'), imageColumn: 'file' });
-const gender = columnValues(all.table, 'gender');
-const race = columnValues(all.table, 'race');
-const balanced = columnValues(all.table, 'in_balanced_2000');
-
-/** The first 2 images of each gender x race cell of the balanced subset, in CSV order: 10 male, 10 female. */
-const subset: number[] = [];
-{
+/** The first 2 images of each gender x race cell of a UTKFace-shaped folder's balanced subset, in CSV order: 10 male, 10 female. */
+function balancedTwenty(utk: string): { files: string[]; labels: number[] } {
+  const all = readImageLabels({ images: join(utk, 'images'), labels: join(utk, 'labels.csv'), imageColumn: 'file' });
+  const gender = columnValues(all.table, 'gender');
+  const race = columnValues(all.table, 'race');
+  const balanced = columnValues(all.table, 'in_balanced_2000');
+  const subset: number[] = [];
   const taken = new Map<string, number>();
   all.files.forEach((_, i) => {
     const cell = `${gender[i]}|${race[i]}`;
@@ -29,16 +27,31 @@ const subset: number[] = [];
       subset.push(i);
     }
   });
+  return { files: subset.map((i) => all.files[i] as string), labels: subset.map((i) => Number(gender[i])) };
 }
-const files = subset.map((i) => all.files[i] as string);
-const labels = subset.map((i) => Number(gender[i]));
 
 const tmp = mkdtempSync(join(tmpdir(), 'fairhead-face-'));
+/** 20 generated 200 x 200 JPEGs (test/support/data.ts): the network's mechanics, not its accuracy. */
+await makeImageFolder(join(tmp, 'generated'), { count: 20, size: 200 });
+const { files } = balancedTwenty(join(tmp, 'generated'));
 let net: FaceApiBackbone;
 beforeAll(async () => {
   net = await loadFaceApiBackbone();
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describeWithUtkface('face-api backbone on UTKFace', (utk) => {
+  it('the shipped gender head gets most of 20 balanced UTKFace faces right (10 male, 10 female; chance is 10)', async () => {
+    const real = balancedTwenty(utk);
+    expect(real.labels.filter((g) => g === 1)).toHaveLength(10);
+    const { x } = await net.embedImages(real.files, { threads: 1 });
+    const predicted = net.shippedHead.predict(x);
+    const correct = real.labels.filter((g, i) => predicted[i] === g).length;
+    expect(correct).toBeGreaterThanOrEqual(15);
+    const females = Array.from(predicted).filter((p) => p === 1).length;
+    expect(females).toBeGreaterThanOrEqual(5); // not one class for everyone
+  });
+});
 
 describe('face-api backbone', () => {
   it('describes itself: 512-d bottleneck, 420,192 backbone parameters, a 2-class gender head', () => {
@@ -54,8 +67,7 @@ describe('face-api backbone', () => {
     expect(net.id).toMatch(/^face-api@1\.7\.15\/age_gender_model\/[0-9a-f]{16}$/);
   });
 
-  it('the shipped gender head gets most of 20 balanced UTKFace faces right (10 male, 10 female; chance is 10)', async () => {
-    expect(labels.filter((g) => g === 1)).toHaveLength(10);
+  it('embeds 20 images into finite, non-negative, not all zero 512-d rows, in order', async () => {
     const { x, rows, skipped } = await net.embedImages(files, { threads: 1 });
     expect([x.rows, x.cols]).toEqual([20, 512]);
     expect(Array.from(rows)).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -63,11 +75,6 @@ describe('face-api backbone', () => {
     // the bottleneck is an average of ReLU outputs: finite and >= 0, and not all zero
     expect(x.data.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
     expect(x.data.some((v) => v > 0)).toBe(true);
-    const predicted = net.shippedHead.predict(x);
-    const correct = labels.filter((g, i) => predicted[i] === g).length;
-    expect(correct).toBeGreaterThanOrEqual(15);
-    const females = Array.from(predicted).filter((p) => p === 1).length;
-    expect(females).toBeGreaterThanOrEqual(5); // not one class for everyone
   });
 
   it("agrees with face-api's own AgeGenderNet on P(male) and age for 3 faces", async () => {
@@ -104,7 +111,7 @@ describe('face-api backbone', () => {
     expect(maxDiff).toBeLessThan(1e-5);
   });
 
-  it('skips a corrupt JPEG among real faces, reporting its index, and reports progress up to the total', async () => {
+  it('skips a corrupt JPEG among good images, reporting its index, and reports progress up to the total', async () => {
     const bad = join(tmp, 'corrupt.jpg');
     const jpeg = readFileSync(files[0] as string);
     writeFileSync(bad, jpeg.subarray(0, 500));

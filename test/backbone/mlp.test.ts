@@ -6,9 +6,10 @@ import { addProbabilityGradient, crossEntropy, MlpParams, MlpWorkspace } from '.
 import { createRng } from '../../src/train/rng.ts';
 import { InputError, ShapeError } from '../../src/errors.ts';
 import { loadTabular } from '../../src/data/load-tabular.ts';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO } from '../support/data.ts';
 
-const adultFile = (name: string): string => fileURLToPath(new URL(`../../../shared/data/adult/${name}`, import.meta.url));
+const adultFile = (name: string): string => join(REPO, 'data', 'adult', name);
 
 /** Points near the 4 corners (+-1, +-1); class 1 when the signs differ (XOR): no linear model beats ~0.5. */
 function xorSet(n: number, seed: number): EmbeddingSet {

@@ -1,26 +1,20 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { decodeImage, imageBatches, readImageLabels, type ImageBatch } from '../../src/data/images.ts';
-
-const utk = fileURLToPath(new URL('../../../shared/data/utkface/', import.meta.url));
-const utkImages = join(utk, 'images');
-const realNames = [
-  '10_0_0_20170110220033115.jpg.chip.jpg',
-  '10_1_0_20170103175323250.jpg.chip.jpg',
-  '100_1_0_20170110183726390.jpg.chip.jpg',
-  '12_0_2_20161219212833549.jpg.chip.jpg',
-  '10_1_4_20170103200950879.jpg.chip.jpg',
-];
+import { describeWithUtkface, makeImageFolder } from '../support/data.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fairhead-images-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+/** 5 generated 200 x 200 JPEGs (see test/support/data.ts). */
+const generated = await makeImageFolder(join(tmp, 'generated'), { count: 5, size: 200 });
+const utkImages = generated.images;
+const realNames = generated.rows.map((r) => r.file);
 
-/** A folder with the 5 real faces, a truncated copy of the first and a text file named .jpg, plus labels.csv. */
+/** A folder with the 5 generated images, a truncated copy of the first and a text file named .jpg, plus labels.csv. */
 function smallSet(): { dir: string; labels: string } {
   const dir = mkdtempSync(join(tmp, 'set-'));
   for (const n of realNames) copyFileSync(join(utkImages, n), join(dir, n));
@@ -38,12 +32,20 @@ async function collect(gen: AsyncGenerator<ImageBatch>): Promise<ImageBatch[]> {
   return out;
 }
 
-describe('readImageLabels', () => {
+describeWithUtkface('readImageLabels on UTKFace', (utk) => {
   it('resolves every row of the real UTKFace labels.csv to an existing image (9,778 rows)', () => {
-    const { files, table } = readImageLabels({ images: utkImages, labels: join(utk, 'labels.csv'), imageColumn: 'file' });
+    const { files, table } = readImageLabels({ images: join(utk, 'images'), labels: join(utk, 'labels.csv'), imageColumn: 'file' });
     expect(files).toHaveLength(9778);
     expect(table.header).toEqual(['file', 'age', 'gender', 'race', 'in_balanced_2000']);
-    expect(files[0]).toBe(join(utkImages, table.rows[0]?.[0] as string));
+    expect(files[0]).toBe(join(utk, 'images', table.rows[0]?.[0] as string));
+  });
+});
+
+describe('readImageLabels', () => {
+  it('resolves every row of a labels CSV to its image in the folder', () => {
+    const { files, table } = readImageLabels({ images: utkImages, labels: generated.labels, imageColumn: 'file' });
+    expect(files).toEqual(realNames.map((n) => join(utkImages, n)));
+    expect(table.header).toEqual(['file', 'age', 'gender', 'race', 'in_balanced_2000']);
   });
 
   it('names the first missing files with their CSV lines and counts the rest', () => {
@@ -70,7 +72,7 @@ describe('readImageLabels', () => {
 });
 
 describe('decodeImage', () => {
-  it('turns a real 200x200 face into 112 x 112 x 3 RGB bytes', async () => {
+  it('turns a 200x200 JPEG into 112 x 112 x 3 RGB bytes', async () => {
     const px = await decodeImage(join(utkImages, realNames[0] as string), 112);
     expect(px.length).toBe(112 * 112 * 3);
     expect(Math.max(...px.subarray(0, 3000))).toBeGreaterThan(0);

@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { fileURLToPath } from 'node:url';
+import { ADULT_TRAIN } from '../support/data.ts';
 import { labelGroupStrata, stratifiedSplit, subsetEmbeddingSet } from '../../src/data/splits.ts';
 import { loadTabular } from '../../src/data/load-tabular.ts';
 import { matrix } from '../../src/data/matrix.ts';
 
-const adultTrain = fileURLToPath(new URL('../../../shared/data/adult/adult.data', import.meta.url));
+const adultTrain = ADULT_TRAIN;
 
 describe('stratifiedSplit', () => {
   // stratum 0: rows 0-3 (4 rows), stratum 1: rows 4-9 (6 rows)

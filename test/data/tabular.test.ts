@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { fileURLToPath } from 'node:url';
+import { ADULT_TEST, ADULT_TRAIN } from '../support/data.ts';
 import { parseCsvText, readCsvTable } from '../../src/data/csv-table.ts';
 import { encodeFeatures, encodeTabular, fitTabularEncoding, tabularEncodingFromJSON } from '../../src/data/tabular.ts';
 import { loadTabular } from '../../src/data/load-tabular.ts';
 import { InputError } from '../../src/errors.ts';
 
-const adultTrain = fileURLToPath(new URL('../../../shared/data/adult/adult.data', import.meta.url));
-const adultTest = fileURLToPath(new URL('../../../shared/data/adult/adult.test', import.meta.url));
+const adultTrain = ADULT_TRAIN;
+const adultTest = ADULT_TEST;
 
 // age: 20, 40, ?, 60 -> mean 40, std sqrt((400 + 0 + 400) / 3) = sqrt(800/3)
 const tiny = parseCsvText(
@@ -131,7 +131,7 @@ describe('labels and groups', () => {
   });
 });
 
-describe('UCI Adult (../shared/data/adult)', () => {
+describe('UCI Adult (data/adult)', () => {
   const loaded = loadTabular({
     train: adultTrain,
     test: adultTest,

@@ -13,9 +13,13 @@ import { LinearHead } from '../../src/head/linear-head.ts';
 import { main } from '../../src/cli/main.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { predictWithModel } from '../../src/pipeline/predict.ts';
+import { makeImageFolder } from '../support/data.ts';
 
-const utk = new URL('../../../shared/data/utkface/', import.meta.url).pathname;
 const SIZE = 16;
+/** 100 generated images in 2 labels x 5 groups, UTKFace-shaped (see test/support/data.ts). */
+const utk = mkdtempSync(join(tmpdir(), 'fairhead-cnn-images-'));
+await makeImageFolder(utk, { count: 100 });
+afterAll(() => rmSync(utk, { recursive: true, force: true }));
 
 let dir: string;
 beforeAll(() => {
@@ -23,7 +27,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The first `n` faces of UTKFace's balanced subset: file names, gender, race. */
+/** The first `n` images of the folder's balanced subset: file names, gender (the label), race (the group). */
 function faces(n: number): { file: string; gender: number; race: number }[] {
   const lines = readFileSync(join(utk, 'labels.csv'), 'utf8').trim().split('\n').slice(1);
   return lines
@@ -33,7 +37,7 @@ function faces(n: number): { file: string; gender: number; race: number }[] {
     .map((c) => ({ file: c[0] as string, gender: Number(c[2]), race: Number(c[3]) }));
 }
 
-/** Decoded faces (as fairhead decodes them) with labels `label(face)` over `classes`. */
+/** Decoded images (as fairhead decodes them) with labels `label(face)` over `classes`. */
 async function imageSet(list: ReturnType<typeof faces>, label: (f: (typeof list)[number]) => number, classes: string[]): Promise<CnnImageSet> {
   const plane = SIZE * SIZE * 3;
   const pixels = new Uint8Array(list.length * plane);
@@ -73,7 +77,7 @@ describe('exportCnnOnnx', () => {
     binary = { backbone: fit.backbone, set };
   }, 120_000);
 
-  it('gives the probabilities and classes of a fair head on the library CNN embeddings of real faces, to 1e-5', async () => {
+  it('gives the probabilities and classes of a fair head on the library CNN embeddings of the images, to 1e-5', async () => {
     const { backbone, set } = binary;
     const z = await backbone.embed(bytesAsRows(set));
     const embedded = { x: z, y: set.y, classes: set.classes, group: set.group, groupNames: ['white', 'non-white'] };
@@ -142,7 +146,7 @@ describe('exportCnnOnnx', () => {
 });
 
 describe('fairhead export of a cnn model', () => {
-  it('writes one .onnx that gives `fairhead predict` scores on real faces to 1e-5, and refuses other extensions (exit 2, nothing written)', async () => {
+  it('writes one .onnx that gives `fairhead predict` scores on the images to 1e-5, and refuses other extensions (exit 2, nothing written)', async () => {
     const list = faces(80);
     const labels = join(dir, 'labels.csv');
     writeFileSync(labels, `file,gender,race\n${list.map((f) => `${f.file},${f.gender},${f.race === 0 ? 'white' : 'non-white'}`).join('\n')}\n`);

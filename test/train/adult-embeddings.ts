@@ -1,15 +1,15 @@
 /**
- * Test helper (not a test): a small real-data fine-tuning problem from UCI Adult (../shared/data/adult):
+ * Test helper (not a test): a small real-data fine-tuning problem from UCI Adult (data/adult):
  * the first `rows` rows of adult.data, features = standardised age, education-num, log1p(capital-gain),
  * log1p(capital-loss), hours-per-week and 1/0 indicators of 6 frequent occupation / marital values
  * (11 features), label ">50K", group = sex (Female, Male).
  */
-import { fileURLToPath } from 'node:url';
 import { columnValues, readCsvTable } from '../../src/data/csv-table.ts';
 import type { EmbeddingSet } from '../../src/data/dataset.ts';
 import { matrix } from '../../src/data/matrix.ts';
 
-export const ADULT_TRAIN = fileURLToPath(new URL('../../../shared/data/adult/adult.data', import.meta.url));
+export { ADULT_TRAIN } from '../support/data.ts';
+import { ADULT_TRAIN } from '../support/data.ts';
 
 export function adultEmbeddings(rows: number): EmbeddingSet {
   const table = readCsvTable(ADULT_TRAIN);

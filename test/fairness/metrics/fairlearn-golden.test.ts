@@ -10,9 +10,10 @@ import {
   type MetricName,
   type MetricValues,
 } from '../../../src/fairness/metrics/index.ts';
+import { FAIRLEARN_GOLDEN } from '../../support/data.ts';
 
-// Values computed by fairlearn 0.9.0 + scikit-learn 1.2.1 (see ../shared/fixtures/README.md).
-const fixtureFile = new URL('../../../../shared/fixtures/fairlearn-golden.json', import.meta.url);
+// Values computed by fairlearn 0.9.0 + scikit-learn 1.2.1 (see test/fixtures/README.md).
+const fixtureFile = FAIRLEARN_GOLDEN;
 
 type FairlearnMetric = 'accuracy' | 'selection_rate' | 'tpr' | 'fpr' | 'fnr' | 'tnr' | 'balanced_accuracy';
 type PerMetric = Record<FairlearnMetric, number>;
