@@ -289,6 +289,10 @@ export const CATALOGUE: readonly CatalogueCase[] = [
   { id: 'metrics-pred-missing', kind: 'bad', what: 'metrics --pred names no column', setup: (d) => put(d, 'preds.csv', 'y,guess,g\n0,0,a\n1,1,b\n'), args: METRICS, code: 2, message: /^fairhead: preds\.csv: .*"p" not found; columns are: y, guess, g$/ },
   { id: 'metrics-score-not-number', kind: 'bad', what: 'metrics --score column holding "high" on line 3', setup: (d) => put(d, 'preds.csv', 'y,p,s,g\n0,0,0.1,a\n1,1,high,b\n'), args: [...METRICS, '--score', 's'], code: 2, message: /^fairhead: preds\.csv: row 2 \(line 3\), column "s" \(--score\): "high" is not a number$/ },
 
+  // ---- reproduce: the UTKFace faces are the user's to pass -----------------------------------------------
+  { id: 'reproduce-no-utkface', kind: 'bad', what: 'reproduce a UTKFace experiment without --utkface', setup: () => {}, args: ['reproduce', '--experiment', 'utkface-gender-race', '--quick', '--out', 'out', '--cache-dir', 'out/cache'], code: 2, message: /^fairhead: --utkface: experiment utkface-gender-race needs the UTKFace faces; pass --utkface DIR, a folder of UTKFace \(https:\/\/susanqq\.github\.io\/UTKFace\/.*\)$/ },
+  { id: 'reproduce-utkface-no-faces', kind: 'bad', what: 'reproduce --utkface naming a folder with neither labels.csv nor UTKFace-named images', setup: (d) => { mkdirSync(join(d, 'faces')); put(join(d, 'faces'), 'photo.jpg', 'x'); }, args: ['reproduce', '--experiment', 'all', '--quick', '--utkface', 'faces', '--out', 'out', '--cache-dir', 'out/cache'], code: 2, message: /^fairhead: --utkface faces: expected images\/ and labels\.csv, or UTKFace's own files named \{age\}_\{gender\}_\{race\}_\{date\}\.jpg/ },
+
   // ---- awkward but valid: read correctly -------------------------------------------------------------------
   {
     id: 'csv-bom', kind: 'awkward', what: 'a UTF-8 byte order mark before the header (Excel\'s "CSV UTF-8")',

@@ -1,16 +1,14 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createPenalty } from '../../src/fairness/penalties/registry.ts';
 import type { MlpBatch } from '../../src/backbone/mlp.ts';
 import { penaltyExtraLoss } from '../../src/pipeline/reproduce/full-training.ts';
 import { fitGroupThresholds, positiveProbability, predictGroupThresholds } from '../../src/pipeline/reproduce/group-thresholds.ts';
 import { parseExperiments, settingsGrid } from '../../src/pipeline/reproduce/protocol.ts';
-import { deriveUtkfaceRow, writeUtkfaceLabels } from '../../src/pipeline/reproduce/utkface-labels.ts';
-
-const utkfaceLabels = fileURLToPath(new URL('../../../shared/data/utkface/labels.csv', import.meta.url));
+import { deriveUtkfaceRow, writeUtkfaceLabels, writeUtkfaceLabelsFromNames } from '../../src/pipeline/reproduce/utkface-labels.ts';
+import { describeWithUtkface } from '../support/data.ts';
 
 describe('group thresholds (equalized-odds post-processing)', () => {
   // group a: 0.9 (y=1), 0.1 (y=0) -> hull (0,0) (0,1) (1,1)
@@ -109,9 +107,38 @@ describe('derived UTKFace labels', () => {
     );
   });
 
-  it('keeps the counts of the real labels.csv: 9,778 rows, 5,265 white, 5,406 female, 4,097 aged 30 or more', () => {
+  it('writes one derived row per labels.csv row, in order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fairhead-utk-'));
+    const source = join(dir, 'source.csv');
+    writeFileSync(source, 'file,age,gender,race,in_balanced_2000\na.jpg,31,1,2,1\nb.jpg,29,0,0,0\n');
+    const out = join(dir, 'labels.csv');
+    expect(writeUtkfaceLabels(source, out)).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe('file,gender,gender_name,race_group,age_at_least_30\na.jpg,1,female,non-white,1\nb.jpg,0,male,white,0\n');
+  });
+});
+
+describe('labels from UTKFace file names', () => {
+  it('reads age, gender and race from {age}_{gender}_{race}_{date}.jpg[.chip.jpg], sorted, leaving out other names', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'fairhead-utk-names-')), 'labels.csv');
+    const n = writeUtkfaceLabelsFromNames(['9_1_4_20170103.jpg.chip.jpg', '31_0_2_20170116174525125.jpg', '39_1_20170116174525125.jpg.chip.jpg', 'notes.txt'], out);
+    expect(n).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe('file,age,gender,race,in_balanced_2000\n31_0_2_20170116174525125.jpg,31,0,2,1\n9_1_4_20170103.jpg.chip.jpg,9,1,4,1\n');
+  });
+
+  it('marks the first 200 files of each gender x race cell as in_balanced_2000', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'fairhead-utk-names-')), 'labels.csv');
+    const names = Array.from({ length: 250 }, (_, i) => `20_0_0_${String(i).padStart(4, '0')}.jpg`).concat(['20_1_0_1.jpg']);
+    expect(writeUtkfaceLabelsFromNames(names, out)).toBe(251);
+    const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(rows.filter((r) => r[2] === '0' && r[4] === '1')).toHaveLength(200);
+    expect(rows.filter((r) => r[2] === '1')[0]?.[4]).toBe('1');
+  });
+});
+
+describeWithUtkface('derived labels of the real UTKFace labels.csv', (utk) => {
+  it('keeps the counts: 9,778 rows, 5,265 white, 5,406 female, 4,097 aged 30 or more', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fairhead-utk-')), 'labels.csv');
-    expect(writeUtkfaceLabels(utkfaceLabels, out)).toBe(9778);
+    expect(writeUtkfaceLabels(join(utk, 'labels.csv'), out)).toBe(9778);
     const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
     expect(rows.filter((r) => r[3] === 'white').length).toBe(5265);
     expect(rows.filter((r) => r[2] === 'female').length).toBe(5406);

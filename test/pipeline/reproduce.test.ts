@@ -1,14 +1,23 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { readMetricsFile } from '../../src/report/metrics-file.ts';
 import type { RunRecord } from '../../src/report/schema.ts';
 import { runReproduce } from '../../src/pipeline/reproduce/reproduce.ts';
+import { makeImageFolder } from '../support/data.ts';
 
-const utkface = fileURLToPath(new URL('../../../shared/data/utkface', import.meta.url));
+/** A UTKFace-shaped folder of 200 generated images (test/support/data.ts): gender = label, race = group 0..4. */
+const utkface = mkdtempSync(join(tmpdir(), 'fairhead-repro-images-'));
+const generated = await makeImageFolder(utkface, { count: 200 });
+
+/** Test rows of a 60 / 20 / 20 split stratified by (label, group), rounded per cell: the sum of round(0.2 n). */
+function testRows(cells: readonly string[]): number {
+  const counts = new Map<string, number>();
+  for (const c of cells) counts.set(c, (counts.get(c) ?? 0) + 1);
+  return [...counts.values()].reduce((sum, n) => sum + Math.round(n * 0.2), 0);
+}
 
 function runsOf(runs: readonly RunRecord[], method: string): RunRecord[] {
   return runs.filter((r) => r.method === method);
@@ -67,12 +76,13 @@ describe('fairhead reproduce --quick', () => {
     expect(gender?.runs.map((r) => r.method)).not.toContain('full');
     expect(Object.keys(gender?.runs[0]?.splits.test.byGroup ?? {}).sort()).toEqual(['non-white', 'white']);
     expect(Object.keys(age?.runs[0]?.splits.test.byGroup ?? {}).sort()).toEqual(['female', 'male']);
-    // 200 images: 60 / 20 / 20 by (label, group) cell, rounded per cell -> 39 test images
-    expect(age?.runs[0]?.splits.test.rows).toBe(39);
+    // 200 images: 60 / 20 / 20 by (label, group) cell, rounded per cell
+    expect(age?.runs[0]?.splits.test.rows).toBe(testRows(generated.rows.map((r) => `${r.age >= 30 ? 1 : 0}|${r.label}`)));
+    expect(gender?.runs[0]?.splits.test.rows).toBe(testRows(generated.rows.map((r) => `${r.label}|${r.group === 0 ? 'white' : 'non-white'}`)));
     expect(readFileSync(join(out, 'utkface-gender-race', 'table.md'), 'utf8')).toContain('full (whole network trained with the penalty): not run');
   }, 240_000);
 
-  it('compares the CNN pre-trained with ERM + a fair last layer against the CNN trained end to end with the penalty, on the same 200 faces', async () => {
+  it('compares the CNN pre-trained with ERM + a fair last layer against the CNN trained end to end with the penalty, on the same 200 images', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fairhead-repro-cnn-'));
     const [output] = await runReproduce({ experiments: ['utkface-gender-race-cnn'], quick: true, out, utkface, subset: 200, cacheDir: join(out, 'cache') });
     const metrics = readMetricsFile(join(out, 'utkface-gender-race-cnn', 'metrics.json'));
@@ -92,7 +102,8 @@ describe('fairhead reproduce --quick', () => {
       const groups = (r: RunRecord): number[] => ['non-white', 'white'].map((g) => r.splits[split]?.byGroup[g]?.count ?? -1);
       expect(groups(full)).toEqual(groups(shipped));
     }
-    expect(full.splits.test.rows).toBe(40); // 60 / 20 / 20 by (label, group) cell, rounded per cell
+    // 60 / 20 / 20 by (label, group) cell, rounded per cell: 20 per label in group 0 (white), 80 per label in the others
+    expect(full.splits.test.rows).toBe(2 * Math.round(20 * 0.2) + 2 * Math.round(80 * 0.2));
     expect(full.splits.finetune.rows).toBe(full.splits.train.rows);
     const table = readFileSync(join(out, 'utkface-gender-race-cnn', 'table.md'), 'utf8');
     expect(table).toContain('| full + EO, alpha 5 (whole network, fair) | 1 |');
@@ -101,6 +112,20 @@ describe('fairhead reproduce --quick', () => {
     expect(table).toContain(fit);
     expect(table).toContain('fairhead reproduce --experiment utkface-gender-race-cnn --quick');
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('Training the whole network with the same penalty (full + EO, alpha 5)');
+  }, 240_000);
+
+  it('takes a folder of UTKFace-named files without labels.csv, reading the labels from the names', async () => {
+    const faces = mkdtempSync(join(tmpdir(), 'fairhead-repro-names-'));
+    // UTKFace's names: {age}_{gender}_{race}_{date}.jpg.chip.jpg
+    for (const [i, r] of generated.rows.slice(0, 120).entries()) {
+      copyFileSync(join(generated.images, r.file), join(faces, `${r.age}_${r.label}_${r.group}_2017${String(i).padStart(6, '0')}.jpg.chip.jpg`));
+    }
+    const out = mkdtempSync(join(tmpdir(), 'fairhead-repro-names-out-'));
+    const [output] = await runReproduce({ experiments: ['utkface-gender-race'], quick: true, out, utkface: faces, cacheDir: join(out, 'cache') });
+    const shipped = output?.metrics.runs[0] as RunRecord;
+    expect(shipped.splits.train.rows + shipped.splits.validation!.rows + shipped.splits.test.rows).toBe(120);
+    expect(Object.keys(shipped.splits.test.byGroup).sort()).toEqual(['non-white', 'white']);
+    expect(readFileSync(join(out, 'cache', 'reproduce', 'utkface-labels-from-names.csv'), 'utf8').split('\n')[0]).toBe('file,age,gender,race,in_balanced_2000');
   }, 240_000);
 
   it('rejects an unknown experiment with the list of valid ones (exit 2)', async () => {

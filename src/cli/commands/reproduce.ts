@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--quick', 'smoke test: 1 seed and a few settings')
     .option('--seeds <n>', 'seeds per setting (default 5; --quick: 1)')
     .option('--out <dir>', 'output folder', 'results')
-    .option('--utkface <dir>', 'UTKFace folder with images/ and labels.csv', '../shared/data/utkface')
+    .option('--utkface <dir>', "the UTKFace faces (needed by every experiment but adult): a folder of UTKFace's files ({age}_{gender}_{race}_{date}.jpg), or one with images/ and labels.csv (file,age,gender,race)")
     .option('--subset <n>', 'UTKFace: only n images of the balanced 2,000 (smoke tests)')
     .option('--cache-dir <dir>', 'embedding cache and work folder', '.fairhead-cache')
     .option('--tables-only', 'no training: re-render table.md and README.md from the metrics.json files under --out')
@@ -21,7 +21,7 @@ export function register(program: Command): void {
 Examples:
   fairhead reproduce --experiment adult            # about 10 minutes on 2 cores
   fairhead reproduce --experiment all --quick      # smoke test
-  fairhead reproduce --experiment utkface-gender-race --utkface ../shared/data/utkface
+  fairhead reproduce --experiment utkface-gender-race --utkface ~/data/UTKFace
   fairhead reproduce --experiment utkface-gender-race-cnn   # CNN: fair last layer vs whole network fair, ~15 min`);
   cmd.action(async (flags: RawFlags) => {
     const { parseExperiments } = await import('../../pipeline/reproduce/protocol.ts');
@@ -44,7 +44,7 @@ Examples:
         ...(seeds !== undefined ? { seeds } : {}),
         ...(subset !== undefined ? { subset } : {}),
         out,
-        utkface: String(flags['utkface']),
+        ...(typeof flags['utkface'] === 'string' ? { utkface: flags['utkface'] } : {}),
         cacheDir: String(flags['cacheDir']),
       },
       { progress: progressFactory(quiet), onWarning: warn, log },

@@ -3,7 +3,7 @@
  * `out/<experiment>/` (metrics.json in the schema of `fairhead run`, report.html, report.md, table.md, run.json),
  * then `out/README.md` rebuilt from every experiment found under `out`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,7 +26,7 @@ import { trainFullFair, trainFullFairCnn, type CnnSplits, type RawSplits } from 
 import { fitGroupThresholds, positiveProbability, predictGroupThresholds } from './group-thresholds.ts';
 import { CNN_IMAGE_SIZE, EXPERIMENTS, settingsGrid, type ExperimentName, type ReproduceGrid } from './protocol.ts';
 import { experimentTable, resultsReadme, type ReadmeEntry, type RunInfo } from './tables.ts';
-import { writeUtkfaceLabels } from './utkface-labels.ts';
+import { UTKFACE_NAME, writeUtkfaceLabels, writeUtkfaceLabelsFromNames } from './utkface-labels.ts';
 
 /** Options of {@link runReproduce}. */
 export interface ReproduceOptions {
@@ -37,8 +37,12 @@ export interface ReproduceOptions {
   readonly seeds?: number;
   /** Output folder (default `results`). */
   readonly out: string;
-  /** UTKFace folder with `images/` and `labels.csv` (default ../shared/data/utkface). */
-  readonly utkface: string;
+  /**
+   * The UTKFace faces, needed by every experiment but `adult`: a folder with `images/` and `labels.csv`
+   * (`file,age,gender,race[,in_balanced_2000]`), or a folder of UTKFace's own files
+   * (`{age}_{gender}_{race}_{date}.jpg[.chip.jpg]`), whose labels are read from the names.
+   */
+  readonly utkface?: string;
   /** UTKFace: use only this many images of the balanced 2,000 (every k-th row; for smoke tests). */
   readonly subset?: number;
   /** Embedding cache and work folder (derived labels). Default `.fairhead-cache`. */
@@ -76,7 +80,7 @@ const SPLITS: Readonly<Record<'adult' | 'utkface', string>> = {
  * Run every experiment of `options.experiments` in turn (see the module comment). Returns their outputs.
  *
  * @example
- * await runReproduce({ experiments: ['adult'], quick: true, out: 'results', utkface: '../shared/data/utkface' });
+ * await runReproduce({ experiments: ['adult'], quick: true, out: 'results' });
  * // writes results/adult/{metrics.json,report.html,report.md,table.md,run.json} and results/README.md
  */
 export async function runReproduce(options: ReproduceOptions, hooks: ReproduceHooks = {}): Promise<ExperimentOutput[]> {
@@ -84,6 +88,8 @@ export async function runReproduce(options: ReproduceOptions, hooks: ReproduceHo
   if (options.seeds !== undefined && !(Number.isInteger(options.seeds) && options.seeds >= 1)) {
     throw new InputError(`--seeds: expected an integer >= 1, received ${options.seeds}`);
   }
+  const faces = options.experiments.find((e) => e !== 'adult');
+  if (faces !== undefined) locateUtkface(options.utkface, faces, options.cacheDir ?? '.fairhead-cache', false);
   const outputs: ExperimentOutput[] = [];
   for (const experiment of options.experiments) outputs.push(await runExperiment(experiment, options, hooks));
   writeFileAtomic(join(options.out, 'README.md'), resultsReadme(readEntries(options.out)));
@@ -188,11 +194,7 @@ function experimentData(experiment: ExperimentName, options: ReproduceOptions, c
   if (experiment === 'adult') {
     return { data: ADULT_TRAIN, testData: ADULT_TEST, target: 'Y', positive: '>50K', sensitive: ['sex'], backbone: 'mlp', epochs: grid.epochs, splitSeed: 0, cacheDir };
   }
-  const images = join(options.utkface, 'images');
-  const labels = join(options.utkface, 'labels.csv');
-  if (!existsSync(images) || !existsSync(labels)) {
-    throw new InputError(`--utkface ${options.utkface}: expected a folder with images/ and labels.csv (UTKFace, see ../shared/data/README.md)`);
-  }
+  const { images, labels } = locateUtkface(options.utkface, experiment, cacheDir, true);
   const derived = join(cacheDir, 'reproduce', options.subset !== undefined ? `utkface-labels-subset-${options.subset}.csv` : 'utkface-labels.csv');
   writeUtkfaceLabels(options.subset !== undefined ? subsetLabels(labels, options.subset, cacheDir) : labels, derived);
   const task = experiment === 'utkface-age-gender' ? { target: 'age_at_least_30', positive: '1', sensitive: ['gender_name'] } : { target: 'gender', positive: '1', sensitive: ['race_group'] };
@@ -200,6 +202,31 @@ function experimentData(experiment: ExperimentName, options: ReproduceOptions, c
     return { images, labels: derived, imageColumn: 'file', ...task, backbone: 'cnn', imageSize: CNN_IMAGE_SIZE, epochs: grid.epochs, splitSeed: 0, cacheDir };
   }
   return { images, labels: derived, imageColumn: 'file', ...task, backbone: 'face-api', splitSeed: 0, cacheDir };
+}
+
+/** Where UTKFace's data sets come from, for the messages of {@link locateUtkface}. */
+const UTKFACE_SOURCE = 'UTKFace (https://susanqq.github.io/UTKFace/, non-commercial research use; fairhead does not ship it)';
+
+/**
+ * The images folder and labels CSV of `--utkface DIR`: `DIR/images` + `DIR/labels.csv` when both exist, else the
+ * UTKFace files in `DIR` (or `DIR/images`), whose labels are read from their names into a CSV under the cache
+ * folder (when `write`). A missing flag or a folder with neither -> InputError naming what to pass.
+ */
+function locateUtkface(dir: string | undefined, experiment: ExperimentName, cacheDir: string, write: boolean): { images: string; labels: string } {
+  if (dir === undefined) {
+    throw new InputError(`--utkface: experiment ${experiment} needs the UTKFace faces; pass --utkface DIR, a folder of ${UTKFACE_SOURCE}`);
+  }
+  const images = join(dir, 'images');
+  const labels = join(dir, 'labels.csv');
+  if (existsSync(images) && existsSync(labels)) return { images, labels };
+  const folder = existsSync(images) ? images : dir;
+  const named = existsSync(folder) && statSync(folder).isDirectory() ? readdirSync(folder).filter((f) => UTKFACE_NAME.test(f)) : [];
+  if (named.length === 0) {
+    throw new InputError(`--utkface ${dir}: expected images/ and labels.csv, or UTKFace's own files named {age}_{gender}_{race}_{date}.jpg, from ${UTKFACE_SOURCE}`);
+  }
+  const fromNames = join(cacheDir, 'reproduce', 'utkface-labels-from-names.csv');
+  if (write) writeUtkfaceLabelsFromNames(named, fromNames);
+  return { images: folder, labels: fromNames };
 }
 
 /** A labels CSV with `n` rows of the balanced 2,000 (every k-th), for smoke tests. */
@@ -291,7 +318,7 @@ function commandLine(experiment: ExperimentName, options: ReproduceOptions): str
   if (options.quick) parts.push('--quick');
   if (options.seeds !== undefined) parts.push(`--seeds ${options.seeds}`);
   parts.push(`--out ${options.out}`);
-  if (experiment !== 'adult') parts.push(`--utkface ${options.utkface}`);
+  if (experiment !== 'adult') parts.push(`--utkface ${options.utkface ?? 'DIR'}`);
   if (options.subset !== undefined && experiment !== 'adult') parts.push(`--subset ${options.subset}`);
   if (options.cacheDir !== undefined && options.cacheDir !== '.fairhead-cache') parts.push(`--cache-dir ${options.cacheDir}`);
   return parts.join(' ');

@@ -39,7 +39,7 @@ export function deriveUtkfaceRow(row: { file: string; age: string; gender: strin
  * (so the image list, and with it the embedding cache key, is the same for every task). Returns the row count.
  *
  * @example
- * writeUtkfaceLabels('../shared/data/utkface/labels.csv', '.fairhead-cache/reproduce/utkface-labels.csv'); // 9778
+ * writeUtkfaceLabels('utkface/labels.csv', '.fairhead-cache/reproduce/utkface-labels.csv'); // 9778
  */
 export function writeUtkfaceLabels(labelsCsv: string, outFile: string): number {
   const table = readCsvTable(labelsCsv);
@@ -55,4 +55,39 @@ export function writeUtkfaceLabels(labelsCsv: string, outFile: string): number {
   });
   writeFileAtomic(outFile, `${lines.join('\n')}\n`);
   return table.rows.length;
+}
+
+/**
+ * UTKFace's own file names: `{age}_{gender}_{race}_{date and time}.jpg`, optionally followed by `.chip.jpg` (the
+ * aligned and cropped faces). Files with a missing field (a few in the original release) do not match.
+ */
+export const UTKFACE_NAME = /^(\d{1,3})_([01])_([0-4])_\d+\.jpg(\.chip\.jpg)?$/;
+
+/** Images per (gender, race) cell marked `in_balanced_2000` by {@link writeUtkfaceLabelsFromNames}. */
+const BALANCED_PER_CELL = 200;
+
+/**
+ * Write a `labels.csv` (`file,age,gender,race,in_balanced_2000`) for UTKFace images from their names (files that
+ * do not match {@link UTKFACE_NAME} are left out), sorted by name. `in_balanced_2000` marks the first 200 files of
+ * each gender x race cell in that order (fewer where a cell has fewer), the subset `--subset` draws from.
+ * Returns the row count.
+ *
+ * @example
+ * writeUtkfaceLabelsFromNames(['31_1_2_20170116.jpg.chip.jpg'], 'labels.csv');
+ * // labels.csv: file,age,gender,race,in_balanced_2000 / 31_1_2_20170116.jpg.chip.jpg,31,1,2,1
+ */
+export function writeUtkfaceLabelsFromNames(files: readonly string[], outFile: string): number {
+  const perCell = new Map<string, number>();
+  const lines = ['file,age,gender,race,in_balanced_2000'];
+  for (const file of [...files].sort()) {
+    const m = UTKFACE_NAME.exec(file);
+    if (m === null) continue;
+    const [, age, gender, race] = m as unknown as [string, string, string, string];
+    const cell = `${gender}|${race}`;
+    const taken = perCell.get(cell) ?? 0;
+    perCell.set(cell, taken + 1);
+    lines.push(`${file},${age},${gender},${race},${taken < BALANCED_PER_CELL ? 1 : 0}`);
+  }
+  writeFileAtomic(outFile, `${lines.join('\n')}\n`);
+  return lines.length - 1;
 }
