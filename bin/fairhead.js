@@ -1,16 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when `npm run build` has produced dist/, else the TypeScript sources through tsx.
+// The fairhead command: runs the compiled CLI (dist/cli/main.js) on plain Node.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const compiled = `${root}dist/cli/main.js`;
-let main;
-if (existsSync(compiled)) {
-  ({ main } = await import(pathToFileURL(compiled).href));
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  ({ main } = await import(pathToFileURL(`${root}src/cli/main.ts`).href));
+const compiled = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+if (!existsSync(compiled)) {
+  process.stderr.write(`fairhead: ${compiled} is missing; in a clone of the repository, run \`npm run build\` (npm ci does it)\n`);
+  process.exit(1);
 }
+const { main } = await import(pathToFileURL(compiled).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -2,6 +2,7 @@
  * fairhead: last-layer fairness fine-tuning (Mao et al., 2023) in TypeScript.
  * The public surface, stage by stage: data -> backbone -> head -> fairness -> train -> pipeline -> report -> export.
  */
+export { VERSION } from './version.ts';
 export { FairheadError, InputError, ShapeError, ConvergenceError, isUserError } from './errors.ts';
 
 // data

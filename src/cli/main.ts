@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { FairheadError } from '../errors.ts';
 import { commands } from './commands/index.ts';
+import { VERSION } from '../version.ts';
 
 /**
  * The fairhead command line: a thin shell over the library. Each command lives in `commands/<name>.ts` and
@@ -17,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const program = new Command('fairhead')
     .description('Fairer neural networks by re-training only their last layer (Mao et al., 2023), on a CPU.')
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces of internal errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -1,7 +1,7 @@
 import type { HeadObjective } from './objective.ts';
 import type { Rng } from './rng.ts';
 
-/** Options of {@link paperSgd}: the recipe of Mao et al. (2023), as the peer (shared/peer/peer.py) runs it. */
+/** Options of {@link paperSgd}: the recipe of Mao et al. (2023), as the paper's PyTorch recipe (peer.py, see bench/head.ts) runs it. */
 export interface PaperSgdOptions {
   /** Learning rate (default 1e-2). */
   readonly learningRate?: number;

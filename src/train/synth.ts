@@ -7,7 +7,7 @@ import type { Matrix } from '../data/matrix.ts';
 import { createRng, type Rng } from './rng.ts';
 
 /**
- * Options of {@link makeSynth}: the recipe of ../shared/peer/make_synth.py, with its defaults.
+ * Options of {@link makeSynth}: the recipe of the paper's PyTorch peer (make_synth.py, see bench/head.ts), with its defaults.
  * (y, a) cells are (0,0), (0,1), (1,0), (1,1).
  */
 export interface SynthOptions {
