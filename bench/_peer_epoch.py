@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer timings for bench/head.ts, reusing /work/shared/peer/peer.py's own code (imported, not copied).
+"""Peer timings for bench/head.ts, reusing peer.py's own code from $FAIRHEAD_PEER (imported, not copied).
 
     /usr/bin/python3 bench/_peer_epoch.py epoch DIR [--epochs N] [--threads T]
         median seconds of one full-batch epoch (objective, backward, SGD step) of peer.py's LastLayerObjective
@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, "/work/shared/peer")
+sys.path.insert(0, os.environ["FAIRHEAD_PEER"])
 import numpy as np  # noqa: E402
 import peer  # noqa: E402
 

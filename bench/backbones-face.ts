@@ -1,5 +1,5 @@
 /**
- * face-api backbone on all 9,780 UTKFace images (../shared/data/utkface/images): cold embedding time (decode with
+ * face-api backbone on all 9,780 UTKFace images ($FAIRHEAD_UTKFACE/images): cold embedding time (decode with
  * sharp + TinyXception on tfjs wasm, 2 worker threads, cache written) and the time to serve them again from the
  * embedding cache (hash every image's bytes + read the entry). Then, on the 9,778 labelled images: the shipped
  * gender head's accuracy, and a logistic head retrained on the frozen embeddings of an 80% split of the balanced
@@ -17,8 +17,9 @@ import { readImageLabels } from '../src/data/images.ts';
 import { takeRows, type Matrix } from '../src/data/matrix.ts';
 import { createProgress } from '../src/progress.ts';
 import { writeResult } from './machine.ts';
+import { requireFolder } from './paths.ts';
 
-const utk = fileURLToPath(new URL('../../shared/data/utkface/', import.meta.url));
+const utk = requireFolder('FAIRHEAD_UTKFACE', 'backbones-face');
 const imageDir = join(utk, 'images');
 const cacheDir = fileURLToPath(new URL('./work/face-cache/', import.meta.url));
 const threads = Number(process.env.FAIRHEAD_BENCH_THREADS ?? 2);

@@ -19,9 +19,10 @@ import { loadTabular } from '../src/data/load-tabular.ts';
 import type { EmbeddingSet } from '../src/data/dataset.ts';
 import { defaultMlpOptions, trainMlp } from '../src/backbone/mlp.ts';
 import { writeResult } from './machine.ts';
+import { adultFile } from './paths.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const adult = (file: string): string => `${root}../shared/data/adult/${file}`;
+const adult = adultFile;
 
 /** User + system CPU seconds of this process since `start` (less sensitive than wall time to a busy machine). */
 function cpuOf(start: NodeJS.CpuUsage): number {

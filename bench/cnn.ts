@@ -31,9 +31,10 @@ import { CnnEngine, initialWeights } from '../src/backbone/cnn/engine.ts';
 import { matrix } from '../src/data/matrix.ts';
 import { createRng } from '../src/train/rng.ts';
 import { writeResult } from './machine.ts';
+import { requireFolder } from './paths.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const utk = `${root}../shared/data/utkface/`;
+const utk = `${requireFolder('FAIRHEAD_UTKFACE', 'cnn')}/`;
 const size = 64;
 const epochs = Number(process.env['CNN_EPOCHS'] ?? 2);
 const seeds = (process.env['CNN_SEEDS'] ?? '0,1,2').split(',').map(Number);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- head`: the linear head's speed against the PyTorch peer (/work/shared/peer/peer.py), side by side
+ * `npm run bench -- head`: the linear head's speed against the PyTorch peer (peer.py in $FAIRHEAD_PEER), side by side
  * on one synthetic CelebA-like set (src/train/synth.ts, seed 0: 160k train / 20k val / 20k test, d = 512, cached
  * as CSV + binary under bench/work/head-synth/). Writes bench/results/head.json:
  *
@@ -30,8 +30,11 @@ import { HeadObjective } from '../src/train/objective.ts';
 import { createThreadedOps } from '../src/train/threaded-ops.ts';
 import { cachedSynth } from './_head-full.ts';
 import { writeResult } from './machine.ts';
+import { requireFolder } from './paths.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+/** The paper's PyTorch recipe, imported by bench/_peer_epoch.py (FAIRHEAD_PEER: the folder with peer.py). */
+const peerDir = requireFolder('FAIRHEAD_PEER', 'head');
 const dir = `${here}work/head-synth`;
 const PY = '/usr/bin/python3';
 const SEEDS = [0, 1, 2, 3, 4];
@@ -47,7 +50,7 @@ const round = (v: number, digits = 4): number => Number(v.toPrecision(digits));
 const log = (msg: string): void => void process.stdout.write(`${msg}\n`);
 
 function python(args: string[]): Record<string, unknown>[] {
-  const r = spawnSync(PY, [`${here}_peer_epoch.py`, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(PY, [`${here}_peer_epoch.py`, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, FAIRHEAD_PEER: peerDir } });
   if (r.status !== 0) throw new Error(`peer failed (${r.status}): ${r.stderr.slice(-2000)}`);
   return r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
