@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../errors.ts';
+import { parserMessage, RecordLines } from './_internal/record-lines.ts';
 
 /**
  * A CSV file read into strings: one header, then rows of exactly as many fields.
@@ -8,13 +9,14 @@ import { InputError } from '../errors.ts';
  * Accepted: UTF-8 with or without BOM, LF or CRLF, quoted fields with commas, quotes and newlines, fields padded
  * with spaces (trimmed; UCI files use ", "), comma, semicolon or tab delimiters (guessed from the header line).
  * Refused with an {@link InputError} naming the file and line: an empty file, invalid UTF-8, a row with another
- * number of fields than the header, an empty header name.
+ * number of fields than the header, an empty header name, a quote that never closes. A line is the physical line
+ * (LF, CRLF or CR) where the record starts, also when quoted fields before it or in it span several lines.
  */
 export interface CsvTable {
   readonly source: string;
   readonly header: readonly string[];
   readonly rows: readonly (readonly string[])[];
-  /** 1-based line of each row in the file (for error messages). */
+  /** 1-based line of each row in the file, where the row starts (for error messages). */
   readonly lines: readonly number[];
 }
 
@@ -49,36 +51,40 @@ export function parseCsvText(text: string, source: string): CsvTable {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new InputError(`${source}: file is empty, expected a header line and rows`);
   const delimiter = guessDelimiter(text);
-  let records: { record: string[]; info: { lines: number } }[];
+  // the line where each record starts, counted from csv-parse's byte offsets (see RecordLines)
+  const lineCounter = new RecordLines(Buffer.from(text, 'utf8'));
+  let end = 0;
+  const starts: number[] = [];
+  let records: string[][];
   try {
     records = parse(text, {
       delimiter,
       trim: true,
       skip_empty_lines: true,
       relax_column_count: true,
-      info: true,
-    }) as unknown as { record: string[]; info: { lines: number } }[];
+      on_record: (record, context) => {
+        starts.push(lineCounter.startAfter(end));
+        end = context.bytes;
+        return record;
+      },
+    });
   } catch (error) {
-    const e = error as { lines?: number; message?: string };
-    const where = e.lines !== undefined ? `line ${e.lines}` : 'parse error';
-    throw new InputError(`${source}: ${where}: ${firstLine(e.message ?? String(error))}`);
+    throw new InputError(`${source}: line ${lineCounter.startAfter(end)}: ${parserMessage(error)}`);
   }
-  const first = records[0];
-  if (!first) throw new InputError(`${source}: file is empty, expected a header line and rows`);
-  const header = first.record;
+  const header = records[0];
+  if (!header) throw new InputError(`${source}: file is empty, expected a header line and rows`);
   header.forEach((name, i) => {
     if (name === '') throw new InputError(`${source}: header column ${i + 1} has no name`);
   });
   const rows: string[][] = [];
   const lines: number[] = [];
   for (let r = 1; r < records.length; r++) {
-    const { record, info } = records[r] as { record: string[]; info: { lines: number } };
+    const record = records[r] as string[];
+    const line = starts[r] as number;
     if (record.length === 1 && record[0] === '') continue;
-    if (record.length !== header.length) {
-      throw new InputError(`${source}: line ${info.lines} has ${record.length} fields, expected ${header.length} (as in the header)`);
-    }
+    if (record.length !== header.length) throw new InputError(`${source}: ${fieldCountProblem(line, record.length, header.length)}`);
     rows.push(record);
-    lines.push(info.lines);
+    lines.push(line);
   }
   return { source, header, rows, lines };
 }
@@ -124,8 +130,14 @@ function guessDelimiter(text: string): string {
   return best[1] > 0 ? best[0] : ',';
 }
 
-function firstLine(message: string): string {
-  return message.split('\n')[0] ?? message;
+/**
+ * The message for a record with another number of fields than the header, after the file name.
+ *
+ * @example
+ * fieldCountProblem(6, 2, 3); // 'line 6 has 2 fields, expected 3 (as in the header)'
+ */
+export function fieldCountProblem(line: number, fields: number, expected: number): string {
+  return `line ${line} has ${fields} field${fields === 1 ? '' : 's'}, expected ${expected} (as in the header)`;
 }
 
 /** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError, ShapeError } from '../errors.ts';
 import { matrix, type Matrix } from './matrix.ts';
+import { fieldCountProblem } from './csv-table.ts';
 
 /** Which columns of an embedding CSV to read, and how. */
 export interface NumericCsvOptions {
@@ -359,7 +360,7 @@ class Reader {
       }
     }
     if (j !== ncols) {
-      throw new InputError(`${this.source}: line ${this.lineNo} has ${j} fields, expected ${ncols} (as in the header)`);
+      throw new InputError(`${this.source}: ${fieldCountProblem(this.lineNo, j, ncols)}`);
     }
     this.lineList.push(this.lineNo);
     this.rows++;

@@ -1,11 +1,12 @@
-import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse';
 import { extname } from 'node:path';
 import { InputError } from '../errors.ts';
-import { columnIndex } from '../data/csv-table.ts';
+import { columnIndex, fieldCountProblem } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet, type DiskMatrix } from '../data/disk-matrix.ts';
 import { labelGroupStrata, stratifiedSplit } from '../data/splits.ts';
+import { parserMessage, RecordLines } from '../data/_internal/record-lines.ts';
 import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIndex, normaliseLabel } from '../data/_internal/labels.ts';
 import type { SplitSummary } from '../report/schema.ts';
 import { fitHead, fitHeadOnDisk, type FitResult } from '../train/fit.ts';
@@ -137,26 +138,29 @@ async function readCsvColumns(file: string, names: readonly string[]): Promise<s
   let picks: number[] = [];
   const columns: string[][] = names.map(() => []);
   const interned = names.map(() => new Map<string, string>());
+  // byte offset (in the file) where the last good record ended: errors are rare, so their line is counted then
+  let end = 0;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { bytes: number } }>) {
       if (!header) {
         header = record;
         picks = names.map((name) => columnIndex({ source: file, header: record, rows: [], lines: [] }, name, 'column'));
+        end = info.bytes;
         continue;
       }
       if (record.length === 1 && record[0] === '') continue;
-      if (record.length !== header.length) throw new InputError(`${file}: line ${info.lines} has ${record.length} fields, expected ${header.length} (as in the header)`);
+      if (record.length !== header.length) throw new InputError(`${file}: ${fieldCountProblem(new RecordLines(readFileSync(file)).startAfter(end), record.length, header.length)}`);
       picks.forEach((j, c) => {
         const v = record[j] as string;
         const seen = (interned[c] as Map<string, string>).get(v);
         if (seen === undefined) (interned[c] as Map<string, string>).set(v, v);
         (columns[c] as string[]).push(seen ?? v);
       });
+      end = info.bytes;
     }
   } catch (error) {
     if (error instanceof InputError) throw error;
-    const e = error as { lines?: number; message?: string };
-    throw new InputError(`${file}: ${e.lines !== undefined ? `line ${e.lines}` : 'parse error'}: ${(e.message ?? String(error)).split('\n')[0]}`);
+    throw new InputError(`${file}: line ${new RecordLines(readFileSync(file)).startAfter(end)}: ${parserMessage(error)}`);
   }
   if (!header) throw new InputError(`${file}: file is empty, expected a header line and rows`);
   return columns;
