@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import { InputError } from '../errors.ts';
-import { columnIndex, readCsvTable } from '../data/csv-table.ts';
+import { columnIndex, columnValues, readCsvTable } from '../data/csv-table.ts';
 import { readImageLabels } from '../data/images.ts';
 import { matrix, type Matrix } from '../data/matrix.ts';
 import { readNpy } from '../data/npy.ts';
@@ -20,13 +20,13 @@ export interface PredictInput {
   readonly images?: string;
   readonly labels?: string;
   readonly imageColumn?: string;
-  /** Column copied to the output to identify rows (CSV inputs). */
+  /** Column copied to the output to identify rows: of `data`, or for images of `labels` (needed then). */
   readonly id?: string;
 }
 
 /** Predictions: one row per input row (images that could not be decoded are left out and listed in `skipped`). */
 export interface Predictions {
-  /** Identifier per row: the `id` column, the image file name, or the 1-based row number. */
+  /** Identifier per row: the `id` column (of `labels` for images), else the image file name or the 1-based row number. */
   readonly ids: readonly string[];
   readonly classes: readonly string[];
   readonly predicted: Int32Array;
@@ -87,7 +87,7 @@ async function embedImages(model: LoadedModel, input: PredictInput): Promise<Emb
   if (spec.kind !== 'images') throw new Error('unreachable');
   if (input.images === undefined) throw new InputError('this model takes images: give --images DIR (and optionally --labels FILE.csv to list them)');
   const dir = input.images;
-  const files = imageFiles(input);
+  const { files, ids: named } = imageFiles(input);
   const skipped: string[] = [];
   const warn = (m: string): void => {
     skipped.push(m);
@@ -112,7 +112,7 @@ async function embedImages(model: LoadedModel, input: PredictInput): Promise<Emb
       await net.close();
     }
   }
-  const ids = Array.from(out.rows, (r) => relative(dir, files[r] as string));
+  const ids = Array.from(out.rows, (r) => (named ? (named[r] as string) : relative(dir, files[r] as string)));
   return { z: out.x, ids, skipped };
 }
 
@@ -162,9 +162,16 @@ function idsOf(rows: number, column?: readonly string[]): string[] {
   return column ? [...column] : Array.from({ length: rows }, (_, i) => String(i + 1));
 }
 
-function imageFiles(input: PredictInput): string[] {
+/** The images to predict, and with `id` the ids of the `labels` rows naming them. */
+function imageFiles(input: PredictInput): { files: string[]; ids?: string[] } {
   const dir = input.images as string;
-  if (input.labels !== undefined) return [...readImageLabels({ images: dir, labels: input.labels, imageColumn: input.imageColumn ?? 'file' }).files];
+  if (input.labels !== undefined) {
+    const { files, table } = readImageLabels({ images: dir, labels: input.labels, imageColumn: input.imageColumn ?? 'file' });
+    return { files: [...files], ...(input.id !== undefined ? { ids: columnValues(table, input.id, '--id') } : {}) };
+  }
+  if (input.id !== undefined) {
+    throw new InputError(`--id ${input.id}: with --images, ids come from a column of --labels FILE.csv; give --labels (without --id, rows are named by their image file)`);
+  }
   let names: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a folder');
@@ -174,5 +181,5 @@ function imageFiles(input: PredictInput): string[] {
   }
   const files = names.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort().map((n) => join(dir, n));
   if (files.length === 0) throw new InputError(`${dir}: no images (.jpg, .png, .webp, ...) in this folder`);
-  return files;
+  return { files };
 }

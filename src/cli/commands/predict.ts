@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--images <dir>', 'folder of images (every image in it, or those listed by --labels)')
     .option('--labels <file>', 'CSV listing the images to predict')
     .option('--image-column <col>', 'column of --labels holding the file names', 'file')
-    .option('--id <col>', 'column copied to the output to identify rows')
+    .option('--id <col>', 'column copied to the output to identify rows (images: a column of --labels; default: the file name)')
     .option('--out <file>', 'predictions CSV (default: stdout)')
     .option('--quiet', 'no status lines')
     .action(async (flags: RawFlags) => {
