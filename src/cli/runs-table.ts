@@ -1,4 +1,5 @@
-import type { RunRecord } from '../report/schema.ts';
+import { selectionReason } from '../report/build-report.ts';
+import type { MetricsFile, RunRecord } from '../report/schema.ts';
 import { fmt3, textTable } from './text-table.ts';
 
 /**
@@ -22,4 +23,19 @@ export function runsTable(runs: readonly RunRecord[]): string {
     String(r.cost.parametersTrained),
   ]);
   return `${textTable([header, ...rows], 2).join('\n')}\n`;
+}
+
+/**
+ * The line `sweep` and `demo` print under the table: the run they saved and the rule that chose it (metrics.json
+ * `selection`); empty without a selection.
+ *
+ * @example
+ * selectionLine(metrics);
+ * // 'chosen operating point: m1 eo alpha 5 seed 0, the most accurate run whose equalized-odds difference ...\n'
+ */
+export function selectionLine(metrics: MetricsFile): string {
+  const selection = metrics.selection;
+  const r = selection === undefined ? undefined : metrics.runs[selection.run];
+  if (selection === undefined || r === undefined) return '';
+  return `chosen operating point: ${r.method} ${r.constraint} alpha ${r.alpha} seed ${r.seed}, ${selectionReason(selection)}\n`;
 }

@@ -2,14 +2,14 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { saveModelBundle } from '../export/model-bundle.ts';
 import type { LinearHead } from '../head/linear-head.ts';
-import type { MetricsFile, RunRecord, SplitSummary } from '../report/schema.ts';
-import { paretoFront } from '../report/pareto-front.ts';
+import type { MetricsFile, RunRecord } from '../report/schema.ts';
 import { writeReport } from '../report/write-report.ts';
 import { finetuneAndEvaluate, notConvergedWarning, shippedMismatchWarning, shippedOutcome } from './finetune.ts';
 import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks } from './prepare.ts';
 import { runContext } from './run.ts';
 import type { BackboneOptions, Constraint, DataOptions, Method, Optimizer } from './run-options.ts';
+import { GAP_METRICS, parseSelect, selectRun } from './select-run.ts';
 import { thinCellWarning } from './thin-cells.ts';
 
 /** Options of {@link runSweep}. */
@@ -20,39 +20,10 @@ export interface SweepOptions extends DataOptions, BackboneOptions {
   /** Seeds 0 .. seeds-1. */
   readonly seeds: number;
   readonly optimizer: Optimizer;
-  /** Operating point, e.g. `equalizedOddsDifference<=0.05` (see {@link parseSelect}). */
+  /** Operating point, e.g. `equalizedOddsDifference<=0.05` (see {@link parseSelect} and {@link selectRun}). */
   readonly select?: string;
   readonly out: string;
   readonly bootstrap?: number;
-}
-
-/** A selection rule: the most accurate run (on validation data) whose `metric` is at most `bound`. */
-export interface SelectRule {
-  readonly metric: keyof SplitSummary & string;
-  readonly bound: number;
-}
-
-const GAP_METRICS = [
-  'equalizedOddsDifference',
-  'demographicParityDifference',
-  'equalOpportunityDifference',
-  'accuracyEqualityDifference',
-] as const;
-
-/**
- * Parse `METRIC<=BOUND` (metric: a fairness difference of metrics.json, e.g. equalizedOddsDifference).
- *
- * @example
- * parseSelect('equalizedOddsDifference<=0.05'); // { metric: 'equalizedOddsDifference', bound: 0.05 }
- */
-export function parseSelect(text: string): SelectRule {
-  const m = /^\s*([A-Za-z]+)\s*<=\s*([0-9.eE+-]+)\s*$/.exec(text);
-  const metric = m?.[1];
-  const bound = Number(m?.[2]);
-  if (!m || !(GAP_METRICS as readonly string[]).includes(metric as string) || !Number.isFinite(bound)) {
-    throw new InputError(`--select "${text}": expected METRIC<=BOUND with METRIC one of ${GAP_METRICS.join(', ')}, e.g. "equalizedOddsDifference<=0.05"`);
-  }
-  return { metric: metric as SelectRule['metric'], bound };
 }
 
 /** What {@link runSweep} produced. */
@@ -110,25 +81,12 @@ export async function runSweep(options: SweepOptions, hooks: PrepareHooks & { on
     hooks.onRun?.(i + 1, grid.length);
   }
   const candidates = runs.map((r, i) => i).filter((i) => heads[i] !== undefined);
-  const points = candidates.map((i) => ({ x: gapOf(runs[i] as RunRecord, rule), y: (runs[i] as RunRecord).splits.validation?.accuracy ?? NaN }));
-  const front = paretoFront(points).map((k) => candidates[k] as number);
-  const meeting = candidates.filter((i) => gapOf(runs[i] as RunRecord, rule) <= rule.bound);
-  const boundMet = meeting.length > 0;
-  const pool = boundMet ? meeting : candidates;
-  const selected = pool.reduce((best, i) => {
-    const r = runs[i] as RunRecord;
-    const b = runs[best] as RunRecord;
-    if (boundMet) return (r.splits.validation?.accuracy ?? 0) > (b.splits.validation?.accuracy ?? 0) ? i : best;
-    return gapOf(r, rule) < gapOf(b, rule) ? i : best;
-  }, pool[0] as number);
-  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs };
+  const { front, ...selection } = selectRun(runs, candidates, rule);
+  const selected = selection.run;
+  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs, selection };
   const chosen = runs[selected] as RunRecord;
   removeStaleTempFiles(options.out);
   const modelFiles = await replaceFolder(join(options.out, 'model'), (dir) => saveModelBundle(dir, prepared, heads[selected] as LinearHead, chosen, options));
-  const { files } = await writeReport(options.out, metrics, { selected, fairnessMetric: rule.metric as (typeof GAP_METRICS)[number] });
-  return { metrics, selected, front, boundMet, files: [...files, ...modelFiles] };
-}
-
-function gapOf(run: RunRecord, rule: SelectRule): number {
-  return Number((run.splits.validation ?? run.splits.finetune)[rule.metric]);
+  const { files } = await writeReport(options.out, metrics, { fairnessMetric: rule.metric as (typeof GAP_METRICS)[number] });
+  return { metrics, selected, front, boundMet: selection.boundMet, files: [...files, ...modelFiles] };
 }

@@ -9,7 +9,7 @@ import {
   formatSeconds,
 } from './format.ts';
 import { paretoFront } from './pareto-front.ts';
-import type { MethodName, MetricsFile, RunContext, RunRecord, SplitSummary } from './schema.ts';
+import type { MethodName, MetricsFile, RunContext, RunRecord, SelectionRecord, SplitSummary } from './schema.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The report object: plain data (JSON-serialisable), rendered by renderMarkdown / renderHtml.
@@ -198,6 +198,22 @@ export function runLabel(run: RunRecord): string {
   return `${configLabel(run)} · seed ${run.seed}`;
 }
 
+/**
+ * A chosen run's rule in words (metrics.json `selection`), as the reports and the CLI say it.
+ *
+ * @example
+ * selectionReason({ run: 4, metric: 'equalizedOddsDifference', bound: 0.05, split: 'validation', boundMet: true })
+ * // 'the most accurate run whose equalized-odds difference on the validation data is at most 0.05 (--select equalizedOddsDifference<=0.05)'
+ */
+export function selectionReason(selection: SelectionRecord): string {
+  const name = ((FAIRNESS_LABELS as Record<string, string>)[selection.metric] ?? selection.metric).toLowerCase();
+  const data = selection.split === 'validation' ? 'validation' : 'fine-tuning';
+  const flag = `(--select ${selection.metric}<=${selection.bound})`;
+  return selection.boundMet
+    ? `the most accurate run whose ${name} on the ${data} data is at most ${selection.bound} ${flag}`
+    : `the run with the smallest ${name} on the ${data} data, as none was at most ${selection.bound} ${flag}`;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Choosing the operating point, the baseline and one representative run per method
 // ---------------------------------------------------------------------------------------------------------------
@@ -240,7 +256,8 @@ function selectionSummary(run: RunRecord, split: 'validation' | 'finetune'): Spl
 /**
  * Turn a metrics file into a report: key figures, sections, tables and chart series, all plain data.
  *
- * - Operating point (`selected`): the given index, else among runs with a target gap (`maxGap`) the most accurate
+ * - Operating point (`selected`): the given index, else the run metrics.json's `selection` names (with its rule
+ *   as the reason), else among runs with a target gap (`maxGap`) the most accurate
  *   one that meets its target on the selection split, else the Pareto-front run nearest the ideal corner
  *   (distance to (min gap, max accuracy) with both axes scaled to the front's range; ties: the smaller gap).
  * - Selection split: `validation` when every run has one, else `finetune` (never test data).
@@ -278,6 +295,7 @@ export function buildReport(metrics: MetricsFile, options: ReportOptions = {}): 
   // --- operating point
   let selectedRun: number;
   let reason: string;
+  const rule = metrics.selection;
   if (options.selected !== undefined) {
     if (!Number.isInteger(options.selected) || options.selected < 0 || options.selected >= runs.length) {
       throw new InputError(
@@ -285,7 +303,10 @@ export function buildReport(metrics: MetricsFile, options: ReportOptions = {}): 
       );
     }
     selectedRun = options.selected;
-    reason = 'chosen by the user';
+    reason = rule !== undefined && rule.run === selectedRun ? selectionReason(rule) : 'chosen by the user';
+  } else if (rule !== undefined && Number.isInteger(rule.run) && rule.run >= 0 && rule.run < runs.length) {
+    selectedRun = rule.run;
+    reason = selectionReason(rule);
   } else {
     const targeted = candidates.filter((c) => {
       const gap = (runs[c.run] as RunRecord).maxGap;

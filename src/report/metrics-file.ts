@@ -96,6 +96,15 @@ export function parseMetricsFile(text: string, source: string): MetricsFile {
     for (const field of COST_FIELDS) number(cost, field, `${path}.cost`);
     if (cost['converged'] !== undefined && typeof cost['converged'] !== 'boolean') fail(`${path}.cost.converged`, 'true or false', cost['converged']);
   });
+  if (root['selection'] !== undefined) {
+    const selection = object(root['selection'], 'selection');
+    const run = selection['run'];
+    if (typeof run !== 'number' || !Number.isInteger(run) || run < 0 || run >= runs.length) fail('selection.run', `a run index from 0 to ${runs.length - 1}`, run);
+    string(selection, 'metric', 'selection');
+    number(selection, 'bound', 'selection');
+    if (selection['split'] !== 'validation' && selection['split'] !== 'finetune') fail('selection.split', '"validation" or "finetune"', selection['split']);
+    if (typeof selection['boundMet'] !== 'boolean') fail('selection.boundMet', 'true or false', selection['boundMet']);
+  }
   return root as unknown as MetricsFile;
 }
 

@@ -11,6 +11,23 @@ export interface MetricsFile {
   /** Dataset, backbone and sensitive attribute, for titles. */
   readonly context: RunContext;
   readonly runs: readonly RunRecord[];
+  /** How `sweep` and `demo` chose the run they saved; absent for `run` (the user named it) and `reproduce`. */
+  readonly selection?: SelectionRecord;
+}
+
+/**
+ * The operating point a rule chose (`--select METRIC<=BOUND`): the most accurate run on the `split` data whose
+ * `metric` is at most `bound`; when none is (`boundMet` false), the run with the smallest `metric`.
+ */
+export interface SelectionRecord {
+  /** Index into `runs`. */
+  readonly run: number;
+  /** A fairness difference of {@link SplitSummary}, e.g. `equalizedOddsDifference`. */
+  readonly metric: string;
+  readonly bound: number;
+  /** The split the rule read: validation (fine-tuning set only for runs without one). Never test. */
+  readonly split: 'validation' | 'finetune';
+  readonly boundMet: boolean;
 }
 
 export interface RunContext {

@@ -41,6 +41,11 @@ describe('fairhead demo', () => {
     expect(m2eo.splits.test.equalizedOddsDifference).toBeLessThan(b1.splits.test.equalizedOddsDifference);
     expect(m2eo.splits.test.accuracy).toBeGreaterThan(0.75);
     for (const f of ['report.html', 'report.md', 'model/manifest.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    // the saved run and the rule that chose it, printed under the table
+    const chosen = metrics.runs[metrics.selection!.run]!;
+    expect(r.stdout).toContain(
+      `\nchosen operating point: ${chosen.method} ${chosen.constraint} alpha ${chosen.alpha} seed 0, the most accurate run whose equalized-odds difference on the validation data is at most 0.05 (--select equalizedOddsDifference<=0.05)\n`,
+    );
   }, 180_000);
 });
 

@@ -67,6 +67,22 @@ describe('buildReport', () => {
     expect(() => buildReport(fourRuns, { selected: 1.5 })).toThrow(InputError);
   });
 
+  it('uses the run metrics.json `selection` names, giving its rule as the reason', () => {
+    const withRule = { ...fourRuns, selection: { run: 3, metric: 'equalizedOddsDifference', bound: 0.12, split: 'finetune', boundMet: true } as const };
+    expect(buildReport(withRule).selected).toEqual({
+      run: 3,
+      label: 'M1 · eo · α=1 · seed 0',
+      reason: 'the most accurate run whose equalized-odds difference on the fine-tuning data is at most 0.12 (--select equalizedOddsDifference<=0.12)',
+    });
+    // the same run chosen by index keeps the rule; another index is the user's choice
+    expect(buildReport(withRule, { selected: 3 }).selected.reason).toMatch(/^the most accurate run/);
+    expect(buildReport(withRule, { selected: 0 }).selected.reason).toBe('chosen by the user');
+    const none = { ...fourRuns, selection: { run: 2, metric: 'demographicParityDifference', bound: 0.001, split: 'validation', boundMet: false } as const };
+    expect(buildReport(none).selected.reason).toBe(
+      'the run with the smallest demographic-parity difference on the validation data, as none was at most 0.001 (--select demographicParityDifference<=0.001)',
+    );
+  });
+
   it('refuses a fairness metric that is not a gap, listing the valid ones', () => {
     expect(() => buildReport(fourRuns, { fairnessMetric: 'accuracy' })).toThrow(
       'Unknown fairness metric "accuracy" for the report. Valid: equalizedOddsDifference, demographicParityDifference, equalOpportunityDifference, accuracyEqualityDifference',

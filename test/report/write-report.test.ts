@@ -67,6 +67,17 @@ describe('parseMetricsFile', () => {
     );
   });
 
+  it('reads a selection and names what is wrong in one', () => {
+    const data = JSON.parse(good);
+    data.selection = { run: 4, metric: 'equalizedOddsDifference', bound: 0.05, split: 'validation', boundMet: true };
+    expect(parseMetricsFile(JSON.stringify(data), 'm.json').selection).toEqual(data.selection);
+    data.selection.run = 50;
+    expect(() => parseMetricsFile(JSON.stringify(data), 'm.json')).toThrow('m.json: selection.run: expected a run index from 0 to 49, received 50');
+    data.selection.run = 4;
+    data.selection.split = 'test';
+    expect(() => parseMetricsFile(JSON.stringify(data), 'm.json')).toThrow('m.json: selection.split: expected "validation" or "finetune", received "test"');
+  });
+
   it('refuses another format or version, and text that is not JSON', () => {
     expect(() => parseMetricsFile('{"format":"fairhead.metrics","version":2}', 'm.json')).toThrow(
       'm.json: version: expected 1, received 2 (written by a newer fairhead?)',

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CONSTRAINTS, METHODS, OPTIMIZERS, choice, choices, numberList, numberOption } from '../../pipeline/run-options.ts';
 import { createProgress } from '../../progress.ts';
 import { addDataFlags, dataOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags, warn } from '../flags.ts';
-import { runsTable } from '../runs-table.ts';
+import { runsTable, selectionLine } from '../runs-table.ts';
 
 /** `fairhead sweep`: the pipeline over lists of methods, constraints, alphas and seeds, with a Pareto front. */
 export function register(program: Command): void {
@@ -57,11 +57,7 @@ Example:
       return;
     }
     process.stdout.write(runsTable(result.metrics.runs));
-    const r = result.metrics.runs[result.selected];
-    if (r) {
-      const how = result.boundMet ? `most accurate on validation with ${String(flags['select'])}` : `no run met ${String(flags['select'])} on validation; chose the fairest`;
-      process.stdout.write(`\nselected: ${r.method} ${r.constraint} alpha ${r.alpha} seed ${r.seed} (${how})\n`);
-    }
+    process.stdout.write(`\n${selectionLine(result.metrics)}`);
     log(`wrote ${String(flags['out'])}/metrics.json, report.html, report.md and model/ (the selected run)`);
   });
 }
