@@ -1,15 +1,21 @@
 import { ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import type { DiskEmbeddingSet } from '../data/disk-matrix.ts';
-import { summarizeSplit } from '../fairness/metrics/index.ts';
+import { hasSmallCells, summarizeSplit } from '../fairness/metrics/index.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import type { SplitSummary } from '../report/schema.ts';
 import { createStreamingOps } from '../train/streaming-ops.ts';
 
 /** Options of {@link evaluateHead}. */
 export interface EvaluateOptions {
-  /** Bootstrap resamples for 95% intervals (0 or absent: none). */
+  /** Bootstrap resamples for 95% intervals (0 or absent: none, but see `smallCellBootstrap`). */
   readonly bootstrap?: number;
+  /**
+   * Resamples for the intervals of a split with a group or (label, group) cell under SMALL_CELL_ROWS rows when
+   * `bootstrap` asks for none: the gaps of such a split are mostly noise and are printed with their interval.
+   * 0 or absent: none.
+   */
+  readonly smallCellBootstrap?: number;
   readonly seed?: number;
 }
 
@@ -24,8 +30,7 @@ export function evaluateHead(head: LinearHead, set: EmbeddingSet, options: Evalu
   const scores = head.positiveScore(set.x);
   const yPred = new Int32Array(scores.length);
   for (let i = 0; i < scores.length; i++) yPred[i] = (scores[i] as number) >= 0.5 ? 1 : 0;
-  const groups = Array.from(set.group, (g) => set.groupNames[g] as string);
-  return summarizeSplit(set.y, yPred, scores, groups, options.bootstrap ? { bootstrap: { samples: options.bootstrap, seed: options.seed ?? 0 } } : {});
+  return summarize(set, yPred, scores, options);
 }
 
 /**
@@ -51,6 +56,15 @@ export async function evaluateHeadOnDisk(head: LinearHead, set: DiskEmbeddingSet
     scores[i] = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
     yPred[i] = (scores[i] as number) >= 0.5 ? 1 : 0;
   }
+  return summarize(set, yPred, scores, options);
+}
+
+/** The split's summary, with intervals when asked for or when the split has a small cell (see EvaluateOptions). */
+function summarize(set: Pick<EmbeddingSet, 'y' | 'group' | 'groupNames'>, yPred: Int32Array, scores: Float64Array, options: EvaluateOptions): SplitSummary {
   const groups = Array.from(set.group, (g) => set.groupNames[g] as string);
-  return summarizeSplit(set.y, yPred, scores, groups, options.bootstrap ? { bootstrap: { samples: options.bootstrap, seed: options.seed ?? 0 } } : {});
+  const seed = options.seed ?? 0;
+  if (options.bootstrap) return summarizeSplit(set.y, yPred, scores, groups, { bootstrap: { samples: options.bootstrap, seed } });
+  const summary = summarizeSplit(set.y, yPred, scores, groups);
+  if (!options.smallCellBootstrap || !hasSmallCells(summary)) return summary;
+  return summarizeSplit(set.y, yPred, scores, groups, { bootstrap: { samples: options.smallCellBootstrap, seed } });
 }

@@ -2,6 +2,7 @@ import type { EmbeddingSet } from '../data/dataset.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import type { RunRecord, SplitSummary } from '../report/schema.ts';
 import { fitHead, type FitOptions, type FitProgress, type FitResult } from '../train/fit.ts';
+import { SMALL_CELL_BOOTSTRAP } from '../fairness/metrics/index.ts';
 import { evaluateHead } from './evaluate.ts';
 import { finetuneSet, methodUsesPenalty, releaseFinetuneSet } from './finetune-sets.ts';
 import { finetuneAndEvaluateOnDisk } from './on-disk.ts';
@@ -133,12 +134,17 @@ export function shippedOutcome(prepared: PreparedData, bootstrap = 0): FinetuneO
   return { head, record };
 }
 
+/**
+ * A head on every split; test intervals with `bootstrap` resamples, and the printed splits (train, validation,
+ * test) get intervals anyway when they have a small cell (SMALL_CELL_BOOTSTRAP resamples).
+ */
 function evaluateSplits(head: LinearHead, prepared: PreparedData, finetune: EmbeddingSet, bootstrap: number, seed: number): RunRecord['splits'] {
+  const printed = { smallCellBootstrap: SMALL_CELL_BOOTSTRAP, seed };
   const splits: { train: SplitSummary; finetune: SplitSummary; validation: SplitSummary; test: SplitSummary } = {
-    train: evaluateHead(head, prepared.train),
+    train: evaluateHead(head, prepared.train, printed),
     finetune: evaluateHead(head, finetune),
-    validation: evaluateHead(head, prepared.validation),
-    test: evaluateHead(head, prepared.test, { bootstrap, seed }),
+    validation: evaluateHead(head, prepared.validation, printed),
+    test: evaluateHead(head, prepared.test, { ...printed, bootstrap }),
   };
   return splits;
 }

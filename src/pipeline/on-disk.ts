@@ -7,6 +7,7 @@ import type { EmbeddingSet } from '../data/dataset.ts';
 import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet, type DiskMatrix } from '../data/disk-matrix.ts';
 import { labelGroupStrata, stratifiedSplit } from '../data/splits.ts';
 import { parserMessage, RecordLines } from '../data/_internal/record-lines.ts';
+import { SMALL_CELL_BOOTSTRAP } from '../fairness/metrics/index.ts';
 import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIndex, normaliseLabel } from '../data/_internal/labels.ts';
 import type { SplitSummary } from '../report/schema.ts';
 import { fitHead, fitHeadOnDisk, type FitResult } from '../train/fit.ts';
@@ -181,12 +182,13 @@ export async function finetuneAndEvaluateOnDisk(prepared: PreparedData, onDisk: 
   const fitOptions = headFitOptions(options, hooks);
   const inMemory = set.x.rows * set.x.cols * 4 <= onDisk.budgetBytes / 4 ? { ...set, x: readDiskRows(set.x) } : null;
   const fit: FitResult = inMemory ? await fitHead(inMemory, fitOptions) : await fitHeadOnDisk(set, fitOptions);
-  const bootstrap = hooks.bootstrap ?? 0;
+  // as evaluateSplits in memory: test intervals when asked, printed splits with a small cell always
+  const printed = { smallCellBootstrap: SMALL_CELL_BOOTSTRAP, seed: options.seed };
   const splits: { train: SplitSummary; finetune: SplitSummary; validation: SplitSummary; test: SplitSummary } = {
-    train: await evaluateHeadOnDisk(fit.head, train),
+    train: await evaluateHeadOnDisk(fit.head, train, printed),
     finetune: inMemory ? evaluateHead(fit.head, inMemory) : await evaluateHeadOnDisk(fit.head, set),
-    validation: await evaluateHeadOnDisk(fit.head, validation),
-    test: await evaluateHeadOnDisk(fit.head, onDisk.test, { bootstrap, seed: options.seed }),
+    validation: await evaluateHeadOnDisk(fit.head, validation, printed),
+    test: await evaluateHeadOnDisk(fit.head, onDisk.test, { ...printed, bootstrap: hooks.bootstrap ?? 0 }),
   };
   const record = runRecord(prepared, options, fit, splits, set.x.rows);
   return { head: fit.head, record, fit };

@@ -10,6 +10,8 @@ import {
 } from './format.ts';
 import { paretoFront } from './pareto-front.ts';
 import type { MethodName, MetricsFile, RunContext, RunRecord, SelectionRecord, SplitSummary } from './schema.ts';
+import { SMALL_CELL_MARK, SmallCellMarks } from './small-cell-marks.ts';
+import { describeSmallCell, SMALL_CELL_ROWS, smallCells } from '../fairness/metrics/small-cells.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The report object: plain data (JSON-serialisable), rendered by renderMarkdown / renderHtml.
@@ -420,24 +422,37 @@ function pickBaseline(runs: readonly RunRecord[], selectedRun: number): number |
 function keyFigures(selected: RunRecord, baseline: RunRecord | null, metric: FairnessMetric, fairnessLabel: string): KeyFigure[] {
   const after = selected.splits.test;
   const before = baseline?.splits.test;
-  const change = (a: number, b: number | undefined): string => (b === undefined ? '' : `${formatRate(b)} → `) + formatRate(a);
+  // a figure resting on a small group or cell is marked, and its detail says on what and gives the interval
+  const small = (key: FairnessMetric | 'worstGroupAccuracy'): { mark: string; note: string } => {
+    const cells = smallCells(after, key);
+    if (cells.length === 0) return { mark: '', note: '' };
+    const interval = after.intervals?.[key];
+    const parts = cells.slice(0, 3).map(describeSmallCell).join(', ') + (cells.length > 3 ? `, and ${cells.length - 3} more` : '');
+    return {
+      mark: SMALL_CELL_MARK,
+      note: ` ${SMALL_CELL_MARK} Rests on fewer than ${SMALL_CELL_ROWS} test rows (${parts}), so it is mostly noise${interval === undefined ? '' : `; 95% bootstrap interval ${formatInterval(interval)}`}.`,
+    };
+  };
+  const change = (a: number, b: number | undefined, mark: string): string => (b === undefined ? '' : `${formatRate(b)} → `) + formatRate(a) + mark;
   const baseWord = baseline === null ? '' : `before: ${configLabel(baseline)}; `;
   const cost = selected.cost;
+  const gap = small(metric);
+  const worst = small('worstGroupAccuracy');
   return [
     {
       label: `${fairnessLabel} (test)`,
-      value: change(after[metric], before?.[metric]),
-      detail: `${baseWord}after: ${configLabel(selected)}. Lower is fairer; 0 means the groups are treated alike.`,
+      value: change(after[metric], before?.[metric], gap.mark),
+      detail: `${baseWord}after: ${configLabel(selected)}. Lower is fairer; 0 means the groups are treated alike.${gap.note}`,
     },
     {
       label: 'Accuracy (test)',
-      value: change(after.accuracy, before?.accuracy),
+      value: change(after.accuracy, before?.accuracy, ''),
       detail: `Share of correct predictions on ${formatCount(after.rows)} held-out rows.`,
     },
     {
       label: 'Worst-group accuracy (test)',
-      value: change(after.worstGroupAccuracy, before?.worstGroupAccuracy),
-      detail: 'Accuracy of the group the model serves worst.',
+      value: change(after.worstGroupAccuracy, before?.worstGroupAccuracy, worst.mark),
+      detail: `Accuracy of the group the model serves worst.${worst.note}`,
     },
     {
       label: 'Parameters re-trained',
@@ -503,10 +518,13 @@ function paretoChart(
 
 function resultsTable(aggregates: readonly RunAggregate[], runs: readonly RunRecord[], selectedRun: number, metric: FairnessMetric): ReportTable {
   const selected = runs[selectedRun] as RunRecord;
-  const withInterval = (a: RunAggregate, key: 'accuracy' | 'equalizedOddsDifference' | 'demographicParityDifference' | 'worstGroupAccuracy'): string => {
-    const text = formatMeanStd(a.test[key]);
-    const interval = a.runs.length === 1 ? (runs[a.runs[0] as number] as RunRecord).splits.test.intervals?.[key] : undefined;
-    return interval === undefined ? text : `${text} ${formatInterval(interval)}`;
+  const marks = new SmallCellMarks();
+  const withInterval = (a: RunAggregate, key: 'accuracy' | 'equalizedOddsDifference' | 'demographicParityDifference' | 'worstGroupAccuracy' | FairnessMetric): string => {
+    const tests = a.runs.map((i) => (runs[i] as RunRecord).splits.test);
+    // every seed's test split is noted (seeds may split the data differently)
+    const small = tests.map((t) => marks.note('test', t, key)).some(Boolean);
+    const interval = a.runs.length === 1 ? tests[0]?.intervals?.[key] : undefined;
+    return `${formatMeanStd(a.test[key])}${small ? SMALL_CELL_MARK : ''}${interval === undefined ? '' : ` ${formatInterval(interval)}`}`;
   };
   const extra = metric !== 'equalizedOddsDifference' && metric !== 'demographicParityDifference';
   return {
@@ -534,14 +552,32 @@ function resultsTable(aggregates: readonly RunAggregate[], runs: readonly RunRec
         withInterval(a, 'accuracy'),
         withInterval(a, 'equalizedOddsDifference'),
         withInterval(a, 'demographicParityDifference'),
-        ...(extra ? [formatMeanStd(a.test[metric])] : []),
+        ...(extra ? [withInterval(a, metric)] : []),
         withInterval(a, 'worstGroupAccuracy'),
         formatMeanStd(a.seconds, 2),
       ],
       ...(configLabel(a) === configLabel(selected) ? { highlight: true } : {}),
     })),
-    note: 'The highlighted row holds the chosen operating point. Brackets: 95% bootstrap interval (single seed). EO diff: largest gap between groups in true- or false-positive rate; DP diff: gap in selection rate.',
+    // after the rows, which make the marks
+    ...optionalNote(
+      withFootnote(
+        'The highlighted row holds the chosen operating point. Brackets: 95% bootstrap interval (single seed). EO diff: largest gap between groups in true- or false-positive rate; DP diff: gap in selection rate.',
+        marks,
+      ),
+    ),
   };
+}
+
+/** `{ note }` when there is one, else nothing (exactOptionalPropertyTypes). */
+function optionalNote(note: string | undefined): { note?: string } {
+  return note === undefined ? {} : { note };
+}
+
+/** A table's note followed by the footnote of its small-cell marks, if any (`intervals`: the table prints them). */
+function withFootnote(note: string | undefined, marks: SmallCellMarks, intervals = true): string | undefined {
+  const footnote = marks.footnoteText(intervals);
+  if (footnote === undefined) return note;
+  return note === undefined ? footnote : `${note} ${footnote}`;
 }
 
 const GROUP_RATES = [
@@ -584,10 +620,20 @@ function groupTable(baseline: RunRecord | null, selected: RunRecord): ReportTabl
   const before = baseline?.splits.test.byGroup;
   const after = selected.splits.test.byGroup;
   const groups = groupNames(...(baseline === null ? [] : [baseline.splits.test]), selected.splits.test);
+  // a rate on a small part of the group is marked: TPR rests on its positives, FPR on its negatives, the rest on it all
+  const marks = new SmallCellMarks();
+  const test = selected.splits.test;
+  const small = [...smallCells(test, 'equalizedOddsDifference'), ...smallCells(test, 'demographicParityDifference')];
+  const part = { accuracy: 'any', selectionRate: 'any', tpr: 'positive', fpr: 'negative', count: 'any' } as const;
+  const mark = (g: string, key: keyof typeof part): string => {
+    if (!small.some((c) => c.group === g && (c.label === part[key] || c.label === 'any'))) return '';
+    marks.note('test', test, key === 'tpr' || key === 'fpr' ? 'equalizedOddsDifference' : 'demographicParityDifference');
+    return SMALL_CELL_MARK;
+  };
   const pair = (g: string, key: 'accuracy' | 'tpr' | 'fpr' | 'selectionRate'): string => {
     const a = after[g]?.[key];
     const b = before?.[g]?.[key];
-    const aText = a === undefined ? '—' : formatRate(a);
+    const aText = (a === undefined ? '—' : formatRate(a)) + mark(g, key);
     return before === undefined ? aText : `${b === undefined ? '—' : formatRate(b)} → ${aText}`;
   };
   return {
@@ -603,9 +649,9 @@ function groupTable(baseline: RunRecord | null, selected: RunRecord): ReportTabl
       { label: 'Selection rate', align: 'right' },
     ],
     rows: groups.map((g) => ({
-      cells: [g, formatCount(after[g]?.count ?? before?.[g]?.count ?? Number.NaN), pair(g, 'accuracy'), pair(g, 'tpr'), pair(g, 'fpr'), pair(g, 'selectionRate')],
+      cells: [g, formatCount(after[g]?.count ?? before?.[g]?.count ?? Number.NaN) + mark(g, 'count'), pair(g, 'accuracy'), pair(g, 'tpr'), pair(g, 'fpr'), pair(g, 'selectionRate')],
     })),
-    ...(baseline === null ? { note: 'No baseline run (B1, shipped or a run without penalty) to compare with.' } : {}),
+    ...optionalNote(withFootnote(baseline === null ? 'No baseline run (B1, shipped or a run without penalty) to compare with.' : undefined, marks, false)),
   };
 }
 
@@ -711,6 +757,7 @@ function costTable(runs: readonly RunRecord[], representatives: readonly number[
 function allRunsTable(runs: readonly RunRecord[], selectedRun: number, metric: FairnessMetric, split: 'validation' | 'finetune'): ReportTable {
   const words = split === 'validation' ? 'validation' : 'fine-tuning';
   const short = FAIRNESS_LABELS[metric].replace(' difference', ' diff');
+  const marks = new SmallCellMarks();
   return {
     kind: 'table',
     id: 'all-runs',
@@ -728,19 +775,22 @@ function allRunsTable(runs: readonly RunRecord[], selectedRun: number, metric: F
     ],
     rows: runs.map((r, i) => {
       const sel = selectionSummary(r, split);
+      const { test, train } = r.splits;
       return {
         cells: [
           String(i),
           runLabel(r),
           formatRate(sel.accuracy),
-          formatRate(sel[metric]),
-          formatRate(r.splits.test.accuracy),
-          formatRate(r.splits.test[metric]),
-          formatRate(r.splits.train[metric]),
+          marks.mark(formatRate(sel[metric]), words, sel, metric, formatInterval),
+          formatRate(test.accuracy),
+          marks.mark(formatRate(test[metric]), 'test', test, metric, formatInterval),
+          marks.mark(formatRate(train[metric]), 'train', train, metric, formatInterval),
           formatSeconds(r.cost.seconds),
         ],
         ...(i === selectedRun ? { highlight: true } : {}),
       };
     }),
+    // after the rows, which make the marks
+    ...optionalNote(marks.footnoteText()),
   };
 }

@@ -99,12 +99,20 @@ export interface SplitSummary {
   /** Worst accuracy over the (label, group) cells, as in the paper's CelebA tables. */
   readonly worstCellAccuracy: number;
   readonly byGroup: Readonly<Record<string, GroupRow>>;
-  /** Optional seeded bootstrap 95% intervals for the headline metrics. */
+  /**
+   * Seeded bootstrap 95% intervals of the headline metrics: on test data with `--bootstrap n`, and on every evaluated
+   * split that has a group or (label, group) cell under SMALL_CELL_ROWS rows (see docs/small-cells.md).
+   */
   readonly intervals?: Readonly<Record<string, readonly [number, number]>>;
 }
 
 export interface GroupRow {
   readonly count: number;
+  /**
+   * Rows of the group whose true label is positive (`count - positives` are negative): the sizes of its (label,
+   * group) cells, on which TPR and FPR are measured. Absent in files written before it was added.
+   */
+  readonly positives?: number;
   readonly accuracy: number;
   readonly selectionRate: number;
   readonly tpr: number;

@@ -4,7 +4,7 @@ import { aggregateRuns, meanStd } from '../../src/report/aggregate-runs.ts';
 import { buildReport, configLabel, type BarChart, type ReportTable, type ScatterChart } from '../../src/report/build-report.ts';
 import { InputError } from '../../src/errors.ts';
 import type { MetricsFile } from '../../src/report/schema.ts';
-import { metricsOf, run, split } from './tiny-metrics.ts';
+import { group, metricsOf, run, split } from './tiny-metrics.ts';
 
 const sample = JSON.parse(readFileSync(new URL('../fixtures/metrics-sample.json', import.meta.url), 'utf8')) as MetricsFile;
 
@@ -161,5 +161,38 @@ describe('buildReport', () => {
   it('labels configurations without a penalty by the method alone', () => {
     expect(configLabel({ method: 'b1', constraint: 'none', alpha: 0 })).toBe('B1');
     expect(configLabel({ method: 'm2', constraint: 'dp', alpha: 0.3 })).toBe('M2 · dp · α=0.3');
+  });
+});
+
+describe('buildReport on a split with a small group', () => {
+  // group B: 30 test rows, 4 of them positive; intervals on test only
+  const test = split(0.8, 0.3, {
+    byGroup: { A: group({ count: 170, positives: 80 }), B: group({ count: 30, positives: 4 }) },
+    intervals: { equalizedOddsDifference: [0.05, 0.6], demographicParityDifference: [0.02, 0.5], worstGroupAccuracy: [0.5, 0.9], accuracy: [0.75, 0.85] },
+  });
+  const report = buildReport(metricsOf([run('b1', 'none', 0, 0, 0.85, 0.2, { splits: { test } }), run('m2', 'eo', 1, 0, 0.8, 0.3, { splits: { test } })]), { selected: 1 });
+
+  it('marks the test gaps with their interval in the results table, and names the small parts in its note', () => {
+    const table = block<ReportTable>(report, 'results');
+    expect(table.rows[1]?.cells.slice(4)).toEqual(['0.800 (0.750–0.850)', '0.300* (0.050–0.600)', '0.300* (0.020–0.500)', '0.650* (0.500–0.900)', '0.50']);
+    expect(table.note).toMatch(/\* Fewer than 50 rows behind this number .* Test: positives of group "B": 4 rows, negatives of group "B": 26 rows, group "B": 30 rows\.$/);
+  });
+
+  it('marks the key figure, the group table and the all-runs table; the training gap (groups of 100) is not marked', () => {
+    expect(report.keyFigures[0]?.value).toBe('0.300 → 0.300*');
+    expect(report.keyFigures[0]?.detail).toContain('* Rests on fewer than 50 test rows (positives of group "B": 4 rows, negatives of group "B": 26 rows), so it is mostly noise; 95% bootstrap interval (0.050–0.600).');
+    const groups = block<ReportTable>(report, 'group-rates');
+    expect(groups.rows.map((r) => r.cells[1])).toEqual(['170', '30*']);
+    expect(groups.rows[1]?.cells[3]).toMatch(/\*$/); // TPR on 4 positives
+    expect(groups.note).not.toContain('brackets');
+    const all = block<ReportTable>(report, 'all-runs');
+    expect(all.rows[1]?.cells.slice(5, 7)).toEqual(['0.300* (0.050–0.600)', '0.300']);
+  });
+
+  it('marks nothing when every group and cell has 50 rows or more', () => {
+    const plain = buildReport(fourRuns);
+    const text = JSON.stringify(plain);
+    expect(text).not.toContain('*');
+    expect(text).not.toContain('Fewer than 50');
   });
 });

@@ -27,9 +27,13 @@ export type MetricValues = { readonly [K in MetricName]: number };
  */
 export type DisparityMethod = 'between_groups' | 'to_overall';
 
-/** The (weighted) confusion counts of one group; `rows` counts rows whatever their weights. */
+/**
+ * The (weighted) confusion counts of one group; `rows` counts rows whatever their weights, and `positives` the rows
+ * whose true label is positive (so `rows - positives` the negatives): the sizes the group's rates rest on.
+ */
 export interface ConfusionCounts {
   readonly rows: number;
+  readonly positives: number;
   readonly tp: number;
   readonly fp: number;
   readonly tn: number;
@@ -194,6 +198,7 @@ export function groupMetrics(input: GroupMetricsInput): GroupMetrics {
 export function computeEncoded(enc: Encoded, multiplicity: ArrayLike<number> | undefined): GroupMetrics {
   const G = enc.groupKeys.length;
   const rows = new Float64Array(G);
+  const positives = new Float64Array(G);
   const tp = new Float64Array(G);
   const fp = new Float64Array(G);
   const tn = new Float64Array(G);
@@ -206,6 +211,7 @@ export function computeEncoded(enc: Encoded, multiplicity: ArrayLike<number> | u
     const g = group[i] as number;
     rows[g] = (rows[g] as number) + k;
     if (yTrue[i] === 1) {
+      positives[g] = (positives[g] as number) + k;
       if (yPred[i] === 1) tp[g] = (tp[g] as number) + w;
       else fn[g] = (fn[g] as number) + w;
     } else if (yPred[i] === 1) fp[g] = (fp[g] as number) + w;
@@ -217,13 +223,14 @@ export function computeEncoded(enc: Encoded, multiplicity: ArrayLike<number> | u
   const byGroup: [string, MetricValues][] = [];
   const counts: [string, ConfusionCounts][] = [];
   const values: [string, readonly string[]][] = [];
-  const total = { rows: 0, tp: 0, fp: 0, tn: 0, fn: 0 };
+  const total = { rows: 0, positives: 0, tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let g = 0; g < G; g++) {
     const r = rows[g] as number;
     if (r === 0) continue;
     const key = enc.groupKeys[g] as string;
-    const c: ConfusionCounts = { rows: r, tp: tp[g] as number, fp: fp[g] as number, tn: tn[g] as number, fn: fn[g] as number };
+    const c: ConfusionCounts = { rows: r, positives: positives[g] as number, tp: tp[g] as number, fp: fp[g] as number, tn: tn[g] as number, fn: fn[g] as number };
     total.rows += c.rows;
+    total.positives += c.positives;
     total.tp += c.tp;
     total.fp += c.fp;
     total.tn += c.tn;

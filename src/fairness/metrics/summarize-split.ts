@@ -1,6 +1,6 @@
 import type { GroupRow, SplitSummary } from '../../report/schema.ts';
 import { bootstrapIntervals, type BootstrapOptions, type Statistic } from './bootstrap.ts';
-import { groupMetrics, type GroupMetrics, type GroupMetricsInput, type MetricValues, type SensitiveFeature } from './group-metrics.ts';
+import { groupMetrics, type ConfusionCounts, type GroupMetrics, type GroupMetricsInput, type MetricValues, type SensitiveFeature } from './group-metrics.ts';
 import {
   accuracyEqualityDifference,
   demographicParityDifference,
@@ -71,7 +71,7 @@ export function summarizeSplit(
 
 /** A {@link SplitSummary} (without intervals) from an already computed {@link GroupMetrics}. */
 export function summaryFromMetrics(m: GroupMetrics): SplitSummary {
-  const byGroup = Object.fromEntries(m.groups.map((g) => [g, groupRow(m.counts[g]?.rows ?? 0, m.byGroup[g] as MetricValues)]));
+  const byGroup = Object.fromEntries(m.groups.map((g) => [g, groupRow(m.counts[g] as ConfusionCounts, m.byGroup[g] as MetricValues)]));
   return {
     rows: m.overallCounts.rows,
     accuracy: HEADLINE_METRICS.accuracy(m),
@@ -89,9 +89,10 @@ export function summaryFromMetrics(m: GroupMetrics): SplitSummary {
   };
 }
 
-function groupRow(count: number, v: MetricValues): GroupRow {
+function groupRow(c: ConfusionCounts, v: MetricValues): GroupRow {
   return {
-    count,
+    count: c.rows,
+    positives: c.positives,
     accuracy: v.accuracy,
     selectionRate: v.selectionRate,
     tpr: v.tpr,

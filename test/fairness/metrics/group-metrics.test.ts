@@ -25,9 +25,10 @@ const tiny = {
 describe('groupMetrics on hand-checkable data', () => {
   it('counts the confusion cells of each group', () => {
     const m = groupMetrics(tiny);
-    expect(m.counts.a).toEqual({ rows: 4, tp: 1, fp: 0, tn: 2, fn: 1 });
-    expect(m.counts.b).toEqual({ rows: 4, tp: 3, fp: 1, tn: 0, fn: 0 });
-    expect(m.overallCounts).toEqual({ rows: 8, tp: 4, fp: 1, tn: 2, fn: 1 });
+    // positives: rows whose true label is 1 (tp + fn without weights)
+    expect(m.counts.a).toEqual({ rows: 4, positives: 2, tp: 1, fp: 0, tn: 2, fn: 1 });
+    expect(m.counts.b).toEqual({ rows: 4, positives: 3, tp: 3, fp: 1, tn: 0, fn: 0 });
+    expect(m.overallCounts).toEqual({ rows: 8, positives: 5, tp: 4, fp: 1, tn: 2, fn: 1 });
   });
 
   it('computes error rate as (FP + FN) / n', () => {

@@ -23,8 +23,8 @@ describe('summarizeSplit', () => {
     expect(s.worstGroupAccuracy).toBe(1 / 2);
     expect(s.worstCellAccuracy).toBe(0); // (b, y=1): 0 of 1
     expect(s.byGroup).toEqual({
-      a: { count: 2, accuracy: 1, selectionRate: 1 / 2, tpr: 1, fpr: 0, fnr: 0, tnr: 1, auc: 1 },
-      b: { count: 2, accuracy: 1 / 2, selectionRate: 0, tpr: 0, fpr: 0, fnr: 1, tnr: 1, auc: 1 },
+      a: { count: 2, positives: 1, accuracy: 1, selectionRate: 1 / 2, tpr: 1, fpr: 0, fnr: 0, tnr: 1, auc: 1 },
+      b: { count: 2, positives: 1, accuracy: 1 / 2, selectionRate: 0, tpr: 0, fpr: 0, fnr: 1, tnr: 1, auc: 1 },
     });
     expect(s.intervals).toBeUndefined();
   });
