@@ -1,17 +1,17 @@
 /**
  * `fairhead predict --images DIR --labels FILE --id COL`: the output's id column copies COL of the labels CSV (and
- * is the image's file name without --id). Images are generated here with sharp; the model is a small cnn.
+ * is the image's file name without --id). Images are generated with sharp; the model is a small cnn.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsvText } from '../../src/data/csv-table.ts';
 import { predictWithModel } from '../../src/pipeline/predict.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
+import { makeImageFolder } from '../support/data.ts';
 
 const bin = fileURLToPath(new URL('../../bin/fairhead.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fairhead-predict-images-'));
@@ -24,30 +24,10 @@ interface Face {
   readonly id: string;
 }
 
-/**
- * 48 images of 24 x 24 (PNG and JPEG in turn): a background whose shade is the group (`white`) and a square whose
- * colour is the label (`gender`), with seeded noise; ids unlike the file names, one holding a comma.
- */
+/** 48 generated images of 24 x 24 (test/support/data.ts) and faces.csv (file,gender,white,id), ids unlike the file names, one holding a comma. */
 async function writeFaces(): Promise<{ images: string; labels: string; faces: Face[] }> {
-  const images = join(dir, 'images');
-  mkdirSync(images, { recursive: true });
-  const faces: Face[] = [];
-  let state = 7;
-  const noise = (): number => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 40;
-  for (let i = 0; i < 48; i++) {
-    const gender = i % 2;
-    const white = Math.floor(i / 2) % 2;
-    const pixels = Buffer.alloc(24 * 24 * 3);
-    for (let p = 0; p < 24 * 24; p++) {
-      const inSquare = p % 24 >= 6 && p % 24 < 18 && Math.floor(p / 24) >= 6 && Math.floor(p / 24) < 18;
-      const base = inSquare ? (gender === 1 ? [220, 60, 60] : [60, 60, 220]) : white === 1 ? [200, 200, 200] : [70, 70, 70];
-      for (let c = 0; c < 3; c++) pixels[p * 3 + c] = Math.max(0, Math.min(255, Math.round((base[c] as number) + noise())));
-    }
-    const file = `face-${String(i).padStart(2, '0')}.${i % 3 === 0 ? 'png' : 'jpg'}`;
-    const image = sharp(pixels, { raw: { width: 24, height: 24, channels: 3 } });
-    await (file.endsWith('png') ? image.png() : image.jpeg({ quality: 92 })).toFile(join(images, file));
-    faces.push({ file, gender, white, id: i === 5 ? 'case 5, left' : `P${1000 + i}` });
-  }
+  const { images, rows } = await makeImageFolder(dir, { count: 48, size: 24, groups: 2 });
+  const faces = rows.map((r, i) => ({ file: r.file, gender: r.label, white: r.group, id: i === 5 ? 'case 5, left' : `P${1000 + i}` }));
   const labels = join(dir, 'faces.csv');
   const field = (v: string): string => (v.includes(',') ? `"${v}"` : v);
   writeFileSync(labels, `file,gender,white,id\n${faces.map((f) => `${f.file},${f.gender},${f.white},${field(f.id)}`).join('\n')}\n`);
