@@ -100,8 +100,8 @@ export interface SplitSummary {
   readonly worstCellAccuracy: number;
   readonly byGroup: Readonly<Record<string, GroupRow>>;
   /**
-   * Seeded bootstrap 95% intervals of the headline metrics: on test data with `--bootstrap n`, and on every evaluated
-   * split that has a group or (label, group) cell under SMALL_CELL_ROWS rows (see docs/small-cells.md).
+   * Seeded bootstrap 95% intervals of the headline metrics: on test data with `--bootstrap n`, and on the train,
+   * validation and test splits that have a group or (label, group) cell under SMALL_CELL_ROWS rows (docs/small-cells.md).
    */
   readonly intervals?: Readonly<Record<string, readonly [number, number]>>;
 }
