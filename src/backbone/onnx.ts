@@ -6,9 +6,14 @@
  * `embeddingNode`. The original layer's weights are read from the graph too (Gemm transB, alpha and beta applied):
  * `shippedHead` reproduces the model's own predictions from the embedding, the "shipped" baseline.
  *
+ * Any number of inputs is fed by name ({@link OnnxBackbone.embedBatch}): one float tensor of rows (CSV columns, or
+ * a preprocessed image), or the int64 token ids, attention mask and token types of a text model. Weights kept in
+ * external data files beside the model (`model.onnx_data`, per-tensor files) are read from the model's folder.
+ *
  * Loading only parses protobuf data and hands the bytes to onnxruntime: nothing in the file is executed as code
  * (no custom-op libraries are registered).
  */
+import { dirname, resolve } from 'node:path';
 import { FairheadError, InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import { LinearHead } from '../head/linear-head.ts';
@@ -17,13 +22,26 @@ import {
   decodeModel,
   findFinalLinearLayer,
   floatParameterCount,
+  describeInputs,
+  externalTensors,
+  gatherTableRows,
   metadataClasses,
-  modelInput,
+  modelInputs,
   onnx,
   readModelBytes,
   type FinalLinearLayer,
   type GraphProto,
+  type ModelInput,
 } from './_internal/onnx-graph.ts';
+
+export type { ModelInput } from './_internal/onnx-graph.ts';
+
+/** A tensor fed to a model input by name: `dims[0]` is the rows of the batch. */
+export interface FeedTensor {
+  readonly type: 'float32' | 'int64' | 'int32';
+  readonly data: Float32Array | BigInt64Array | Int32Array;
+  readonly dims: readonly number[];
+}
 import { createSession, ort } from './_internal/onnx-session.ts';
 
 /** Options of {@link loadOnnxBackbone}. */
@@ -41,12 +59,18 @@ export interface OnnxBackbone extends Backbone {
   readonly kind: 'onnx';
   /** The model file. */
   readonly file: string;
-  /** Name of the model's input tensor. */
+  /** Every input of the model, in graph order: name, element type, dimensions (strings name dynamic ones). */
+  readonly inputs: readonly ModelInput[];
+  /** Name of the model's first input tensor. */
   readonly inputName: string;
-  /** The input's dimensions: numbers are fixed, strings name dynamic ones (the batch, e.g. `N`). */
+  /** The first input's dimensions: numbers are fixed, strings name dynamic ones (the batch, e.g. `N`). */
   readonly inputShape: readonly (number | string)[];
-  /** Values per input row: the product of the input's dimensions after the batch (e.g. C*H*W). */
+  /** Values per row of the first input: the product of its dimensions after the batch (e.g. C*H*W); NaN when one is dynamic. */
   readonly inputFeatures: number;
+  /** Rows of the embedding table that input `name` indexes (a text model's vocabulary), when the graph shows it. */
+  vocabularyRows(name: string): number | undefined;
+  /** True when some weights are in external data files beside the model. */
+  readonly externalData: boolean;
   readonly embeddingDim: number;
   /** The tensor used as the embedding (the input of the final linear layer). */
   readonly embeddingNode: string;
@@ -58,9 +82,16 @@ export interface OnnxBackbone extends Backbone {
   readonly classes?: readonly string[];
   /**
    * Embeddings of the rows of `x` (`x.rows x inputFeatures`; for image models each row is one NCHW float32 image
-   * flattened as C*H*W), run in batches: float32 `x.rows x embeddingDim`.
+   * flattened as C*H*W), run in batches: float32 `x.rows x embeddingDim`. Only for a model with one float input of
+   * fixed size after the batch (InputError listing the inputs otherwise).
    */
   embed(x: Matrix): Promise<Matrix>;
+  /**
+   * Embeddings of one batch of `rows` rows given as one tensor per model input, by name (every input of the model
+   * must be fed; `dims[0]` = rows). Split into runs of `batchSize` rows (or padded to a fixed batch size).
+   * An onnxruntime failure on the data (e.g. a token id beyond the vocabulary) is an InputError naming the file.
+   */
+  embedBatch(feeds: Readonly<Record<string, FeedTensor>>, rows: number): Promise<Matrix>;
   /** Release onnxruntime's session. */
   close(): Promise<void>;
 }
@@ -117,66 +148,110 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
   const bytes = readModelBytes(file);
   const model = decodeModel(bytes, file);
   const graph = model.graph as GraphProto;
-  const input = modelInput(graph, file);
+  const inputs = modelInputs(graph);
+  if (inputs.length === 0) throw new InputError(`${file}: the model has no inputs; expected at least one feature, image or token input`);
+  const first = inputs[0] as ModelInput;
   const layer = findFinalLinearLayer(graph, file, options.embeddingNode);
   const nClasses = classCount(layer);
   const classes = metadataClasses(model, nClasses);
   const headClasses = classes ?? Array.from({ length: nClasses }, (_, i) => String(i));
   const shippedHead = shippedHeadOf(layer, headClasses);
-  const identity = layer.embeddingTensor === input.name;
+  const identity = layer.embeddingTensor === first.name && inputs.length === 1;
+  const externalData = externalTensors(graph).length > 0;
+  const settings = { threads: options.threads, ...(externalData ? { externalDataFolder: resolve(dirname(file)) } : {}) };
   // The embedding session reports a too-new IR version or opset like the original would. Without a network in
   // front of the head (the embedding is the input), the original model is still loaded once to validate it.
-  const session = await createSession(identity ? bytes : embeddingGraphBytes(bytes, layer.embeddingTensor), file, { threads: options.threads });
+  const session = await createSession(identity ? bytes : embeddingGraphBytes(bytes, layer.embeddingTensor), file, settings);
   if (identity) await session.release();
-  const fixedBatch = typeof input.shape[0] === 'number' ? input.shape[0] : undefined;
+  const fixedBatch = typeof first.shape[0] === 'number' ? first.shape[0] : undefined;
   const batchSize = fixedBatch ?? options.batchSize ?? 256;
   const d = layer.inputDim;
+  let features = 1;
+  for (const dim of first.shape.slice(1)) features *= typeof dim === 'number' ? dim : NaN;
+  const tableRows = new Map(inputs.filter((i) => i.type.startsWith('int')).map((i) => [i.name, gatherTableRows(graph, i.name)]));
   let closed = false;
 
+  async function runOnce(feeds: Readonly<Record<string, FeedTensor>>, rows: number): Promise<Float32Array> {
+    const feed: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) feed[name] = new ort.Tensor(t.type, t.data, [...t.dims]);
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await session.run(feed);
+    } catch (error) {
+      const message = String((error as Error).message ?? error).replace(/\s+/g, ' ').replace(/^\S+\.(?:cc|h):\d+ \S+ /, '');
+      throw new InputError(`${file}: onnxruntime cannot run the model on this data (${message.slice(0, 300)}); expected inputs ${describeInputs(inputs)}`);
+    }
+    const value = result[layer.embeddingTensor] as ort.Tensor | undefined;
+    if (!value || value.data.length !== rows * d) {
+      throw new ShapeError(`${file}: embedding "${layer.embeddingTensor}" has ${value?.data.length ?? 0} values for ${rows} rows, expected ${rows} x ${d}`);
+    }
+    const values = value.data as Float32Array | Float64Array;
+    const out = values instanceof Float32Array ? values.slice() : Float32Array.from(values);
+    value.dispose();
+    return out;
+  }
+
+  async function embedBatch(feeds: Readonly<Record<string, FeedTensor>>, rows: number): Promise<Matrix> {
+    const missing = inputs.filter((i) => feeds[i.name] === undefined);
+    const unknown = Object.keys(feeds).filter((k) => !inputs.some((i) => i.name === k));
+    if (missing.length > 0 || unknown.length > 0) {
+      throw new InputError(`${file}: cannot tell what to feed ${missing.map((i) => `"${i.name}"`).join(', ') || unknown.map((k) => `"${k}"`).join(', ')}; the model's inputs are ${describeInputs(inputs)}`);
+    }
+    if (identity) {
+      const x = feeds[first.name] as FeedTensor;
+      return { data: Float32Array.from(x.data as Float32Array), rows, cols: d };
+    }
+    if (closed) throw new FairheadError(`${file}: the backbone was closed; load it again to embed more rows`);
+    const out = new Float32Array(rows * d);
+    for (let start = 0; start < rows; start += batchSize) {
+      const n = Math.min(batchSize, rows - start);
+      const runRows = fixedBatch ?? n;
+      const part: Record<string, FeedTensor> = {};
+      for (const [name, t] of Object.entries(feeds)) {
+        const per = t.data.length / rows;
+        const slice = t.data.subarray(start * per, (start + n) * per);
+        let data = slice;
+        if (runRows !== n) {
+          data = new (slice.constructor as new (length: number) => typeof slice)(runRows * per);
+          data.set(slice as never);
+        }
+        part[name] = { type: t.type, data, dims: [runRows, ...t.dims.slice(1)] };
+      }
+      const z = await runOnce(part, runRows);
+      out.set(z.subarray(0, n * d), start * d);
+    }
+    return { data: out, rows, cols: d };
+  }
+
   async function embed(x: Matrix): Promise<Matrix> {
-    if (x.cols !== input.features) {
+    if (inputs.length !== 1 || first.type !== 'float32' || Number.isNaN(features)) {
+      throw new InputError(`${file}: rows of numbers feed one float input of fixed size; the model's inputs are ${describeInputs(inputs)}`);
+    }
+    if (x.cols !== features) {
       throw new InputError(
-        `${file}: model input "${input.name}" expects ${input.features} features per row (shape [${input.shape.join(', ')}]), the data has ${x.cols}`,
+        `${file}: model input "${first.name}" expects ${features} features per row (shape [${first.shape.join(', ')}]), the data has ${x.cols}`,
       );
     }
     if (identity) return { data: Float32Array.from(x.data), rows: x.rows, cols: d };
-    if (closed) throw new FairheadError(`${file}: the backbone was closed; load it again to embed more rows`);
-    const out = new Float32Array(x.rows * d);
-    const f = input.features;
-    for (let start = 0; start < x.rows; start += batchSize) {
-      const n = Math.min(batchSize, x.rows - start);
-      const rows = fixedBatch ?? n;
-      let data = x.data.subarray(start * f, (start + n) * f);
-      if (rows !== n) {
-        const padded = new Float32Array(rows * f);
-        padded.set(data);
-        data = padded;
-      }
-      const feed = new ort.Tensor('float32', data, [rows, ...(input.shape.slice(1) as number[])]);
-      const result = await session.run({ [input.name]: feed });
-      const value = result[layer.embeddingTensor] as ort.Tensor | undefined;
-      if (!value || value.data.length !== rows * d) {
-        throw new ShapeError(`${file}: embedding "${layer.embeddingTensor}" has ${value?.data.length ?? 0} values for ${rows} rows, expected ${rows} x ${d}`);
-      }
-      const values = value.data as Float32Array | Float64Array;
-      out.set(values instanceof Float32Array ? values.subarray(0, n * d) : Float32Array.from(values.subarray(0, n * d)), start * d);
-      value.dispose();
-    }
-    return { data: out, rows: x.rows, cols: d };
+    return embedBatch({ [first.name]: { type: 'float32', data: x.data, dims: [x.rows, ...(first.shape.slice(1) as number[])] } }, x.rows);
   }
 
   const backbone: OnnxBackbone = {
     kind: 'onnx',
     file,
-    inputName: input.name,
-    inputShape: input.shape,
-    inputFeatures: input.features,
+    inputs,
+    inputName: first.name,
+    inputShape: first.shape,
+    inputFeatures: features,
+    vocabularyRows: (name) => tableRows.get(name),
+    externalData,
     embeddingDim: d,
     embeddingNode: layer.embeddingTensor,
     parameterCount: floatParameterCount(graph, layer.constantNames),
     shippedHead,
     ...(classes ? { classes } : {}),
     embed,
+    embedBatch,
     close: async () => {
       if (!identity && !closed) await session.release();
       closed = true;

@@ -14,18 +14,27 @@
  * - K-class head (K logits): K logits; a Sigmoid after the original layer becomes a Softmax.
  * The output's last dimension is updated when the number of logits differs from N (a head trained for other classes).
  * Model metadata `classes` is set to the head's class names (JSON array).
+ *
+ * A model whose weights are in external data files (`model.onnx` + `model.onnx_data`, or one file per tensor) is
+ * written the same way: `fair.onnx` plus one `fair.onnx_data` holding every external tensor still used (the
+ * replaced layer's are left out), so the two files can be moved together anywhere.
  */
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import {
   constantTensors,
   decodeModel,
+  externalRange,
+  externalTensors,
   findFinalLinearLayer,
   onnx,
   readModelBytes,
   toNumber,
   type GraphProto,
+  type ModelProto,
   type NodeProto,
   type TensorProto,
 } from '../backbone/_internal/onnx-graph.ts';
@@ -137,8 +146,84 @@ export async function exportOnnxWithHead(sourceFile: string, head: LinearHead, o
   model.metadataProps = metadata.map((p) => onnx.StringStringEntryProto.create(p));
   model.docString = `${model.docString ? `${model.docString}\n` : ''}Final linear layer replaced by a fairhead LinearHead (${head.classes.length} classes).`;
 
-  const out = onnx.ModelProto.encode(model).finish();
-  const check = await createSession(out, outFile, { threads: 1 });
-  await check.release();
-  writeFileAtomic(outFile, out);
+  await saveOnnxModel(model, sourceFile, outFile);
+}
+
+const COPY_CHUNK = 1 << 26;
+
+/**
+ * Write `model` (decoded from `sourceFile`) to `outFile`, checked by loading it in onnxruntime first. Tensors in
+ * external data files are copied, in chunks, into one `<outFile name>_data` beside `outFile` and the model points
+ * there; both files are written through temporary names, and nothing is left behind when the check fails.
+ *
+ * @example
+ * await saveOnnxModel(decodeModel(bytes, 'in/model.onnx'), 'in/model.onnx', 'out/fair.onnx'); // out/fair.onnx (+ out/fair.onnx_data)
+ */
+export async function saveOnnxModel(model: ModelProto, sourceFile: string, outFile: string): Promise<void> {
+  const external = externalTensors(model.graph as GraphProto);
+  if (external.length === 0) {
+    const out = onnx.ModelProto.encode(model).finish();
+    const check = await createSession(out, outFile, { threads: 1 });
+    await check.release();
+    writeFileAtomic(outFile, out);
+    return;
+  }
+  const dataName = `${basename(outFile)}_data`;
+  const dataFile = resolve(dirname(outFile), dataName);
+  const tmp = `${dataFile}.${process.pid}.tmp`;
+  const ranges = external.map((t) => externalRange(t, sourceFile));
+  let renamed = false;
+  try {
+    mkdirSync(dirname(dataFile), { recursive: true });
+    const out = openSync(tmp, 'w');
+    let offset = 0;
+    try {
+      const buffer = new Uint8Array(COPY_CHUNK);
+      external.forEach((t, i) => {
+        const r = ranges[i] as (typeof ranges)[number];
+        const src = openSync(r.path, 'r');
+        try {
+          const length = r.length ?? fstatSync(src).size - r.offset;
+          for (let done = 0; done < length; ) {
+            const n = readSync(src, buffer, 0, Math.min(COPY_CHUNK, length - done), r.offset + done);
+            if (n === 0) throw new InputError(`${r.path}: ends before tensor "${t.name ?? ''}" (${length} bytes at offset ${r.offset})`);
+            writeSync(out, buffer, 0, n);
+            done += n;
+          }
+          t.externalData = [
+            { key: 'location', value: dataName },
+            { key: 'offset', value: String(offset) },
+            { key: 'length', value: String(length) },
+          ].map((e) => onnx.StringStringEntryProto.create(e));
+          offset += length;
+        } finally {
+          closeSync(src);
+        }
+      });
+    } finally {
+      closeSync(out);
+    }
+    renameSync(tmp, dataFile);
+    renamed = true;
+    const bytes = onnx.ModelProto.encode(model).finish();
+    const check = await createSession(bytes, outFile, { threads: 1, externalDataFolder: dirname(dataFile) });
+    await check.release();
+    writeFileAtomic(outFile, bytes);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    if (renamed) rmSync(dataFile, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'ENOSPC' || code === 'EISDIR') {
+      throw new InputError(`${dataFile}: cannot write (${code}); choose another output folder`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Copy the ONNX model `sourceFile` to `outFile` with its external data, if any (see {@link saveOnnxModel}).
+ */
+export async function copyOnnxModel(sourceFile: string, outFile: string): Promise<void> {
+  const model = decodeModel(readModelBytes(sourceFile), sourceFile);
+  await saveOnnxModel(model, sourceFile, outFile);
 }

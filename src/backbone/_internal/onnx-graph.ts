@@ -2,7 +2,8 @@
  * Reading an ONNX graph with onnx-proto: decoding (never evaluating anything), constant tensors, the model's
  * input, and the final linear layer of a classifier (the layer whose input is the embedding).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { InputError } from '../../errors.ts';
 
@@ -47,12 +48,105 @@ export function decodeModel(bytes: Uint8Array, file: string): ModelProto {
   if (!graph || (graph.node ?? []).length === 0 || (graph.output ?? []).length === 0) {
     throw new InputError(`${file}: not a valid ONNX model (no graph with nodes and outputs); expected a .onnx file`);
   }
-  for (const t of graph.initializer ?? []) {
-    if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-      throw new InputError(`${file}: tensor "${t.name ?? ''}" is stored in an external data file; expected a self-contained .onnx file (save it with all tensors inside)`);
+  checkExternalData(model, file);
+  return model;
+}
+
+/** Where one tensor's bytes are in an external data file (ONNX's `external_data` entries). */
+export interface ExternalRange {
+  /** The file, as written in the model (relative to the model's folder). */
+  readonly location: string;
+  /** Absolute path of the file. */
+  readonly path: string;
+  readonly offset: number;
+  /** Bytes; undefined means to the end of the file. */
+  readonly length: number | undefined;
+}
+
+/** True when `t` keeps its values in an external file. */
+export function isExternal(t: TensorProto): boolean {
+  return t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL;
+}
+
+/**
+ * The external data range of tensor `t` of model `file`. The location must be a relative path inside the model's
+ * folder (no absolute path, no ".."): a model may not make fairhead read files elsewhere. InputError naming the
+ * tensor otherwise.
+ */
+export function externalRange(t: TensorProto, file: string): ExternalRange {
+  const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = entries.get('location') ?? '';
+  const name = t.name ?? '';
+  if (location === '' || isAbsolute(location) || normalize(location).split(/[\\/]/).includes('..')) {
+    throw new InputError(`${file}: tensor "${name}" names external data "${location}"; expected a file name relative to the model's folder (no absolute path, no "..")`);
+  }
+  const dir = resolve(dirname(file));
+  const path = join(dir, location);
+  if (!path.startsWith(dir + sep)) throw new InputError(`${file}: tensor "${name}" names external data "${location}" outside the model's folder`);
+  const offset = Number(entries.get('offset') ?? '0');
+  const lengthText = entries.get('length');
+  const length = lengthText === undefined ? undefined : Number(lengthText);
+  if (!(Number.isInteger(offset) && offset >= 0) || (length !== undefined && !(Number.isInteger(length) && length >= 0))) {
+    throw new InputError(`${file}: tensor "${name}" has external data offset "${entries.get('offset') ?? ''}" / length "${lengthText ?? ''}"; expected non-negative integers`);
+  }
+  return { location, path, offset, length };
+}
+
+/**
+ * Check every external data reference of `model` (loaded from `file`): a safe location (see {@link externalRange}),
+ * a file that exists, a range inside it. Returns the distinct files, empty for a self-contained model.
+ * Errors: InputError naming the tensor and the file (`model.onnx: tensor "W" is stored in "model.onnx_data", which
+ * is missing beside the model; expected the model's external data file(s) in its folder`).
+ */
+export function checkExternalData(model: ModelProto, file: string): string[] {
+  const files = new Map<string, number>();
+  for (const t of externalTensors(model.graph as GraphProto)) {
+    const r = externalRange(t, file);
+    let size = files.get(r.path);
+    if (size === undefined) {
+      try {
+        const fd = openSync(r.path, 'r');
+        size = fstatSync(fd).size;
+        closeSync(fd);
+      } catch {
+        throw new InputError(`${file}: tensor "${t.name ?? ''}" is stored in "${r.location}", which is missing beside the model; expected the model's external data file(s) in its folder`);
+      }
+      files.set(r.path, size);
+    }
+    if (r.offset + (r.length ?? 0) > size) {
+      throw new InputError(`${file}: tensor "${t.name ?? ''}" reads bytes ${r.offset}..${r.offset + (r.length ?? 0)} of "${r.location}", which has ${size}; expected the external data file saved with this model`);
     }
   }
-  return model;
+  return [...files.keys()];
+}
+
+/** Initializers and Constant-node tensors of a graph whose values are in external files. */
+export function externalTensors(graph: GraphProto): TensorProto[] {
+  const out = (graph.initializer ?? []).filter(isExternal);
+  for (const n of graph.node ?? []) {
+    const t = n.attribute?.find((a) => a.name === 'value')?.t;
+    if (n.opType === 'Constant' && t && isExternal(t)) out.push(t);
+  }
+  return out;
+}
+
+/** The bytes of an external tensor, read from its file. */
+export function readExternalBytes(t: TensorProto, file: string): Uint8Array {
+  const r = externalRange(t, file);
+  const fd = openSync(r.path, 'r');
+  try {
+    const length = r.length ?? fstatSync(fd).size - r.offset;
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, out, done, length - done, r.offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Number of elements of a tensor with `dims`. */
@@ -66,7 +160,7 @@ export function elementCount(dims: readonly (number | { toNumber(): number })[])
 export function tensorValues(t: TensorProto, file: string): Float64Array {
   const count = elementCount(t.dims ?? []);
   const type = t.dataType ?? 0;
-  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  const raw = isExternal(t) ? readExternalBytes(t, file) : t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   let out: Float64Array;
   if (type === DT.FLOAT) {
     out = raw ? Float64Array.from(readRaw(raw, 4, (v, o) => v.getFloat32(o, true))) : Float64Array.from(t.floatData ?? []);
@@ -120,34 +214,68 @@ export function constantTensors(graph: GraphProto): Map<string, TensorProto> {
   return out;
 }
 
-/** The one real input of the model (graph inputs that are not initializers). */
+/** One input of the model (a graph input that is not an initializer). */
 export interface ModelInput {
   readonly name: string;
-  /** Dimensions: numbers are fixed, strings name a dynamic dimension (e.g. the batch `N`). */
+  /** Element type as onnxruntime names it: `float32`, `int64`, `int32`, ... (`tensor` type name otherwise). */
+  readonly type: string;
+  /** Dimensions: numbers are fixed, strings name a dynamic dimension (e.g. the batch `N`, or `?` when unnamed). */
   readonly shape: readonly (number | string)[];
+}
+
+const ORT_TYPES: Readonly<Record<number, string>> = {
+  [DT.FLOAT]: 'float32',
+  [DT.DOUBLE]: 'float64',
+  [DT.FLOAT16]: 'float16',
+  [DT.INT64]: 'int64',
+  [DT.INT32]: 'int32',
+  [DT.INT8]: 'int8',
+  [DT.UINT8]: 'uint8',
+  [DT.BOOL]: 'bool',
+  [DT.STRING]: 'string',
+};
+
+/** The model's inputs, in graph order (initializers listed as inputs, as IR < 4 does, are left out). */
+export function modelInputs(graph: GraphProto): ModelInput[] {
+  const inits = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  return (graph.input ?? [])
+    .filter((i) => !inits.has(i.name ?? ''))
+    .map((input) => {
+      const tensor = input.type?.tensorType;
+      const type = tensor ? (ORT_TYPES[tensor.elemType ?? 0] ?? String(DT[tensor.elemType ?? 0] ?? tensor.elemType).toLowerCase()) : 'non-tensor';
+      const dims = tensor?.shape?.dim ?? [];
+      const shape = dims.map((d, i) => (d.dimValue !== null && d.dimValue !== undefined && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : d.dimParam || (i === 0 ? 'N' : '?')));
+      return { name: input.name ?? '', type, shape };
+    });
+}
+
+/** `"input_ids" int64 [batch, sequence], "attention_mask" int64 [batch, sequence]`: for messages. */
+export function describeInputs(inputs: readonly ModelInput[]): string {
+  return inputs.map((i) => `"${i.name}" ${i.type} [${i.shape.join(', ')}]`).join(', ');
+}
+
+/** A single float input with fixed sizes after the batch: what a row of numeric features feeds. */
+export interface FeatureInput extends ModelInput {
   /** Values per row: the product of all dimensions but the first. */
   readonly features: number;
 }
 
-/** Find the model's input and check it is a float tensor with fixed non-batch dimensions. */
-export function modelInput(graph: GraphProto, file: string): ModelInput {
-  const inits = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
-  const inputs = (graph.input ?? []).filter((i) => !inits.has(i.name ?? ''));
+/**
+ * Check that the model takes one float tensor of rows with fixed non-batch dimensions (a row of numeric
+ * features, or a flattened fixed-size image) and return it; InputError naming `file` and the inputs otherwise.
+ */
+export function featureInput(inputs: readonly ModelInput[], file: string): FeatureInput {
   if (inputs.length !== 1) {
-    throw new InputError(`${file}: the model has ${inputs.length} inputs (${inputs.map((i) => `"${i.name ?? ''}"`).join(', ')}); expected exactly one feature input`);
+    throw new InputError(`${file}: the model has ${inputs.length} inputs (${describeInputs(inputs)}); expected exactly one feature input (a text model needs --text-column)`);
   }
-  const input = inputs[0] as ValueInfoProto;
-  const name = input.name ?? '';
-  const tensor = input.type?.tensorType;
-  if (!tensor || tensor.elemType !== DT.FLOAT) {
-    const got = tensor ? (DT[tensor.elemType ?? 0] ?? String(tensor.elemType)) : 'a non-tensor value';
-    throw new InputError(`${file}: model input "${name}" has element type ${got}; expected float (float32 features)`);
+  const input = inputs[0] as ModelInput;
+  const { name, shape } = input;
+  if (input.type !== 'float32') {
+    throw new InputError(`${file}: model input "${name}" has element type ${input.type}; expected float (float32 features)${input.type.startsWith('int') ? ' (token ids? give --text-column and a tokenizer.json)' : ''}`);
   }
-  const dims = tensor.shape?.dim ?? [];
-  if (dims.length < 2) {
-    throw new InputError(`${file}: model input "${name}" has ${dims.length} dimensions; expected [batch, features...] (at least 2)`);
+  if (shape.length < 2) {
+    throw new InputError(`${file}: model input "${name}" has ${shape.length} dimensions; expected [batch, features...] (at least 2)`);
   }
-  const shape = dims.map((d, i) => (d.dimValue !== null && d.dimValue !== undefined && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : d.dimParam || (i === 0 ? 'N' : '?')));
   let features = 1;
   for (let i = 1; i < shape.length; i++) {
     const d = shape[i];
@@ -156,7 +284,24 @@ export function modelInput(graph: GraphProto, file: string): ModelInput {
     }
     features *= d;
   }
-  return { name, shape, features };
+  return { ...input, features };
+}
+
+/**
+ * Rows of the embedding table that `input` indexes: the constant first input of a Gather node whose indices are
+ * `input` (directly or through a Cast), e.g. BERT's word embeddings fed by `input_ids`; undefined when not found.
+ */
+export function gatherTableRows(graph: GraphProto, input: string): number | undefined {
+  const consts = constantTensors(graph);
+  const names = new Set([input]);
+  for (const n of graph.node ?? []) if (n.opType === 'Cast' && names.has(n.input?.[0] ?? '')) names.add(n.output?.[0] ?? '');
+  for (const n of graph.node ?? []) {
+    if (n.opType !== 'Gather' || !names.has(n.input?.[1] ?? '')) continue;
+    const table = consts.get(n.input?.[0] ?? '');
+    const rows = table?.dims?.[0];
+    if (rows !== undefined) return toNumber(rows);
+  }
+  return undefined;
 }
 
 /** What follows the final linear layer before the graph output. */

@@ -7,6 +7,8 @@ import { InputError } from '../../errors.ts';
 /** Threading of a session: `threads` intra-op threads (default: onnxruntime's choice, one per core). */
 export interface SessionSettings {
   readonly threads?: number | undefined;
+  /** Folder holding the model's external data files (a model loaded from bytes has no folder of its own). */
+  readonly externalDataFolder?: string | undefined;
 }
 
 /**
@@ -16,6 +18,7 @@ export interface SessionSettings {
 export async function createSession(bytes: Uint8Array, file: string, settings: SessionSettings = {}): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = { executionMode: 'sequential', interOpNumThreads: 1, logSeverityLevel: 3 };
   if (settings.threads !== undefined) options.intraOpNumThreads = settings.threads;
+  if (settings.externalDataFolder !== undefined) options.extra = { session: { model_external_initializers_file_folder_path: settings.externalDataFolder } };
   try {
     return await ort.InferenceSession.create(bytes, options);
   } catch (error) {
