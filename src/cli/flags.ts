@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { createProgress, type Progress } from '../progress.ts';
+import { IMAGE_FITS, type ImageFit } from '../data/images.ts';
+import { IMAGE_RESAMPLES, type ImageResample, type PixelSize } from '../data/image-preprocessing.ts';
 import {
   CONSTRAINTS,
   METHODS,
@@ -36,11 +38,23 @@ export function addDataFlags(cmd: Command): Command {
     .option('--test-fraction <f>', 'share held out for test when no file is given', '0.2')
     .option('--split-seed <n>', 'seed of the train/validation/test split', '0')
     .option('--strict', 'fail on an unreadable image instead of skipping it')
+    .option('--text-column <col>', 'with --data and an onnx: text model: the column holding each row\'s text')
     .option('--backbone <name>', 'mlp (pre-trained here on CSV), cnn (a small ResNet pre-trained here on images), onnx:FILE, face-api (images) or embeddings')
     .option('--embedding-node <name>', 'ONNX tensor entering the last layer (default: found automatically)')
     .option('--hidden <sizes>', 'mlp hidden layer sizes, comma-separated')
     .option('--epochs <n>', 'mlp / cnn pre-training epochs (mlp stops early on validation)')
-    .option('--image-size <px>', 'cnn: side of the square images it trains on', '64')
+    .option('--image-size <px>', 'cnn: side of the square images it trains on (default 64); onnx: resize to N (a square, or the shortest edge with --crop) or HxW')
+    .option('--preprocess <file>', 'onnx image model: preprocessor_config.json (Hugging Face) or timm config (default: preprocessor_config.json beside the model)')
+    .option('--crop <px>', 'onnx image model: centre crop N or HxW after the resize')
+    .option('--image-mean <r,g,b>', 'onnx image model: per-channel mean subtracted after rescaling to [0, 1], e.g. 0.485,0.456,0.406')
+    .option('--image-std <r,g,b>', 'onnx image model: per-channel standard deviation divided by, e.g. 0.229,0.224,0.225')
+    .option('--input-size <CxHxW>', 'onnx image model with a dynamic height and width: the size to feed, e.g. 3x224x224')
+    .option('--image-fit <fit>', `onnx image model: how an exact resize keeps the aspect ratio: ${IMAGE_FITS.join(', ')}`)
+    .option('--resample <filter>', `onnx image model: resize filter (Pillow's, byte-exact): ${IMAGE_RESAMPLES.join(', ')}`)
+    .option('--channels <order>', 'onnx image model: channel order the model takes: rgb or bgr')
+    .option('--layout <layout>', 'onnx image model: nchw (channels first) or nhwc (default: from the model\'s input shape)')
+    .option('--tokenizer <file>', 'onnx text model: tokenizer.json (default: tokenizer.json beside the model)')
+    .option('--max-length <n>', 'onnx text model: tokens per text at most, special tokens included (default: the model\'s or tokenizer\'s, else 512)')
     .option('--cache-dir <dir>', 'embedding cache folder', '.fairhead-cache')
     .option('--max-memory <size>', 'memory budget, e.g. 512MB or 2GB: a larger .npy embeddings file is streamed from disk')
     .option('--config <file>', 'JSON file with the same keys as the flags (camelCase); flags given override it');
@@ -126,7 +140,19 @@ export function dataOptionsFrom(flags: RawFlags): DataOptions & BackboneOptions 
     ...opt('embeddingNode', str(flags, 'embeddingNode')),
     ...opt('hidden', hidden === undefined ? undefined : numberList(hidden, '--hidden', { min: 1, integer: true })),
     ...opt('epochs', num(flags, 'epochs', '--epochs', { min: 1, integer: true })),
-    ...opt('imageSize', num(flags, 'imageSize', '--image-size', { min: 8, integer: true })),
+    ...opt('imageSize', pixelSize(str(flags, 'imageSize'), '--image-size')),
+    ...opt('textColumn', str(flags, 'textColumn')),
+    ...opt('preprocess', str(flags, 'preprocess')),
+    ...opt('crop', pixelSize(str(flags, 'crop'), '--crop')),
+    ...opt('imageMean', channelTriple(str(flags, 'imageMean'), '--image-mean', false)),
+    ...opt('imageStd', channelTriple(str(flags, 'imageStd'), '--image-std', true)),
+    ...opt('inputSize', inputSizeOf(str(flags, 'inputSize'))),
+    ...opt('imageFit', maybeChoice(str(flags, 'imageFit'), IMAGE_FITS, 'image fit') as ImageFit | undefined),
+    ...opt('resample', maybeChoice(str(flags, 'resample'), IMAGE_RESAMPLES, 'resample filter') as ImageResample | undefined),
+    ...opt('channels', maybeChoice(str(flags, 'channels'), ['rgb', 'bgr'] as const, 'channel order')),
+    ...opt('layout', maybeChoice(str(flags, 'layout'), ['nchw', 'nhwc'] as const, 'layout')),
+    ...opt('tokenizer', str(flags, 'tokenizer')),
+    ...opt('maxLength', num(flags, 'maxLength', '--max-length', { min: 2, integer: true })),
     ...opt('cacheDir', str(flags, 'cacheDir')),
     ...opt('maxMemory', byteSizeOf(str(flags, 'maxMemory'))),
   };
@@ -135,6 +161,44 @@ export function dataOptionsFrom(flags: RawFlags): DataOptions & BackboneOptions 
     throw new InputError(`Unknown backbone "${backbone}". Valid: mlp, cnn, onnx:FILE, face-api, embeddings`);
   }
   return out;
+}
+
+function maybeChoice<T extends string>(value: string | undefined, valid: readonly T[], what: string): T | undefined {
+  return value === undefined ? undefined : choice(value, valid, what);
+}
+
+/**
+ * Parse an image size: `N` (a number of pixels, returned as a number) or `HxW` (returned as height and width).
+ * InputError naming `option` otherwise.
+ *
+ * @example
+ * parsePixelSize('224', '--crop');    // 224
+ * parsePixelSize('48x192', '--crop'); // { height: 48, width: 192 }
+ */
+export function parsePixelSize(text: string, option: string): number | PixelSize {
+  const m = /^\s*(\d+)\s*(?:[xX×]\s*(\d+)\s*)?$/.exec(text);
+  const [h, w] = [Number(m?.[1]), m?.[2] === undefined ? undefined : Number(m[2])];
+  if (!m || !(h >= 1) || (w !== undefined && !(w >= 1))) throw new InputError(`${option}: expected a size in pixels, N or HxW (e.g. 224 or 48x192), received "${text}"`);
+  return w === undefined ? h : { height: h, width: w };
+}
+
+function pixelSize(text: string | undefined, option: string): number | PixelSize | undefined {
+  return text === undefined ? undefined : parsePixelSize(text, option);
+}
+
+function channelTriple(text: string | undefined, option: string, positive: boolean): number[] | undefined {
+  if (text === undefined) return undefined;
+  const values = numberList(text, option, positive ? { min: Number.MIN_VALUE } : {});
+  if (values.length !== 3) throw new InputError(`${option}: expected 3 comma-separated numbers, one per channel (e.g. 0.5,0.5,0.5), received "${text}"`);
+  return values;
+}
+
+function inputSizeOf(text: string | undefined): [number, number, number] | undefined {
+  if (text === undefined) return undefined;
+  const m = /^\s*(\d+)\s*[xX×]\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(text);
+  const dims = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [];
+  if (!m || dims.some((d) => !(d >= 1))) throw new InputError(`--input-size: expected channels x height x width, e.g. 3x224x224, received "${text}"`);
+  return dims as [number, number, number];
 }
 
 const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 2 ** 10, kb: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mb: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gb: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tb: 2 ** 40, tib: 2 ** 40 };

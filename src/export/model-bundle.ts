@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { InputError } from '../errors.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
@@ -9,6 +9,7 @@ import { CnnBackbone } from '../backbone/cnn.ts';
 import type { InputSpec, PreparedData } from '../pipeline/prepare.ts';
 import type { RunRecord } from '../report/schema.ts';
 import { exportOnnxWithHead } from './onnx-export.ts';
+import { imagePreprocessingFromJSON, toPreprocessorConfig } from '../data/image-preprocessing.ts';
 
 /**
  * A deployable fairhead model: a folder with `manifest.json` (this type), the fair head, how raw input becomes
@@ -16,7 +17,9 @@ import { exportOnnxWithHead } from './onnx-export.ts';
  *
  * - `mlp`, `cnn`: `backbone.json` (toJSON: layer sizes and float weights) — the whole network is in the folder;
  * - `onnx`: `model.onnx`, the user's model with its last layer replaced by the fair head (serve it as it is, or
- *   let `fairhead predict` run it);
+ *   let `fairhead predict` run it), with `model.onnx_data` when the model keeps its weights in external data; an
+ *   image model's preprocessing also as `preprocessor_config.json` (Hugging Face's format, the manifest's `input`
+ *   being the record fairhead reads), a text model's `tokenizer.json` (and `tokenizer_config.json`);
  * - `face-api`: the weights shipped in @vladmandic/face-api (`backbone.id` pins the exact file by hash);
  * - `embeddings`: no backbone (inputs are embeddings).
  *
@@ -42,6 +45,25 @@ export interface ModelManifest {
 }
 
 export const MANIFEST_FILE = 'manifest.json';
+/** A text model's tokenizer inside a model folder (and beside an exported .onnx). */
+export const TOKENIZER_FILE = 'tokenizer.json';
+/** An image model's preprocessing inside a model folder (and beside an exported .onnx), Hugging Face's format. */
+export const PREPROCESSOR_FILE = 'preprocessor_config.json';
+
+/**
+ * Copy a tokenizer.json (and the tokenizer_config.json beside it, if any) into folder `dir` under their standard
+ * names; returns the files written.
+ */
+export function copyTokenizer(tokenizerFile: string, dir: string): string[] {
+  const written = [join(dir, TOKENIZER_FILE)];
+  writeFileAtomic(written[0] as string, readFileSync(tokenizerFile));
+  const config = join(dirname(tokenizerFile), 'tokenizer_config.json');
+  if (existsSync(config)) {
+    written.push(join(dir, 'tokenizer_config.json'));
+    writeFileAtomic(written[1] as string, readFileSync(config));
+  }
+  return written;
+}
 
 /** Write the model folder `dir` for `head` trained on `prepared` (every file atomically). */
 export async function saveModelBundle(
@@ -62,6 +84,16 @@ export async function saveModelBundle(
     backboneFile = 'model.onnx';
     await exportOnnxWithHead(prepared.backbone.onnxFile, head, join(dir, backboneFile), prepared.backbone.embeddingNode !== undefined ? { embeddingNode: prepared.backbone.embeddingNode } : {});
     files.push(join(dir, backboneFile));
+    if (existsSync(join(dir, `${backboneFile}_data`))) files.push(join(dir, `${backboneFile}_data`));
+  }
+  let input = prepared.input;
+  if (input.kind === 'text') {
+    files.push(...copyTokenizer(input.tokenizer, dir));
+    input = { ...input, tokenizer: TOKENIZER_FILE };
+  }
+  if (input.kind === 'images' && input.preprocessing) {
+    writeFileAtomic(join(dir, PREPROCESSOR_FILE), `${JSON.stringify(toPreprocessorConfig(input.preprocessing), null, 2)}\n`);
+    files.push(join(dir, PREPROCESSOR_FILE));
   }
   const manifest: ModelManifest = {
     format: 'fairhead.model',
@@ -70,7 +102,7 @@ export async function saveModelBundle(
     target: task.target,
     ...(task.positive !== undefined ? { positive: task.positive } : {}),
     sensitive: task.sensitive,
-    input: prepared.input,
+    input,
     backbone: {
       kind: prepared.backbone.kind,
       spec: prepared.backbone.spec,
@@ -128,6 +160,16 @@ export function loadModelBundle(path: string): LoadedModel {
   }
   const head = LinearHead.fromJSON(m.head, `${manifestFile} (head)`);
   if (m.input.kind === 'tabular') tabularEncodingFromJSON(m.input.encoding, `${manifestFile} (input.encoding)`);
+  if (m.input.kind === 'images' && m.input.preprocessing !== undefined) imagePreprocessingFromJSON(m.input.preprocessing, `${manifestFile} (input.preprocessing)`);
+  if (m.input.kind === 'text') {
+    const t = m.input;
+    if (typeof t.column !== 'string' || typeof t.tokenizer !== 'string' || !(Number.isInteger(t.maxLength) && t.maxLength > 0)) {
+      throw new InputError(`${manifestFile}: input of kind "text" needs column, tokenizer and maxLength (a positive integer)`);
+    }
+    const tok = join(dir, t.tokenizer);
+    if (!tok.startsWith(dir + sep)) throw new InputError(`${manifestFile}: the tokenizer file must be inside the model folder`);
+    if (!existsSync(tok)) throw new InputError(`${tok}: missing; a text model folder holds the tokenizer.json it was trained with`);
+  }
   const backboneFile = m.backbone.file !== undefined ? join(dir, m.backbone.file) : undefined;
   if (backboneFile !== undefined && !backboneFile.startsWith(dir + sep)) throw new InputError(`${manifestFile}: backbone file must be inside the model folder`);
   if (typeof m.threshold !== 'number' || !(m.threshold >= 0 && m.threshold <= 1)) {

@@ -11,7 +11,9 @@ import { encodeFeatures, tabularEncodingFromJSON } from '../data/tabular.ts';
 import { loadFaceApiBackbone } from '../backbone/face-api.ts';
 import { loadOnnxBackbone } from '../backbone/onnx.ts';
 import { loadModelBundle, type LoadedModel } from '../export/model-bundle.ts';
-import { embedImagesNchw, embedPixels } from './prepare.ts';
+import { embedPixels } from './prepare.ts';
+import { defaultImagePreprocessing } from '../data/image-preprocessing.ts';
+import { embedImageFiles, embedTexts, openTextModel } from './model-inputs.ts';
 import { imageBatches } from '../data/images.ts';
 
 /** What to predict on: a CSV / embeddings file, or an image folder (optionally listed by a CSV). */
@@ -47,11 +49,40 @@ const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.ti
  */
 export async function predictWithModel(modelPath: string, input: PredictInput): Promise<Predictions> {
   const model = loadModelBundle(modelPath);
-  const { z, ids, skipped } = model.manifest.input.kind === 'images' ? await embedImages(model, input) : await embedRows(model, input);
+  const kind = model.manifest.input.kind;
+  const { z, ids, skipped } = kind === 'images' ? await embedImages(model, input) : kind === 'text' ? await embedTextRows(model, input) : await embedRows(model, input);
   const scores = model.head.positiveScore(z);
   const predicted = new Int32Array(scores.length);
   for (let i = 0; i < scores.length; i++) predicted[i] = (scores[i] as number) >= model.manifest.threshold ? 1 : 0;
   return { ids, classes: model.head.classes, predicted, scores, skipped };
+}
+
+/** The model folder's ONNX model, cut at the recorded embedding tensor. */
+function loadModelOnnx(model: LoadedModel): ReturnType<typeof loadOnnxBackbone> {
+  const node = model.manifest.backbone.embeddingNode;
+  return loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
+}
+
+/** The texts of column `spec.column` of `input.data`, embedded with the model folder's tokenizer and ONNX model. */
+async function embedTextRows(model: LoadedModel, input: PredictInput): Promise<Embedded> {
+  const spec = model.manifest.input;
+  if (spec.kind !== 'text') throw new Error('unreachable');
+  if (input.data === undefined) throw new InputError(`this model takes texts: give --data FILE.csv with a column "${spec.column}"`);
+  const table = readCsvTable(input.data);
+  const j = columnIndex(table, spec.column, 'the model\'s text column');
+  const texts = table.rows.map((row, r) => {
+    const value = row[j] as string;
+    if (value.trim() === '') throw new InputError(`${input.data as string}: line ${table.lines[r] as number}: column "${spec.column}" is empty; expected a text in every row`);
+    return value;
+  });
+  const ids = idsOf(texts.length, input.id === undefined ? undefined : table.rows.map((r) => r[columnIndex(table, input.id as string, '--id')] as string));
+  const net = await loadModelOnnx(model);
+  try {
+    const text = openTextModel(net, join(model.dir, spec.tokenizer), spec.maxLength);
+    return { z: await embedTexts(net, text, texts), ids, skipped: [] };
+  } finally {
+    await net.close();
+  }
 }
 
 async function embedWith(model: LoadedModel, x: Matrix): Promise<Matrix> {
@@ -59,8 +90,7 @@ async function embedWith(model: LoadedModel, x: Matrix): Promise<Matrix> {
     case 'mlp':
       return (model.mlp as NonNullable<LoadedModel['mlp']>).embed(x);
     case 'onnx': {
-      const node = model.manifest.backbone.embeddingNode;
-      const net = await loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
+      const net = await loadModelOnnx(model);
       try {
         return await net.embed(x);
       } finally {
@@ -104,10 +134,9 @@ async function embedImages(model: LoadedModel, input: PredictInput): Promise<Emb
     }
     out = { x: concatRows(parts, model.cnn.embeddingDim), rows: Int32Array.from(rows) };
   } else {
-    const node = model.manifest.backbone.embeddingNode;
-    const net = await loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
+    const net = await loadModelOnnx(model);
     try {
-      out = await embedImagesNchw(net, files, spec.size, false, warn, () => {});
+      out = await embedImageFiles(net, files, spec.preprocessing ?? defaultImagePreprocessing(spec.size, spec.size), { onWarning: warn });
     } finally {
       await net.close();
     }

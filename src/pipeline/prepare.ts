@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../errors.ts';
-import { columnIndex, readCsvTable } from '../data/csv-table.ts';
+import { createHash } from 'node:crypto';
+import { columnIndex, readCsvTable, type CsvTable } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { readEmbeddings } from '../data/embeddings.ts';
 import { imageBatches, readImageLabels } from '../data/images.ts';
@@ -10,11 +11,16 @@ import { labelGroupStrata, stratifiedSplit, subsetEmbeddingSet } from '../data/s
 import type { TabularEncoding } from '../data/tabular.ts';
 import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIndex, normaliseLabel } from '../data/_internal/labels.ts';
 import type { Backbone } from '../backbone/backbone.ts';
-import { cachedEmbeddings, hashFiles } from '../backbone/embedding-cache.ts';
+import { cachedEmbeddings, hashFiles, type JsonValue } from '../backbone/embedding-cache.ts';
 import { loadFaceApiBackbone } from '../backbone/face-api.ts';
 import { trainMlp, type MlpBackbone } from '../backbone/mlp.ts';
 import { trainCnn, type CnnBackbone, type CnnImageSet } from '../backbone/cnn.ts';
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
+import { featureInput } from '../backbone/_internal/onnx-graph.ts';
+import { resolveImagePreprocessing, type ImagePreprocessing } from '../data/image-preprocessing.ts';
+import { embedImageFiles, embedTexts, imageInput, openTextModel } from './model-inputs.ts';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LinearHead } from '../head/linear-head.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { numericGroupWarnings } from './numeric-groups.ts';
@@ -58,13 +64,24 @@ export interface PreparedBackbone {
   /** The ONNX model file and the embedding tensor, for export. */
   readonly onnxFile?: string;
   readonly embeddingNode?: string;
+  /** Text models: the tokenizer.json used (copied into the model folder). */
+  readonly tokenizerFile?: string;
 }
 
 /** How `predict` turns new raw rows into backbone inputs. */
 export type InputSpec =
   | { readonly kind: 'tabular'; readonly encoding: TabularEncoding }
   | { readonly kind: 'raw-columns'; readonly columns: readonly string[] }
-  | { readonly kind: 'images'; readonly size: number; readonly layout: 'hwc-bytes' | 'nchw-unit' }
+  /**
+   * Images: `hwc-bytes` (cnn, face-api: size x size RGB bytes), `nchw-unit` (ONNX models of fairhead < 0.2: resized to
+   * size x size, [0, 1], NCHW), `preprocessed` (ONNX models: `preprocessing` says everything; `size` is its height).
+   */
+  | { readonly kind: 'images'; readonly size: number; readonly layout: 'hwc-bytes' | 'nchw-unit' | 'preprocessed'; readonly preprocessing?: ImagePreprocessing }
+  /**
+   * Texts of CSV column `column` tokenised by `tokenizer` (a path during a run; the file name inside a model folder),
+   * at most `maxLength` tokens each, fed to the model's token inputs by name.
+   */
+  | { readonly kind: 'text'; readonly column: string; readonly tokenizer: string; readonly tokenizerSha256: string; readonly maxLength: number }
   | { readonly kind: 'embeddings'; readonly features?: readonly string[] };
 
 export interface PrepareHooks {
@@ -112,6 +129,10 @@ function prepareInput(
   warnings: string[],
   hooks: PrepareHooks,
 ): Promise<PreparedData> {
+  if (options.data !== undefined && options.textColumn !== undefined) {
+    if (!backbone.startsWith('onnx:')) throw new InputError(`--text-column needs a text model: --backbone onnx:FILE (received "${backbone}")`);
+    return prepareText(options, options.data, options.textColumn, backbone, progress, warn, warnings);
+  }
   if (options.data !== undefined) {
     if (backbone === 'mlp') return prepareTabularMlp(options, options.data, progress, warn, warnings);
     if (backbone.startsWith('onnx:')) return prepareTabularOnnx(options, options.data, backbone, warnings);
@@ -192,6 +213,7 @@ async function prepareTabularOnnx(options: DataOptions & BackboneOptions, file: 
   const modelFile = spec.slice('onnx:'.length);
   const net = await loadOnnxBackbone(modelFile, options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
   try {
+    featureInput(net.inputs, modelFile);
     const excluded = new Set([options.target, ...options.sensitive, ...(options.drop ?? [])]);
     const table = readCsvTable(file);
     const columns = table.header.filter((h) => !excluded.has(h));
@@ -292,6 +314,94 @@ async function splitSets(
   return { train, validation, test };
 }
 
+/** The tokenizer of a text model: `--tokenizer`, else tokenizer.json beside the model file. */
+function tokenizerFileFor(options: BackboneOptions, modelFile: string): string {
+  if (options.tokenizer !== undefined) return options.tokenizer;
+  const beside = join(dirname(modelFile), 'tokenizer.json');
+  if (!existsSync(beside)) throw new InputError(`${modelFile}: a text model needs its tokenizer: no tokenizer.json beside the model; give --tokenizer FILE`);
+  return beside;
+}
+
+/** CSV of texts + ONNX text model: each row's `column` tokenised and fed to the model's token inputs. */
+async function prepareText(
+  options: DataOptions & BackboneOptions,
+  file: string,
+  column: string,
+  spec: string,
+  progress: NonNullable<PrepareHooks['progress']>,
+  warn: (m: string) => void,
+  warnings: string[],
+): Promise<PreparedData> {
+  if (options.validationData !== undefined || options.testData !== undefined) {
+    throw new InputError('--validation-data / --test-data are for CSV rows of numbers and embeddings; with --text-column the splits are seeded shares (--validation-fraction, --test-fraction)');
+  }
+  const modelFile = spec.slice('onnx:'.length);
+  const net = await loadOnnxBackbone(modelFile, options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
+  try {
+    const text = openTextModel(net, tokenizerFileFor(options, modelFile), options.maxLength);
+    const table = readCsvTable(file);
+    const labelled = labelledRows(table, file, options);
+    const j = columnIndex(table, column, '--text-column');
+    const texts = table.rows.map((row, r) => {
+      const value = row[j] as string;
+      if (value.trim() === '') throw new InputError(`${file}: line ${table.lines[r] as number}: column "${column}" is empty; expected a text in every row`);
+      return value;
+    });
+    const started = performance.now();
+    const bar = progress('embedding texts (onnx)', texts.length);
+    const cached = await cachedEmbeddings(
+      {
+        backbone: `onnx:${hashBackbone(net)}`,
+        contentHash: hashTexts(texts),
+        options: { tokenizer: text.tokenizer.sha256, maxLength: text.maxLength, node: net.embeddingNode },
+      },
+      async () => embedTexts(net, text, texts, { onProgress: (d) => bar.update(d) }),
+      { dir: options.cacheDir || '.fairhead-cache', onWarning: warn },
+    );
+    bar.stop();
+    const all = labelled.set(cached.matrix, Int32Array.from(texts, (_, i) => i));
+    const sets = await splitSets(options, all, () => Promise.reject(new Error('unreachable')));
+    return {
+      ...sets,
+      dataset: file,
+      input: { kind: 'text', column, tokenizer: text.tokenizer.file, tokenizerSha256: text.tokenizer.sha256, maxLength: text.maxLength },
+      warnings,
+      backbone: { ...onnxInfo(net, spec, (performance.now() - started) / 1000), tokenizerFile: text.tokenizer.file },
+    };
+  } finally {
+    await net.close();
+  }
+}
+
+/** Hex SHA-256 over texts (each preceded by its length). */
+function hashTexts(texts: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const t of texts) h.update(`${Buffer.byteLength(t)}:`).update(t);
+  return h.digest('hex');
+}
+
+/** The labels and groups of a CSV's rows, checked; `set` builds the embedding set of the rows kept, in order. */
+function labelledRows(table: CsvTable, file: string, options: DataOptions): { set: (x: Matrix, kept: Int32Array) => EmbeddingSet } {
+  const targetJ = columnIndex(table, options.target, '--target');
+  const targets = table.rows.map((row) => normaliseLabel(row[targetJ] as string));
+  const coding = fitLabelCoding(targets, options.positive, `${file} column "${options.target}"`, true);
+  const lookup = classLookup(coding);
+  const sensitiveColumns = options.sensitive.map((s) => {
+    const j = columnIndex(table, s, '--sensitive');
+    const values = table.rows.map((row) => row[j] as string);
+    checkSensitiveColumn(values, s, file);
+    return values;
+  });
+  return {
+    set: (x, kept) => {
+      const rows = Array.from(kept);
+      const y = Int32Array.from(rows, (r) => labelIndex(coding, targets[r] as string, lookup));
+      const { group, groupNames } = crossGroups(sensitiveColumns.map((col) => rows.map((r) => col[r] as string)), rows.length);
+      return { x, y, classes: coding.classes, group, groupNames };
+    },
+  };
+}
+
 async function prepareImages(
   options: DataOptions & BackboneOptions,
   images: string,
@@ -304,17 +414,7 @@ async function prepareImages(
   if (options.labels === undefined) throw new InputError('--images needs --labels FILE.csv (one row per image, with --image-column, --target and --sensitive columns)');
   const imageColumn = options.imageColumn ?? 'file';
   const { table, files } = readImageLabels({ images, labels: options.labels, imageColumn });
-  const where = `${options.labels} column "${options.target}"`;
-  const targetJ = columnIndex(table, options.target, '--target');
-  const targets = table.rows.map((row) => normaliseLabel(row[targetJ] as string));
-  const coding = fitLabelCoding(targets, options.positive, where, true);
-  const lookup = classLookup(coding);
-  const sensitiveColumns = options.sensitive.map((s) => {
-    const j = columnIndex(table, s, '--sensitive');
-    const values = table.rows.map((row) => row[j] as string);
-    checkSensitiveColumn(values, s, options.labels as string);
-    return values;
-  });
+  const labelled = labelledRows(table, options.labels, options);
   const started = performance.now();
   let embedded: { x: Matrix; rows: Int32Array };
   let info: PreparedBackbone;
@@ -323,17 +423,17 @@ async function prepareImages(
     throw new InputError('--validation-data / --test-data are for CSV and embedding inputs; with --images the splits are seeded shares (--validation-fraction, --test-fraction)');
   }
   if (spec === 'cnn') {
+    if (typeof options.imageSize === 'object') throw new InputError(`--image-size ${options.imageSize.height}x${options.imageSize.width}: the cnn backbone trains on squares; expected one number`);
     const size = options.imageSize ?? 64;
+    if (size < 8) throw new InputError(`--image-size: expected an integer >= 8, received "${size}"`);
     const decoded = await decodeAll(files, size, options.strict ?? false, warn, progress('decoding images', files.length));
-    const kept = Array.from(decoded.rows);
-    const y = Int32Array.from(kept, (r) => labelIndex(coding, targets[r] as string, lookup));
-    const { group, groupNames } = crossGroups(sensitiveColumns.map((col) => kept.map((r) => col[r] as string)), kept.length);
+    const { y, group, groupNames, classes } = labelled.set(matrix(new Float32Array(0), decoded.rows.length, 0), decoded.rows);
     const split = stratifiedSplit(labelGroupStrata(y, group, groupNames.length), splitFractions(options), options.splitSeed ?? 0);
     const pick = (idx: Int32Array): CnnImageSet => {
       const plane = size * size * 3;
       const pixels = new Uint8Array(idx.length * plane);
       idx.forEach((r, i) => pixels.set(decoded.pixels.subarray(r * plane, (r + 1) * plane), i * plane));
-      return { images: { pixels, n: idx.length, size }, y: Int32Array.from(idx, (r) => y[r] as number), group: Int32Array.from(idx, (r) => group[r] as number), classes: coding.classes };
+      return { images: { pixels, n: idx.length, size }, y: Int32Array.from(idx, (r) => y[r] as number), group: Int32Array.from(idx, (r) => group[r] as number), classes };
     };
     const epochs = options.epochs ?? 10;
     const [trainSet, validationSet] = [pick(split.train), pick(split.validation)];
@@ -341,7 +441,7 @@ async function prepareImages(
     const bar = progress('pre-training cnn (epochs)', epochs);
     const fit = await trainCnn(trainSet, validationSet, { epochs, seed: options.splitSeed ?? 0 }, (p) => bar.update(p.epoch));
     bar.stop();
-    const x = await embedPixels(fit.backbone, decoded.pixels, kept.length, size);
+    const x = await embedPixels(fit.backbone, decoded.pixels, decoded.rows.length, size);
     embedded = { x, rows: decoded.rows };
     info = { kind: 'cnn', spec, parameterCount: fit.backbone.parameterCount, seconds: (performance.now() - started) / 1000, shippedHead: fit.head, cnn: fit.backbone };
     input = { kind: 'images', size, layout: 'hwc-bytes' };
@@ -362,12 +462,12 @@ async function prepareImages(
   } else {
     const net = await loadOnnxBackbone(spec.slice('onnx:'.length), options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
     try {
-      const size = squareImageInput(net);
+      const { preprocessing } = resolveImagePreprocessing({ file: net.file, name: imageInput(net).name, shape: net.inputShape }, options);
       const bar = progress('embedding images (onnx)', files.length);
       const cached = await cachedEmbeddings(
-        { backbone: `onnx:${hashBackbone(net)}`, contentHash: await hashFiles(files), options: { size, layout: 'nchw-unit', node: net.embeddingNode } },
+        { backbone: `onnx:${hashBackbone(net)}`, contentHash: await hashFiles(files), options: { preprocessing: preprocessing as unknown as JsonValue, node: net.embeddingNode } },
         async () => {
-          const { x, rows } = await embedImagesNchw(net, files, size, options.strict ?? false, warn, (d) => bar.update(d));
+          const { x, rows } = await embedImageFiles(net, files, preprocessing, { strict: options.strict ?? false, onWarning: warn, onProgress: (d) => bar.update(d) });
           return { matrix: x, extra: Array.from(rows) };
         },
         { dir: options.cacheDir || '.fairhead-cache', onWarning: warn },
@@ -375,19 +475,12 @@ async function prepareImages(
       bar.stop();
       embedded = { x: cached.matrix, rows: Int32Array.from(cached.extra as number[]) };
       info = onnxInfo(net, spec, (performance.now() - started) / 1000);
-      input = { kind: 'images', size, layout: 'nchw-unit' };
+      input = { kind: 'images', size: preprocessing.crop?.height ?? ('height' in preprocessing.resize ? preprocessing.resize.height : 0), layout: 'preprocessed', preprocessing };
     } finally {
       await net.close();
     }
   }
-  const n = embedded.rows.length;
-  const y = new Int32Array(n);
-  const kept = Array.from(embedded.rows);
-  kept.forEach((r, i) => {
-    y[i] = labelIndex(coding, targets[r] as string, lookup);
-  });
-  const { group, groupNames } = crossGroups(sensitiveColumns.map((col) => kept.map((r) => col[r] as string)), n);
-  const all: EmbeddingSet = { x: embedded.x, y, classes: coding.classes, group, groupNames };
+  const all = labelled.set(embedded.x, embedded.rows);
   const sets = await splitSets(options, all, () => Promise.reject(new Error('unreachable')));
   return { ...sets, dataset: images, input, warnings, backbone: info };
 }
@@ -422,49 +515,4 @@ export async function embedPixels(net: Backbone, pixels: Uint8Array, n: number, 
 
 function hashBackbone(net: OnnxBackbone): string {
   return `${net.file}#${net.parameterCount}#${net.embeddingNode}`;
-}
-
-/** Side of a square NCHW image input with 3 channels, e.g. [N, 3, 64, 64] -> 64. */
-export function squareImageInput(net: OnnxBackbone): number {
-  const s = net.inputShape;
-  const [, c, h, w] = s;
-  if (s.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w) {
-    throw new InputError(`${net.file}: an image model needs an input of shape [N, 3, H, H] (NCHW, RGB, square), the model's input "${net.inputName}" is [${s.join(', ')}]`);
-  }
-  return h;
-}
-
-/** Decode images to NCHW float32 in [0, 1] and embed them with an ONNX model, batch by batch. */
-export async function embedImagesNchw(
-  net: Backbone,
-  files: readonly string[],
-  size: number,
-  strict: boolean,
-  warn: (m: string) => void,
-  onProgress: (done: number) => void,
-): Promise<{ x: Matrix; rows: Int32Array }> {
-  const parts: Float32Array[] = [];
-  const rows: number[] = [];
-  const plane = size * size;
-  for await (const batch of imageBatches(files, { size, strict, onWarning: warn, batchSize: 64 })) {
-    const m = batch.rows.length;
-    const input = new Float32Array(m * 3 * plane);
-    for (let b = 0; b < m; b++) {
-      for (let p = 0; p < plane; p++) {
-        for (let ch = 0; ch < 3; ch++) input[b * 3 * plane + ch * plane + p] = (batch.pixels[(b * plane + p) * 3 + ch] as number) / 255;
-      }
-    }
-    const z = await net.embed(matrix(input, m, 3 * plane));
-    parts.push(z.data);
-    rows.push(...batch.rows);
-    onProgress(batch.done);
-  }
-  const d = net.embeddingDim;
-  const out = new Float32Array(rows.length * d);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return { x: matrix(out, rows.length, d), rows: Int32Array.from(rows) };
 }

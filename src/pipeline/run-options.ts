@@ -1,4 +1,5 @@
 import { InputError } from '../errors.ts';
+import type { ImageInputOptions, PixelSize } from '../data/image-preprocessing.ts';
 
 /** The paper's fine-tuning methods (see finetune-sets.ts). */
 export const METHODS = ['b1', 'b2', 'b3', 'm1', 'm2'] as const;
@@ -36,6 +37,8 @@ export interface DataOptions {
   readonly splitSeed?: number;
   /** Fail on an unreadable image instead of skipping it. */
   readonly strict?: boolean;
+  /** With `data` and an `onnx:` text model: the column holding each row's text (tokenised with `tokenizer`). */
+  readonly textColumn?: string;
   /**
    * Memory budget in bytes (`--max-memory`): an `.npy` embeddings file too large to load within it (over half the
    * budget: loading also copies the splits) stays on disk; training and evaluation then stream it.
@@ -43,16 +46,27 @@ export interface DataOptions {
   readonly maxMemory?: number;
 }
 
-/** The frozen representation: `mlp` or `cnn` (pre-trained here), `onnx:FILE`, `face-api`, or `embeddings` (identity). */
-export interface BackboneOptions {
+/**
+ * The frozen representation: `mlp` or `cnn` (pre-trained here), `onnx:FILE`, `face-api`, or `embeddings`
+ * (identity). An `onnx:` image model's preprocessing comes from {@link ImageInputOptions} (config file and flags);
+ * a text model's tokenizer from `tokenizer` (default: tokenizer.json beside the model).
+ */
+export interface BackboneOptions extends Omit<ImageInputOptions, 'imageSize'> {
   readonly backbone?: string;
   readonly embeddingNode?: string;
   /** Hidden layer sizes of the `mlp` backbone. */
   readonly hidden?: readonly number[];
   /** Pre-training epochs of the `mlp` and `cnn` backbones. */
   readonly epochs?: number;
-  /** Side of the square images the `cnn` backbone trains on (default 64). */
-  readonly imageSize?: number;
+  /**
+   * `cnn`: side of the square images it trains on (default 64). `onnx:` image models: the resize, N (a square, or
+   * the shortest edge when there is a `crop`) or height x width.
+   */
+  readonly imageSize?: number | PixelSize;
+  /** Text models: the tokenizer.json (default: beside the model file). */
+  readonly tokenizer?: string;
+  /** Text models: tokens per text at most, special tokens included (default: the model's, the tokenizer's, or 512). */
+  readonly maxLength?: number;
   readonly cacheDir?: string | false;
 }
 

@@ -44,9 +44,12 @@ export async function runPipeline(options: RunOptions, hooks: PrepareHooks & Fin
 
 /** Titles for reports: dataset, backbone, task, when and where. */
 export function runContext(options: RunOptions | (Pick<RunOptions, 'target' | 'sensitive'> & { positive?: string }), prepared: PreparedData): RunContext {
+  const input = prepared.input;
   return {
     dataset: prepared.dataset,
     backbone: prepared.backbone.spec,
+    ...(input.kind === 'images' && input.preprocessing ? { input: { kind: 'images' as const, preprocessing: input.preprocessing } } : {}),
+    ...(input.kind === 'text' ? { input } : {}),
     target: options.target,
     sensitive: [...options.sensitive],
     ...(options.positive !== undefined ? { positive: options.positive } : {}),

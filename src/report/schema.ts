@@ -5,6 +5,7 @@
  * { "runs": [ { "method": "m2", "constraint": "eo", "alpha": 1, "seed": 0,
  *               "splits": { "train": {...}, "finetune": {...}, "test": {...} }, "cost": {...} } ] }
  */
+import type { ImagePreprocessing } from '../data/image-preprocessing.ts';
 export interface MetricsFile {
   readonly format: 'fairhead.metrics';
   readonly version: 1;
@@ -30,9 +31,16 @@ export interface SelectionRecord {
   readonly boundMet: boolean;
 }
 
+/** What an ONNX model was fed: its image preprocessing or its tokenizer (as in the model folder's manifest). */
+export type RunInput =
+  | { readonly kind: 'images'; readonly preprocessing: ImagePreprocessing }
+  | { readonly kind: 'text'; readonly column: string; readonly tokenizer: string; readonly tokenizerSha256: string; readonly maxLength: number };
+
 export interface RunContext {
   readonly dataset: string;
   readonly backbone: string;
+  /** ONNX image and text models: how rows became the model's input. */
+  readonly input?: RunInput;
   readonly target: string;
   readonly sensitive: readonly string[];
   /** Positive class name (binary tasks). */

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../atomic-write.ts';
 import { InputError } from '../../errors.ts';
@@ -7,7 +7,8 @@ import { logger, type RawFlags } from '../flags.ts';
 
 /**
  * `fairhead export`: the chosen model as one deployable file. ONNX backbone: the ONNX model whose last layer is the
- * fair head (`.onnx`), to serve with any ONNX runtime. cnn: `.onnx`, the whole CNN with the fair head, image bytes
+ * fair head (`.onnx`), to serve with any ONNX runtime, with beside it what feeding it takes: `NAME.onnx_data` for
+ * external weights, `tokenizer.json` for a text model, `preprocessor_config.json` for an image model. cnn: `.onnx`, the whole CNN with the fair head, image bytes
  * in, probabilities and class out (src/export/cnn-onnx.ts), or `.json`. mlp, face-api, embeddings: one JSON file with
  * the manifest (input encoding, head) and, for mlp and cnn, the backbone weights inline; `fairhead predict --model
  * FILE.json` reads it.
@@ -26,7 +27,13 @@ export function register(program: Command): void {
       const ext = extname(out).toLowerCase();
       if (model.manifest.backbone.kind === 'onnx') {
         if (ext !== '.onnx') throw new InputError(`--out ${out}: this model has an ONNX backbone; give a .onnx file name`);
-        writeFileAtomic(out, readFileSync(model.backboneFile as string));
+        const { copyOnnxModel } = await import('../../export/onnx-export.ts');
+        const { copyTokenizer, PREPROCESSOR_FILE } = await import('../../export/model-bundle.ts');
+        await copyOnnxModel(model.backboneFile as string, out);
+        const input = model.manifest.input;
+        if (input.kind === 'text') copyTokenizer(join(model.dir, input.tokenizer), dirname(out));
+        const preprocessor = join(model.dir, PREPROCESSOR_FILE);
+        if (input.kind === 'images' && existsSync(preprocessor)) writeFileAtomic(join(dirname(out), PREPROCESSOR_FILE), readFileSync(preprocessor));
       } else if (model.cnn && ext === '.onnx') {
         const { exportCnnOnnx } = await import('../../export/cnn-onnx.ts');
         await exportCnnOnnx(model.cnn, model.head, out, { threshold: model.manifest.threshold, source: String(flags['model']) });
