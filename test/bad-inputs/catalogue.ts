@@ -10,7 +10,7 @@
  *
  * README.md beside this file lists the same cases for people; a test keeps the two in step.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import { Table as WasmTable, writeParquet } from 'parquet-wasm';
@@ -19,6 +19,8 @@ import { expect } from 'vitest';
 import { encodeNpy } from '../../src/data/npy.ts';
 import { encodeModel, floatTensor, floatValueInfo, intAttr, makeMlpClassifier, makeReluRegressor, makeTinyCnnClassifier } from '../fixtures/make-onnx-model.ts';
 import { QUICK_RUN, tinyCsv, tinyRow, type CliResult } from '../hardening/cli.ts';
+import { makeTinyBert, textCsv, withExternalData, wordPieceTokenizerJson, writeTinyBert } from '../fixtures/make-text-model.ts';
+import onnxProto from 'onnx-proto';
 
 /** What every case's setup may use besides its own folder. */
 export interface CatalogueContext {
@@ -133,6 +135,34 @@ function copyModel(dir: string, ctx: CatalogueContext, edit: (manifest: Record<s
   writeFileSync(join(dir, 'model', 'manifest.json'), typeof edited === 'string' ? edited : JSON.stringify(edited));
 }
 
+/** An image classifier with a dynamic height and width: [N, 3, H, W] -> GlobalAveragePool -> Flatten -> Gemm -> Softmax. */
+function dynamicImageClassifier(): Uint8Array {
+  return encodeModel({
+    name: 'dynamic',
+    node: [
+      { name: 'pool', opType: 'GlobalAveragePool', input: ['pixel_values'], output: ['pooled'] },
+      { name: 'flatten', opType: 'Flatten', input: ['pooled'], output: ['flat'], attribute: [intAttr('axis', 1)] },
+      { name: 'head', opType: 'Gemm', input: ['flat', 'W_head', 'b_head'], output: ['logits'], attribute: [intAttr('transB', 1)] },
+      { name: 'softmax', opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [intAttr('axis', 1)] },
+    ],
+    initializer: [floatTensor('W_head', [2, 3], [1, -1, 0, -1, 1, 0]), floatTensor('b_head', [2], [0, 0])],
+    input: [floatValueInfo('pixel_values', ['N', 3, 'height', 'width'])],
+    output: [floatValueInfo('probabilities', ['N', 2])],
+  });
+}
+
+/** A text CSV (`reviews.csv`) and the tiny BERT with its tokenizer in `dir/bert/`. */
+function writeTextCase(dir: string, options: Parameters<typeof writeTinyBert>[1] = {}): void {
+  mkdirSync(join(dir, 'bert'));
+  writeTinyBert(join(dir, 'bert'), options);
+  put(dir, 'reviews.csv', textCsv(40));
+}
+
+const TEXT_RUN = (extra: readonly string[] = []): string[] => [
+  'run', '--data', 'reviews.csv', '--text-column', 'text', '--target', 'label', '--positive', 'pos', '--sensitive', 'group',
+  '--backbone', 'onnx:bert/model.onnx', '--out', 'out', '--cache-dir', 'cache', '--bootstrap', '0', '--quiet', ...extra,
+];
+
 const IMG_RUN = (extra: readonly string[]): string[] => [
   'run', '--images', 'img', '--labels', 'labels.csv', '--target', 'y', '--sensitive', 'g', '--out', 'out', '--cache-dir', 'cache',
   '--bootstrap', '0', '--quiet', ...extra,
@@ -239,7 +269,60 @@ export const CATALOGUE: readonly CatalogueCase[] = [
     setup: (d) => { put(d, 'data.csv', mapRows((f) => [f[0] as string, f[1] as string, String(f[2] === 'red' ? 1 : 0), f[3] as string, f[4] as string], 'age,hours,red,sex,y')); put(d, 'model.onnx', makeMlpClassifier({ hidden: [{ weights: [[1, 0], [0, 1]], bias: [0, 0] }], head: { weights: [[1, -1], [-1, 1]], bias: [0, 0] }, activation: 'softmax' })); },
     args: RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: the model takes 2 input features, but data\.csv has 3 feature columns \(age, hours, red\)/,
   },
-  { id: 'onnx-image-input-shape', kind: 'bad', what: 'an ONNX image model with a 1-channel input [N, 1, 2, 2]', setup: async (d) => { await writeImages(d); put(d, 'model.onnx', makeTinyCnnClassifier(1, { weights: [[1, 0, 0, 0], [0, 1, 0, 0]], bias: [0, 0] })); }, args: IMG_RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: an image model needs an input of shape \[N, 3, H, H\].*\[N, 1, 2, 2\]$/ },
+  { id: 'onnx-image-input-shape', kind: 'bad', what: 'an ONNX image model with a 1-channel input [N, 1, 2, 2]', setup: async (d) => { await writeImages(d); put(d, 'model.onnx', makeTinyCnnClassifier(1, { weights: [[1, 0, 0, 0], [0, 1, 0, 0]], bias: [0, 0] })); }, args: IMG_RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: an image model needs a 3-channel input \[N, 3, H, W\] or \[N, H, W, 3\], the model's input "features" is \[N, 1, 2, 2\]$/ },
+  {
+    id: 'onnx-image-dynamic-size', kind: 'bad', what: 'an ONNX image model with a dynamic height and width, and no preprocessor_config.json, --preprocess or --input-size',
+    setup: async (d) => { await writeImages(d); put(d, 'model.onnx', dynamicImageClassifier()); }, args: IMG_RUN(['--backbone', 'onnx:model.onnx']), code: 2,
+    message: /^fairhead: model\.onnx: model input "pixel_values" \[N, 3, height, width\] has a dynamic height and width, and no size comes from .*; expected e\.g\. --input-size 3x224x224/,
+  },
+  {
+    id: 'preprocess-wrong-type', kind: 'bad', what: 'a preprocessor_config.json beside the model whose image_mean is the string "0.5"',
+    setup: async (d) => { await writeImages(d); put(d, 'model.onnx', rgbImageClassifier()); put(d, 'preprocessor_config.json', JSON.stringify({ size: { height: 2, width: 2 }, image_mean: '0.5', image_std: [0.5, 0.5, 0.5] })); },
+    args: IMG_RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: preprocessor_config\.json: "image_mean" should be a number or a list of 3 numbers, received "0\.5"$/,
+  },
+  {
+    id: 'preprocess-size-mismatch', kind: 'bad', what: '--crop 3 for a model whose input is fixed at 2 x 2',
+    setup: async (d) => { await writeImages(d); put(d, 'model.onnx', rgbImageClassifier()); }, args: IMG_RUN(['--backbone', 'onnx:model.onnx', '--image-size', '4', '--crop', '3']), code: 2,
+    message: /^fairhead: model\.onnx: the preprocessing makes 3x3 images, the model's input "features" \[N, 3, 2, 2\] takes 2x2/,
+  },
+  { id: 'option-bad-image-mean', kind: 'bad', what: '--image-mean with two numbers', setup: async (d) => { await writeImages(d); put(d, 'model.onnx', rgbImageClassifier()); }, args: IMG_RUN(['--backbone', 'onnx:model.onnx', '--image-mean', '0.5,0.5']), code: 2, message: /^fairhead: --image-mean: expected 3 comma-separated numbers, one per channel/ },
+  { id: 'option-bad-input-size', kind: 'bad', what: '--input-size 48x192 (no channels)', setup: async (d) => { await writeImages(d); put(d, 'model.onnx', dynamicImageClassifier()); }, args: IMG_RUN(['--backbone', 'onnx:model.onnx', '--input-size', '48x192']), code: 2, message: /^fairhead: --input-size: expected channels x height x width, e\.g\. 3x224x224, received "48x192"$/ },
+
+  // ---- text models -----------------------------------------------------------------------------------------
+  { id: 'tokenizer-not-json', kind: 'bad', what: 'a tokenizer.json cut off in the middle', setup: (d) => { writeTextCase(d); put(d, 'bert/tokenizer.json', JSON.stringify(wordPieceTokenizerJson()).slice(0, 200)); }, args: TEXT_RUN(), code: 2, message: /^fairhead: bert\/tokenizer\.json: not valid JSON \(.*\); expected a Hugging Face tokenizer\.json$/ },
+  { id: 'tokenizer-not-a-tokenizer', kind: 'bad', what: 'a tokenizer.json whose model type is unknown', setup: (d) => { writeTextCase(d); put(d, 'bert/tokenizer.json', JSON.stringify({ ...wordPieceTokenizerJson(), model: { type: 'Telepathy' } })); }, args: TEXT_RUN(), code: 2, message: /^fairhead: bert\/tokenizer\.json: not a tokenizer Hugging Face tokenizers can read \(.+\); expected a tokenizer\.json saved by tokenizer\.save_pretrained\(\)$/ },
+  { id: 'tokenizer-missing', kind: 'bad', what: 'a text model without a tokenizer.json beside it and no --tokenizer', setup: (d) => { writeTextCase(d); rmSync(join(d, 'bert', 'tokenizer.json')); }, args: TEXT_RUN(), code: 2, message: /^fairhead: bert\/model\.onnx: a text model needs its tokenizer: no tokenizer\.json beside the model; give --tokenizer FILE$/ },
+  {
+    id: 'tokenizer-vocab-too-large', kind: 'bad', what: 'a tokenizer of 30 token ids for a model whose embedding table has 20 rows',
+    setup: (d) => writeTextCase(d, { vocabRows: 20 }), args: TEXT_RUN(), code: 2,
+    message: /^fairhead: bert\/tokenizer\.json: the tokenizer has 30 token ids, the model's embedding table \(fed by "input_ids"\) has 20 rows; expected the tokenizer\.json saved with this model$/,
+  },
+  {
+    id: 'text-empty-cell', kind: 'bad', what: 'the text column of line 7 is empty',
+    setup: (d) => { writeTextCase(d); const lines = textCsv(40).split('\n'); lines[6] = ',pos,a'; put(d, 'reviews.csv', lines.join('\n')); }, args: TEXT_RUN(), code: 2,
+    message: /^fairhead: reviews\.csv: line 7: column "text" is empty; expected a text in every row$/,
+  },
+  { id: 'text-column-missing', kind: 'bad', what: '--text-column names no column', setup: (d) => writeTextCase(d), args: TEXT_RUN(['--text-column', 'review']), code: 2, message: /^fairhead: reviews\.csv: --text-column "review" not found; columns are: text, label, group$/ },
+  {
+    id: 'text-model-unknown-input', kind: 'bad', what: 'a text model with a fourth input "pixel_mask" fairhead cannot feed from text',
+    setup: (d) => {
+      writeTextCase(d);
+      const m = makeTinyBert();
+      m.graph?.input?.push({ name: 'pixel_mask', type: { tensorType: { elemType: onnxProto.onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 4 }] } } } });
+      put(d, 'bert/model.onnx', onnxProto.onnx.ModelProto.encode(m).finish());
+    },
+    args: TEXT_RUN(), code: 2,
+    message: /^fairhead: bert\/model\.onnx: cannot tell what to feed "pixel_mask" from text: the model's inputs are "input_ids" int64 \[batch, sequence\], "attention_mask" int64 \[batch, sequence\], "token_type_ids" int64 \[batch, sequence\], "pixel_mask" float32 \[batch, 4\]; expected int64/,
+  },
+  { id: 'text-model-without-text-column', kind: 'bad', what: 'a text model run on --data without --text-column', setup: (d) => writeTextCase(d), args: TEXT_RUN().filter((a, i, all) => a !== '--text-column' && all[i - 1] !== '--text-column'), code: 2, message: /^fairhead: bert\/model\.onnx: the model has 3 inputs \("input_ids" int64 \[batch, sequence\], .*\); expected exactly one feature input \(a text model needs --text-column\)$/ },
+
+  // ---- external data ---------------------------------------------------------------------------------------
+  { id: 'onnx-external-data-missing', kind: 'bad', what: 'a model saved with external data whose model.onnx_data was not copied along', setup: (d) => { writeTextCase(d, { external: true }); rmSync(join(d, 'bert', 'model.onnx_data')); }, args: TEXT_RUN(), code: 2, message: /^fairhead: bert\/model\.onnx: tensor "word_embeddings" is stored in "model\.onnx_data", which is missing beside the model; expected the model's external data file\(s\) in its folder$/ },
+  {
+    id: 'onnx-external-data-escapes', kind: 'bad', what: 'a model whose external data location is ../secret.bin',
+    setup: (d) => { writeTextCase(d); put(d, 'secret.bin', new Uint8Array(4096)); put(d, 'bert/model.onnx', withExternalData(makeTinyBert(), d, 'secret.bin').slice()); const m = onnxProto.onnx.ModelProto.decode(readFileSync(join(d, 'bert', 'model.onnx'))); for (const t of m.graph?.initializer ?? []) for (const e of t.externalData ?? []) if (e.key === 'location') e.value = '../secret.bin'; put(d, 'bert/model.onnx', onnxProto.onnx.ModelProto.encode(m).finish()); },
+    args: TEXT_RUN(), code: 2, message: /^fairhead: bert\/model\.onnx: tensor "word_embeddings" names external data "\.\.\/secret\.bin"; expected a file name relative to the model's folder \(no absolute path, no "\.\."\)$/,
+  },
   { id: 'onnx-corrupt', kind: 'bad', what: 'a .onnx file holding random bytes', setup: (d) => { put(d, 'data.csv', tinyCsv()); put(d, 'model.onnx', Uint8Array.from({ length: 64 }, (_, i) => (i * 97 + 13) % 256)); }, args: RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: not a valid ONNX model/ },
   { id: 'onnx-missing', kind: 'bad', what: '--backbone onnx: names no file', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--backbone', 'onnx:nope.onnx']), code: 2, message: /^fairhead: nope\.onnx: cannot read the ONNX model \(ENOENT\)/ },
   { id: 'onnx-not-a-classifier', kind: 'bad', what: 'an ONNX model without a final linear layer (Gemm then Relu)', setup: (d) => { put(d, 'data.csv', mapRows((f) => [f[0] as string, f[1] as string, String(f[2] === 'red' ? 1 : 0), f[3] as string, f[4] as string], 'age,hours,red,sex,y')); put(d, 'model.onnx', makeReluRegressor()); }, args: RUN(['--backbone', 'onnx:model.onnx']), code: 2, message: /^fairhead: model\.onnx: / },
