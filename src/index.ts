@@ -17,11 +17,24 @@ export { readNpy, writeNpy } from './data/npy.ts';
 export { readNumericCsv } from './data/numeric-csv.ts';
 export { readParquetEmbeddings } from './data/parquet.ts';
 export { readImageLabels, imageBatches, decodeImage } from './data/images.ts';
+export {
+  defaultImagePreprocessing,
+  preprocessImageFile,
+  readPreprocessorConfig,
+  resolveImagePreprocessing,
+  toPreprocessorConfig,
+  type ImageInputOptions,
+  type ImagePreprocessing,
+  type ImageResample,
+  type ImageResize,
+} from './data/image-preprocessing.ts';
+export { loadTokenizer, type TextTokenizer, type TokenBatch } from './data/text-tokenizer.ts';
 
 // backbone
 export type { Backbone } from './backbone/backbone.ts';
 export { trainMlp, MlpBackbone, defaultMlpOptions, type MlpOptions, type MlpExtraLoss, type MlpTrainResult } from './backbone/mlp.ts';
-export { loadOnnxBackbone, type OnnxBackbone, type OnnxBackboneOptions } from './backbone/onnx.ts';
+export { loadOnnxBackbone, type FeedTensor, type ModelInput, type OnnxBackbone, type OnnxBackboneOptions } from './backbone/onnx.ts';
+export { embedImageFiles, embedTexts, openTextModel, type TextModel } from './pipeline/model-inputs.ts';
 export { loadFaceApiBackbone, type FaceApiBackbone } from './backbone/face-api.ts';
 export { cachedEmbeddings, hashFiles, hashMatrix } from './backbone/embedding-cache.ts';
 
@@ -60,6 +73,6 @@ export { renderMarkdown } from './report/render-markdown.ts';
 export { paretoFront } from './report/pareto-front.ts';
 
 // export
-export { exportOnnxWithHead } from './export/onnx-export.ts';
+export { copyOnnxModel, exportOnnxWithHead } from './export/onnx-export.ts';
 export { buildCnnOnnx, exportCnnOnnx, type CnnOnnxOptions } from './export/cnn-onnx.ts';
 export { saveModelBundle, loadModelBundle, type ModelManifest } from './export/model-bundle.ts';
