@@ -105,7 +105,8 @@ export function loadTokenizer(file: string): TextTokenizer {
   if (at < 0) at = 0;
   const prefix = full.ids.slice(0, at);
   const suffix = full.ids.slice(at + own.length);
-  const types = full.token_type_ids ?? [];
+  // a tokenizer that gives no token types gives zeros, as the Python tokenizers do
+  const types = full.token_type_ids ?? full.ids.map(() => 0);
   const prefixTypes = types.slice(0, at);
   const suffixTypes = types.slice(at + own.length);
   const ownType = types[at] ?? 0;

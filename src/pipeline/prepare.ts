@@ -99,8 +99,9 @@ export interface PrepareHooks {
  * and embed train, validation and test. Splits missing as files are seeded and stratified by (label, group) cell.
  *
  * Valid pairs: CSV with `mlp` (default; features inferred, standardised, one-hot) or `onnx:FILE` (the numeric
- * feature columns in file order, as they are), images with `face-api` (default) or `onnx:FILE` (resized to the
- * model's square input, NCHW in [0, 1]), embeddings with `embeddings` (identity).
+ * feature columns in file order, as they are), CSV with `textColumn` and an `onnx:FILE` text model (tokenised with
+ * its tokenizer.json, fed by input name), images with `face-api` (default), `cnn` or `onnx:FILE` (preprocessed as
+ * its config and the flags say: src/data/image-preprocessing.ts), embeddings with `embeddings` (identity).
  */
 export async function prepareData(options: DataOptions & BackboneOptions, hooks: PrepareHooks = {}): Promise<PreparedData> {
   const inputs = [options.data, options.images, options.embeddings].filter((v) => v !== undefined);
