@@ -67,6 +67,16 @@ describe('the tiny BERT in the library', () => {
     expect(Array.from(feeds['input_ids']?.data as BigInt64Array, Number)).toEqual([2, 7, 3]);
     await net.close();
   });
+
+  it('feeds a DistilBERT-shaped model (no token_type_ids input) only the inputs it declares', async () => {
+    const dir = mkdtempSync(join(root, 'distil-'));
+    const net = await loadOnnxBackbone(writeTinyBert(dir, { noTokenTypes: true }));
+    expect(net.inputs.map((i) => i.name)).toEqual(['input_ids', 'attention_mask']);
+    const model = openTextModel(net, join(dir, 'tokenizer.json'), 16);
+    const z = await embedTexts(net, model, ['the film was good', 'awful']);
+    expect(net.shippedHead.predictProba(z)[1]).toBeGreaterThan(0.5);
+    await net.close();
+  });
 });
 
 for (const external of [false, true]) {
