@@ -2,7 +2,6 @@ import { InputError, ShapeError } from '../errors.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { sameInts, takeInts, takeRows, type Matrix } from '../data/matrix.ts';
 import { cellOrder, drawFromCells, type CellOrder } from '../train/cell-order.ts';
-import { createRng } from '../train/rng.ts';
 import { releaseSharedMatrix, sharedMatrix } from '../train/threaded-ops.ts';
 
 /**
@@ -180,7 +179,7 @@ export function balancedSampleIndices(
 
 /** {@link balancedSampleIndices} from the rows' cell order. */
 function drawBalanced(order: CellOrder, classes: readonly string[], groupNames: readonly string[], seed: number, what: string): Int32Array {
-  const { size, first, byCell } = order;
+  const { size } = order;
   const K = classes.length;
   const G = groupNames.length;
   let m = Infinity;
@@ -192,13 +191,9 @@ function drawBalanced(order: CellOrder, classes: readonly string[], groupNames: 
       m = Math.min(m, size[c * G + g] as number);
     }
   }
-  // in WebAssembly where it runs (the same rows): the loops below ran interpreted in a process's first draws
-  const drawn = drawFromCells(order, m, seed);
-  if (drawn) return drawn;
-  const rng = createRng(seed);
-  const picked = new Int32Array(K * G * m);
-  for (let c = 0; c < K * G; c++) picked.set(rng.sampleFrom(byCell.subarray(first[c], first[c + 1]), m), c * m);
-  return picked.sort();
+  // in WebAssembly, the rows rng.ts's sampleFrom would draw cell after cell: as plain loops they ran interpreted in
+  // a process's first draws
+  return drawFromCells(order, m, seed);
 }
 
 function checkCompatible(a: EmbeddingSet, b: EmbeddingSet): void {

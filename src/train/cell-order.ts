@@ -1,5 +1,5 @@
 import { xoshiro128State } from './rng.ts';
-import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernels, type WasmMemory, type WasmModule } from './_internal/wasm-kernels.ts';
+import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernels, type WasmMemory } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;
 
@@ -17,7 +17,7 @@ let scratch: { memory: WasmMemory; kernels: WasmKernels } | null = null;
 
 /**
  * The rows of each (label, group) cell, ascending (a counting sort), for `cells` cells (labels x groups). Two
- * passes over the rows, in WebAssembly where it runs (the plain loops ran unoptimised in the first group-balanced
+ * passes over the rows, in WebAssembly (the plain loops ran unoptimised in the first group-balanced
  * draws of a process: ~10 ms over 180,000 rows). A row whose cell `y[i] * groups + group[i]` is not in 0..cells-1
  * throws a RangeError naming it.
  *
@@ -29,20 +29,8 @@ export function cellOrder(y: Int32Array, group: Int32Array, groups: number, cell
   const size = new Int32Array(cells);
   const first = new Int32Array(cells + 1);
   const byCell = new Int32Array(n);
-  const module = wasmKernelModule();
-  if (!module) {
-    for (let i = 0; i < n; i++) {
-      const c = (y[i] as number) * groups + (group[i] as number);
-      if (!(c >= 0 && c < cells)) throw outside(y, group, groups, cells);
-      size[c]! += 1;
-    }
-    for (let c = 0; c < cells; c++) first[c + 1] = (first[c] as number) + (size[c] as number);
-    const next = first.slice(0, cells);
-    for (let i = 0; i < n; i++) byCell[next[(y[i] as number) * groups + (group[i] as number)]!++] = i;
-    return { size, first, byCell };
-  }
   // y, group, out (n each), then the table (cells): int32
-  const { kernels, heap } = scratchOf(module, 4 * (3 * n + cells));
+  const { kernels, heap } = scratchOf(4 * (3 * n + cells));
   const [yAt, groupAt, outAt, tableAt] = [0, 4 * n, 8 * n, 12 * n];
   heap.set(y, yAt / 4);
   heap.set(group, groupAt / 4);
@@ -69,7 +57,7 @@ export interface RowCells {
 /**
  * Each row's cell `y[i] * groups + group[i]` and the rows of every cell, after checking that every label is in
  * 0..classes-1 and every group in 0..groups-1; or, when one is not, the first such row (`{ outside: i }`). One
- * pass, in WebAssembly where it runs: a fit needs the checks, the counts and the codes of its set once, and as
+ * pass, in WebAssembly: a fit needs the checks, the counts and the codes of its set once, and as
  * plain loops they ran in V8's interpreter in a process's first fits (about 1 ms each over 6,100 rows).
  *
  * @example
@@ -82,20 +70,8 @@ export function rowCells(y: Int32Array, group: Int32Array, classes: number, grou
   const cells = classes * groups;
   const codes = new Int32Array(n);
   const counts = new Int32Array(cells);
-  const module = wasmKernelModule();
-  if (!module) {
-    for (let i = 0; i < n; i++) {
-      const label = y[i] as number;
-      const g = group[i] as number;
-      if (!(label >= 0 && label < classes && g >= 0 && g < groups)) return { outside: i };
-      const c = label * groups + g;
-      codes[i] = c;
-      counts[c]! += 1;
-    }
-    return { codes, counts };
-  }
   // y, group, codes (n each), then the counts (cells): int32
-  const { kernels, heap } = scratchOf(module, 4 * (3 * n + cells));
+  const { kernels, heap } = scratchOf(4 * (3 * n + cells));
   const [yAt, groupAt, codesAt, countsAt] = [0, 4 * n, 8 * n, 12 * n];
   heap.set(y, yAt / 4);
   heap.set(group, groupAt / 4);
@@ -109,8 +85,8 @@ export function rowCells(y: Int32Array, group: Int32Array, classes: number, grou
 
 /**
  * A binary head's rows counted by (label, group, predicted class): table[2 codes[i] + (z[i] >= 0 ? 1 : 0)], from
- * its logits `z` and the rows' cells `codes` (in 0..cells-1, as {@link rowCells} gives them), in WebAssembly where
- * it runs (the layout of the penalties' predictionTable with 2 classes, for their hardGapOfTable).
+ * its logits `z` and the rows' cells `codes` (in 0..cells-1, as {@link rowCells} gives them), in WebAssembly (the
+ * layout of the penalties' predictionTable with 2 classes, for their hardGapOfTable).
  *
  * @example
  * binaryPredictionTable(Float64Array.of(0.3, -1, 2), Int32Array.of(0, 0, 3), 4); // [1, 1, 0, 0, 0, 0, 0, 1]
@@ -119,18 +95,13 @@ export function binaryPredictionTable(z: Float64Array, codes: Int32Array, cells:
   const n = z.length;
   if (codes.length !== n) throw new RangeError(`binaryPredictionTable: ${n} logits but ${codes.length} codes`);
   const table = new Int32Array(2 * cells);
-  const module = wasmKernelModule();
-  if (!module) {
-    for (let i = 0; i < n; i++) table[2 * (codes[i] as number) + ((z[i] as number) >= 0 ? 1 : 0)]! += 1;
-  } else {
-    // z (float64, n), codes (n), then the table (2 cells): int32 after the logits
-    const { kernels, heap } = scratchOf(module, 12 * n + 8 * cells);
-    new Float64Array(heap.buffer, 0, n).set(z);
-    heap.set(codes, (8 * n) / 4);
-    heap.fill(0, (12 * n) / 4, (12 * n) / 4 + 2 * cells);
-    kernels.binaryTable(0, 8 * n, n, 12 * n);
-    table.set(heap.subarray((12 * n) / 4, (12 * n) / 4 + 2 * cells));
-  }
+  // z (float64, n), codes (n), then the table (2 cells): int32 after the logits
+  const { kernels, heap } = scratchOf(12 * n + 8 * cells);
+  new Float64Array(heap.buffer, 0, n).set(z);
+  heap.set(codes, (8 * n) / 4);
+  heap.fill(0, (12 * n) / 4, (12 * n) / 4 + 2 * cells);
+  kernels.binaryTable(0, 8 * n, n, 12 * n);
+  table.set(heap.subarray((12 * n) / 4, (12 * n) / 4 + 2 * cells));
   // a code outside 0..cells-1 was counted elsewhere (or nowhere): the table then misses its row
   let rows = 0;
   for (let c = 0; c < table.length; c++) rows += table[c] as number;
@@ -140,15 +111,13 @@ export function binaryPredictionTable(z: Float64Array, codes: Int32Array, cells:
 
 /**
  * `m` rows of every cell of `order`, drawn without replacement with {@link createRng}(seed) as rng.ts's sampleFrom
- * draws them cell after cell (the same rows), ascending: in WebAssembly (wasm-sample.ts), or undefined where it
- * does not run (the caller draws with sampleFrom). Every cell must hold at least m rows.
+ * draws them cell after cell (the same rows), ascending, in WebAssembly (assembly/sample.ts). Every cell must hold
+ * at least m rows.
  *
  * @example
- * drawFromCells(cellOrder(y, group, 2, 4), 100, 0)?.length; // 400
+ * drawFromCells(cellOrder(y, group, 2, 4), 100, 0).length; // 400
  */
-export function drawFromCells(order: CellOrder, m: number, seed: number): Int32Array | undefined {
-  const module = wasmKernelModule();
-  if (!module) return undefined;
+export function drawFromCells(order: CellOrder, m: number, seed: number): Int32Array {
   const { size, first, byCell } = order;
   const cells = size.length;
   let largest = 0;
@@ -162,7 +131,7 @@ export function drawFromCells(order: CellOrder, m: number, seed: number): Int32A
   const stateAt = firstAt + 4 * (cells + 1);
   const tableAt = stateAt + 16;
   const outAt = tableAt + 4 * largest;
-  const { kernels, heap } = scratchOf(module, outAt + 4 * cells * m);
+  const { kernels, heap } = scratchOf(outAt + 4 * cells * m);
   heap.set(byCell, byCellAt / 4);
   heap.set(first.subarray(0, cells + 1), firstAt / 4);
   heap.set(xoshiro128State(seed), stateAt / 4);
@@ -171,11 +140,11 @@ export function drawFromCells(order: CellOrder, m: number, seed: number): Int32A
 }
 
 /** This thread's scratch memory, grown to at least `bytes`, as int32. */
-function scratchOf(module: WasmModule, bytes: number): { kernels: WasmKernels; heap: Int32Array } {
+function scratchOf(bytes: number): { kernels: WasmKernels; heap: Int32Array } {
   const pages = Math.max(1, Math.ceil(bytes / PAGE));
   if (!scratch) {
     const memory = sharedWasmMemory(pages);
-    scratch = { memory, kernels: instantiateKernels(module, memory) };
+    scratch = { memory, kernels: instantiateKernels(wasmKernelModule(), memory) };
   } else if (scratch.memory.buffer.byteLength < bytes) {
     scratch.memory.grow(pages - scratch.memory.buffer.byteLength / PAGE);
   }

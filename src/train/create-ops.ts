@@ -3,7 +3,6 @@ import type { Matrix } from '../data/matrix.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { createLocalOps } from './local-ops.ts';
 import { createThreadedOps } from './threaded-ops.ts';
-import { wasmKernelModule } from './_internal/wasm-kernels.ts';
 
 /**
  * Matrices with at least this many values (n x d) and a column count divisible by 4 get the WebAssembly kernels
@@ -48,7 +47,7 @@ export interface CreateOpsOptions {
 export async function createLinearOps(x: Matrix, outputs: number, options: CreateOpsOptions = {}): Promise<LinearOps> {
   const threads = options.threads ?? os.availableParallelism();
   const values = x.rows * x.cols;
-  const wasm = x.cols % 4 === 0 && wasmKernelModule() !== undefined;
+  const wasm = x.cols % 4 === 0;
   if (wasm && threads > 1 && values >= WASM_THREADED_MIN_VALUES) return createThreadedOps(x, outputs, { threads });
   if (wasm && values >= WASM_MIN_VALUES) return createThreadedOps(x, outputs, { threads: 1 });
   if (threads > 1 && values >= THREADED_MIN_VALUES) return createThreadedOps(x, outputs, { threads });

@@ -47,7 +47,8 @@ export const WASM_WORKER = new URL('./_internal/ops-worker-wasm.mjs', import.met
  */
 export function startTrainerThreads(threads = os.availableParallelism()): Promise<void> {
   if (!Number.isInteger(threads) || threads < 1) throw new InputError(`threads must be an integer >= 1, received ${threads}`);
-  if (threads < 2 || !wasmKernelModule()) return Promise.resolve();
+  if (threads < 2) return Promise.resolve();
+  wasmKernelModule(); // a missing module fails here, before the data loads
   return parkWorkers(WASM_WORKER, threads - 1, { parts: [] });
 }
 
@@ -110,7 +111,7 @@ export async function createThreadedOps(x: Matrix, outputs: number, options: Thr
   }
   const module = options.kernel === 'js' || d % 4 !== 0 ? undefined : wasmKernelModule();
   if (options.kernel === 'wasm' && !module) {
-    throw new InputError(`kernel 'wasm' needs WebAssembly SIMD and a column count divisible by 4, received ${d} columns`);
+    throw new InputError(`kernel 'wasm' needs a column count divisible by 4, received ${d} columns`);
   }
   // Groups of 4 rows, split into contiguous parts as even as possible: WASM_PARTS parts whatever the thread count
   // with the wasm kernels (any thread runs any part), one per thread with the plain-JavaScript ones.
@@ -303,7 +304,7 @@ const KEEP_RELEASED = 4;
  */
 export function sharedMatrix(rows: number, cols: number, zeroed = true): Matrix {
   const bytes = rows * cols * 4;
-  if (bytes + 2 * PAGE <= MAX_PAGES * PAGE && wasmKernelModule()) {
+  if (bytes + 2 * PAGE <= MAX_PAGES * PAGE) {
     const i = released.findIndex((m) => m.buffer.byteLength >= bytes && m.buffer.byteLength <= 2 * bytes + 16 * PAGE);
     const memory = i >= 0 ? released.splice(i, 1)[0]! : sharedWasmMemory(Math.max(1, Math.ceil(bytes / PAGE)));
     setClaimed(memory, bytes);

@@ -4,10 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { matrix } from '../../src/data/matrix.ts';
 import { createThreadedOps, startTrainerThreads, WASM_WORKER } from '../../src/train/threaded-ops.ts';
 import { poolWorkers } from '../../src/train/_internal/worker-pool.ts';
-import { wasmKernelModule } from '../../src/train/_internal/wasm-kernels.ts';
 
 /** A process's first pool takes workers that startTrainerThreads started, instead of starting its own. */
-describe.runIf(wasmKernelModule())('startTrainerThreads (the worker threads start before the first fit)', () => {
+describe('startTrainerThreads (the worker threads start before the first fit)', () => {
   it('parks threads - 1 workers, once; the first ops take them, give them back, and compute as on one thread', async () => {
     expect(poolWorkers(WASM_WORKER)).toEqual({ started: 0, alive: 0, parked: 0 });
     const up = startTrainerThreads(3);

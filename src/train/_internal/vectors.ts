@@ -2,8 +2,8 @@ import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernel
 
 /**
  * The float64 vector operations around the passes over X (L-BFGS's trial points, differences and dot products, the
- * objective's L2 term), as calls of the head kernels' vdot and vaxpy (wasm-kernels.ts) where WebAssembly runs, else
- * plain loops. Both do the same float64 operations in the same order: the same results to the last bit.
+ * objective's L2 term), as calls of the head kernels' vdot and vaxpy (assembly/two-loop.ts), which do the float64
+ * operations of the plain loops in the same order: the same results to the last bit.
  *
  * Why WebAssembly for loops over a few hundred values: a function runs in V8's interpreter until it has run often
  * enough to be optimised, and a fit calls these a few dozen times each, so the first fits of a process ran them
@@ -13,12 +13,11 @@ import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernel
  */
 
 /** This thread's scratch: two vectors of `capacity` float64 at bytes 0 and 8 x capacity. */
-let scratch: { kernels: WasmKernels; a: Float64Array; b: Float64Array; capacity: number } | null | undefined;
+let scratch: { kernels: WasmKernels; a: Float64Array; b: Float64Array; capacity: number } | undefined;
 
-function scratchFor(n: number): typeof scratch {
-  if (scratch === undefined || (scratch && scratch.capacity < n)) {
+function scratchFor(n: number): NonNullable<typeof scratch> {
+  if (scratch === undefined || scratch.capacity < n) {
     const module = wasmKernelModule();
-    if (!module) return (scratch = null);
     const capacity = Math.max(n, 1024);
     const memory = sharedWasmMemory(Math.ceil((16 * capacity) / 65536));
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
@@ -35,11 +34,6 @@ function scratchFor(n: number): typeof scratch {
  */
 export function dot(a: Float64Array, b: Float64Array, n = a.length): number {
   const s = scratchFor(n);
-  if (!s) {
-    let sum = 0;
-    for (let j = 0; j < n; j++) sum += (a[j] as number) * (b[j] as number);
-    return sum;
-  }
   s.a.set(a.subarray(0, n));
   s.b.set(b.subarray(0, n));
   return s.kernels.vdot(0, 8 * s.capacity, n);
@@ -54,10 +48,6 @@ export function dot(a: Float64Array, b: Float64Array, n = a.length): number {
  */
 export function addScaled(x: Float64Array, alpha: number, d: Float64Array, out: Float64Array = new Float64Array(x.length), n = x.length): Float64Array {
   const s = scratchFor(n);
-  if (!s) {
-    for (let j = 0; j < n; j++) out[j] = (x[j] as number) + alpha * (d[j] as number);
-    return out;
-  }
   s.a.set(d.subarray(0, n));
   s.b.set(x.subarray(0, n));
   s.kernels.vaxpy(alpha, 0, 8 * s.capacity, n);
@@ -74,10 +64,6 @@ export function addScaled(x: Float64Array, alpha: number, d: Float64Array, out: 
 export function allFinite(a: Float64Array): boolean {
   const n = a.length;
   const s = scratchFor(n);
-  if (!s) {
-    for (let j = 0; j < n; j++) if (!Number.isFinite(a[j] as number)) return false;
-    return true;
-  }
   s.a.set(a);
   s.b.fill(0, 0, n);
   return Number.isFinite(s.kernels.vdot(0, 8 * s.capacity, n));
