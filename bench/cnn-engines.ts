@@ -4,7 +4,7 @@
  * dw), by
  * - onnxruntime-node: the layer graph with the network's own backward rules (buildConvLayerGraph), 2 and 1 intra-op
  *   threads;
- * - our own kernels: im2col + the WebAssembly SIMD GEMM of src/backbone/cnn/wasm-conv.ts (1 thread).
+ * - our own kernels: im2col + the WebAssembly SIMD GEMM of bench/_wasm-conv.ts, bench/assembly/conv-gemm.ts (1 thread).
  * Runs alternate (engine A, B, C, A, B, C, ...), the median of `CNN_ENGINE_REPS` (default 5) runs per layer and
  * engine is kept. Both sides take and give NCHW float32 arrays in JavaScript memory (copies included).
  * Writes bench/results/cnn-engines.json.
@@ -12,7 +12,7 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { buildConvLayerGraph } from '../src/backbone/cnn/network.ts';
-import { WasmConv, type ConvShape } from '../src/backbone/cnn/wasm-conv.ts';
+import { WasmConv, type ConvShape } from './_wasm-conv.ts';
 import { createRng } from '../src/train/rng.ts';
 import { writeResult } from './machine.ts';
 
@@ -37,7 +37,7 @@ const median = (v: number[]): number => {
 };
 const rng = createRng(0);
 const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
-const wasm = new WasmConv();
+const wasm = await WasmConv.create();
 process.stdout.write(`conv layers forward + backward, batch ${batch}, load ${os.loadavg()[0]!.toFixed(1)}\n`);
 interface LayerRow {
   layer: string; shape: string; multiplyAdds: number; ortTwoThreadsMs: number; ortOneThreadMs: number; wasmOneThreadMs: number; maxRelativeDifference: number;
@@ -102,7 +102,7 @@ const result = {
   what: 'every convolution of the cnn backbone (batch 64, 64x64 input): forward + backward (y, dx, dw) from and to JavaScript arrays, median of runs that alternate between engines',
   engines: {
     onnxruntime: 'onnxruntime-node 1.30 CPU (MLAS) running the layer graph with the network\'s backward rules (buildConvLayerGraph)',
-    wasm: 'own kernels: im2col / col2im in TypeScript + a 4x8 register-blocked WebAssembly SIMD (f32x4) GEMM, one thread (src/backbone/cnn/wasm-conv.ts)',
+    wasm: 'own kernels: im2col / col2im in TypeScript + a 4x8 register-blocked WebAssembly SIMD (f32x4) GEMM, one thread (bench/_wasm-conv.ts, bench/assembly/conv-gemm.ts)',
   },
   totalMs: { ortTwoThreads: sum('ortTwoThreadsMs'), ortOneThread: sum('ortOneThreadMs'), wasmOneThread: sum('wasmOneThreadMs') },
   gflops: { ortTwoThreads: gflops(sum('ortTwoThreadsMs')), ortOneThread: gflops(sum('ortOneThreadMs')), wasmOneThread: gflops(sum('wasmOneThreadMs')) },

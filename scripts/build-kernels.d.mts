@@ -5,6 +5,8 @@ export const KERNEL_SOURCES: string;
 export const KERNEL_MODULE: string;
 /** The compiler's flags. */
 export const KERNEL_FLAGS: readonly string[];
+/** Compile an AssemblyScript entry file (from the repository's root) with `flags`, in memory: the module's bytes. */
+export function compileAssemblyScript(entry: string, flags: readonly string[]): Promise<Uint8Array>;
 /** Compile the kernels in memory: the module's bytes. */
 export function compileKernels(): Promise<Uint8Array>;
 /** True when the module is missing or a source is newer than it. */

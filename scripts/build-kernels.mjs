@@ -30,19 +30,27 @@ export const KERNEL_FLAGS = [
   '--enable', 'simd', '--enable', 'threads',
 ];
 
-/** Compile the kernels in memory: the module's bytes. Throws with the compiler's diagnostics when they do not compile. */
-export async function compileKernels() {
+/**
+ * Compile an AssemblyScript entry file (a path from the repository's root) with `flags`, in memory: the module's
+ * bytes. Throws with the compiler's diagnostics when it does not compile.
+ */
+export async function compileAssemblyScript(entry, flags) {
   const { default: asc } = await import('assemblyscript/asc');
   let binary = null;
   const stderr = asc.createMemoryStream();
-  const result = await asc.main([ENTRY, ...KERNEL_FLAGS, '--baseDir', ROOT, '--outFile', 'head-kernels.wasm'], {
+  const result = await asc.main([entry, ...flags, '--baseDir', ROOT, '--outFile', 'module.wasm'], {
     stderr,
     writeFile: (name, contents) => {
       if (name.endsWith('.wasm')) binary = contents;
     },
   });
-  if (result.error || !binary) throw new Error(`the WebAssembly kernels (${ENTRY}) do not compile:\n${stderr.toString() || result.error}`);
+  if (result.error || !binary) throw new Error(`${entry} does not compile:\n${stderr.toString() || result.error}`);
   return binary;
+}
+
+/** Compile the kernels (assembly/index.ts with {@link KERNEL_FLAGS}) in memory: the module's bytes. */
+export function compileKernels() {
+  return compileAssemblyScript(ENTRY, KERNEL_FLAGS);
 }
 
 /** True when the module is missing or a source (assembly/*.ts) was changed after it. */

@@ -5,7 +5,7 @@
  * Training runs one graph per step (forward, loss gradient and backward together, so that no activation crosses to
  * JavaScript); the separate forward and backward graphs serve a loss computed in JavaScript.
  *
- * Chosen by measurement over our own kernels (im2col + a WebAssembly SIMD GEMM, ./wasm-conv.ts): see
+ * Chosen by measurement over our own kernels (im2col + a WebAssembly SIMD GEMM, bench/_wasm-conv.ts): see
  * bench/cnn-engines.ts and bench/results/cnn-engines.json (also `engineComparison` in bench/results/cnn.json).
  */
 import * as ort from 'onnxruntime-node';

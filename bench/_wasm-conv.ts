@@ -1,22 +1,19 @@
 /**
  * An alternative CNN engine measured against onnxruntime (bench/cnn-engines.ts): one convolution layer, forward and
- * backward, as im2col + a register-blocked WebAssembly SIMD matrix product (f32x4), single-threaded. The module is
- * assembled here byte by byte (no build step), like src/train/_internal/wasm-kernels.ts.
+ * backward, as im2col + a register-blocked WebAssembly SIMD matrix product (f32x4), single-threaded. The product is
+ * AssemblyScript (bench/assembly/conv-gemm.ts), compiled in memory when a WasmConv is created. Not fairhead's
+ * engine: onnxruntime's kernels are faster on this machine (bench/results/cnn-engines.json), so this lives with
+ * the benchmarks.
  *
  *     gemm(a, b, c, m, n, k, lda, ldb, ldc):  C[m x n] = A[m x k] B[k x n]   (row-major float32, byte addresses,
  *                                             leading dimensions in elements; m % 4 == 0, n % 8 == 0)
- *
- * Each 4 x 8 block of C is 8 f32x4 accumulators over the whole k; the loop runs the 8-column panels of B in the
- * outer loop so that a panel (k x 32 bytes) stays in L1 while every 4-row block of A passes over it.
  *
  * A layer (batch B, channels cin -> cout, side h, kernel k, stride s, zero padding p), npix = B * ho * ho:
  * - forward: cols [cin k k, npix] = im2col(x); Y = W cols ([cout, npix]), then NCHW.
  * - dW = dY colsT ([cout, npix] x [npix, cin k k]), colsT = im2col laid out one output pixel per row.
  * - dx = col2im(W^T dY) ([cin k k, cout] x [cout, npix], then summed back onto the input pixels).
- *
- * Not the training engine: onnxruntime's kernels are faster on this machine (bench/results/cnn-engines.json).
  */
-import { add, block, br, brIf, end, f32Load, f32x4Add, f32x4Mul, f32x4Splat, geU, get, i32, I32, loop, mul, name, section, set, simd, uleb, V128, v128Zero } from '../../wasm-assembler.ts';
+import { compileAssemblyScript } from '../scripts/build-kernels.mjs';
 
 /** Shape of one convolution layer (square images and kernels, NCHW). */
 export interface ConvShape {
@@ -42,75 +39,11 @@ interface WasmApi {
 
 const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-const v128Load = (offset: number): number[] => simd(0x00, 4, ...uleb(offset));
-const v128Store = (offset: number): number[] => simd(0x0b, 4, ...uleb(offset));
+/** The GEMM's flags: as the head kernels', with an imported memory that is neither shared nor bounded. */
+const GEMM_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--noExportMemory', '--enable', 'simd'];
 
-// params 0..8: a, b, c, m, n, k, lda, ldb, ldc; i32 locals 9..21; v128 locals 22..32
-const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, LDA = 6, LDB = 7, LDC = 8;
-const I = 9, J = 10, P = 11, A0 = 12, BP = 16, KB = 17, LDAB = 18, LDBB = 19, LDCB = 20, CP = 21;
-const ACC = 22, B0 = 30, B1 = 31, S = 32;
-
-function gemmBody(): number[] {
-  const row = (r: number): number[] => [
-    ...get(A0 + r), ...get(P), ...add, ...f32Load, ...f32x4Splat, ...set(S),
-    ...get(ACC + 2 * r), ...get(S), ...get(B0), ...f32x4Mul, ...f32x4Add, ...set(ACC + 2 * r),
-    ...get(ACC + 2 * r + 1), ...get(S), ...get(B1), ...f32x4Mul, ...f32x4Add, ...set(ACC + 2 * r + 1),
-  ];
-  const storeRow = (r: number): number[] => [
-    ...get(CP), ...get(ACC + 2 * r), ...v128Store(0),
-    ...get(CP), ...get(ACC + 2 * r + 1), ...v128Store(16),
-    ...get(CP), ...get(LDCB), ...add, ...set(CP),
-  ];
-  return [
-    ...get(LDA), ...i32(4), ...mul, ...set(LDAB),
-    ...get(LDB), ...i32(4), ...mul, ...set(LDBB),
-    ...get(LDC), ...i32(4), ...mul, ...set(LDCB),
-    ...get(K), ...i32(4), ...mul, ...set(KB),
-    ...i32(0), ...set(J),
-    ...block, ...loop,
-    ...get(J), ...get(N), ...geU, ...brIf(1),
-    ...i32(0), ...set(I),
-    ...block, ...loop,
-    ...get(I), ...get(M), ...geU, ...brIf(1),
-    ...get(A), ...get(I), ...get(LDAB), ...mul, ...add, ...set(A0),
-    ...get(A0), ...get(LDAB), ...add, ...set(A0 + 1),
-    ...get(A0 + 1), ...get(LDAB), ...add, ...set(A0 + 2),
-    ...get(A0 + 2), ...get(LDAB), ...add, ...set(A0 + 3),
-    ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((q) => [...v128Zero, ...set(ACC + q)]),
-    ...get(B), ...get(J), ...i32(4), ...mul, ...add, ...set(BP),
-    ...i32(0), ...set(P),
-    ...block, ...loop,
-    ...get(P), ...get(KB), ...geU, ...brIf(1),
-    ...get(BP), ...v128Load(0), ...set(B0),
-    ...get(BP), ...v128Load(16), ...set(B1),
-    ...row(0), ...row(1), ...row(2), ...row(3),
-    ...get(BP), ...get(LDBB), ...add, ...set(BP),
-    ...get(P), ...i32(4), ...add, ...set(P),
-    ...br(0), ...end, ...end,
-    ...get(C), ...get(I), ...get(LDCB), ...mul, ...add, ...get(J), ...i32(4), ...mul, ...add, ...set(CP),
-    ...storeRow(0), ...storeRow(1), ...storeRow(2), ...storeRow(3),
-    ...get(I), ...i32(4), ...add, ...set(I),
-    ...br(0), ...end, ...end,
-    ...get(J), ...i32(8), ...add, ...set(J),
-    ...br(0), ...end, ...end,
-  ];
-}
-
-
-/** The module's bytes: imports env.mem, exports gemm. */
-export function gemmModuleBytes(): Uint8Array {
-  const I32T = I32;
-  const V128T = V128;
-  const body = [...uleb(2), ...uleb(13), I32T, ...uleb(11), V128T, ...gemmBody(), ...end];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 9, ...new Array<number>(9).fill(I32T), 0]),
-    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('gemm'), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ]);
-}
+/** The compiled GEMM, once per process. */
+let gemmBytes: Promise<Uint8Array> | undefined;
 
 type Gemm = (a: number, b: number, c: number, m: number, n: number, k: number, lda: number, ldb: number, ldc: number) => void;
 
@@ -121,19 +54,24 @@ const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
  * memory; results are copied out.
  *
  * @example
- * const conv = new WasmConv();
+ * const conv = await WasmConv.create();
  * const y = conv.forward(shape, x, w);            // NCHW, as onnxruntime's Conv (no bias)
  * const { dx, dw } = conv.backward(shape, x, w, dy);
  */
 export class WasmConv {
-  private readonly memory: WasmMemoryLike;
-  private readonly gemmFn: Gemm;
+  private constructor(
+    private readonly memory: WasmMemoryLike,
+    private readonly gemmFn: Gemm,
+  ) {}
 
-  constructor() {
+  /** Compile bench/assembly/conv-gemm.ts (once per process) and instantiate it over a new memory. */
+  static async create(): Promise<WasmConv> {
     if (!wasmApi) throw new Error('WebAssembly is not available');
-    this.memory = new wasmApi.Memory({ initial: 1 });
-    const instance = new wasmApi.Instance(new wasmApi.Module(gemmModuleBytes()), { env: { mem: this.memory } });
-    this.gemmFn = instance.exports['gemm'] as Gemm;
+    const memory = new wasmApi.Memory({ initial: 1 });
+    gemmBytes ??= compileAssemblyScript('bench/assembly/conv-gemm.ts', GEMM_FLAGS);
+    const bytes = await gemmBytes;
+    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
+    return new WasmConv(memory, instance.exports['gemm'] as Gemm);
   }
 
   /** Float32 views of consecutive regions of the given lengths (grows the memory when needed). */

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { WasmConv, type ConvShape } from '../../src/backbone/cnn/wasm-conv.ts';
+import { WasmConv, type ConvShape } from '../../bench/_wasm-conv.ts';
 import { buildConvLayerGraph } from '../../src/backbone/cnn/network.ts';
 import { createRng } from '../../src/train/rng.ts';
 
@@ -22,7 +22,7 @@ async function compare(s: ConvShape, seed: number): Promise<{ y: number; dx: num
     dy: new ort.Tensor('float32', dy, [s.batch, s.cout, ho, ho]),
   });
   await session.release();
-  const conv = new WasmConv();
+  const conv = await WasmConv.create();
   const y = conv.forward(s, x, w);
   const { dx, dw } = conv.backward(s, x, w, dy);
   const maxDiff = (a: Float32Array, b: Float32Array): number => {
@@ -64,7 +64,8 @@ describe('WasmConv (im2col + WebAssembly SIMD GEMM)', () => {
     }
   });
 
-  it('rejects a GEMM whose rows are not a multiple of 4', () => {
-    expect(() => new WasmConv().gemm(0, 0, 0, 3, 8, 1, 1, 8, 8)).toThrow('m must be a multiple of 4 and n of 8, received 3 x 8');
+  it('rejects a GEMM whose rows are not a multiple of 4', async () => {
+    const conv = await WasmConv.create();
+    expect(() => conv.gemm(0, 0, 0, 3, 8, 1, 1, 8, 8)).toThrow('m must be a multiple of 4 and n of 8, received 3 x 8');
   });
 });
