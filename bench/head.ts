@@ -15,8 +15,6 @@
  *   our seconds until L-BFGS reaches the peer's final objective (the same exact function) on the same rows.
  * - peakMemoryRatio: peak RSS of the child process doing our full-train fit (bench/_head-full.ts, node + tsx)
  *   / bytes of the train embedding matrix; peakMemory.aboveRuntimeRatio leaves out the runtime's own RSS.
- * - kernelsAB (once, for the port of the kernels to AssemblyScript): the gradient, the full-train fit and the M2 fits
- *   with the hand-assembled module and the AssemblyScript one, interleaved, each run in a fresh process.
  * Other jobs share the machine: the 1-minute load average is recorded beside every part.
  */
 import { spawnSync } from 'node:child_process';
@@ -42,8 +40,6 @@ const PY = '/usr/bin/python3';
 const SEEDS = [0, 1, 2, 3, 4];
 /** Interleaved rounds of the M2 comparison (part 3). */
 const M2_ROUNDS = 5;
-/** Interleaved rounds of the kernels' A/B (part 4). */
-const AB_ROUNDS = 4;
 const load = (): number => Math.round(os.loadavg()[0]! * 100) / 100;
 const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
 const median = (v: number[]): number => {
@@ -258,47 +254,9 @@ async function main(): Promise<void> {
     note: `${M2_ROUNDS} interleaved rounds (peer, ours, ...), each side in a fresh process of its own per round (ours: bench/_head-m2.ts, which starts the trainer's worker thread before loading the data, as fairhead's pipelines do), data loading excluded; m2EoSpeedup = median of the rounds' speedup (peer mean / ours mean over the 5 seeds); peerMean/oursMean seconds = median of the rounds' means, accuracy and EO = means over the seeds (the same in every round). peer seconds = peer.py run_llft (ft set incl. concatenating train+val, then SGD with early stopping); ours = finetuneSet (setSeconds, also concatenates train+val) + fitHead(lbfgs, ops chosen by createLinearOps: WebAssembly on 2 threads, the objective in two halves since the set is under 16 MiB), each set released for the next draw. oursAgain* = round 0's 5 seeds run again in the same process (not in m2EoSpeedup)`,
   };
   result.m2EoSpeedup = median(roundSummary.map((x) => x.speedup));
-
-  // 4. (once, for the port of the kernels to AssemblyScript) the same three measures with the hand-assembled module
-  // (FAIRHEAD_KERNELS_AB=hand) and the AssemblyScript one, each run in a fresh process of its own, interleaved
-  // (hand, as / as, hand, ...): the gradient, the full-train time to the peer's objective, the M2 fits' mean.
-  const abRuns: Record<string, unknown>[] = [];
-  for (let r = 0; r < AB_ROUNDS; r++) {
-    for (const variant of r % 2 === 0 ? (['hand', 'as'] as const) : (['as', 'hand'] as const)) {
-      const env = { ...process.env, FAIRHEAD_KERNELS_AB: variant === 'hand' ? 'hand' : '' };
-      const child = (script: string, args: string[], flags: string[] = []): Record<string, unknown> => {
-        const c = spawnSync(process.execPath, [...flags, '--import', 'tsx', `${here}${script}`, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, env });
-        if (c.status !== 0) throw new Error(`${script} (${variant}) failed: ${c.stderr.slice(-2000)}`);
-        return JSON.parse(c.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-      };
-      const g = child('_head-gradient.ts', [dir, String(reps)]);
-      const f = child('_head-full.ts', [dir], ['--expose-gc']) as { trajectory: [number, number][]; objective: number; seconds: number };
-      const m = child('_head-m2.ts', [dir, SEEDS.join(',')]) as { runs: OursRun[] };
-      const reachedAt = f.trajectory.find(([, v]) => v <= target);
-      abRuns.push({
-        round: r, variant, gradientSeconds: g.seconds, gradientObjective: g.objective, gradientSum: g.gradientSum,
-        fullSecondsToReach: reachedAt ? reachedAt[0] : null, fullSeconds: f.seconds, fullObjective: f.objective,
-        m2MeanSeconds: mean(m.runs.map((x) => x.seconds)), m2TestAcc: m.runs.map((x) => x.testAcc), m2TestEo: m.runs.map((x) => x.testEo), loadAvg: load(),
-      });
-      log(`A/B round ${r} ${variant}: ${JSON.stringify(abRuns[abRuns.length - 1])}`);
-    }
-  }
-  const abRatio = (key: string): number => median(Array.from({ length: AB_ROUNDS }, (_, r) => {
-    const of = (variant: string): number => abRuns.find((x) => x.round === r && x.variant === variant)![key] as number;
-    return of('as') / of('hand');
-  }));
-  const sameAnswers = ['gradientObjective', 'gradientSum', 'fullObjective', 'm2TestAcc', 'm2TestEo'].every((key) =>
-    abRuns.every((x) => JSON.stringify(x[key]) === JSON.stringify(abRuns[0]![key])));
-  result.kernelsAB = {
-    asOverHand: { gradient: round(abRatio('gradientSeconds')), fullToPeerObjective: round(abRatio('fullSecondsToReach')), fullFit: round(abRatio('fullSeconds')), m2: round(abRatio('m2MeanSeconds')) },
-    sameAnswers,
-    runs: abRuns,
-    note: `once, for the port of the head kernels from hand-assembled opcodes to AssemblyScript (assembly/): ${AB_ROUNDS} interleaved rounds, each variant in fresh processes of its own (bench/_head-gradient.ts, _head-full.ts, _head-m2.ts with FAIRHEAD_KERNELS_AB=hand for the old module); asOverHand = median over the rounds of AssemblyScript seconds / hand-assembled seconds (below 1: the new module is faster); sameAnswers: the objective, gradient sum, full-train objective and M2 test scores are identical in every run`,
-  };
-  log(`kernels A/B: ${JSON.stringify(result.kernelsAB)}`);
   result.loadAvgAtEnd = load();
   writeResult('head', result);
-  log(JSON.stringify({ gradientVsPeerEpoch: result.gradientVsPeerEpoch, m2EoSpeedup: result.m2EoSpeedup, fullEoSpeedup: result.fullEoSpeedup, peakMemoryRatio: result.peakMemoryRatio, kernelsAB: (result.kernelsAB as { asOverHand: unknown }).asOverHand }));
+  log(JSON.stringify({ gradientVsPeerEpoch: result.gradientVsPeerEpoch, m2EoSpeedup: result.m2EoSpeedup, fullEoSpeedup: result.fullEoSpeedup, peakMemoryRatio: result.peakMemoryRatio }));
 }
 
 await main();

@@ -45,7 +45,7 @@ function splitmix32(state: { s: number }): number {
 
 /**
  * The starting state of {@link createRng}(seed)'s generator, xoshiro128**'s 4 words from splitmix32 (for the
- * WebAssembly draw of wasm-sample.ts, which runs the same stream).
+ * WebAssembly draw of assembly/sample.ts, which runs the same stream).
  *
  * @example
  * xoshiro128State(0).length; // 4

@@ -75,7 +75,7 @@ export function cellScratchBytes(d, cells, rows) {
  * are already in the scratch) or null (plain loops).
  *
  * With wasm, per block of rows: fwd for the logits, `terms` for each row's p, loss and gradient terms and its
- * place in its cell's list (wasm-row-terms.ts: float64, as addCellRows), then bwd2 per cell, the rows still in cache.
+ * place in its cell's list (assembly/row-terms.ts: float64, as addCellRows), then bwd2 per cell, the rows still in cache.
  */
 export function createCellPass(setup) {
   if (!setup.wasm) {

@@ -4,7 +4,7 @@ const PAGE = 65536;
 
 /**
  * L-BFGS's memory of (s, y) pairs and its two-loop recursion d = -H g (Nocedal & Wright 2006, Alg. 7.4), for
- * lbfgs.ts. With WebAssembly the pairs live in a wasm memory and the recursion runs there (wasm-two-loop.ts); else
+ * lbfgs.ts. With WebAssembly the pairs live in a wasm memory and the recursion runs there (assembly/two-loop.ts); else
  * plain loops. Both do the same float64 operations in the same order: the same direction to the last bit.
  * Internal.
  */

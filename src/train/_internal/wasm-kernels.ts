@@ -18,7 +18,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FairheadError } from '../../errors.ts';
-import { wasmKernelBytes } from './wasm-kernels-hand.ts';
 
 /** A shared WebAssembly memory (typed here: this project's TypeScript lib has no WebAssembly types). */
 export interface WasmMemory {
@@ -138,7 +137,7 @@ let compiled: WasmModule | undefined;
  */
 export function wasmKernelModule(): WasmModule {
   if (!compiled) {
-    compiled = process.env.FAIRHEAD_KERNELS_AB === 'hand' ? new wasmApi!.Module(wasmKernelBytes(MAX_PAGES)) : loadKernelModule(fileURLToPath(KERNELS_FILE));
+    compiled = loadKernelModule(fileURLToPath(KERNELS_FILE));
   }
   return compiled;
 }
@@ -170,6 +169,6 @@ export function loadKernelModule(path: string): WasmModule {
 /** Instantiate `module` over `memory` (a shared WebAssembly.Memory with maximum {@link MAX_PAGES}). */
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): WasmKernels {
   if (!wasmApi) throw new Error('WebAssembly is not available');
-  const instance = new wasmApi.Instance(module, { env: { memory, mem: memory } });
+  const instance = new wasmApi.Instance(module, { env: { memory } });
   return instance.exports as unknown as WasmKernels;
 }

@@ -31,7 +31,7 @@ const instances = new WeakMap();
 export function kernelsFor(wasm) {
   let kernels = instances.get(wasm.memory);
   if (!kernels) {
-    kernels = new WebAssembly.Instance(wasm.module, { env: { memory: wasm.memory, mem: wasm.memory } }).exports;
+    kernels = new WebAssembly.Instance(wasm.module, { env: { memory: wasm.memory } }).exports;
     instances.set(wasm.memory, kernels);
   }
   return kernels;
