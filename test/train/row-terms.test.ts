@@ -4,7 +4,7 @@ import { instantiateKernels, sharedWasmMemory, wasmKernelModule } from '../../sr
 
 const module = wasmKernelModule();
 
-describe('WebAssembly per-row terms of the one-pass binary objective', () => {
+describe('the per-row terms of the one-pass binary objective (assembly/row-terms.ts, exp.ts)', () => {
   const memory = sharedWasmMemory(4);
   const kernels = instantiateKernels(module, memory);
 
@@ -13,13 +13,24 @@ describe('WebAssembly per-row terms of the one-pass binary objective', () => {
     const values = [
       0, -0, Infinity, -Infinity, NaN, 1e-300, -1e-300, 2 ** -28, -(2 ** -29), 0.3465735902799726, -0.3465735902799727,
       1.0397207708399179, -1.0397207708399179, 709.782712893384, 709.79, -745.1332191019411, -745.14, -708.4, -708.3,
+      1, -1, 1 + 2 ** -52, 1 - 2 ** -53, 2, 0.5,
     ];
+    // every multiple of 2^-10 in -4..4 (1 among them)
+    for (let i = -4096; i <= 4096; i++) values.push(i / 1024);
     for (let i = 0; i < 200_000; i++) {
       const u = rng.float();
       values.push(i % 4 === 0 ? -800 * u : i % 4 === 1 ? 6 * (u - 0.5) : i % 4 === 2 ? 1500 * (u - 0.5) : -Math.exp(-60 * u));
     }
     const mismatches = values.filter((x) => !Object.is(kernels.exp(x), Math.exp(x)));
     expect(mismatches).toEqual([]);
+  });
+
+  it('exp(1) is E, as V8 special-cases it (fdlibm alone gives 2.7182818284590455, one bit above)', () => {
+    expect(kernels.exp(1)).toBe(Math.E);
+    expect(kernels.exp(1)).toBe(Math.exp(1));
+    // the next float64 on either side takes fdlibm's path, as in V8
+    expect(kernels.exp(1 + 2 ** -52)).toBe(Math.exp(1 + 2 ** -52));
+    expect(kernels.exp(1 - 2 ** -53)).toBe(Math.exp(1 - 2 ** -53));
   });
 
   it("terms gives each row's float64 terms and float32 list entries exactly as the JavaScript loop would", () => {
