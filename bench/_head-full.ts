@@ -17,7 +17,7 @@ import { createPenalty } from '../src/fairness/penalties/registry.ts';
 import type { LinearHead } from '../src/head/linear-head.ts';
 import { fitHead } from '../src/train/fit.ts';
 import { HeadObjective } from '../src/train/objective.ts';
-import { makeSynth, writeSynthCsv, type SynthData } from '../src/train/synth.ts';
+import { makeSynth, writeSynthCsv, type SynthData } from '../test/support/synth.ts';
 import { createThreadedOps, sharedMatrix } from '../src/train/threaded-ops.ts';
 
 /** L-BFGS iterations between two measurements of the exact objective (each chunk restarts L-BFGS's memory). */
@@ -59,7 +59,7 @@ export async function cachedSynth(dir: string): Promise<SynthData & { madeSecond
       labels.set(set.group, set.y.length);
       writeFileSync(join(dir, `${s}.labels`), new Uint8Array(labels.buffer));
     }
-    writeFileSync(join(dir, 'meta.json'), `${JSON.stringify({ generator: 'src/train/synth.ts', seed: 0, d: 512, decimals: 4 })}\n`);
+    writeFileSync(join(dir, 'meta.json'), `${JSON.stringify({ generator: 'test/support/synth.ts', seed: 0, d: 512, decimals: 4 })}\n`);
     return { ...data, madeSeconds: (performance.now() - t0) / 1000 };
   }
   return { train: readSplit(dir, 'train'), val: readSplit(dir, 'val'), test: readSplit(dir, 'test'), madeSeconds: 0 };

@@ -13,7 +13,7 @@ import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { buildConvLayerGraph } from '../src/backbone/cnn/network.ts';
 import { WasmConv, type ConvShape } from './_wasm-conv.ts';
-import { createRng } from '../src/train/rng.ts';
+import { createRng } from '../src/rng.ts';
 import { writeResult } from './machine.ts';
 
 const reps = Number(process.env['CNN_ENGINE_REPS'] ?? 5);

@@ -29,7 +29,7 @@ import { columnValues } from '../src/data/csv-table.ts';
 import { defaultCnnOptions, loadBatch, trainCnn, type CnnImageSet } from '../src/backbone/cnn.ts';
 import { CnnEngine, initialWeights } from '../src/backbone/cnn/engine.ts';
 import { matrix } from '../src/data/matrix.ts';
-import { createRng } from '../src/train/rng.ts';
+import { createRng } from '../src/rng.ts';
 import { writeResult } from './machine.ts';
 import { requireFolder } from './paths.ts';
 

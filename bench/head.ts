@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- head`: the linear head's speed against the PyTorch peer (peer.py in $FAIRHEAD_PEER), side by side
- * on one synthetic CelebA-like set (src/train/synth.ts, seed 0: 160k train / 20k val / 20k test, d = 512, cached
+ * on one synthetic CelebA-like set (test/support/synth.ts, seed 0: 160k train / 20k val / 20k test, d = 512, cached
  * as CSV + binary under bench/work/head-synth/). Writes bench/results/head.json:
  *
  * - gradientVsPeerEpoch: one PyTorch full-batch epoch on the 160k train rows (peer's LastLayerObjective, EO,
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   log(`data: ${dir}`);
   const data = await cachedSynth(dir);
   const { train, val, test } = data;
-  result.data = { generator: 'src/train/synth.ts seed 0', nTrain: train.y.length, nVal: val.y.length, nTest: test.y.length, d: train.x.cols, madeSeconds: round(data.madeSeconds) };
+  result.data = { generator: 'test/support/synth.ts seed 0', nTrain: train.y.length, nVal: val.y.length, nTest: test.y.length, d: train.x.cols, madeSeconds: round(data.madeSeconds) };
 
   // 1. one full-batch objective + gradient vs one PyTorch epoch
   const reps = 10;

@@ -20,7 +20,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseByteSize } from '../src/cli/flags.ts';
 import type { MetricsFile } from '../src/report/schema.ts';
-import { createRng } from '../src/train/rng.ts';
+import { createRng } from '../src/rng.ts';
 import { writeResult } from './machine.ts';
 
 const args = process.argv.slice(2);

@@ -47,7 +47,7 @@ export * from './fairness/penalties/index.ts';
 
 // train
 export { fitHead, type FitOptions, type FitResult, type FitProgress, type ConstraintName } from './train/fit.ts';
-export { createRng, type Rng } from './train/rng.ts';
+export { createRng, type Rng } from './rng.ts';
 export { createLinearOps } from './train/create-ops.ts';
 export { startTrainerThreads } from './train/threaded-ops.ts';
 export type { LinearOps } from './train/linear-ops.ts';

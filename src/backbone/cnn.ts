@@ -18,7 +18,7 @@
 import { ConvergenceError, InputError, ShapeError } from '../errors.ts';
 import { matrix, type Matrix } from '../data/matrix.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
-import { createRng, type Rng } from '../train/rng.ts';
+import { createRng, type Rng } from '../rng.ts';
 import type { Backbone } from './backbone.ts';
 import { addProbabilityGradient, crossEntropy } from './_internal/mlp-net.ts';
 import { CnnEngine, cloneWeights, initialWeights, type CnnWeights } from './cnn/engine.ts';

@@ -11,7 +11,7 @@ import type { EmbeddingSet } from '../data/dataset.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
 import type { Backbone } from './backbone.ts';
 import { addProbabilityGradient, crossEntropy, MlpParams, MlpWorkspace } from './_internal/mlp-net.ts';
-import { createRng } from '../train/rng.ts';
+import { createRng } from '../rng.ts';
 
 /** Hidden-layer activations an MLP can use. */
 export const mlpActivations = ['relu'] as const;

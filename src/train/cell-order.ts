@@ -1,4 +1,4 @@
-import { xoshiro128State } from './rng.ts';
+import { xoshiro128State } from '../rng.ts';
 import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernels, type WasmMemory } from './_internal/wasm-kernels.ts';
 
 const PAGE = 65536;

@@ -12,7 +12,7 @@ import { minimizeLbfgs } from './lbfgs.ts';
 import type { LinearOps } from './linear-ops.ts';
 import { HeadObjective } from './objective.ts';
 import { paperSgd } from './paper-sgd.ts';
-import { createRng } from './rng.ts';
+import { createRng } from '../rng.ts';
 import { createStreamingOps, type StreamingOpsOptions } from './streaming-ops.ts';
 import { allFinite } from './_internal/vectors.ts';
 

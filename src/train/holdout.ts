@@ -1,4 +1,4 @@
-import type { Rng } from './rng.ts';
+import type { Rng } from '../rng.ts';
 
 /**
  * Split rows into a fit part and a hold-out part, stratified by (label, group) cell, as peer.py does for early

@@ -1,5 +1,5 @@
 import type { HeadObjective } from './objective.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../rng.ts';
 
 /** Options of {@link paperSgd}: the recipe of Mao et al. (2023), as the paper's PyTorch recipe (peer.py, see bench/head.ts) runs it. */
 export interface PaperSgdOptions {

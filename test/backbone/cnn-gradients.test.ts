@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { CnnEngine, initialWeights } from '../../src/backbone/cnn/engine.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 
 /**
  * Every layer's gradient (each conv, BN gamma/beta, the linear layer) from the ONNX backward graph against central

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { CnnBackbone, loadBatch, trainCnn, type CnnImageSet } from '../../src/backbone/cnn.ts';
 import { matrix } from '../../src/data/matrix.ts';
 import { InputError, ShapeError } from '../../src/errors.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 
 /** n images of side `size`: class 1 images are bright on the left half, class 0 on the right half. */
 function synthetic(n: number, size: number, seed: number): CnnImageSet {

@@ -3,7 +3,7 @@ import { matrix, type Matrix } from '../../src/data/matrix.ts';
 import type { EmbeddingSet } from '../../src/data/dataset.ts';
 import { MlpBackbone, trainMlp, type MlpExtraLoss, type MlpProgress } from '../../src/backbone/mlp.ts';
 import { addProbabilityGradient, crossEntropy, MlpParams, MlpWorkspace } from '../../src/backbone/_internal/mlp-net.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 import { InputError, ShapeError } from '../../src/errors.ts';
 import { loadTabular } from '../../src/data/load-tabular.ts';
 import { join } from 'node:path';

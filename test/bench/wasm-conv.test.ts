@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { WasmConv, type ConvShape } from '../../bench/_wasm-conv.ts';
 import { buildConvLayerGraph } from '../../src/backbone/cnn/network.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 
 /**
  * The WebAssembly im2col + GEMM convolution (the engine measured against onnxruntime in bench/cnn-engines.ts) gives

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MetricsFile } from '../../src/report/schema.ts';
-import { makeSynth, writeSynthCsv } from '../../src/train/synth.ts';
+import { makeSynth, writeSynthCsv } from '../support/synth.ts';
 import { makeRandomMlpClassifier } from '../fixtures/make-onnx-model.ts';
 
 const bin = fileURLToPath(new URL('../../bin/fairhead.js', import.meta.url));

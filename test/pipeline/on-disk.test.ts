@@ -9,7 +9,7 @@ import { writeNpy } from '../../src/data/npy.ts';
 import { finetuneAndEvaluate } from '../../src/pipeline/finetune.ts';
 import { prepareData } from '../../src/pipeline/prepare.ts';
 import type { MetricsFile } from '../../src/report/schema.ts';
-import { makeSynth } from '../../src/train/synth.ts';
+import { makeSynth } from '../support/synth.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'fairhead-ondisk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeSynth, writeSynthCsv } from '../../src/train/synth.ts';
+import { makeSynth, writeSynthCsv } from '../support/synth.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { notConvergedWarning, runRecord } from '../../src/pipeline/finetune.ts';
 import type { PreparedData } from '../../src/pipeline/prepare.ts';

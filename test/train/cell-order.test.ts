@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { binaryPredictionTable, cellOrder, drawFromCells, rowCells } from '../../src/train/cell-order.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 
 describe('cellOrder (counting sort of rows by (label, group) cell)', () => {
   it('gives each cell its rows in ascending order, as the textbook loops do, over calls of different sizes', () => {

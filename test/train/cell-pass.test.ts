@@ -11,7 +11,7 @@ import { balancedClassWeights } from '../../src/train/fit.ts';
 import type { LinearOps } from '../../src/train/linear-ops.ts';
 import { createLocalOps } from '../../src/train/local-ops.ts';
 import { HeadObjective } from '../../src/train/objective.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 import { createStreamingOps } from '../../src/train/streaming-ops.ts';
 import { CELL_HALVES_MAX_BYTES, createThreadedOps } from '../../src/train/threaded-ops.ts';
 

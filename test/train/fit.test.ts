@@ -8,8 +8,8 @@ import { finetuneSet } from '../../src/pipeline/finetune-sets.ts';
 import { createLocalOps } from '../../src/train/local-ops.ts';
 import { fitHead, headToTheta, lbfgsMemory } from '../../src/train/fit.ts';
 import { HeadObjective } from '../../src/train/objective.ts';
-import { createRng } from '../../src/train/rng.ts';
-import { makeSynth } from '../../src/train/synth.ts';
+import { createRng } from '../../src/rng.ts';
+import { makeSynth } from '../support/synth.ts';
 import { adultEmbeddings } from './adult-embeddings.ts';
 
 /** Rows x = 0 only: the best head is the bias logit(mean y). */

@@ -3,7 +3,7 @@ import { matrix } from '../../src/data/matrix.ts';
 import { createLinearOps } from '../../src/train/create-ops.ts';
 import { stratifiedHoldout } from '../../src/train/holdout.ts';
 import { createLocalOps } from '../../src/train/local-ops.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 
 describe('createLocalOps', () => {
   // X = [[1, 2], [3, 4], [5, 6]]

@@ -5,7 +5,7 @@ import type { Penalty } from '../../src/fairness/penalties/penalty.ts';
 import { balancedClassWeights } from '../../src/train/fit.ts';
 import { createLocalOps } from '../../src/train/local-ops.ts';
 import { HeadObjective } from '../../src/train/objective.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 
 function problem(seed: number, n: number, d: number, classCount: number, groupCount: number) {
   const rng = createRng(seed);

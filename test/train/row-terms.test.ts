@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 import { instantiateKernels, sharedWasmMemory, wasmKernelModule } from '../../src/train/_internal/wasm-kernels.ts';
 
 const module = wasmKernelModule();

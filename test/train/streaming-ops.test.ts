@@ -8,7 +8,7 @@ import { writeNpy } from '../../src/data/npy.ts';
 import { fitHead, fitHeadOnDisk } from '../../src/train/fit.ts';
 import { createLocalOps } from '../../src/train/local-ops.ts';
 import { createStreamingOps } from '../../src/train/streaming-ops.ts';
-import { makeSynth } from '../../src/train/synth.ts';
+import { makeSynth } from '../support/synth.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'fairhead-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addScaled, allFinite, dot } from '../../src/train/_internal/vectors.ts';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../../src/rng.ts';
 
 /** n values spread over many magnitudes, so that a different order of operations would show in the last bits. */
 function values(n: number, seed: number): Float64Array {

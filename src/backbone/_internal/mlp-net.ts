@@ -7,7 +7,7 @@
  * columns, inactive ReLUs) are skipped. All arithmetic is float64.
  */
 import type { Matrix } from '../../data/matrix.ts';
-import type { Rng } from '../../train/rng.ts';
+import type { Rng } from '../../rng.ts';
 
 /** All weights and biases of a network in one flat float64 array, with per-layer views into it. */
 export class MlpParams {

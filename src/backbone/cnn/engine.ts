@@ -9,7 +9,7 @@
  * bench/cnn-engines.ts and bench/results/cnn-engines.json (also `engineComparison` in bench/results/cnn.json).
  */
 import * as ort from 'onnxruntime-node';
-import type { Rng } from '../../train/rng.ts';
+import type { Rng } from '../../rng.ts';
 import { buildGraphs, describeNetwork, type BnSpec, type CnnArchitecture, type CnnGraphs, type ParamSpec } from './network.ts';
 
 /** The weights of a CNN: one float32 array per {@link ParamSpec} and running mean/variance per BN layer. */

@@ -16,7 +16,7 @@
  * + pIgnore * x*, with [high, low] the hull segment holding x* and pIgnore = (H_g(x*) - y*) / (H_g(x*) - x*).
  */
 import { InputError } from '../../errors.ts';
-import { createRng } from '../../train/rng.ts';
+import { createRng } from '../../rng.ts';
 
 /** One group's randomised rule (see the module comment). */
 export interface GroupRule {

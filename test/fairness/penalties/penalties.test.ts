@@ -16,7 +16,7 @@ import {
   type PenaltyName,
   type PenaltyOptions,
 } from '../../../src/fairness/penalties/index.ts';
-import { createRng } from '../../../src/train/rng.ts';
+import { createRng } from '../../../src/rng.ts';
 
 /** p = [0.2, 0.6 | 0.4, 0.8], y = [0, 1 | 0, 1], groups a = rows 0-1, b = rows 2-3, CE = [0.1, 0.3 | 0.5, 0.7]. */
 function tiny(): PenaltyInput {

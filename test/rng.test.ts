@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/train/rng.ts';
+import { createRng } from '../src/rng.ts';
 
 describe('createRng', () => {
   it('gives the same stream for the same seed and a different one for another seed', () => {

@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { InputError } from '../errors.ts';
-import type { EmbeddingSet } from '../data/dataset.ts';
-import type { Matrix } from '../data/matrix.ts';
-import { createRng, type Rng } from './rng.ts';
+import { InputError } from '../../src/errors.ts';
+import type { EmbeddingSet } from '../../src/data/dataset.ts';
+import type { Matrix } from '../../src/data/matrix.ts';
+import { createRng, type Rng } from '../../src/rng.ts';
 
 /**
  * Options of {@link makeSynth}: the recipe of the paper's PyTorch peer (make_synth.py, see bench/head.ts), with its defaults.
@@ -57,7 +57,7 @@ const STREAMS = { directions: 0, train: 1, val: 2, test: 3 } as const;
  *
  * with u_y, u_perp, u_a and the k factor directions orthonormal (Gram-Schmidt of Gaussian vectors),
  * F = 0.8 Q_factors + 0.2 G / sqrt(d), u_y(1) = cos(theta) u_y + sin(theta) u_perp, m_0 = 1, m_1 = minoritySignal.
- * Same recipe and defaults as make_synth.py; the random streams are fairhead's own (src/train/rng.ts), so the
+ * Same recipe and defaults as make_synth.py; the random streams are fairhead's own (src/rng.ts), so the
  * numbers differ from numpy's but the distribution is the same. Labels: classes ['0', '1'], groups ['0', '1'].
  * Deterministic in `seed`.
  *

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeSynth, writeSynthCsv } from '../../src/train/synth.ts';
+import { makeSynth, writeSynthCsv } from './synth.ts';
 
 const norm2 = (v: Float32Array): number => v.reduce((s, x) => s + x * x, 0);
 
