@@ -3,8 +3,9 @@
  * splitmix32, so every seed (including 0) gives a well-mixed state. Same seed -> same stream on every
  * platform (only 32-bit integer arithmetic via Math.imul).
  *
- * Used for everything random in fairhead (balanced sampling, hold-out splits, initial weights), so that
- * a run is reproducible from its seed.
+ * The one generator of everything random in fairhead (train / validation / test splits, balanced sampling,
+ * hold-out splits, initial weights, bootstrap resamples; assembly/sample.ts runs its stream in WebAssembly), so
+ * that a run is reproducible from its seed.
  *
  * @example
  * const rng = createRng(42);

@@ -1,11 +1,11 @@
 import { InputError } from '../errors.ts';
 import type { EmbeddingSet } from './dataset.ts';
 import { takeRows } from './matrix.ts';
-import { mulberry32, shuffleInPlace } from './_internal/rng.ts';
+import { createRng } from '../rng.ts';
 
 /**
  * Split row indices into train / validation / test, stratified: inside every stratum (e.g. each label x group
- * cell) the rows are shuffled with a seeded PRNG (mulberry32), then the first round(n * test) go to test, the next
+ * cell) the rows are shuffled with fairhead's seeded PRNG ({@link createRng}), then the first round(n * test) go to test, the next
  * round(n * validation) to validation and the rest to train. A stratum too small for its share keeps its rows in
  * train (n = 1 -> train). Each returned list is sorted ascending. Same strata + fractions + seed -> same split.
  *
@@ -32,13 +32,13 @@ export function stratifiedSplit(
     if (list) list.push(i);
     else byStratum.set(s, [i]);
   });
-  const next = mulberry32(seed);
+  const rng = createRng(seed);
   const train: number[] = [];
   const validation: number[] = [];
   const test: number[] = [];
   for (const s of [...byStratum.keys()].sort((a, b) => a - b)) {
     const rows = Int32Array.from(byStratum.get(s) as number[]);
-    shuffleInPlace(rows, next);
+    rng.shuffle(rows);
     const n = rows.length;
     const nTest = Math.round(n * fractions.test);
     const nVal = Math.min(Math.round(n * fractions.validation), n - nTest);

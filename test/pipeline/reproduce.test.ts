@@ -37,8 +37,9 @@ describe('fairhead reproduce --quick', () => {
       expect(r.splits.test.rows).toBe(16281);
       expect(r.splits.finetune.rows).toBeGreaterThan(0);
     }
-    // the whole network trains all its parameters; a head trains 32 weights + 1 bias
-    expect(runsOf(metrics.runs, 'full')[0]?.cost.parametersTrained).toBe(8897);
+    // the whole network trains all its parameters, (106 x 64 + 64) + (64 x 32 + 32) + (32 + 1) for the 106 encoded
+    // columns of the categories in seed 0's training split; a head trains 32 weights + 1 bias
+    expect(runsOf(metrics.runs, 'full')[0]?.cost.parametersTrained).toBe(106 * 64 + 64 + (64 * 32 + 32) + (32 + 1));
     expect(runsOf(metrics.runs, 'm2')[0]?.cost.parametersTrained).toBe(33);
     // thresholds are chosen on validation (its fine-tuning set) to equalise TPR and FPR there
     const threshold = runsOf(metrics.runs, 'threshold')[0] as RunRecord;

@@ -1,6 +1,6 @@
 import { InputError } from '../../errors.ts';
 import { encodeInput } from './_internal/encode.ts';
-import { seededUniform } from './_internal/random.ts';
+import { createRng } from '../../rng.ts';
 import { computeEncoded, type GroupMetrics, type GroupMetricsInput } from './group-metrics.ts';
 
 /** Options of a bootstrap. */
@@ -63,13 +63,14 @@ export function bootstrapIntervals<K extends string>(
   const names = Object.keys(statistics) as K[];
   const full = computeEncoded(enc, undefined);
   const draws = names.map(() => new Float64Array(samples));
-  const uniform = seededUniform(seed);
+  const rng = createRng(seed);
   const n = enc.n;
   const multiplicity = new Uint32Array(n);
   for (let b = 0; b < samples; b++) {
     multiplicity.fill(0);
     for (let i = 0; i < n; i++) {
-      const r = Math.floor(uniform() * n);
+      // floor(u n) with 32 random bits, as before: a bias below n / 2^32, at half the cost of rng.int(n)
+      const r = Math.floor(rng.float() * n);
       multiplicity[r] = (multiplicity[r] as number) + 1;
     }
     const m = computeEncoded(enc, multiplicity);
