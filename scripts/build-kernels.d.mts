@@ -11,5 +11,5 @@ export function compileAssemblyScript(entry: string, flags: readonly string[]): 
 export function compileKernels(): Promise<Uint8Array>;
 /** True when the module is missing or a source is newer than it. */
 export function kernelsStale(): boolean;
-/** Compile and write the module when stale; true when it did. */
+/** When stale, compile, and write the module when its bytes change: true when they did. */
 export function ensureKernels(): Promise<boolean>;

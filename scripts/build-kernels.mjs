@@ -9,7 +9,7 @@
 // a devDependency only. The compilation is deterministic (same sources and compiler version -> same bytes):
 // test/train/head-kernels.test.ts checks that the committed module equals a fresh compile, and vitest's global
 // setup and bench/run.ts recompile it first when a source is newer than the module.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The AssemblyScript sources (a folder) and their entry file. */
@@ -64,10 +64,19 @@ export function kernelsStale() {
   return readdirSync(KERNEL_SOURCES).some((name) => name.endsWith('.ts') && statSync(`${KERNEL_SOURCES}${name}`).mtimeMs > built);
 }
 
-/** Compile and write the module when {@link kernelsStale}; true when it did. */
+/**
+ * When {@link kernelsStale}, compile: write the module when its bytes change (true), else only mark it as up to date
+ * (its time: a fresh clone's files have their checkout's times, in any order).
+ */
 export async function ensureKernels() {
   if (!kernelsStale()) return false;
-  writeFileSync(KERNEL_MODULE, await compileKernels());
+  const bytes = await compileKernels();
+  if (existsSync(KERNEL_MODULE) && Buffer.from(bytes).equals(readFileSync(KERNEL_MODULE))) {
+    const now = new Date();
+    utimesSync(KERNEL_MODULE, now, now);
+    return false;
+  }
+  writeFileSync(KERNEL_MODULE, bytes);
   return true;
 }
 
