@@ -32,6 +32,8 @@ export function addDataFlags(cmd: Command): Command {
     .option('--target <col>', 'label column')
     .option('--positive <value>', 'value of the target that is the positive class (needed unless the target is 0/1), or a threshold on a numeric target, e.g. ">=30"')
     .option('--sensitive <cols>', 'sensitive column(s), comma-separated; several are crossed into intersectional groups')
+    .option('--group-by <cols>', 'the sensitive columns whose crossed values make the groups (default: all of --sensitive)')
+    .option('--min-group-size <n>', 'fold groups with fewer rows in train + validation into one group, "(other)"')
     .option('--drop <cols>', 'columns that must not be features, comma-separated')
     .option('--keep-sensitive', 'keep the sensitive columns among the features (default: left out)')
     .option('--validation-fraction <f>', 'share held out for validation when no file is given', '0.2')
@@ -130,6 +132,8 @@ export function dataOptionsFrom(flags: RawFlags): DataOptions & BackboneOptions 
     ...opt('validationData', str(flags, 'validationData')),
     ...opt('testData', str(flags, 'testData')),
     ...opt('positive', str(flags, 'positive')),
+    ...opt('groupBy', list(flags, 'groupBy')),
+    ...opt('minGroupSize', num(flags, 'minGroupSize', '--min-group-size', { min: 0, integer: true })),
     ...opt('drop', list(flags, 'drop')),
     ...opt('keepSensitive', flags['keepSensitive'] === true ? true : undefined),
     ...opt('validationFraction', num(flags, 'validationFraction', '--validation-fraction', { min: 0 })),

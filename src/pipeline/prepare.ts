@@ -23,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LinearHead } from '../head/linear-head.ts';
 import { silentProgress, type Progress } from '../progress.ts';
+import { regroup } from './grouping.ts';
 import { numericGroupWarnings } from './numeric-groups.ts';
 import { prepareEmbeddingsOnDisk, streamsFromDisk, type OnDiskSplits } from './on-disk.ts';
 import type { BackboneOptions, DataOptions } from './run-options.ts';
@@ -97,6 +98,8 @@ export interface PrepareHooks {
 /**
  * Step (1) and (2) of the method: read the data, pre-train (mlp) or load (onnx, face-api) the backbone, freeze it,
  * and embed train, validation and test. Splits missing as files are seeded and stratified by (label, group) cell.
+ * Last, `groupBy` and `minGroupSize` regroup the rows (grouping.ts): the splits and features stay those of all
+ * the sensitive columns.
  *
  * Valid pairs: CSV with `mlp` (default; features inferred, standardised, one-hot) or `onnx:FILE` (the numeric
  * feature columns in file order, as they are), CSV with `textColumn` and an `onnx:FILE` text model (tokenised with
@@ -118,7 +121,13 @@ export async function prepareData(options: DataOptions & BackboneOptions, hooks:
   const progress = hooks.progress ?? (() => silentProgress);
   const prepared = await prepareInput(options, backbone, progress, warn, warnings, hooks);
   for (const m of numericGroupWarnings(prepared.train.groupNames, options.sensitive, prepared.dataset)) warn(m);
-  return prepared;
+  if (options.groupBy === undefined && options.minGroupSize === undefined) return prepared;
+  const regrouped = regroup(prepared, options.sensitive, {
+    ...(options.groupBy !== undefined ? { groupBy: options.groupBy } : {}),
+    ...(options.minGroupSize !== undefined ? { minGroupSize: options.minGroupSize } : {}),
+  });
+  for (const m of regrouped.warnings) warn(m);
+  return regrouped.prepared;
 }
 
 /** The loader and backbone of prepareData's input ({@link PreparedData.warnings} is `warnings`). */

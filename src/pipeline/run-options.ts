@@ -40,6 +40,13 @@ export interface DataOptions {
   /** With `data` and an `onnx:` text model: the column holding each row's text (tokenised with `tokenizer`). */
   readonly textColumn?: string;
   /**
+   * The sensitive columns whose crossed values make the groups (`--group-by`, a subset of `sensitive`; default:
+   * all). Every sensitive column still stays out of the features and stratifies the splits. See grouping.ts.
+   */
+  readonly groupBy?: readonly string[];
+  /** Groups with fewer rows in train + validation are folded into one group, "(other)" (`--min-group-size`). */
+  readonly minGroupSize?: number;
+  /**
    * Memory budget in bytes (`--max-memory`): an `.npy` embeddings file too large to load within it (over half the
    * budget: loading also copies the splits) stays on disk; training and evaluation then stream it.
    */
