@@ -4,7 +4,9 @@ import { saveModelBundle } from '../export/model-bundle.ts';
 import type { MetricsFile, RunContext, RunRecord } from '../report/schema.ts';
 import { writeReport } from '../report/write-report.ts';
 import { finetuneAndEvaluate, notConvergedWarning, shippedMismatchWarning, shippedOutcome, type FinetuneHooks } from './finetune.ts';
+import type { LinearHead } from '../head/linear-head.ts';
 import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
+import { optionsRecord, type OptionsRecord } from './run-command.ts';
 import { prepareData, type PrepareHooks, type PreparedData } from './prepare.ts';
 import type { RunOptions } from './run-options.ts';
 import { thinCellWarning } from './thin-cells.ts';
@@ -35,15 +37,34 @@ export async function runPipeline(options: RunOptions, hooks: PrepareHooks & Fin
   runs.push(outcome.record);
   const warning = notConvergedWarning(outcome.record);
   if (warning) hooks.onWarning?.(warning);
-  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs };
-  removeStaleTempFiles(options.out);
-  const modelFiles = await replaceFolder(join(options.out, 'model'), (dir) => saveModelBundle(dir, prepared, outcome.head, outcome.record, options));
-  const { files } = await writeReport(options.out, metrics, { selected: runs.length - 1 });
-  return { metrics, files: [...files, ...modelFiles], prepared };
+  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared, optionsRecord(options)), runs };
+  const files = await writeRunOutputs(options.out, prepared, options, metrics, outcome.head);
+  return { metrics, files, prepared };
 }
 
-/** Titles for reports: dataset, backbone, task, when and where. */
-export function runContext(options: RunOptions | (Pick<RunOptions, 'target' | 'sensitive'> & { positive?: string }), prepared: PreparedData): RunContext {
+/**
+ * Write what `fairhead run` leaves in `out`: the model folder of `head` (the last run of `metrics`, replaced as a
+ * whole, see replaceFolder) and metrics.json, report.html, report.md (each atomically), after removing temporary
+ * files a killed process left. `fairhead explore` saves a chosen head through it too.
+ *
+ * @returns the files written.
+ */
+export async function writeRunOutputs(
+  out: string,
+  prepared: PreparedData,
+  task: { target: string; positive?: string; sensitive: readonly string[] },
+  metrics: MetricsFile,
+  head: LinearHead,
+): Promise<string[]> {
+  const last = metrics.runs[metrics.runs.length - 1] as RunRecord;
+  removeStaleTempFiles(out);
+  const modelFiles = await replaceFolder(join(out, 'model'), (dir) => saveModelBundle(dir, prepared, head, last, task));
+  const { files } = await writeReport(out, metrics, { selected: metrics.runs.length - 1 });
+  return [...files, ...modelFiles];
+}
+
+/** Titles for reports: dataset, backbone, task, when and where; with `options`, the command's options (see OptionsRecord). */
+export function runContext(options: RunOptions | (Pick<RunOptions, 'target' | 'sensitive'> & { positive?: string }), prepared: PreparedData, record?: OptionsRecord): RunContext {
   const input = prepared.input;
   return {
     dataset: prepared.dataset,
@@ -55,5 +76,6 @@ export function runContext(options: RunOptions | (Pick<RunOptions, 'target' | 's
     ...(options.positive !== undefined ? { positive: options.positive } : {}),
     createdAt: new Date().toISOString(),
     machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    ...(record !== undefined ? { options: record } : {}),
   };
 }

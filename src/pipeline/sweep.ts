@@ -7,6 +7,7 @@ import { writeReport } from '../report/write-report.ts';
 import { finetuneAndEvaluate, notConvergedWarning, shippedMismatchWarning, shippedOutcome } from './finetune.ts';
 import { checkOutputFolder, removeStaleTempFiles, replaceFolder } from './output-folder.ts';
 import { prepareData, type PrepareHooks } from './prepare.ts';
+import { optionsRecord } from './run-command.ts';
 import { runContext } from './run.ts';
 import type { BackboneOptions, Constraint, DataOptions, Method, Optimizer } from './run-options.ts';
 import { GAP_METRICS, parseSelect, selectRun } from './select-run.ts';
@@ -83,7 +84,8 @@ export async function runSweep(options: SweepOptions, hooks: PrepareHooks & { on
   const candidates = runs.map((r, i) => i).filter((i) => heads[i] !== undefined);
   const { front, ...selection } = selectRun(runs, candidates, rule);
   const selected = selection.run;
-  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared), runs, selection };
+  // the record keeps the data, backbone and optimizer options (the grid's lists are no flags of `run`)
+  const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context: runContext(options, prepared, optionsRecord(options)), runs, selection };
   const chosen = runs[selected] as RunRecord;
   removeStaleTempFiles(options.out);
   const modelFiles = await replaceFolder(join(options.out, 'model'), (dir) => saveModelBundle(dir, prepared, heads[selected] as LinearHead, chosen, options));

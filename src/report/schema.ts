@@ -47,6 +47,12 @@ export interface RunContext {
   readonly positive?: string;
   readonly createdAt: string;
   readonly machine?: string;
+  /**
+   * The options of the command that wrote the file (`fairhead run`, `sweep`, `explore`'s save): the keys of its
+   * data, backbone and head flags in camelCase, paths absolute (pipeline/run-command.ts). `fairhead explore --from
+   * DIR` reads the data again with them.
+   */
+  readonly options?: Readonly<Record<string, string | number | boolean | readonly string[] | readonly number[]>>;
 }
 
 /** Method names: the paper's b1, b2, b3, m1, m2, plus `full` (whole network trained with the penalty),
