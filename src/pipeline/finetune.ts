@@ -21,6 +21,8 @@ export interface FinetuneHooks {
   /** Bootstrap resamples for test intervals (0: none). */
   readonly bootstrap?: number;
   readonly onProgress?: (info: FitProgress) => void;
+  /** Aborts the fit (see FitOptions.signal): the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -51,6 +53,7 @@ export function headFitOptions(options: HeadOptions, hooks: FinetuneHooks = {}):
     ...(penalised ? (options.maxGap !== undefined ? { maxGap: options.maxGap, alpha: options.alpha || 1 } : { alpha: options.alpha }) : {}),
     ...(options.maxIterations !== undefined ? { maxIterations: options.maxIterations } : {}),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
   };
 }
 

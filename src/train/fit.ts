@@ -78,6 +78,12 @@ export interface FitOptions {
   /** Starting head (default: zeros for lbfgs, PyTorch-style random for paper). */
   readonly init?: LinearHead;
   readonly onProgress?: (info: FitProgress) => void;
+  /**
+   * Stops the fit: checked before each fit and after every L-BFGS iteration or SGD epoch; once aborted, fitHead
+   * rejects with the signal's reason (an AbortError unless given) and frees what it made. `fairhead explore` drops
+   * a fit that a newer request has made stale this way.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Result of {@link fitHead}. */
@@ -269,7 +275,9 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
     }
 
     let randomInit = optimizer === 'paper' && !options.init;
+    const signal = options.signal;
     const runFit = async (a: number, theta0: Float64Array): Promise<OneFit> => {
+      signal?.throwIfAborted();
       if (optimizer === 'lbfgs') {
         const objective = objectiveOver(full, null, a, l2);
         let r;
@@ -278,7 +286,10 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
             maxIterations: options.maxIterations ?? LBFGS_MAX_ITERATIONS,
             relativeTolerance: options.tolerance ?? 1e-7,
             memory: lbfgsMemory(theta0.length),
-            onIteration: (iteration, value) => options.onProgress?.({ phase: 'lbfgs', iteration, objective: value, alpha: a }),
+            onIteration: (iteration, value) => {
+              signal?.throwIfAborted();
+              options.onProgress?.({ phase: 'lbfgs', iteration, objective: value, alpha: a });
+            },
           });
         } catch (error) {
           // not finite at the start: a non-finite feature (named by checkFeatures), else the starting head
@@ -293,7 +304,10 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
       const r = await paperSgd(fit, monitor, theta0, rng, randomInit, {
         weightDecay: l2,
         maxEpochs: options.maxIterations ?? 1000,
-        onEpoch: (epoch, value) => options.onProgress?.({ phase: 'paper', iteration: epoch, objective: value, alpha: a }),
+        onEpoch: (epoch, value) => {
+          signal?.throwIfAborted();
+          options.onProgress?.({ phase: 'paper', iteration: epoch, objective: value, alpha: a });
+        },
       });
       randomInit = false;
       const objective = (await fit.evaluate(r.theta)).objective;
