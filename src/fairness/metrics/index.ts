@@ -45,3 +45,4 @@ export {
 } from './predictions-table.ts';
 export { HEADLINE_METRICS, summarizeSplit, summaryFromMetrics, type SummarizeOptions } from './summarize-split.ts';
 export { describeSmallCell, hasSmallCells, SMALL_CELL_BOOTSTRAP, SMALL_CELL_ROWS, smallCells, type SmallCell } from './small-cells.ts';
+export { wilsonInterval } from './wilson.ts';
