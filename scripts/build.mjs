@@ -1,8 +1,9 @@
 // Build dist/ from src/: the TypeScript compiler (tsconfig.build.json: JavaScript + type declarations), then the
-// plain-JavaScript modules (src/**/*.mjs: worker entry points, the cell pass), their declarations (*.d.mts) and the
-// compiled WebAssembly kernels (src/train/_internal/head-kernels.wasm, made by build-kernels.mjs) beside their
-// compiled neighbours. tsx's bootstraps (the .mjs files that register tsx so a worker can load .ts
-// under vitest) stay out: the installed package runs on plain Node.
+// plain-JavaScript modules (src/**/*.mjs: worker entry points, the cell pass, the explore page's script), their
+// declarations (*.d.mts), the compiled WebAssembly kernels (src/train/_internal/head-kernels.wasm, made by
+// build-kernels.mjs) and stylesheets (*.css: the explore page) beside their compiled neighbours. tsx's bootstraps
+// (the .mjs files that register tsx so a worker can load .ts under vitest) stay out: the installed package runs on
+// plain Node.
 //
 // Incremental by design: when dist/.build-stamp is newer than every file and folder of src/ and the build
 // configuration, nothing is done (`--force` builds anyway). The new dist/ is written beside the old one and
@@ -46,7 +47,7 @@ if (compiled.status !== 0) {
   process.exit(1);
 }
 for (const file of walk(src)) {
-  if (!(file.endsWith('.mjs') || file.endsWith('.d.mts') || file.endsWith('.wasm'))) continue;
+  if (!(file.endsWith('.mjs') || file.endsWith('.d.mts') || file.endsWith('.wasm') || file.endsWith('.css'))) continue;
   if (file.endsWith('.mjs') && /from 'tsx\//.test(readFileSync(file, 'utf8'))) continue;
   cpSync(file, join(next, relative(src, file)));
 }

@@ -19,6 +19,9 @@ import { allFinite } from './_internal/vectors.ts';
 /** The criteria `fitHead` accepts: 'none' (cross-entropy only) or a registered penalty name. */
 export type ConstraintName = 'none' | PenaltyName;
 
+/** With a {@link FitOptions.signal}, a fit lets the event loop run at least this often (milliseconds). */
+const YIELD_MS = 5;
+
 /** Default cap on L-BFGS iterations (see {@link FitOptions.maxIterations}). */
 export const LBFGS_MAX_ITERATIONS = 5000;
 
@@ -80,8 +83,9 @@ export interface FitOptions {
   readonly onProgress?: (info: FitProgress) => void;
   /**
    * Stops the fit: checked before each fit and after every L-BFGS iteration or SGD epoch; once aborted, fitHead
-   * rejects with the signal's reason (an AbortError unless given) and frees what it made. `fairhead explore` drops
-   * a fit that a newer request has made stale this way.
+   * rejects with the signal's reason (an AbortError unless given) and frees what it made. With a signal, an L-BFGS
+   * fit also lets the event loop run every 5 ms (a server's requests, the abort itself), since ops on the calling
+   * thread otherwise resolve as microtasks. `fairhead explore` drops a fit that a newer request made stale this way.
    */
   readonly signal?: AbortSignal;
 }
@@ -276,13 +280,25 @@ async function fitChecked(data: EmbeddingSet, options: FitOptions, started: numb
 
     let randomInit = optimizer === 'paper' && !options.init;
     const signal = options.signal;
+    // with a signal, give the event loop a turn every few milliseconds: ops that run on the calling thread resolve
+    // as microtasks, so without it a whole fit (and the request that would abort it) would wait for each other
+    let turn = performance.now();
+    const yieldTurn = async (): Promise<void> => {
+      if (!signal || performance.now() - turn < YIELD_MS) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      turn = performance.now();
+      signal.throwIfAborted();
+    };
     const runFit = async (a: number, theta0: Float64Array): Promise<OneFit> => {
       signal?.throwIfAborted();
       if (optimizer === 'lbfgs') {
         const objective = objectiveOver(full, null, a, l2);
         let r;
         try {
-          r = await minimizeLbfgs(async (x, g) => (await objective.evaluate(x, g)).objective, theta0, {
+          r = await minimizeLbfgs(async (x, g) => {
+            await yieldTurn();
+            return (await objective.evaluate(x, g)).objective;
+          }, theta0, {
             maxIterations: options.maxIterations ?? LBFGS_MAX_ITERATIONS,
             relativeTolerance: options.tolerance ?? 1e-7,
             memory: lbfgsMemory(theta0.length),

@@ -4,6 +4,7 @@ import { register as metrics } from './metrics.ts';
 import { register as run } from './run.ts';
 import { register as predict } from './predict.ts';
 import { register as sweep } from './sweep.ts';
+import { register as explore } from './explore.ts';
 import { register as exportModel } from './export.ts';
 import { register as report } from './report.ts';
 import { register as reproduce } from './reproduce.ts';
@@ -13,6 +14,7 @@ export const commands: ((program: Command) => void)[] = [
   demo,
   run,
   sweep,
+  explore,
   reproduce,
   exportModel,
   report,
