@@ -6,7 +6,7 @@
  */
 import { escapeHtml } from '../report/format.ts';
 import { CONSTRAINTS, METHODS } from '../pipeline/run-options.ts';
-import { ALPHA_STEPS, CONSTRAINT_GAP, FAIRNESS_METRICS, GAP_METRICS, GAP_STEPS, METRIC_LABELS, PERFORMANCE_METRICS, type ExploreState } from './state.ts';
+import { ALPHA_STEPS, CONSTRAINT_GAP, FAIRNESS_METRICS, GAP_METRICS, GAP_STEPS, METRIC_LABELS, nearestIndex, PERFORMANCE_METRICS, type ExploreState } from './state.ts';
 
 /** What the page shows about the session. */
 export interface PageInfo {
@@ -161,18 +161,4 @@ ${FAIRNESS_METRICS.map((m) => check('fairness', m, METRIC_LABELS[m], s.fairness.
 </body>
 </html>
 `;
-}
-
-/** Index of the value of `steps` nearest to `value` (on a log scale for positive values). */
-export function nearestIndex(steps: readonly number[], value: number): number {
-  let best = 0;
-  let bestDistance = Infinity;
-  steps.forEach((v, i) => {
-    const d = value > 0 && v > 0 ? Math.abs(Math.log(v / value)) : Math.abs(v - value);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = i;
-    }
-  });
-  return best;
 }

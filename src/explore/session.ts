@@ -26,6 +26,7 @@ import {
   groupingOf,
   headOptions,
   initialState,
+  nearestIndex,
   parseState,
   type ExploreState,
 } from './state.ts';
@@ -308,8 +309,9 @@ export class ExploreSession {
   private queueSweep(state: ExploreState, grouping: Grouping): void {
     if (!this.sweep || !methodUsesPenalty(state.method)) return;
     const prefix = this.sweepKey(state);
-    this.queue.dropBackground((key) => key.startsWith(prefix));
-    for (const i of sweepOrder(ALPHA_STEPS.length)) {
+    // queued anew in this state's order: the strengths beside the slider's first, where a drag goes next
+    this.queue.dropBackground(() => false);
+    for (const i of sweepOrder(ALPHA_STEPS.length, nearestIndex(ALPHA_STEPS, state.mode === 'alpha' ? state.alpha : this.cached(fitKey(state, this.task.sensitive))?.record.alpha ?? 1))) {
       const point: ExploreState = { ...state, mode: 'alpha', alpha: ALPHA_STEPS[i] as number };
       const key = fitKey(point, this.task.sensitive);
       if (this.cache.has(key)) continue;
@@ -363,15 +365,22 @@ export class ExploreSession {
 }
 
 /**
- * Positions 0 .. n-1 in the order a sweep fits them: every 10th first, then every 5th, then the rest, so the
- * curve covers its whole range early and fills in.
+ * Positions 0 .. n-1 in the order a sweep fits them: the two on each side of `around` (where a drag of the slider
+ * goes next), then every 10th, every 5th and the rest, so the curve covers its whole range early and fills in.
  *
  * @example
- * sweepOrder(12); // [0, 10, 5, 1, 2, 3, 4, 6, 7, 8, 9, 11]
+ * sweepOrder(12, 6); // [5, 7, 4, 8, 0, 10, 1, 2, 3, 6, 9, 11]
  */
-export function sweepOrder(n: number): number[] {
+export function sweepOrder(n: number, around: number): number[] {
   const order: number[] = [];
-  for (const step of [10, 5, 1]) for (let i = 0; i < n; i += step) if (!order.includes(i)) order.push(i);
+  const add = (i: number): void => {
+    if (i >= 0 && i < n && !order.includes(i)) order.push(i);
+  };
+  for (const d of [1, 2]) {
+    add(around - d);
+    add(around + d);
+  }
+  for (const step of [10, 5, 1]) for (let i = 0; i < n; i += step) add(i);
   return order;
 }
 

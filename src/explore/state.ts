@@ -215,3 +215,23 @@ export function fitKey(state: ExploreState, sensitive: readonly string[]): strin
 export function metricValue(summary: SplitSummary, metric: PerformanceMetric | FairnessMetric): number {
   return summary[metric];
 }
+
+/**
+ * Index of the value of `steps` nearest to `value` (on a log scale between positive values): the slider position of
+ * a strength or gap typed in.
+ *
+ * @example
+ * nearestIndex(ALPHA_STEPS, 3); // 26 (3.2)
+ */
+export function nearestIndex(steps: readonly number[], value: number): number {
+  let best = 0;
+  let bestDistance = Infinity;
+  steps.forEach((v, i) => {
+    const d = value > 0 && v > 0 ? Math.abs(Math.log(v / value)) : Math.abs(v - value);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = i;
+    }
+  });
+  return best;
+}
