@@ -148,18 +148,12 @@ export class ExploreSession {
     const key = fitKey(state, this.task.sensitive);
     const baselineState: ExploreState = { ...state, method: 'b1', mode: 'alpha', seed: 0 };
     const baselineKey = fitKey(baselineState, this.task.sensitive);
-    let current = this.cached(key);
-    const cached = current !== undefined;
-    let b1 = state.baseline === 'b1' ? this.cached(baselineKey) : undefined;
-    if (!current || (state.baseline === 'b1' && !b1)) {
-      [current, b1] = await this.queue.interactive(key, async (signal) => {
-        const base = state.baseline === 'b1' ? (this.cached(baselineKey) ?? (await this.fit(grouping, baselineState, baselineKey, signal))) : undefined;
-        const head = this.cached(key) ?? (await this.fit(grouping, state, key, signal));
-        return [head, base] as const;
-      });
-    }
+    const hit = this.cached(key);
+    const cached = hit !== undefined;
+    const current = hit ?? (await this.fitInteractive(grouping, state, key));
+    const b1 = state.baseline === 'b1' ? (this.cached(baselineKey) ?? (await this.fitInteractive(grouping, baselineState, baselineKey))) : undefined;
     const baseline = state.baseline === 'shipped' ? grouping.shipped : b1;
-    if (!baseline || !current) throw new InputError(`state.baseline: no ${state.baseline} head for this data`);
+    if (!baseline) throw new InputError(`state.baseline: no ${state.baseline} head for this data`);
     this.queueSweep(state, grouping);
     const curve = this.curvePoints(state);
     const fragments = renderViews({
@@ -273,6 +267,11 @@ export class ExploreSession {
     while (this.cache.size > CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
   }
 
+  /** Fit a head through the queue as the newest request (a background fit of the same head is waited for instead). */
+  private fitInteractive(grouping: Grouping, state: ExploreState, key: string): Promise<FitEntry> {
+    return this.queue.interactive(key, async (signal) => this.cached(key) ?? (await this.fit(grouping, state, key, signal)));
+  }
+
   private async fit(grouping: Grouping, state: ExploreState, key: string, signal: AbortSignal): Promise<FitEntry> {
     const prepared = grouping.regrouped.prepared;
     const outcome: FinetuneOutcome = await finetuneAndEvaluate(prepared, headOptions(state), { signal });
@@ -300,22 +299,18 @@ export class ExploreSession {
     return grouping;
   }
 
-  /** The sweep key of a state: what the curve's points share (grouping, method, constraint, seed). */
-  private sweepKey(state: ExploreState): string {
-    return JSON.stringify([groupingKey(state, this.task.sensitive), state.method, state.constraint, state.seed]);
-  }
-
-  /** Queue the fits of the curve of this state's setting (coarse positions first), dropping other settings' fits. */
+  /**
+   * Queue the fits of the curve of this state's setting, the strengths beside the slider first (where a drag goes
+   * next), then the range coarse to fine; the queued fits of the setting before are dropped (a running one ends).
+   */
   private queueSweep(state: ExploreState, grouping: Grouping): void {
-    if (!this.sweep || !methodUsesPenalty(state.method)) return;
-    const prefix = this.sweepKey(state);
-    // queued anew in this state's order: the strengths beside the slider's first, where a drag goes next
     this.queue.dropBackground(() => false);
+    if (!this.sweep || !methodUsesPenalty(state.method)) return;
     for (const i of sweepOrder(ALPHA_STEPS.length, nearestIndex(ALPHA_STEPS, state.mode === 'alpha' ? state.alpha : this.cached(fitKey(state, this.task.sensitive))?.record.alpha ?? 1))) {
       const point: ExploreState = { ...state, mode: 'alpha', alpha: ALPHA_STEPS[i] as number };
       const key = fitKey(point, this.task.sensitive);
       if (this.cache.has(key)) continue;
-      this.queue.addBackground(`${prefix}${key}`, async (signal) => {
+      this.queue.addBackground(key, async (signal) => {
         if (!this.cache.has(key)) await this.fit(grouping, point, key, signal);
       });
     }
