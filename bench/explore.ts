@@ -16,7 +16,7 @@
  *
  * The 1-minute load average is recorded beside every part: other jobs share the machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,9 @@ const quantile = (values: number[], q: number): number => {
 };
 const round = (v: number, digits = 3): number => Number(v.toPrecision(digits));
 
+// the CLI runs from dist/ (bin/fairhead.js): build it when src/ is newer, as the tests do
+const built = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
+if (built.status !== 0) process.exit(built.status ?? 1);
 mkdirSync(work, { recursive: true });
 const labels = join(work, 'utkface-labels.csv');
 writeUtkfaceLabels(join(utkface, 'labels.csv'), labels);
@@ -152,7 +155,6 @@ async function main(browser: Browser): Promise<void> {
   writeResult('explore', {
     data: `UTKFace, face-api embeddings (512), target gender, sensitive race white / non-white: ${rows ?? ''}`,
     command: 'npm run bench -- explore --utkface DIR (or FAIRHEAD_UTKFACE)',
-    cli: existsSync(join(root, 'dist', 'cli', 'main.js')) ? 'dist (compiled)' : 'src through tsx (no dist/)',
     startToPageSeconds: round(quantile(starts, 0.5)),
     m2EoRefitP50Ms: Math.round(quantile(m2, 0.5)),
     m2EoRefitP95Ms: Math.round(quantile(m2, 0.95)),

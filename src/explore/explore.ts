@@ -65,7 +65,7 @@ export async function startExplore(options: ExploreOptions, hooks: PrepareHooks 
 /**
  * What `fairhead explore --from DIR` takes from a folder written by `run`, `sweep` or `explore`'s save: the options
  * and backbone options of the command (metrics.json's `context.options`, without its head options) and the head to
- * open the page on: the one the options name (run, save), else the report's operating point (sweep).
+ * open the page on: the one the options name (run, save), else the run a sweep chose (`selection`).
  *
  * @example
  * readRunFolder('out/'); // { options: { data: '/abs/adult.csv', ... }, head: { method: 'm2', constraint: 'eo', alpha: 1, seed: 0 } }
@@ -90,7 +90,8 @@ export function readRunFolder(dir: string): { options: OptionsRecord; head: Part
       },
     };
   }
-  const chosen = metrics.runs[buildReport(metrics).selected.run] as RunRecord;
+  // a sweep records the run its --select rule chose; else the report's operating point
+  const chosen = metrics.runs[metrics.selection?.run ?? buildReport(metrics).selected.run] as RunRecord;
   const methods = ['b1', 'b2', 'b3', 'm1', 'm2'] as const;
   const method = methods.find((m) => m === chosen.method);
   if (method === undefined) return { options: dataOptions, head: {} };

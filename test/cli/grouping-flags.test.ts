@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MetricsFile } from '../../src/report/schema.ts';
-import { fairhead, ROOT } from '../hardening/cli.ts';
+import { fairhead } from '../hardening/cli.ts';
+import { ADULT_TEST, ADULT_TRAIN } from '../support/data.ts';
 
-const ADULT = ['--data', join(ROOT, 'data/adult/adult.data'), '--test-data', join(ROOT, 'data/adult/adult.test'), '--target', 'Y', '--positive', '>50K'];
+const ADULT = ['--data', ADULT_TRAIN, '--test-data', ADULT_TEST, '--target', 'Y', '--positive', '>50K'];
 const QUICK = ['--epochs', '2', '--hidden', '16', '--bootstrap', '0', '--quiet'];
 
 describe('run and sweep group the rows as --group-by and --min-group-size say', { timeout: 240_000 }, () => {
@@ -23,7 +24,7 @@ describe('run and sweep group the rows as --group-by and --min-group-size say', 
     expect(Object.keys(m2.splits.test.byGroup).sort()).toEqual(['(other)', 'Asian-Pac-Islander', 'Black', 'White']);
     // the test file's rows of the folded groups are in "(other)"
     expect(m2.splits.test.byGroup['(other)']!.count).toBe(159 + 135);
-    expect(metrics.context.options).toMatchObject({ sensitive: ['race'], minGroupSize: 500, method: 'm2', data: join(ROOT, 'data/adult/adult.data') });
+    expect(metrics.context.options).toMatchObject({ sensitive: ['race'], minGroupSize: 500, method: 'm2', data: ADULT_TRAIN });
   });
 
   it('sweep --group-by sex measures by sex alone while race stays out of the features', async () => {

@@ -12,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatRate } from '../../src/report/format.ts';
 import { launchChromium } from '../../src/report/screenshot.ts';
 import type { MetricsFile } from '../../src/report/schema.ts';
-import { fairhead, listFiles, ROOT } from '../hardening/cli.ts';
+import { fairhead, listFiles } from '../hardening/cli.ts';
+import { ADULT_TEST, ADULT_TRAIN } from '../support/data.ts';
 import { runArgs, screenshot, startExplore, waitSaved, waitShown, type RunningExplore } from './explore-cli.ts';
 
-const ADULT = ['--data', join(ROOT, 'data/adult/adult.data'), '--test-data', join(ROOT, 'data/adult/adult.test'), '--target', 'Y', '--positive', '>50K', '--sensitive', 'sex'];
+const ADULT = ['--data', ADULT_TRAIN, '--test-data', ADULT_TEST, '--target', 'Y', '--positive', '>50K', '--sensitive', 'sex'];
 const dir = mkdtempSync(join(tmpdir(), 'fairhead-explore-adult-'));
 let explore: RunningExplore;
 let browser: Browser;
@@ -94,7 +95,7 @@ describe('fairhead explore on UCI Adult in Chromium', { timeout: 480_000 }, () =
     const savedRun = (JSON.parse(readFileSync(join(saved, 'metrics.json'), 'utf8')) as MetricsFile).runs.at(-1)!;
     expect(savedRun.splits.test).toEqual(run.splits.test);
     const predict = async (model: string): Promise<string> => {
-      const r = await fairhead(['predict', '--model', model, '--data', join(ROOT, 'data/adult/adult.test'), '--quiet'], dir, 120_000);
+      const r = await fairhead(['predict', '--model', model, '--data', ADULT_TEST, '--quiet'], dir, 120_000);
       expect(r.code, r.stderr).toBe(0);
       return r.stdout;
     };
