@@ -59,6 +59,7 @@ export async function startExplore(options: ExploreOptions, hooks: PrepareHooks 
     ...(sweep !== undefined ? { sweep } : {}),
   });
   const server = await startExploreServer(session, { ...opt('host', host), ...opt('port', port), ...opt('token', token), ...opt('log', hooks.log) });
+  session.prefetch();
   return { session, server };
 }
 

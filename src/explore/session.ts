@@ -218,6 +218,21 @@ export class ExploreSession {
     return next;
   }
 
+  /**
+   * Fit the head a page opens on (and its baseline) in the background, before the page asks: the server calls it
+   * once it listens, so the first view shares a fit already under way while the person opens the address.
+   */
+  prefetch(state: ExploreState = this.initial): void {
+    const grouping = this.grouping(state);
+    const heads: ExploreState[] = [state, ...(state.baseline === 'b1' ? [{ ...state, method: 'b1' as const, mode: 'alpha' as const, seed: 0 }] : [])];
+    for (const head of heads) {
+      const key = fitKey(head, this.task.sensitive);
+      this.queue.addBackground(key, async (signal) => {
+        if (!this.cache.has(key)) await this.fit(grouping, head, key, signal);
+      });
+    }
+  }
+
   /** Wait for a save in progress, stop the queue (aborting fits), and drop the cache. */
   async close(): Promise<void> {
     await this.saving?.catch(() => undefined);

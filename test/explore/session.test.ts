@@ -63,6 +63,16 @@ describe('ExploreSession', () => {
     expect(a.record).toEqual(b.record);
   });
 
+  it('prefetch fits the first head and its baseline before the page asks', async () => {
+    const s = session(false);
+    s.prefetch();
+    expect(s.backgroundPending).toBe(2);
+    for (let i = 0; i < 600 && s.backgroundPending > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const view = await s.view(s.initial);
+    expect(view.cached).toBe(true);
+    expect(view.baseline.method).toBe('b1');
+  });
+
   it('the background sweep fits every strength of the slider, and the curve shows them', async () => {
     const s = session(true);
     const view = await s.view(s.initial);
