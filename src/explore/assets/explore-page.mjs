@@ -119,6 +119,8 @@ function stateFromUrl(base) {
     } else if (kind === 'list') state[key] = raw === '' ? [] : raw.split(',');
     else state[key] = raw;
   }
+  // an address naming a penalty but no curve: the curve shows that penalty's gap, as when it is chosen on the page
+  if (params.has('constraint') && !params.has('curve') && CONSTRAINT_GAPS[state.constraint] !== undefined) state.curve = CONSTRAINT_GAPS[state.constraint];
   return state;
 }
 
