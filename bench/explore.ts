@@ -10,10 +10,10 @@
  * - startToPageSeconds: from spawning `fairhead explore` (embeddings cached) to the page showing its first head
  *   (M2 + EO, alpha 1), median of 3 starts (Chromium is started beforehand and not counted);
  * - m2EoRefitP50Ms / m2EoRefitP95Ms: a scripted drag of the strength slider, 50 steps from alpha 0.01 to 1,000, each
- *   step waiting for its update, with --no-sweep so that every step is a new fit (M2 + EO, 6,100-row set);
+ *   step waiting for its update, with --no-sweep so that every step is a new fit (M2 + EO, a 6,148-row set);
  * - m2EoCachedP50Ms / m2EoCachedP95Ms: the same drag back, every head in the session's cache (what a drag costs once
  *   the background sweep has passed those strengths);
- * - b1RefitP50Ms / b1RefitP95Ms: 50 B1 fits (the 5,866-row training set), one per seed 1..50 typed into the seed box
+ * - b1RefitP50Ms / b1RefitP95Ms: 50 B1 fits (the 5,868-row training set), one per seed 1..50 typed into the seed box
  *   (B1's head does not depend on the seed, but each seed is a new request the cache does not hold).
  *
  * The 1-minute load average is recorded beside every part: other jobs share the machine.
@@ -128,15 +128,17 @@ async function main(browser: Browser): Promise<void> {
   const alphas = JSON.parse((await page.locator('body').getAttribute('data-alphas')) ?? '[]') as number[];
   const m2: number[] = [];
   const m2Fit: number[] = [];
+  const m2Iterations: number[] = [];
   const m2Load = [load()];
   await page.focus('#alpha-slider');
   for (let step = 2; step <= 51; step++) {
     await page.keyboard.press('ArrowRight');
     m2.push(await updateMs(page, `.now[data-alpha="${alphas[step]}"]`));
     m2Fit.push(Number(/fitted in (\d+) ms/.exec((await page.locator('#status').textContent()) ?? '')?.[1] ?? NaN));
+    m2Iterations.push(Number(/lbfgs, (\d+) iterations/.exec((await page.locator('#cost').textContent()) ?? '')?.[1] ?? NaN));
   }
   m2Load.push(load());
-  log(`M2 + EO drag, 50 steps: p50 ${quantile(m2, 0.5).toFixed(0)} ms, p95 ${quantile(m2, 0.95).toFixed(0)} ms (fit alone p50 ${quantile(m2Fit, 0.5).toFixed(0)} ms), load ${m2Load.join(' -> ')}`);
+  log(`M2 + EO drag, 50 steps: p50 ${quantile(m2, 0.5).toFixed(0)} ms, p95 ${quantile(m2, 0.95).toFixed(0)} ms (fit alone p50 ${quantile(m2Fit, 0.5).toFixed(0)} ms, L-BFGS iterations p50 ${quantile(m2Iterations, 0.5)}, p95 ${quantile(m2Iterations, 0.95).toFixed(0)}), load ${m2Load.join(' -> ')}`);
   // back over the same 50 strengths: every head is in the session's cache now (as after the background sweep)
   const cached: number[] = [];
   for (let step = 50; step >= 1; step--) {
@@ -177,6 +179,7 @@ async function main(browser: Browser): Promise<void> {
       startLoad: startLoads,
       m2EoUpdateMs: m2,
       m2EoFitMs: m2Fit,
+      m2EoIterations: m2Iterations,
       m2EoLoad: m2Load,
       m2EoCachedUpdateMs: cached,
       b1UpdateMs: b1,
