@@ -11,7 +11,7 @@ import { ALPHA_STEPS, type ExploreState } from '../../src/explore/state.ts';
 import { finetuneAndEvaluate } from '../../src/pipeline/finetune.ts';
 import type { PreparedData } from '../../src/pipeline/prepare.ts';
 import type { MetricsFile } from '../../src/report/schema.ts';
-import { makeSynth } from '../../src/train/synth.ts';
+import { makeSynth } from '../support/synth.ts';
 
 const synth = makeSynth({ nTrain: 3000, nVal: 1000, nTest: 1000, d: 16, factors: 4, seed: 11 });
 const prepared: PreparedData = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { finetuneSet } from '../../src/pipeline/finetune-sets.ts';
 import { fitHead } from '../../src/train/fit.ts';
-import { makeSynth } from '../../src/train/synth.ts';
+import { makeSynth } from '../support/synth.ts';
 
 const synth = makeSynth({ nTrain: 3000, nVal: 1500, nTest: 10, d: 16, factors: 4, seed: 3 });
 
