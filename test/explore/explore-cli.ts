@@ -111,7 +111,7 @@ export interface Shown {
 /** Wait until the page shows a head matching `expected` (data attributes of `.now`) with no request in flight, and read it. */
 export async function waitShown(page: Page, expected: Partial<Record<'method' | 'constraint' | 'alpha' | 'max-gap' | 'seed', string>> = {}): Promise<Shown> {
   const selector = `.now${Object.entries(expected).map(([k, v]) => `[data-${k}="${v}"]`).join('')}`;
-  await page.waitForFunction((sel) => document.querySelector(sel) !== null && document.body.dataset['busy'] === undefined, selector, { timeout: 120_000 });
+  await page.waitForFunction((sel) => document.querySelector(sel) !== null && document.body.dataset['busy'] === undefined, selector, { timeout: 300_000 });
   return page.evaluate(() => {
     const now = document.querySelector('.now') as PageElement;
     const values: Record<string, string> = {};
@@ -123,7 +123,7 @@ export async function waitShown(page: Page, expected: Partial<Record<'method' | 
 
 /** Wait until the page's save has answered, and return what it says. */
 export async function waitSaved(page: Page): Promise<string> {
-  await page.waitForFunction(() => /^(Saved|Not saved)/.test(document.querySelector('#save-result')?.textContent ?? ''), undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => /^(Saved|Not saved)/.test(document.querySelector('#save-result')?.textContent ?? ''), undefined, { timeout: 300_000 });
   return (await page.locator('#save-result').textContent()) ?? '';
 }
 

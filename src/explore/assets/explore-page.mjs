@@ -174,7 +174,12 @@ async function refresh() {
     }
     return;
   }
-  if (mine !== sequence || view.superseded) return;
+  if (mine !== sequence) return;
+  // only a newer request supersedes one; if this page's newest was (another tab's request), it asks again
+  if (view.superseded) {
+    void refresh();
+    return;
+  }
   showError('');
   for (const [name, id] of Object.entries(FRAGMENTS)) $(id).innerHTML = view.fragments[name];
   $('warnings-section').hidden = view.fragments.warnings === '';
