@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { InputError, ShapeError } from '../errors.ts';
 import { matrix, type Matrix } from './matrix.ts';
+import type { RowSource } from './row-source.ts';
 
 /**
  * A read-only, row-major matrix that stays in a file: a float32 or float64 `.npy` (C order, 2-D) or a raw
@@ -10,7 +11,7 @@ import { matrix, type Matrix } from './matrix.ts';
  *
  *     row i, column c  lives at byte  dataOffset + (i * cols + c) * itemSize
  */
-export interface DiskMatrix {
+export interface DiskMatrix extends RowSource {
   readonly file: string;
   readonly rows: number;
   readonly cols: number;
@@ -89,6 +90,7 @@ function diskMatrixOver(fd: number, file: string, layout: Layout): DiskMatrix {
   };
   return {
     file,
+    location: { kind: 'file', file, cols },
     rows,
     cols,
     dataOffset,
@@ -185,11 +187,11 @@ function npyLayout(fd: number, size: number, file: string): Layout {
 }
 
 /**
- * Some rows of a {@link DiskMatrix}, in file order: all of them (`index` null) or the file rows listed in
- * `index` (strictly ascending). Row p of the set is file row `index[p]`.
+ * Some rows of a {@link RowSource} (a {@link DiskMatrix}, Parquet shards), in file order: all of them (`index`
+ * null) or the file rows listed in `index` (strictly ascending). Row p of the set is file row `index[p]`.
  */
 export interface DiskRows {
-  readonly matrix: DiskMatrix;
+  readonly matrix: RowSource;
   readonly index: Int32Array | null;
   readonly rows: number;
   readonly cols: number;
@@ -202,7 +204,7 @@ export interface DiskRows {
  * @example
  * diskRows(m, Int32Array.of(0, 2)).rows; // 2 (file rows 0 and 2)
  */
-export function diskRows(m: DiskMatrix, index: Int32Array | null = null): DiskRows {
+export function diskRows(m: RowSource, index: Int32Array | null = null): DiskRows {
   if (index) {
     for (let p = 0; p < index.length; p++) {
       const r = index[p] as number;
@@ -224,7 +226,8 @@ export interface DiskEmbeddingSet {
 }
 
 /**
- * Visit rows `start .. end-1` of `x` in order, a chunk at a time: `visit(chunk, first, count)` gets rows
+ * Visit rows `start .. end-1` of `x` in order, a chunk at a time (each read awaited: a Parquet source decodes
+ * asynchronously, a file matrix reads synchronously): `visit(chunk, first, count)` gets rows
  * `first .. first+count-1` of the set packed row-major at the start of `buffer` (`chunk` is a view of it, valid
  * only during the call). A chunk holds at most `floor(buffer.length / cols)` rows. With an index, each read covers
  * a span of file rows that fits the buffer and the selected rows are packed in place, so memory never exceeds
@@ -232,15 +235,15 @@ export interface DiskEmbeddingSet {
  *
  * @example
  * const buf = new Float32Array(2 * m.cols);
- * forEachChunk(diskRows(m), 0, m.rows, buf, (chunk, first, count) => { ... }); // rows 0-1, then 2-3, ...
+ * await forEachChunk(diskRows(m), 0, m.rows, buf, (chunk, first, count) => { ... }); // rows 0-1, then 2-3, ...
  */
-export function forEachChunk(
+export async function forEachChunk(
   x: DiskRows,
   start: number,
   end: number,
   buffer: Float32Array,
   visit: (chunk: Float32Array, first: number, count: number) => void,
-): void {
+): Promise<void> {
   const d = x.cols;
   const capacity = Math.floor(buffer.length / Math.max(d, 1));
   if (capacity < 1) throw new ShapeError(`forEachChunk: a buffer of ${buffer.length} values cannot hold one row of ${d}`);
@@ -250,7 +253,8 @@ export function forEachChunk(
   while (p < end) {
     if (!index) {
       const count = Math.min(capacity, end - p);
-      x.matrix.readRows(p, count, buffer);
+      const reading = x.matrix.readRows(p, count, buffer);
+      if (reading) await reading;
       visit(buffer.subarray(0, count * d), p, count);
       p += count;
       continue;
@@ -259,7 +263,8 @@ export function forEachChunk(
     let q = p + 1;
     while (q < end && (index[q] as number) - low < capacity) q++;
     const span = (index[q - 1] as number) - low + 1;
-    x.matrix.readRows(low, span, buffer);
+    const reading = x.matrix.readRows(low, span, buffer);
+    if (reading) await reading;
     if (span !== q - p) {
       // pack: the source row index[j] - low is never before the destination j - p, so copying forward is safe
       for (let j = p; j < q; j++) {
@@ -277,30 +282,32 @@ export function forEachChunk(
  * Read every row of `x` into memory (for small subsets, e.g. a group-balanced fine-tuning set).
  *
  * @example
- * readDiskRows(diskRows(m, Int32Array.of(1))); // Matrix 1 x m.cols holding file row 1
+ * await readDiskRows(diskRows(m, Int32Array.of(1))); // Matrix 1 x m.cols holding file row 1
  */
-export function readDiskRows(x: DiskRows, chunkBytes = 8 << 20): Matrix {
+export async function readDiskRows(x: DiskRows, chunkBytes = 8 << 20): Promise<Matrix> {
   const out = new Float32Array(x.rows * x.cols);
   const buffer = new Float32Array(Math.max(x.cols, Math.floor(chunkBytes / 4 / Math.max(x.cols, 1)) * x.cols));
-  forEachChunk(x, 0, x.rows, buffer, (chunk, first) => out.set(chunk, first * x.cols));
+  await forEachChunk(x, 0, x.rows, buffer, (chunk, first) => out.set(chunk, first * x.cols));
   return matrix(out, x.rows, x.cols);
 }
 
 /**
  * The first value of `x` that is not a finite number, as { row (of the set), col, value }, or null when every
- * value is finite; streams with a bounded buffer.
+ * value is finite; streams with a bounded buffer. A source whose reads check every value themselves
+ * (`finiteChecked`, Parquet) is not read: null at once, and a bad value fails the first pass that reads it.
  *
  * @example
- * findNonFinite(diskRows(m)); // null, or e.g. { row: 7, col: 3, value: NaN }
+ * await findNonFinite(diskRows(m)); // null, or e.g. { row: 7, col: 3, value: NaN }
  */
-export function findNonFinite(x: DiskRows, chunkBytes = 8 << 20): { row: number; col: number; value: number } | null {
+export async function findNonFinite(x: DiskRows, chunkBytes = 8 << 20): Promise<{ row: number; col: number; value: number } | null> {
+  if (x.matrix.finiteChecked) return null;
   const d = x.cols;
   const buffer = new Float32Array(Math.max(d, Math.floor(chunkBytes / 4 / Math.max(d, 1)) * d));
   let found: { row: number; col: number; value: number } | null = null;
   let p = 0;
   while (p < x.rows && !found) {
     const stop = Math.min(x.rows, p + Math.floor(buffer.length / Math.max(d, 1)));
-    forEachChunk(x, p, stop, buffer, (chunk, first) => {
+    await forEachChunk(x, p, stop, buffer, (chunk, first) => {
       if (found) return;
       for (let j = 0; j < chunk.length; j++) {
         const v = chunk[j] as number;

@@ -86,21 +86,9 @@ export function readParquetEmbeddings(path: string, options: { features?: readon
     }
     const table = readColumns(bytes, file, [...plan.columns, ...options.text]);
     const n = table.numRows;
-    if (plan.vector) {
-      const { values, length } = listColumn(table.getChild(plan.columns[0] as string) as Vector, file, plan.columns[0] as string, dim);
-      if (n > 0) dim = length;
-      chunks.push(values);
-    } else {
-      dim = plan.columns.length;
-      const out = new Float32Array(n * dim);
-      plan.columns.forEach((name, k) => {
-        const vec = table.getChild(name) as Vector;
-        if (vec.nullCount > 0) throw new InputError(`${file}: column "${name}" has ${vec.nullCount} null values; embeddings must be complete`);
-        const values = vec.toArray() as ArrayLike<number | bigint>;
-        for (let r = 0; r < n; r++) out[r * dim + k] = Number(values[r]);
-      });
-      chunks.push(out);
-    }
+    const features = featureRows(table, plan, file, dim);
+    dim = features.dim;
+    chunks.push(features.values);
     options.text.forEach((name, t) => {
       const vec = table.getChild(name) as Vector;
       const list = text[t] as string[];
@@ -125,7 +113,36 @@ export function readParquetEmbeddings(path: string, options: { features?: readon
   return { files, featureColumns: (plan as { columns: string[] }).columns, x: matrix(data, rows, dim), text };
 }
 
-function parquetSchema(bytes: Uint8Array, file: string): Schema {
+/** How the feature matrix is laid out in a Parquet schema: one list column (`vector`) or one column per feature. */
+export interface FeaturePlan {
+  readonly columns: readonly string[];
+  readonly vector: boolean;
+}
+
+/**
+ * The row-major float32 features of an Arrow table read from Parquet, laid out as `plan` says; `dim` is the
+ * expected row length of a list column (0: take the first row's). Errors (naming `file`): null values, list rows
+ * of different lengths.
+ */
+export function featureRows(table: ArrowTable, plan: FeaturePlan, file: string, dim: number): { values: Float32Array; dim: number } {
+  const n = table.numRows;
+  if (plan.vector) {
+    const { values, length } = listColumn(table.getChild(plan.columns[0] as string) as Vector, file, plan.columns[0] as string, dim);
+    return { values, dim: n > 0 ? length : dim };
+  }
+  const d = plan.columns.length;
+  const out = new Float32Array(n * d);
+  plan.columns.forEach((name, k) => {
+    const vec = table.getChild(name) as Vector;
+    if (vec.nullCount > 0) throw new InputError(`${file}: column "${name}" has ${vec.nullCount} null values; embeddings must be complete`);
+    const values = vec.toArray() as ArrayLike<number | bigint>;
+    for (let r = 0; r < n; r++) out[r * d + k] = Number(values[r]);
+  });
+  return { values: out, dim: d };
+}
+
+/** The Arrow schema of a Parquet file's bytes (InputError naming `file` when it is not Parquet). */
+export function parquetSchema(bytes: Uint8Array, file: string): Schema {
   try {
     return tableFromIPC(readSchema(bytes).intoIPCStream()).schema;
   } catch (error) {
@@ -141,7 +158,11 @@ function readColumns(bytes: Uint8Array, file: string, columns: string[]): ArrowT
   }
 }
 
-function featurePlan(schema: Schema, options: { features?: readonly string[]; text: readonly string[] }, file: string): { columns: string[]; vector: boolean } {
+/**
+ * Which columns of `schema` hold the features (the rules of {@link readParquetEmbeddings}): `features` if given;
+ * else f0, f1, ...; else the one list column of numbers; else every numeric column that is not a `text` column.
+ */
+export function featurePlan(schema: Schema, options: { features?: readonly string[]; text: readonly string[] }, file: string): { columns: string[]; vector: boolean } {
   const fields = schema.fields;
   const isNumeric = (t: DataType): boolean => DataType.isFloat(t) || DataType.isInt(t);
   if (options.features) {
@@ -191,8 +212,17 @@ function listColumn(vec: Vector, file: string, name: string, expected: number): 
     if (data.nullCount > 0) throw new InputError(`${file}: column "${name}" has null rows; embeddings must be complete`);
     const child = data.children[0];
     if (child === undefined) throw new InputError(`${file}: column "${name}" is not a list`);
+    if (child.nullCount > 0) throw new InputError(`${file}: column "${name}" has null values inside its lists; embeddings must be complete`);
     const values = child.values as ArrayLike<number | bigint>;
     const fixed = DataType.isFixedSizeList(data.type) ? (data.type as unknown as { listSize: number }).listSize : 0;
+    if (fixed > 0 && (length === 0 || length === fixed) && values instanceof Float32Array) {
+      // float32 vectors of one length (as fairhead embed writes them): one copy
+      length = fixed;
+      if (out.length === 0) out = new Float32Array(n * length);
+      out.set(values.subarray(0, data.length * fixed), row * length);
+      row += data.length;
+      continue;
+    }
     const offsets = data.valueOffsets as Int32Array | undefined;
     for (let r = 0; r < data.length; r++) {
       const start = fixed > 0 ? r * fixed : (offsets?.[r] as number);

@@ -54,7 +54,7 @@ export async function prepareEmbeddingsOnDisk(options: DataOptions & BackboneOpt
     throw new InputError(`${file} is streamed from disk (larger than --max-memory): validation and test are seeded shares of it; --validation-data / --test-data are not supported with streaming, raise --max-memory or leave them out`);
   }
   const m = openDiskMatrix(file);
-  const bad = findNonFinite(diskRows(m));
+  const bad = await findNonFinite(diskRows(m));
   if (bad) {
     m.close();
     throw new InputError(`${file}: row ${bad.row + 1}, feature ${bad.col}: not a finite number (${bad.value}); embeddings must be finite`);
@@ -180,7 +180,7 @@ export async function finetuneAndEvaluateOnDisk(prepared: PreparedData, onDisk: 
   else if (options.method === 'b2' || options.method === 'm1') set = validation;
   else set = balancedOnDisk(train, validation, options.seed, prepared.dataset);
   const fitOptions = headFitOptions(options, hooks);
-  const inMemory = set.x.rows * set.x.cols * 4 <= onDisk.budgetBytes / 4 ? { ...set, x: readDiskRows(set.x) } : null;
+  const inMemory = set.x.rows * set.x.cols * 4 <= onDisk.budgetBytes / 4 ? { ...set, x: await readDiskRows(set.x) } : null;
   const fit: FitResult = inMemory ? await fitHead(inMemory, fitOptions) : await fitHeadOnDisk(set, fitOptions);
   // as evaluateSplits in memory: test intervals when asked, printed splits with a small cell always
   const printed = { smallCellBootstrap: SMALL_CELL_BOOTSTRAP, seed: options.seed };

@@ -172,7 +172,7 @@ export async function fitHeadOnDisk(data: DiskEmbeddingSet, options: FitOnDiskOp
   // only rows and cols of x are read past this point: the values come through the streaming ops
   const shape: EmbeddingSet = { ...data, x: { data: new Float32Array(0), rows: data.x.rows, cols: data.x.cols } };
   const cells = checkSet(shape);
-  const bad = findNonFinite(data.x);
+  const bad = await findNonFinite(data.x);
   if (bad) {
     const fileRow = data.x.index ? (data.x.index[bad.row] as number) : bad.row;
     throw new InputError(`${data.x.matrix.file}: embedding row ${fileRow} (0-based), column ${bad.col} is ${bad.value}: features must be finite numbers`);

@@ -26,8 +26,9 @@ export interface StreamingOps extends LinearOps {
 /**
  * A {@link LinearOps} over embeddings that stay on disk ({@link DiskRows}): every forward and backward call
  * streams the rows from the file a chunk at a time, so memory is O(threads x chunk + n x k) whatever n x d is,
- * and full-batch optimisers (L-BFGS) stay exact on data larger than memory. Each thread opens the file itself
- * and reads its own contiguous block of rows with `fs.readSync` (the OS page cache keeps a file that fits):
+ * and full-batch optimisers (L-BFGS) stay exact on data larger than memory. Each thread opens the rows itself
+ * ({@link openRowSource}) and reads its own contiguous block of rows: with `fs.readSync` from an .npy (the OS page
+ * cache keeps a file that fits), or by decoding Parquet row groups (one row group per thread in memory at a time):
  *
  *     forward:  z[p*k + j] = b[j] + sum_c X[p,c] w[j*d + c]        (float64 sums, kernels.ts)
  *     backward: gw = sum over threads of X_t^T g_t,  gb = sum_p g[p]
@@ -65,13 +66,13 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
       chunkRows,
       async forward(w, b, z) {
         checkForward(w, b, z);
-        forwardDisk(x, 0, n, buffer, w, b, k, z);
+        await forwardDisk(x, 0, n, buffer, w, b, k, z);
       },
       async backward(g, gw, gb) {
         checkBackward(g, gw, gb);
         gw.fill(0);
         gb.fill(0);
-        backwardDisk(x, 0, n, buffer, g, k, gw, gb);
+        await backwardDisk(x, 0, n, buffer, g, k, gw, gb);
       },
       async binaryCellSums(w, b, rowCodes, groups, out) {
         checkBinaryHead(d, k, w, b);
@@ -79,7 +80,7 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
         const message = cellSums.prepare(rowCodes, groups);
         if (message.setup) codes = new Int32Array(message.setup.codes);
         out.fill(0);
-        cellsDisk(x, 0, n, buffer, codes!, groups, w, b, out);
+        await cellsDisk(x, 0, n, buffer, codes!, groups, w, b, out);
       },
       async close() {},
     };
@@ -101,7 +102,7 @@ export async function createStreamingOps(x: DiskRows, outputs: number, options: 
   const workerUrl = import.meta.url.endsWith('.ts')
     ? new URL('./_internal/streaming-ops-worker.mjs', import.meta.url)
     : new URL('./_internal/streaming-ops-worker-body.js', import.meta.url);
-  const data: StreamingWorkerData[] = ranges.map(({ start, end }, t) => ({ file: x.matrix.file, cols: d, indexBuffer, rows: n, outputs: k, fBuffer, start, end, slot: t, chunkValues: chunkRows * d }));
+  const data: StreamingWorkerData[] = ranges.map(({ start, end }, t) => ({ location: x.matrix.location, indexBuffer, rows: n, outputs: k, fBuffer, start, end, slot: t, chunkValues: chunkRows * d }));
   // each worker closes its own file descriptor, then exits (terminate() would leave the descriptor open)
   const pool = startWorkerPool(workerUrl, data, { label: 'streaming LinearOps', closeBy: 'message' });
   await pool.ready;

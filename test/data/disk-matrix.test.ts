@@ -79,10 +79,10 @@ describe('forEachChunk', () => {
   const file = join(dir, 'chunks.npy');
   writeNpy(file, numbered(10, 2), [10, 2]);
 
-  it('visits all rows in order, in chunks the buffer holds', () => {
+  it('visits all rows in order, in chunks the buffer holds', async () => {
     const m = openDiskMatrix(file);
     const seen: number[][] = [];
-    forEachChunk(diskRows(m), 1, 8, new Float32Array(6), (chunk, first, count) => seen.push([first, count, ...chunk]));
+    await forEachChunk(diskRows(m), 1, 8, new Float32Array(6), (chunk, first, count) => seen.push([first, count, ...chunk]));
     // 3 rows per chunk: rows 1-3, 4-6, then 7
     expect(seen).toEqual([
       [1, 3, 10, 11, 20, 21, 30, 31],
@@ -92,18 +92,18 @@ describe('forEachChunk', () => {
     m.close();
   });
 
-  it('packs the selected rows of an index, reading spans that fit the buffer', () => {
+  it('packs the selected rows of an index, reading spans that fit the buffer', async () => {
     const m = openDiskMatrix(file);
     const x = diskRows(m, Int32Array.of(0, 2, 3, 7, 9));
     const seen: number[][] = [];
     // buffer of 3 rows: span 0..2 holds set rows 0-1 (file 0, 2); span 3..5 holds file 3; 7..9 holds 7 and 9
-    forEachChunk(x, 0, 5, new Float32Array(6), (chunk, first, count) => seen.push([first, count, ...chunk]));
+    await forEachChunk(x, 0, 5, new Float32Array(6), (chunk, first, count) => seen.push([first, count, ...chunk]));
     expect(seen).toEqual([
       [0, 2, 0, 1, 20, 21],
       [2, 1, 30, 31],
       [3, 2, 70, 71, 90, 91],
     ]);
-    expect(Array.from(readDiskRows(x, 8).data)).toEqual([0, 1, 20, 21, 30, 31, 70, 71, 90, 91]);
+    expect(Array.from((await readDiskRows(x, 8)).data)).toEqual([0, 1, 20, 21, 30, 31, 70, 71, 90, 91]);
     m.close();
   });
 
@@ -116,21 +116,21 @@ describe('forEachChunk', () => {
 });
 
 describe('findNonFinite', () => {
-  it('finds the first NaN or infinity by set row and column, or null', () => {
+  it('finds the first NaN or infinity by set row and column, or null', async () => {
     const data = numbered(6, 3);
     const file = join(dir, 'nan.npy');
     writeNpy(file, data, [6, 3]);
     const clean = openDiskMatrix(file);
-    expect(findNonFinite(diskRows(clean), 12)).toBeNull();
+    expect(await findNonFinite(diskRows(clean), 12)).toBeNull();
     clean.close();
     data[4 * 3 + 2] = Number.POSITIVE_INFINITY; // file row 4, column 2
     data[5 * 3 + 0] = Number.NaN;
     writeNpy(file, data, [6, 3]);
     const m = openDiskMatrix(file);
-    expect(findNonFinite(diskRows(m), 12)).toEqual({ row: 4, col: 2, value: Infinity });
+    expect(await findNonFinite(diskRows(m), 12)).toEqual({ row: 4, col: 2, value: Infinity });
     // as a subset, file row 4 is set row 1
-    expect(findNonFinite(diskRows(m, Int32Array.of(1, 4, 5)), 12)).toEqual({ row: 1, col: 2, value: Infinity });
-    expect(findNonFinite(diskRows(m, Int32Array.of(0, 5)), 12)?.row).toBe(1);
+    expect(await findNonFinite(diskRows(m, Int32Array.of(1, 4, 5)), 12)).toEqual({ row: 1, col: 2, value: Infinity });
+    expect((await findNonFinite(diskRows(m, Int32Array.of(0, 5)), 12))?.row).toBe(1);
     m.close();
   });
 });

@@ -8,17 +8,17 @@ import { backwardRows, forwardRows } from '../kernels.ts';
 import { addCellRows, cellStride } from './cell-pass.mjs';
 
 /** z[p*k + j] = b[j] + sum_c X[p,c] w[j*d + c] for the set's rows p in start..end-1. */
-export function forwardDisk(x: DiskRows, start: number, end: number, buffer: Float32Array, w: Float64Array, b: Float64Array, k: number, z: Float64Array): void {
+export async function forwardDisk(x: DiskRows, start: number, end: number, buffer: Float32Array, w: Float64Array, b: Float64Array, k: number, z: Float64Array): Promise<void> {
   const d = x.cols;
-  forEachChunk(x, start, end, buffer, (chunk, first, count) => {
+  await forEachChunk(x, start, end, buffer, (chunk, first, count) => {
     forwardRows(chunk, d, 0, count, w, b, k, z.subarray(first * k, (first + count) * k));
   });
 }
 
 /** Adds sum_p X[p,c] g[p*k + j] into gw and sum_p g[p*k + j] into gb, rows p in start..end-1 (no clearing). */
-export function backwardDisk(x: DiskRows, start: number, end: number, buffer: Float32Array, g: Float64Array, k: number, gw: Float64Array, gb: Float64Array): void {
+export async function backwardDisk(x: DiskRows, start: number, end: number, buffer: Float32Array, g: Float64Array, k: number, gw: Float64Array, gb: Float64Array): Promise<void> {
   const d = x.cols;
-  forEachChunk(x, start, end, buffer, (chunk, first, count) => {
+  await forEachChunk(x, start, end, buffer, (chunk, first, count) => {
     backwardRows(chunk, d, 0, count, g.subarray(first * k, (first + count) * k), k, gw, gb);
   });
 }
@@ -27,7 +27,7 @@ export function backwardDisk(x: DiskRows, start: number, end: number, buffer: Fl
  * Adds the binary cell sums (LinearOps.binaryCellSums) of rows p in start..end-1 into out[outAt ...]
  * (2 * groups cells; no clearing): one read of each row.
  */
-export function cellsDisk(
+export async function cellsDisk(
   x: DiskRows,
   start: number,
   end: number,
@@ -38,10 +38,10 @@ export function cellsDisk(
   b: Float64Array,
   out: Float64Array,
   outAt = 0,
-): void {
+): Promise<void> {
   const d = x.cols;
   const sub = out.subarray(outAt, outAt + 2 * groups * cellStride(d));
-  forEachChunk(x, start, end, buffer, (chunk, first, count) => {
+  await forEachChunk(x, start, end, buffer, (chunk, first, count) => {
     addCellRows(chunk, d, 0, count, codes, first, groups, w, b, sub);
   });
 }
