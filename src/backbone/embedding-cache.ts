@@ -14,12 +14,12 @@ import { open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { Matrix } from '../data/matrix.ts';
+import { canonicalJson, type JsonValue } from '../data/_internal/canonical-json.ts';
 
 /** Default cache folder, relative to the working directory. */
 export const DEFAULT_CACHE_DIR = '.fairhead-cache';
 
-/** A JSON value (for options and extra data stored with an entry). */
-export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type { JsonValue } from '../data/_internal/canonical-json.ts';
 
 /** What an entry depends on. Two computations with equal parts must give equal embeddings. */
 export interface EmbeddingCacheKey {
@@ -193,15 +193,4 @@ function float32Bytes(data: Float32Array): Uint8Array {
 
 function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-function canonicalJson(value: JsonValue | undefined): string {
-  if (value === undefined) return 'null';
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v: JsonValue) => canonicalJson(v)).join(',')}]`;
-  const o = value as { readonly [key: string]: JsonValue };
-  return `{${Object.keys(o)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-    .join(',')}}`;
 }

@@ -26,6 +26,11 @@ export interface ImageSetOptions {
   readonly labels: string;
   /** Column of `labels` holding each image's file name, relative to `images`. */
   readonly imageColumn: string;
+  /**
+   * Check only the rows `start .. end-1` (a shard of a large set: names outside it are not looked up on disk, and
+   * `files` still has one entry per row).
+   */
+  readonly only?: { readonly start: number; readonly end: number };
 }
 
 /** A labels CSV whose rows name existing image files. */
@@ -110,6 +115,8 @@ export function readImageLabels(options: ImageSetOptions): ImageLabels {
     }
     const file = join(root, name);
     if (!file.startsWith(root + sep)) throw new InputError(`${labels}: line ${line}: image "${name}" is outside ${images}`);
+    files.push(file);
+    if (options.only && (r < options.only.start || r >= options.only.end)) return;
     let ok = false;
     try {
       ok = statSync(file).isFile();
@@ -117,12 +124,12 @@ export function readImageLabels(options: ImageSetOptions): ImageLabels {
       ok = false;
     }
     if (!ok) missing.push(`${name} (line ${line})`);
-    files.push(file);
   });
   if (table.rows.length === 0) throw new InputError(`${labels}: no rows, expected one row per image`);
   if (missing.length > 0) {
     const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, ... (${missing.length - 5} more)` : '');
-    throw new InputError(`${labels}: ${missing.length} of ${table.rows.length} images named in column "${imageColumn}" are missing from ${images}: ${shown}`);
+    const checked = options.only ? options.only.end - options.only.start : table.rows.length;
+    throw new InputError(`${labels}: ${missing.length} of ${checked} images named in column "${imageColumn}" are missing from ${images}: ${shown}`);
   }
   return { table, files };
 }

@@ -294,3 +294,19 @@ async function decode(reader: ParquetFile, file: string, group: number, columns:
 function firstLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
 }
+
+/**
+ * A Parquet file's row count and column names, from its footer alone.
+ *
+ * @example
+ * await parquetFileInfo('emb/shard-00000-of-00004.parquet'); // { rows: 250, columns: ['file', 'y', 'g', 'embedding'] }
+ */
+export async function parquetFileInfo(file: string): Promise<{ rows: number; columns: string[] }> {
+  const handle = await openFile(file);
+  try {
+    const schema = tableFromIPC(handle.reader.schema().intoIPCStream()).schema;
+    return { rows: handle.groupStarts[handle.groupStarts.length - 1] as number, columns: schema.fields.map((f) => f.name) };
+  } finally {
+    closeOpen(handle);
+  }
+}

@@ -4,7 +4,10 @@ import { extname } from 'node:path';
 import { InputError } from '../errors.ts';
 import { columnIndex, fieldCountProblem } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
-import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet, type DiskMatrix } from '../data/disk-matrix.ts';
+import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet } from '../data/disk-matrix.ts';
+import { parquetFiles } from '../data/parquet.ts';
+import { locateParquetRows, openParquetRows, readParquetText } from '../data/parquet-rows.ts';
+import type { RowSource } from '../data/row-source.ts';
 import { labelGroupStrata, stratifiedSplit } from '../data/splits.ts';
 import { parserMessage, RecordLines } from '../data/_internal/record-lines.ts';
 import { SMALL_CELL_BOOTSTRAP } from '../fairness/metrics/index.ts';
@@ -27,39 +30,68 @@ export interface OnDiskSplits {
 }
 
 /**
- * True when `file` is an `.npy` whose values, loaded, would not fit `budgetBytes`: loading holds the file and
- * its train/validation/test copies (about twice its size), so files above half the budget are streamed.
+ * True when the embeddings at `file`, loaded, would not fit `budgetBytes`: an `.npy`, or Parquet (one file or a
+ * folder of shards, sized by its files: embeddings are stored uncompressed, as floats hardly compress). Loading
+ * holds the values and their train/validation/test copies (about twice their size), so inputs above half the
+ * budget are streamed.
  *
  * @example
  * streamsFromDisk('big.npy', 512 * 2 ** 20); // true for a 4 GB file
+ * streamsFromDisk('emb/', 2 ** 30);          // true for 20 GB of shards
  */
 export function streamsFromDisk(file: string, budgetBytes: number | undefined): boolean {
-  if (budgetBytes === undefined || extname(file).toLowerCase() !== '.npy') return false;
+  if (budgetBytes === undefined) return false;
   try {
-    return 2 * statSync(file).size > budgetBytes;
+    const ext = extname(file).toLowerCase();
+    if (ext === '.npy') return 2 * statSync(file).size > budgetBytes;
+    if (!isParquetInput(file)) return false;
+    return 2 * parquetFiles(file).reduce((sum, f) => sum + statSync(f).size, 0) > budgetBytes;
   } catch {
     return false; // the reader names the missing file
   }
 }
 
+/** A `.parquet` / `.parq` / `.pq` file or a folder (of Parquet files). */
+function isParquetInput(file: string): boolean {
+  const ext = extname(file).toLowerCase();
+  return ext === '.parquet' || ext === '.parq' || ext === '.pq' || statSync(file).isDirectory();
+}
+
 /**
- * `--embeddings big.npy --max-memory SIZE`: labels and groups from the labels CSV in memory, the embeddings left on
+ * `--embeddings big.npy` or `--embeddings shards/` with `--max-memory SIZE`: labels and groups in memory (from the
+ * .npy's labels CSV, or from the Parquet files' own columns, read a row group at a time), the embeddings left on
  * disk, split like the in-memory path (seeded, stratified by (label, group) cell; same rows for the same seed).
  * train / validation / test of the result are placeholders holding labels and shape (`x.data` is empty); the
- * rows are in `onDisk`. Every value is checked finite in one streamed pass.
+ * rows are in `onDisk`. Every value is checked finite: an .npy in one streamed pass, Parquet as it is decoded.
  */
 export async function prepareEmbeddingsOnDisk(options: DataOptions & BackboneOptions & { embeddings: string }, budgetBytes: number, warnings: string[]): Promise<PreparedData> {
   const file = options.embeddings;
   if (options.validationData !== undefined || options.testData !== undefined) {
     throw new InputError(`${file} is streamed from disk (larger than --max-memory): validation and test are seeded shares of it; --validation-data / --test-data are not supported with streaming, raise --max-memory or leave them out`);
   }
-  const m = openDiskMatrix(file);
-  const bad = await findNonFinite(diskRows(m));
-  if (bad) {
-    m.close();
-    throw new InputError(`${file}: row ${bad.row + 1}, feature ${bad.col}: not a finite number (${bad.value}); embeddings must be finite`);
+  let m: RowSource;
+  let labels: Omit<EmbeddingSet, 'x'>;
+  if (extname(file).toLowerCase() === '.npy') {
+    const npy = openDiskMatrix(file);
+    m = npy;
+    const bad = await findNonFinite(diskRows(npy));
+    if (bad) {
+      npy.close();
+      throw new InputError(`${file}: row ${bad.row + 1}, feature ${bad.col}: not a finite number (${bad.value}); embeddings must be finite`);
+    }
+    const labelsFile = options.labels ?? file.replace(/\.npy$/i, '.csv');
+    const [target, ...sensitive] = await readCsvColumns(labelsFile, [options.target, ...options.sensitive]);
+    if ((target as string[]).length !== npy.rows) {
+      npy.close();
+      throw new InputError(`${labelsFile}: ${(target as string[]).length} label rows, but ${file} holds ${npy.rows} embeddings; the labels CSV needs one row per embedding, in the same order`);
+    }
+    labels = codeLabels(target as string[], sensitive, labelsFile, options);
+  } else {
+    const where = await locateParquetRows(file, { text: [options.target, ...options.sensitive] });
+    const [target, ...sensitive] = await readParquetText(where, [options.target, ...options.sensitive]);
+    labels = codeLabels(target as string[], sensitive, file, options);
+    m = await openParquetRows(where);
   }
-  const labels = await readNpyLabels(file, m, options);
   const fractions = { validation: options.validationFraction ?? 0.2, test: options.testFraction ?? 0.2 };
   const split = stratifiedSplit(labelGroupStrata(labels.y, labels.group, labels.groupNames.length), fractions, options.splitSeed ?? 0);
   const part = (index: Int32Array): DiskEmbeddingSet => ({
@@ -88,29 +120,24 @@ function placeholder(set: DiskEmbeddingSet): EmbeddingSet {
 }
 
 /**
- * Labels and groups of an .npy file from its labels CSV (the rules of readEmbeddings), read as a stream that keeps
- * only the needed columns, each distinct value stored once (a 2M-row CSV read whole would take over 1 GB).
+ * Labels and groups from the raw label and sensitive columns (the rules of readEmbeddings); each distinct value is
+ * normalised once (a 2M-row column of strings, handled one by one, would cost seconds). `source` names the file
+ * in messages.
  */
-async function readNpyLabels(file: string, m: DiskMatrix, options: DataOptions): Promise<Omit<EmbeddingSet, 'x'>> {
-  const labelsFile = options.labels ?? file.replace(/\.npy$/i, '.csv');
-  const [target, ...sensitive] = await readCsvColumns(labelsFile, [options.target, ...options.sensitive]);
-  const labels = target as string[];
-  if (labels.length !== m.rows) {
-    throw new InputError(`${labelsFile}: ${labels.length} label rows, but ${file} holds ${m.rows} embeddings; the labels CSV needs one row per embedding, in the same order`);
-  }
+function codeLabels(labels: string[], sensitive: readonly (readonly string[])[], source: string, options: DataOptions): Omit<EmbeddingSet, 'x'> {
   const normalised = new Map<string, string>();
   for (let r = 0; r < labels.length; r++) {
     const v = labels[r] as string;
     let s = normalised.get(v);
     if (s === undefined) normalised.set(v, (s = normaliseLabel(v)));
-    if (s === '') throw new InputError(`${labelsFile}: row ${r + 1}: label column "${options.target}" is empty`);
+    if (s === '') throw new InputError(`${source}: row ${r + 1}: label column "${options.target}" is empty`);
     labels[r] = s;
   }
-  const coding = fitLabelCoding(new Set(labels), options.positive, `${labelsFile} column "${options.target}"`, true);
+  const coding = fitLabelCoding(new Set(labels), options.positive, `${source} column "${options.target}"`, true);
   const lookup = classLookup(coding);
   const y = new Int32Array(labels.length);
   for (let r = 0; r < labels.length; r++) y[r] = labelIndex(coding, labels[r] as string, lookup);
-  sensitive.forEach((values, k) => checkSensitiveColumn(values, options.sensitive[k] as string, labelsFile));
+  sensitive.forEach((values, k) => checkSensitiveColumn(values, options.sensitive[k] as string, source));
   const { group, groupNames } = crossGroups(sensitive, labels.length);
   return { y, classes: coding.classes, group, groupNames };
 }

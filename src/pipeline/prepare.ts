@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { columnIndex, readCsvTable, type CsvTable } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { readEmbeddings } from '../data/embeddings.ts';
+import { checkShardFolder, isShardFolder } from '../data/embedding-shards.ts';
 import { imageBatches, readImageLabels } from '../data/images.ts';
 import { loadTabular } from '../data/load-tabular.ts';
 import { matrix, type Matrix } from '../data/matrix.ts';
@@ -278,6 +279,8 @@ async function rawSplits(options: DataOptions, file: string, columns: readonly s
 
 async function prepareEmbeddings(options: DataOptions & BackboneOptions & { embeddings?: string }, warnings: string[]): Promise<PreparedData> {
   const file = options.embeddings as string;
+  // a folder written by `fairhead embed`: every shard there, complete and alike, before any is read
+  if (isShardFolder(file)) await checkShardFolder(file);
   if (options.maxMemory !== undefined && streamsFromDisk(file, options.maxMemory)) {
     return prepareEmbeddingsOnDisk({ ...options, embeddings: file }, options.maxMemory, warnings);
   }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as demo } from './demo.ts';
+import { register as embed } from './embed.ts';
 import { register as metrics } from './metrics.ts';
 import { register as run } from './run.ts';
 import { register as predict } from './predict.ts';
@@ -15,6 +16,7 @@ export const commands: ((program: Command) => void)[] = [
   run,
   sweep,
   explore,
+  embed,
   reproduce,
   exportModel,
   report,
