@@ -1,0 +1,219 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  checkShardFolder,
+  describeManifestDifference,
+  parseShardOption,
+  shardRange,
+  type ShardRecord,
+  type ShardsManifest,
+} from '../../src/data/embedding-shards.ts';
+import { readParquetEmbeddings } from '../../src/data/parquet.ts';
+import { embedShard } from '../../src/pipeline/embed.ts';
+import { finetuneAndEvaluate } from '../../src/pipeline/finetune.ts';
+import { prepareData } from '../../src/pipeline/prepare.ts';
+import { encodeModel, floatTensor, floatValueInfo, intAttr } from '../fixtures/make-onnx-model.ts';
+
+const dir = mkdtempSync(join(os.tmpdir(), 'fairhead-shards-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** An ONNX image model whose embedding is the image itself: [N, 3, 4, 4] -> Flatten (48 values) -> Gemm -> Softmax. */
+function pixelModel(): Uint8Array {
+  const w = Array.from({ length: 96 }, (_, i) => ((i % 7) - 3) / 8);
+  return encodeModel({
+    name: 'pixels',
+    node: [
+      { name: 'flatten', opType: 'Flatten', input: ['features'], output: ['flat'], attribute: [intAttr('axis', 1)] },
+      { name: 'head', opType: 'Gemm', input: ['flat', 'W_head', 'b_head'], output: ['logits'], attribute: [intAttr('transB', 1)] },
+      { name: 'softmax', opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [intAttr('axis', 1)] },
+    ],
+    initializer: [floatTensor('W_head', [2, 48], w), floatTensor('b_head', [2], [0, 0])],
+    input: [floatValueInfo('features', ['N', 3, 4, 4])],
+    output: [floatValueInfo('probabilities', ['N', 2])],
+  });
+}
+
+/** Colour of image i: red says y, green says g, blue varies; every (y, g) cell has 10 of the 40 images. */
+function colour(i: number): { r: number; g: number; b: number; y: number; group: string } {
+  const y = i % 2;
+  const group = Math.floor(i / 2) % 2 === 0 ? 'a' : 'b';
+  const noise = (i * 37) % 90;
+  return { r: y ? 150 + noise : 40 + noise, g: group === 'a' ? 200 - noise : 60 + noise, b: (i * 53) % 256, y, group };
+}
+
+const images = join(dir, 'images');
+const labels = join(dir, 'labels.csv');
+const model = join(dir, 'model.onnx');
+const BROKEN = 17; // a truncated PNG: skipped, and recorded in its shard
+
+beforeAll(async () => {
+  mkdirSync(images);
+  const rows = ['file,y,g,note'];
+  for (let i = 0; i < 40; i++) {
+    const c = colour(i);
+    // solid 4 x 4 PNGs (lossless): the embedding of image i is exactly [r x 16, g x 16, b x 16] / 255
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: c.r, g: c.g, b: c.b } } }).png().toBuffer();
+    writeFileSync(join(images, `img${i}.png`), i === BROKEN ? png.subarray(0, 30) : png);
+    rows.push(`img${i}.png,${c.y},${c.group},"n ${i}, as text"`);
+  }
+  writeFileSync(labels, `${rows.join('\n')}\n`);
+  writeFileSync(model, pixelModel());
+});
+
+const base = { images, labels, backbone: `onnx:${model}` } as const;
+const shard = (index: number, count: number) => ({ index, count, from: 'flag' as const });
+
+describe('parseShardOption', () => {
+  it('reads K/N, 0-based, and defaults to the whole input as shard 0 of 1', () => {
+    expect(parseShardOption('1/4', undefined, {})).toEqual({ index: 1, count: 4, from: 'flag' });
+    expect(parseShardOption(' 0 / 1 ', undefined, {})).toEqual({ index: 0, count: 1, from: 'flag' });
+    expect(parseShardOption(undefined, undefined, {})).toEqual({ index: 0, count: 1, from: 'default' });
+  });
+
+  it('takes K and N from a Slurm array 0-(N-1), or N from --shards when one task is resubmitted', () => {
+    const array = { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '3' };
+    expect(parseShardOption('auto', undefined, array)).toEqual({ index: 3, count: 4, from: 'slurm' });
+    // `sbatch --array=2`: a one-task array, so N must come from --shards
+    const resubmitted = { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2', SLURM_ARRAY_TASK_MAX: '2' };
+    expect(parseShardOption('auto', 4, resubmitted)).toEqual({ index: 2, count: 4, from: 'slurm' });
+    expect(() => parseShardOption('auto', undefined, resubmitted)).toThrow(/^--shard auto: the Slurm array is 2-2 \(1 tasks\), not 0-\(N-1\); give the shard count with --shards N/);
+  });
+
+  it('takes K from a Kubernetes Indexed Job and N from --shards', () => {
+    expect(parseShardOption('auto', 8, { JOB_COMPLETION_INDEX: '5' })).toEqual({ index: 5, count: 8, from: 'kubernetes' });
+    expect(() => parseShardOption('auto', undefined, { JOB_COMPLETION_INDEX: '5' })).toThrow(/needs --shards N, the Job's completions/);
+    expect(() => parseShardOption('auto', 4, { JOB_COMPLETION_INDEX: '4' })).toThrow(/JOB_COMPLETION_INDEX=4 is not below --shards 4/);
+  });
+
+  it('refuses K >= N, N = 0, text that is not K/N, auto outside a scheduler, and --shards without --shard', () => {
+    expect(() => parseShardOption('5/4', undefined, {})).toThrow(/^--shard 5\/4: K must be below N \(shards are numbered 0 to N-1: 0\/4 \.\. 3\/4\)$/);
+    expect(() => parseShardOption('4/4', undefined, {})).toThrow(/K must be below N/);
+    expect(() => parseShardOption('0/0', undefined, {})).toThrow(/^--shard 0\/0: N must be at least 1$/);
+    expect(() => parseShardOption('two of four', undefined, {})).toThrow(/^--shard: expected K\/N .* or auto, received "two of four"$/);
+    expect(() => parseShardOption('auto', undefined, {})).toThrow(/^--shard auto: not inside a Slurm array task \(SLURM_ARRAY_TASK_ID\) nor a Kubernetes Indexed Job \(JOB_COMPLETION_INDEX\); give --shard K\/N$/);
+    expect(() => parseShardOption(undefined, 4, {})).toThrow(/--shards N goes with --shard auto/);
+    expect(() => parseShardOption('1/4', 3, {})).toThrow(/--shard 1\/4 and --shards 3 disagree on N/);
+    expect(() => parseShardOption('auto', undefined, { SLURM_ARRAY_TASK_ID: 'x' })).toThrow(/SLURM_ARRAY_TASK_ID="x" is not a whole number/);
+  });
+});
+
+describe('shardRange', () => {
+  it('cuts n rows into N contiguous slices, in order, sizes within one of each other', () => {
+    expect([0, 1, 2, 3].map((k) => shardRange(10, k, 4))).toEqual([
+      { start: 0, end: 2 },
+      { start: 2, end: 5 },
+      { start: 5, end: 7 },
+      { start: 7, end: 10 },
+    ]);
+    for (const [n, count] of [[0, 3], [2, 5], [41, 4], [1000, 7]] as const) {
+      const slices = Array.from({ length: count }, (_, k) => shardRange(n, k, count));
+      expect(slices[0]?.start).toBe(0);
+      expect(slices[count - 1]?.end).toBe(n);
+      for (let k = 1; k < count; k++) expect(slices[k]?.start).toBe(slices[k - 1]?.end);
+      const sizes = slices.map((s) => s.end - s.start);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
+describe('fairhead embed into shards', () => {
+  const shards = join(dir, 'shards');
+  const single = join(dir, 'single');
+  const warnings: string[] = [];
+
+  beforeAll(async () => {
+    for (let k = 0; k < 4; k++) await embedShard({ ...base, out: shards, shard: shard(k, 4), blockRows: 4 }, { onWarning: (m) => warnings.push(m) });
+    await embedShard({ ...base, out: single }, { onWarning: () => {} });
+  }, 120_000);
+
+  it('4 shards hold the rows of one whole run, in input order: ids, label columns and embeddings', () => {
+    const a = readParquetEmbeddings(shards, { text: ['file', 'y', 'g', 'note'] });
+    const b = readParquetEmbeddings(single, { text: ['file', 'y', 'g', 'note'] });
+    expect(a.files.map((f) => f.slice(shards.length + 1))).toEqual(['shard-00000-of-00004.parquet', 'shard-00001-of-00004.parquet', 'shard-00002-of-00004.parquet', 'shard-00003-of-00004.parquet']);
+    expect(a.x.rows).toBe(39); // 40 images, one undecodable
+    expect(a.x.cols).toBe(48);
+    expect(a.text).toEqual(b.text);
+    expect(Array.from(a.x.data)).toEqual(Array.from(b.x.data));
+    const ids = Array.from({ length: 40 }, (_, i) => `img${i}.png`).filter((_, i) => i !== BROKEN);
+    expect(a.text[0]).toEqual(ids);
+    expect(a.text[3]?.[0]).toBe('n 0, as text');
+    // image 3 is solid (r, g, b): its NCHW embedding is 16 x r/255, 16 x g/255, 16 x b/255
+    const c = colour(3);
+    const expected = [...Array<number>(16).fill(c.r / 255), ...Array<number>(16).fill(c.g / 255), ...Array<number>(16).fill(c.b / 255)];
+    expect(Array.from(a.x.data.subarray(3 * 48, 4 * 48))).toEqual(expected.map((v) => Math.fround(v)));
+  });
+
+  it('records each shard: its input rows, rows kept, the skipped image and the SHA-256 that the folder check verifies', async () => {
+    const record = JSON.parse(readFileSync(join(shards, 'shard-00001-of-00004.json'), 'utf8')) as ShardRecord;
+    expect(record.range).toEqual([10, 20]);
+    expect(record.rows).toBe(9);
+    expect(record.skipped).toEqual([{ row: BROKEN, reason: expect.stringMatching(/^cannot decode image: /) as unknown as string }]);
+    expect(warnings.some((m) => m.includes(`img${BROKEN}.png: skipped`))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(shards, 'manifest.json'), 'utf8')) as ShardsManifest;
+    expect(manifest.columns).toEqual(['file', 'y', 'g', 'note', 'embedding']);
+    expect(manifest.input).toEqual({ kind: 'images', size: 4, layout: 'nchw-unit' });
+    expect(manifest.backbone.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const folder = await checkShardFolder(shards);
+    expect(folder.rows).toBe(39);
+    expect(folder.files).toHaveLength(4);
+  });
+
+  it('skips a shard that is already written and checks out, and embeds a corrupt one again', async () => {
+    const file = join(shards, 'shard-00002-of-00004.parquet');
+    const before = statSync(file).mtimeMs;
+    const again = await embedShard({ ...base, out: shards, shard: shard(2, 4) });
+    expect(again.status).toBe('skipped');
+    expect(statSync(file).mtimeMs).toBe(before);
+
+    const bytes = readFileSync(file);
+    bytes[100] = (bytes[100] as number) ^ 0xff; // same size, one byte flipped
+    writeFileSync(file, bytes);
+    await expect(checkShardFolder(shards)).rejects.toThrow(/shard-00002-of-00004\.parquet: its bytes do not match the SHA-256 in shard-00002-of-00004\.json \(corrupt\); run fairhead embed again with --shard 2\/4/);
+    const told: string[] = [];
+    const redone = await embedShard({ ...base, out: shards, shard: shard(2, 4) }, { onWarning: (m) => told.push(m) });
+    expect(redone.status).toBe('written');
+    expect(told).toEqual([expect.stringMatching(/shard-00002-of-00004\.parquet: its bytes do not match the SHA-256 of its record \(corrupt\); embedding it again$/)]);
+    expect((await checkShardFolder(shards)).rows).toBe(39);
+  }, 60_000);
+
+  it('fits the head the image run fits, from the shards in memory and streamed row group by row group', async () => {
+    const task = { target: 'y', sensitive: ['g'] } as const;
+    const head = { method: 'm2', constraint: 'eo', alpha: 2, optimizer: 'lbfgs', seed: 0 } as const;
+    const fromImages = await prepareData({ ...base, ...task });
+    const fromShards = await prepareData({ embeddings: shards, backbone: 'embeddings', ...task });
+    const streamed = await prepareData({ embeddings: shards, backbone: 'embeddings', ...task, maxMemory: 1024 });
+    expect(fromShards.onDisk).toBeUndefined();
+    expect(streamed.onDisk?.train.x.matrix.location.kind).toBe('parquet');
+    expect(Array.from(fromShards.test.y)).toEqual(Array.from(fromImages.test.y));
+    expect(Array.from(streamed.test.group)).toEqual(Array.from(fromImages.test.group));
+    const a = await finetuneAndEvaluate(fromImages, head);
+    const b = await finetuneAndEvaluate(fromShards, head);
+    const c = await finetuneAndEvaluate(streamed, { ...head, method: 'b1', alpha: 0 });
+    const d = await finetuneAndEvaluate(fromShards, { ...head, method: 'b1', alpha: 0 });
+    expect(Array.from(b.head.weights)).toEqual(Array.from(a.head.weights));
+    expect(b.record.splits.test.accuracy).toBe(a.record.splits.test.accuracy);
+    // streamed: the same objective, its sums rounded in another order
+    const scale = Math.max(...Array.from(d.head.weights, Math.abs));
+    for (let j = 0; j < d.head.weights.length; j++) expect(Math.abs((c.head.weights[j] as number) - (d.head.weights[j] as number)) / scale).toBeLessThan(1e-6);
+    expect(c.record.splits.test.accuracy).toBe(d.record.splits.test.accuracy);
+    expect(c.record.splits.validation?.equalizedOddsDifference).toBeCloseTo(d.record.splits.validation?.equalizedOddsDifference as number, 9);
+  }, 120_000);
+});
+
+describe('describeManifestDifference', () => {
+  it('names the backbone, preprocessing and columns that differ', () => {
+    const m = (spec: string, size: number, columns: string[]): ShardsManifest => ({
+      format: 'fairhead.embeddings', version: 1, shards: 4, inputRows: 40, dim: 48,
+      backbone: { kind: 'onnx', spec, id: `sha256:${spec === 'onnx:a.onnx' ? 'aa' : 'bb'}`, embeddingNode: 'flat' },
+      input: { kind: 'images', size, layout: 'nchw-unit' },
+      source: { kind: 'images', file: 'labels.csv', sha256: 'cc' },
+      idColumn: 'file', columns,
+    });
+    expect(describeManifestDifference(m('onnx:a.onnx', 4, ['file', 'embedding']), m('onnx:b.onnx', 8, ['file', 'y', 'embedding']))).toBe(
+      'backbone onnx:a.onnx (sha256:aa, node flat) vs onnx:b.onnx (sha256:bb, node flat); preprocessing {"kind":"images","layout":"nchw-unit","size":4} vs {"kind":"images","layout":"nchw-unit","size":8}; columns file, embedding vs file, y, embedding',
+    );
+  });
+});
