@@ -173,6 +173,59 @@ function metricsJson(r: CliResult): { rows: number; byGroup: Record<string, { co
   return JSON.parse(r.stdout) as { rows: number; byGroup: Record<string, { count: number; accuracy: number }>; positive: string };
 }
 
+/** An image classifier like {@link rgbImageClassifier} on `size` x `size` images, its head weights scaled by `scale`. */
+function imageModel(size: number, scale: number): Uint8Array {
+  const d = 3 * size * size;
+  const w = Array.from({ length: 2 * d }, (_, i) => (scale * ((i % 5) - 2)) / 4);
+  return encodeModel({
+    name: 'rgb',
+    node: [
+      { name: 'flatten', opType: 'Flatten', input: ['features'], output: ['flat'], attribute: [intAttr('axis', 1)] },
+      { name: 'head', opType: 'Gemm', input: ['flat', 'W_head', 'b_head'], output: ['logits'], attribute: [intAttr('transB', 1)] },
+      { name: 'softmax', opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [intAttr('axis', 1)] },
+    ],
+    initializer: [floatTensor('W_head', [2, d], w), floatTensor('b_head', [2], [0, 0])],
+    input: [floatValueInfo('features', ['N', 3, size, size])],
+    output: [floatValueInfo('probabilities', ['N', 2])],
+  });
+}
+
+/**
+ * Shard folder `emb/` (2 shards of {@link writeImages}' 16 images, embedded by a.onnx) and, when asked, shard 1 of
+ * the same images embedded into `other/` by another model or with other label columns.
+ */
+async function writeShards(dir: string, other?: { model?: Uint8Array; labels?: (csv: string) => string }): Promise<void> {
+  const { embedShard } = await import('../../src/pipeline/embed.ts');
+  await writeImages(dir);
+  put(dir, 'a.onnx', imageModel(2, 1));
+  const quiet = { onWarning: () => {} };
+  const at = (f: string): string => join(dir, f);
+  for (const k of [0, 1]) await embedShard({ images: at('img'), labels: at('labels.csv'), backbone: `onnx:${at('a.onnx')}`, out: at('emb'), shard: { index: k, count: 2, from: 'flag' } }, quiet);
+  if (!other) return;
+  put(dir, 'b.onnx', other.model ?? imageModel(2, 1));
+  put(dir, 'labels-b.csv', (other.labels ?? ((c) => c))(readFileSync(at('labels.csv'), 'utf8')));
+  await embedShard({ images: at('img'), labels: at('labels-b.csv'), backbone: `onnx:${at('b.onnx')}`, out: at('other'), shard: { index: 1, count: 2, from: 'flag' } }, quiet);
+}
+
+/** Replace shard 1 of `emb/` by `other/`'s (its Parquet file, and its record unless `keepRecord`). */
+function swapShard(dir: string, keepRecord: boolean): void {
+  const parquet = 'shard-00001-of-00002.parquet';
+  const record = 'shard-00001-of-00002.json';
+  const bytes = readFileSync(join(dir, 'other', parquet));
+  writeFileSync(join(dir, 'emb', parquet), bytes);
+  if (!keepRecord) {
+    writeFileSync(join(dir, 'emb', record), readFileSync(join(dir, 'other', record)));
+    return;
+  }
+  // the record still says it belongs to emb/'s manifest, but describes the new bytes: only the columns give it away
+  const r = JSON.parse(readFileSync(join(dir, 'emb', record), 'utf8')) as Record<string, unknown>;
+  const theirs = JSON.parse(readFileSync(join(dir, 'other', record), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'emb', record), JSON.stringify({ ...r, bytes: theirs['bytes'], sha256: theirs['sha256'], rows: theirs['rows'] }));
+}
+
+const EMBED = (extra: readonly string[]): string[] => ['embed', '--images', 'img', '--labels', 'labels.csv', '--backbone', 'onnx:model.onnx', '--out', 'emb', '--quiet', ...extra];
+const RUN_SHARDS = ['run', '--embeddings', 'emb', '--target', 'y', '--sensitive', 'g', '--out', 'out', '--bootstrap', '0', '--quiet'];
+
 const METRICS = ['metrics', '--data', 'preds.csv', '--target', 'y', '--pred', 'p', '--sensitive', 'g', '--json'];
 
 /** The catalogue. */
@@ -413,6 +466,15 @@ export const CATALOGUE: readonly CatalogueCase[] = [
       expect(m.byGroup['b']).toMatchObject({ count: 2, accuracy: 0.5 });
     },
   },
+  // ---- embedding shards (fairhead embed, fairhead run --embeddings DIR) ------------------------------------
+  { id: 'shard-k-not-below-n', kind: 'bad', what: 'embed --shard 5/4 (shards are numbered 0 to 3)', setup: async (d) => { await writeImages(d); put(d, 'model.onnx', imageModel(2, 1)); }, args: EMBED(['--shard', '5/4']), code: 2, message: /^fairhead: --shard 5\/4: K must be below N \(shards are numbered 0 to N-1: 0\/4 \.\. 3\/4\)$/ },
+  { id: 'shard-auto-outside-scheduler', kind: 'bad', what: 'embed --shard auto outside a Slurm array or Kubernetes Indexed Job', setup: async (d) => { await writeImages(d); put(d, 'model.onnx', imageModel(2, 1)); }, args: EMBED(['--shard', 'auto']), code: 2, message: /^fairhead: --shard auto: not inside a Slurm array task \(SLURM_ARRAY_TASK_ID\) nor a Kubernetes Indexed Job \(JOB_COMPLETION_INDEX\); give --shard K\/N$/ },
+  { id: 'embed-into-other-embeddings', kind: 'bad', what: 'embed --out a folder holding shards of another backbone', setup: async (d) => { await writeShards(d); put(d, 'model.onnx', imageModel(2, 3)); }, args: EMBED(['--shard', '1/2']), code: 2, message: /^fairhead: --out emb holds shards of other embeddings \(backbone onnx:model\.onnx \(sha256:[0-9a-f]+, node flat\) vs onnx:.*a\.onnx/ },
+  { id: 'shards-missing', kind: 'bad', what: 'a shard folder whose shard 1 of 2 is missing', setup: async (d) => { await writeShards(d); rmSync(join(d, 'emb', 'shard-00001-of-00002.parquet')); }, args: RUN_SHARDS, code: 2, message: /^fairhead: emb: 1 of 2 shards missing: shard-00001-of-00002\.parquet; run fairhead embed again with --shard 1\/2: finished shards are skipped$/ },
+  { id: 'shards-other-backbone', kind: 'bad', what: 'shard 1 embedded by another ONNX model than shard 0', setup: async (d) => { await writeShards(d, { model: imageModel(2, 3) }); swapShard(d, false); }, args: RUN_SHARDS, code: 2, message: /^fairhead: emb\/shard-00001-of-00002\.parquet: embedded differently from the other shards \(backbone onnx:.*b\.onnx \(sha256:[0-9a-f]+, node flat\) vs onnx:.*a\.onnx/ },
+  { id: 'shards-other-preprocessing', kind: 'bad', what: 'shard 1 embedded from 4 x 4 images, shard 0 from 2 x 2', setup: async (d) => { await writeShards(d, { model: imageModel(4, 1) }); swapShard(d, false); }, args: RUN_SHARDS, code: 2, message: /^fairhead: emb\/shard-00001-of-00002\.parquet: embedded differently .*preprocessing \{"kind":"images","layout":"nchw-unit","size":4\} vs \{"kind":"images","layout":"nchw-unit","size":2\}/ },
+  { id: 'shards-other-columns', kind: 'bad', what: 'shard 1 has a column more than the manifest lists (its record patched to match its bytes)', setup: async (d) => { await writeShards(d, { labels: (c) => `${c.trimEnd().split('\n').map((line, i) => `${line},${i === 0 ? 'extra' : 'x'}`).join('\n')}\n` }); swapShard(d, true); }, args: RUN_SHARDS, code: 2, message: /^fairhead: emb\/shard-00001-of-00002\.parquet: columns file, y, g, extra, embedding; the manifest's are file, y, g, embedding$/ },
+  { id: 'shards-truncated', kind: 'bad', what: 'a shard Parquet file cut short', setup: async (d) => { await writeShards(d); const f = join(d, 'emb', 'shard-00001-of-00002.parquet'); writeFileSync(f, readFileSync(f).subarray(0, 200)); }, args: RUN_SHARDS, code: 2, message: /^fairhead: emb\/shard-00001-of-00002\.parquet: 200 bytes, its record shard-00001-of-00002\.json says \d+ \(cut short\); run fairhead embed again with --shard 1\/2$/ },
   {
     id: 'csv-blank-lines', kind: 'awkward', what: 'blank lines between rows and at the end',
     setup: (d) => put(d, 'preds.csv', 'y,p,g\n\n1,1,a\n\n0,0,b\n\n\n'), args: METRICS, code: 0,
