@@ -11,6 +11,7 @@ import {
   type ShardRecord,
   type ShardsManifest,
 } from '../../src/data/embedding-shards.ts';
+import { writeNpy } from '../../src/data/npy.ts';
 import { readParquetEmbeddings } from '../../src/data/parquet.ts';
 import { embedShard } from '../../src/pipeline/embed.ts';
 import { finetuneAndEvaluate } from '../../src/pipeline/finetune.ts';
@@ -200,6 +201,14 @@ describe('fairhead embed into shards', () => {
     for (let j = 0; j < d.head.weights.length; j++) expect(Math.abs((c.head.weights[j] as number) - (d.head.weights[j] as number)) / scale).toBeLessThan(1e-6);
     expect(c.record.splits.test.accuracy).toBe(d.record.splits.test.accuracy);
     expect(c.record.splits.validation?.equalizedOddsDifference).toBeCloseTo(d.record.splits.validation?.equalizedOddsDifference as number, 9);
+    // the same rows as an .npy, streamed the same way: the same chunks, so the same sums, bit for bit
+    const p = readParquetEmbeddings(shards, { text: ['y', 'g'] });
+    writeNpy(join(dir, 'same.npy'), p.x.data, [p.x.rows, p.x.cols]);
+    writeFileSync(join(dir, 'same.csv'), `y,g\n${(p.text[0] as string[]).map((y, i) => `${y},${p.text[1]?.[i]}`).join('\n')}\n`);
+    const npy = await prepareData({ embeddings: join(dir, 'same.npy'), labels: join(dir, 'same.csv'), backbone: 'embeddings', ...task, maxMemory: 1024 });
+    expect(npy.onDisk?.train.x.matrix.location.kind).toBe('file');
+    const e = await finetuneAndEvaluate(npy, { ...head, method: 'b1', alpha: 0 });
+    expect(Array.from(c.head.weights)).toEqual(Array.from(e.head.weights));
   }, 120_000);
 });
 
