@@ -10,8 +10,9 @@
  * Shard K of N holds the input rows floor(K n / N) .. floor((K+1) n / N) - 1 in input order, so the shards read in
  * name order are the input's rows (less undecodable images). A shard is written to a temporary file and renamed,
  * then its record is written (atomically too): a shard without its record is unfinished. The Parquet files are
- * plain (no compression, no dictionary): `embedding` is a `fixed_size_list<float32>[dim]` column, the others are
- * strings, so pandas, pyarrow, Spark or DuckDB read them as they are.
+ * plain (no compression, no dictionary, row groups of 4 MiB of embeddings): `embedding` is a
+ * `fixed_size_list<float32>[dim]` column, the others are strings, so pandas, pyarrow, Spark or DuckDB read them as
+ * they are.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -293,7 +294,7 @@ export function removePartialShards(): void {
 
 /**
  * Write shard `k` of `manifest` into `dir` from `batches`, streamed through parquet-wasm's writer into a temporary
- * file (memory: one row group, at most 32 MiB of embeddings, plus one batch), then renamed into place. Returns the
+ * file (memory: one row group of 4 MiB of embeddings, plus one batch), then renamed into place. Returns the
  * rows written, the file's size and SHA-256. The record is the caller's to write ({@link writeShardRecord}), once it
  * knows the skipped rows. An error in `batches` deletes the temporary file and is rethrown.
  */
@@ -333,7 +334,8 @@ export async function writeShardFile(dir: string, k: number, manifest: ShardsMan
       failure = error;
     }
   }
-  const rowsPerGroup = Math.max(1024, Math.floor((32 << 20) / (4 * Math.max(1, manifest.dim))));
+  // small row groups: a reader decodes one at a time, and parquet-wasm's decoder needs about 8 times its size
+  const rowsPerGroup = Math.max(256, Math.floor((4 << 20) / (4 * Math.max(1, manifest.dim))));
   const properties = new WriterPropertiesBuilder()
     .setCompression(Compression.UNCOMPRESSED)
     .setDictionaryEnabled(false)
