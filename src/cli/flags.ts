@@ -26,7 +26,7 @@ export function addDataFlags(cmd: Command): Command {
     .option('--images <dir>', 'folder of images (with --labels)')
     .option('--labels <file>', 'CSV with one row per image (or per .npy embedding row)')
     .option('--image-column <col>', 'column of --labels holding each image file name', 'file')
-    .option('--embeddings <file>', 'embeddings: .npy (labels from --labels), .csv, .parquet or a folder of Parquet shards')
+    .option('--embeddings <file>', 'embeddings: .npy (labels from --labels), .csv, .parquet, or a folder of Parquet shards (fairhead embed --out, Spark, Ray)')
     .option('--validation-data <file>', 'validation file (default: a seeded stratified share of the training file)')
     .option('--test-data <file>', 'test file (default: a seeded stratified share of the training file)')
     .option('--target <col>', 'label column')
@@ -58,7 +58,7 @@ export function addDataFlags(cmd: Command): Command {
     .option('--tokenizer <file>', 'onnx text model: tokenizer.json (default: tokenizer.json beside the model)')
     .option('--max-length <n>', 'onnx text model: tokens per text at most, special tokens included (default: the model\'s or tokenizer\'s, else 512)')
     .option('--cache-dir <dir>', 'embedding cache folder', '.fairhead-cache')
-    .option('--max-memory <size>', 'memory budget, e.g. 512MB or 2GB: a larger .npy embeddings file is streamed from disk')
+    .option('--max-memory <size>', 'memory budget, e.g. 512MB or 2GB: larger .npy or Parquet embeddings are streamed from disk')
     .option('--config <file>', 'JSON file with the same keys as the flags (camelCase); flags given override it');
 }
 

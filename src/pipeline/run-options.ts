@@ -20,7 +20,10 @@ export interface DataOptions {
   readonly images?: string;
   readonly labels?: string;
   readonly imageColumn?: string;
-  /** Embeddings brought by the user: .npy (+ `labels` CSV), .csv, .parquet, or a folder of Parquet shards. */
+  /**
+   * Embeddings brought by the user: .npy (+ `labels` CSV), .csv, .parquet, or a folder of Parquet shards (a
+   * `fairhead embed` folder is checked first: every shard there, alike and intact).
+   */
   readonly embeddings?: string;
   /** Separate validation / test files of the same kind as the main input (else seeded stratified splits). */
   readonly validationData?: string;
@@ -47,8 +50,9 @@ export interface DataOptions {
   /** Groups with fewer rows in train + validation are folded into one group, "(other)" (`--min-group-size`). */
   readonly minGroupSize?: number;
   /**
-   * Memory budget in bytes (`--max-memory`): an `.npy` embeddings file too large to load within it (over half the
-   * budget: loading also copies the splits) stays on disk; training and evaluation then stream it.
+   * Memory budget in bytes (`--max-memory`): `.npy` or Parquet embeddings too large to load within it (over half the
+   * budget: loading also copies the splits) stay on disk; training and evaluation then stream them (Parquet a row
+   * group at a time).
    */
   readonly maxMemory?: number;
 }
