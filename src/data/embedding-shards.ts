@@ -356,7 +356,15 @@ export async function writeShardFile(dir: string, k: number, manifest: ShardsMan
   let bytes = 0;
   try {
     try {
-      const out = await transformParquetStream(ReadableStream.from(source()) as ReadableStream, properties);
+      const batchesIn = source();
+      const stream = new ReadableStream<WasmRecordBatch>({
+        async pull(controller) {
+          const next = await batchesIn.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
+      });
+      const out = await transformParquetStream(stream as ReadableStream, properties);
       for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) {
         hash.update(chunk);
         for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done);
