@@ -316,7 +316,11 @@ export async function writeShardFile(dir: string, k: number, manifest: ShardsMan
     const embedding = makeData({ type: listType, length: n, nullCount: 0, child: makeData({ type: new Float32(), length: n * manifest.dim, data: b.x.data.subarray(0, n * manifest.dim) }) });
     const children = [strings(b.ids), ...b.text.map(strings), embedding];
     const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children }));
-    const wasm = WasmTable.fromIPCStream(tableToIPC(new Table([batch]), 'stream')).recordBatch(0);
+    // the record batch shares the table's buffers; free the table at once (left to the garbage collector, the
+    // WebAssembly memory would hold every batch of the shard and end at its 4 GiB limit)
+    const table = WasmTable.fromIPCStream(tableToIPC(new Table([batch]), 'stream'));
+    const wasm = table.recordBatch(0);
+    table.free();
     if (!wasm) throw new Error('shard batch: parquet-wasm returned no record batch');
     return wasm;
   };

@@ -265,9 +265,15 @@ async function openFile(file: string): Promise<OpenFile> {
       if (error instanceof InputError) throw error;
       throw new InputError(`${file}: not a readable Parquet file (${firstLine(error)}); a file cut short has no footer`);
     }
+    // metadata objects live in WebAssembly memory until freed
     const meta = reader.metadata();
     const groupStarts = [0];
-    for (let g = 0; g < meta.numRowGroups(); g++) groupStarts.push((groupStarts[g] as number) + meta.rowGroup(g).numRows());
+    for (let g = 0; g < meta.numRowGroups(); g++) {
+      const group = meta.rowGroup(g);
+      groupStarts.push((groupStarts[g] as number) + group.numRows());
+      group.free();
+    }
+    meta.free();
     return { fd, reader, groupStarts };
   } catch (error) {
     closeSync(fd);

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { wasmMemory } from 'parquet-wasm';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   describeManifestDifference,
   parseShardOption,
   shardRange,
+  writeShardFile,
   type ShardRecord,
   type ShardsManifest,
 } from '../../src/data/embedding-shards.ts';
@@ -210,6 +212,28 @@ describe('fairhead embed into shards', () => {
     const e = await finetuneAndEvaluate(npy, { ...head, method: 'b1', alpha: 0 });
     expect(Array.from(c.head.weights)).toEqual(Array.from(e.head.weights));
   }, 120_000);
+});
+
+describe('writeShardFile', () => {
+  it('holds one row group and one batch in WebAssembly memory, not the shard (200 MB written, the memory stays under 160 MB)', async () => {
+    const d = 512;
+    const manifest: ShardsManifest = {
+      format: 'fairhead.embeddings', version: 1, shards: 1, inputRows: 100_000, dim: d,
+      backbone: { kind: 'test', spec: 'test', id: 'test' }, input: { kind: 'embeddings' },
+      source: { kind: 'rows', file: 'none', sha256: 'none' }, idColumn: 'id', columns: ['id', 'embedding'],
+    };
+    async function* batches() {
+      for (let start = 0; start < 100_000; start += 5000) {
+        const x = new Float32Array(5000 * d).fill(start);
+        yield { ids: Array.from({ length: 5000 }, (_, i) => String(start + i)), text: [], x: { data: x, rows: 5000, cols: d } };
+      }
+    }
+    const written = await writeShardFile(join(dir, 'big'), 0, manifest, batches());
+    expect(written.rows).toBe(100_000);
+    expect(written.bytes).toBeGreaterThan(100_000 * d * 4);
+    expect(wasmMemory().buffer.byteLength).toBeLessThan(160 * 2 ** 20);
+    rmSync(join(dir, 'big'), { recursive: true });
+  }, 60_000);
 });
 
 describe('describeManifestDifference', () => {
