@@ -18,7 +18,12 @@ import { readParquetEmbeddings } from '../../src/data/parquet.ts';
 import { embedShard } from '../../src/pipeline/embed.ts';
 import { finetuneAndEvaluate } from '../../src/pipeline/finetune.ts';
 import { prepareData } from '../../src/pipeline/prepare.ts';
-import { encodeModel, floatTensor, floatValueInfo, intAttr } from '../fixtures/make-onnx-model.ts';
+import { readCsvTable } from '../../src/data/csv-table.ts';
+import { encodeFeatures, tabularEncodingFromJSON } from '../../src/data/tabular.ts';
+import { loadModelBundle } from '../../src/export/model-bundle.ts';
+import { runPipeline } from '../../src/pipeline/run.ts';
+import { encodeModel, floatTensor, floatValueInfo, intAttr, makeMlpClassifier } from '../fixtures/make-onnx-model.ts';
+import { tinyCsv, tinyRow } from '../hardening/cli.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'fairhead-shards-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -211,6 +216,39 @@ describe('fairhead embed into shards', () => {
     expect(npy.onDisk?.train.x.matrix.location.kind).toBe('file');
     const e = await finetuneAndEvaluate(npy, { ...head, method: 'b1', alpha: 0 });
     expect(Array.from(c.head.weights)).toEqual(Array.from(e.head.weights));
+  }, 120_000);
+});
+
+describe('fairhead embed on CSV rows', () => {
+  it('embeds with a saved model folder\'s mlp and its encoding, keeping every column; with onnx:FILE the non-feature columns', async () => {
+    const csv = join(dir, 'rows.csv');
+    writeFileSync(csv, tinyCsv(40));
+    await runPipeline({ data: csv, target: 'y', sensitive: ['sex'], epochs: 2, hidden: [6], method: 'b1', constraint: 'eo', alpha: 0, optimizer: 'lbfgs', seed: 0, out: join(dir, 'run'), quiet: true, bootstrap: 0 });
+    const out = join(dir, 'rows-mlp');
+    for (let k = 0; k < 3; k++) await embedShard({ data: csv, model: join(dir, 'run', 'model'), out, shard: shard(k, 3) });
+    const read = readParquetEmbeddings(out, { text: ['row', 'age', 'color', 'sex', 'y'] });
+    expect(read.x.cols).toBe(6);
+    expect(read.text[0]).toEqual(Array.from({ length: 40 }, (_, i) => String(i + 1)));
+    expect(read.text[2]?.slice(0, 3)).toEqual(['red', 'blue', 'blue']);
+    const model = loadModelBundle(join(dir, 'run', 'model'));
+    const input = model.manifest.input;
+    if (input.kind !== 'tabular') throw new Error('expected a tabular model');
+    const expected = await model.mlp!.embed(encodeFeatures(readCsvTable(csv), tabularEncodingFromJSON(input.encoding, 'test')));
+    expect(Array.from(read.x.data)).toEqual(Array.from(expected.data));
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as ShardsManifest;
+    expect(manifest.backbone).toMatchObject({ kind: 'mlp', spec: `model:${join(dir, 'run', 'model')}` });
+    expect(manifest.columns).toEqual(['row', 'age', 'hours', 'color', 'sex', 'y', 'embedding']);
+
+    // an ONNX model on the numeric columns other than --target, --sensitive and --drop
+    writeFileSync(join(dir, 'two.onnx'), makeMlpClassifier({ hidden: [{ weights: [[1, 0], [0, -1]], bias: [0, 100] }], head: { weights: [[1, -1], [-1, 1]], bias: [0, 0] }, activation: 'softmax' }));
+    const onnxOut = join(dir, 'rows-onnx');
+    await embedShard({ data: csv, backbone: `onnx:${join(dir, 'two.onnx')}`, target: 'y', sensitive: ['sex'], drop: ['color'], out: onnxOut });
+    const o = readParquetEmbeddings(onnxOut, { text: ['row', 'color', 'sex', 'y'] });
+    // embedding = relu([age, 100 - hours]) of each row
+    expect(Array.from(o.x.data.subarray(0, 4))).toEqual([Number(tinyRow(0)[0]), 100 - Number(tinyRow(0)[1]), Number(tinyRow(1)[0]), 100 - Number(tinyRow(1)[1])]);
+    expect(JSON.parse(readFileSync(join(onnxOut, 'manifest.json'), 'utf8')).columns).toEqual(['row', 'color', 'sex', 'y', 'embedding']);
+    await expect(embedShard({ data: csv, backbone: `onnx:${join(dir, 'two.onnx')}`, out: join(dir, 'never') })).rejects.toThrow(/--data with --backbone onnx:FILE needs --target/);
+    await expect(embedShard({ data: csv, backbone: 'mlp', out: join(dir, 'never') })).rejects.toThrow(/needs a fixed backbone: onnx:FILE, or --model DIR; received --backbone mlp \(pre-train it with fairhead run, then pass --model OUT\/model\)/);
   }, 120_000);
 });
 
