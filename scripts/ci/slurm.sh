@@ -13,7 +13,8 @@
 #   5. stops every daemon it started and deletes its folder, also on failure (trap).
 #
 # Usage: scripts/ci/slurm.sh      (KEEP=1 keeps the temporary folder; FAIRHEAD="..." overrides the CLI command)
-# The CLI is dist/cli/main.js after `npm run build`, else the TypeScript sources through tsx.
+# The CLI is dist/cli/main.js: the script runs `npm run build` first (incremental: nothing to do when dist/ is
+# up to date).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -58,12 +59,11 @@ fi
 
 if [ -n "${FAIRHEAD:-}" ]; then
   read -r -a CLI <<<"$FAIRHEAD"
-elif [ -f "$ROOT/dist/cli/main.js" ]; then
-  CLI=(node "$ROOT/dist/cli/main.js")
 else
-  CLI=(node --import "$ROOT/node_modules/tsx/dist/loader.mjs" "$ROOT/src/cli/main.ts")
+  (cd "$ROOT" && npm run build --silent) || fail "npm run build failed"
+  CLI=(node "$ROOT/dist/cli/main.js")
 fi
-"${CLI[@]}" embed --help >/dev/null 2>&1 || fail "${CLI[*]} has no embed command (a stale dist/? run npm run build)"
+"${CLI[@]}" embed --help >/dev/null 2>&1 || fail "${CLI[*]} has no embed command"
 say "CLI: ${CLI[*]} (load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)"
 
 # ---- 2. munge and Slurm, all under $WORK ----------------------------------------------------------------

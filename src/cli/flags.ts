@@ -21,7 +21,7 @@ export type RawFlags = Record<string, unknown>;
 
 /** The data and backbone flags shared by `run`, `sweep` and `reproduce`; each maps one-to-one to an option key. */
 export function addDataFlags(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--data <file>', 'tabular CSV (training file; validation and test are split out of it unless given)')
     .option('--images <dir>', 'folder of images (with --labels)')
     .option('--labels <file>', 'CSV with one row per image (or per .npy embedding row)')
@@ -40,12 +40,25 @@ export function addDataFlags(cmd: Command): Command {
     .option('--test-fraction <f>', 'share held out for test when no file is given', '0.2')
     .option('--split-seed <n>', 'seed of the train/validation/test split', '0')
     .option('--strict', 'fail on an unreadable image instead of skipping it')
-    .option('--text-column <col>', 'with --data and an onnx: text model: the column holding each row\'s text')
     .option('--backbone <name>', 'mlp (pre-trained here on CSV), cnn (a small ResNet pre-trained here on images), onnx:FILE, face-api (images) or embeddings')
-    .option('--embedding-node <name>', 'ONNX tensor entering the last layer (default: found automatically)')
     .option('--hidden <sizes>', 'mlp hidden layer sizes, comma-separated')
-    .option('--epochs <n>', 'mlp / cnn pre-training epochs (mlp stops early on validation)')
-    .option('--image-size <px>', 'cnn: side of the square images it trains on (default 64); onnx: resize to N (a square, or the shortest edge with --crop) or HxW')
+    .option('--epochs <n>', 'mlp / cnn pre-training epochs (mlp stops early on validation)');
+  addModelInputFlags(cmd, 'cnn: side of the square images it trains on (default 64); onnx: resize to N (a square, or the shortest edge with --crop) or HxW');
+  return cmd
+    .option('--cache-dir <dir>', 'embedding cache folder', '.fairhead-cache')
+    .option('--max-memory <size>', 'memory budget, e.g. 512MB or 2GB: larger .npy or Parquet embeddings are streamed from disk')
+    .option('--config <file>', 'JSON file with the same keys as the flags (camelCase); flags given override it');
+}
+
+/**
+ * How an ONNX model is fed (`run`, `sweep`, `reproduce` and `embed`): its embedding tensor, an image model's
+ * preprocessing, a text model's column and tokenizer. `imageSize` is the help of `--image-size`.
+ */
+export function addModelInputFlags(cmd: Command, imageSize = 'onnx image model: resize to N (a square, or the shortest edge with --crop) or HxW'): Command {
+  return cmd
+    .option('--text-column <col>', 'with --data and an onnx: text model: the column holding each row\'s text')
+    .option('--embedding-node <name>', 'ONNX tensor entering the last layer (default: found automatically)')
+    .option('--image-size <px>', imageSize)
     .option('--preprocess <file>', 'onnx image model: preprocessor_config.json (Hugging Face) or timm config (default: preprocessor_config.json beside the model)')
     .option('--crop <px>', 'onnx image model: centre crop N or HxW after the resize')
     .option('--image-mean <r,g,b>', 'onnx image model: per-channel mean subtracted after rescaling to [0, 1], e.g. 0.485,0.456,0.406')
@@ -56,10 +69,27 @@ export function addDataFlags(cmd: Command): Command {
     .option('--channels <order>', 'onnx image model: channel order the model takes: rgb or bgr')
     .option('--layout <layout>', 'onnx image model: nchw (channels first) or nhwc (default: from the model\'s input shape)')
     .option('--tokenizer <file>', 'onnx text model: tokenizer.json (default: tokenizer.json beside the model)')
-    .option('--max-length <n>', 'onnx text model: tokens per text at most, special tokens included (default: the model\'s or tokenizer\'s, else 512)')
-    .option('--cache-dir <dir>', 'embedding cache folder', '.fairhead-cache')
-    .option('--max-memory <size>', 'memory budget, e.g. 512MB or 2GB: larger .npy or Parquet embeddings are streamed from disk')
-    .option('--config <file>', 'JSON file with the same keys as the flags (camelCase); flags given override it');
+    .option('--max-length <n>', 'onnx text model: tokens per text at most, special tokens included (default: the model\'s or tokenizer\'s, else 512)');
+}
+
+/** The options of {@link addModelInputFlags}, checked. */
+export function modelInputOptionsFrom(flags: RawFlags): Pick<DataOptions, 'textColumn'> & Omit<BackboneOptions, 'backbone' | 'hidden' | 'epochs' | 'cacheDir'> {
+  return {
+    ...opt('textColumn', str(flags, 'textColumn')),
+    ...opt('embeddingNode', str(flags, 'embeddingNode')),
+    ...opt('imageSize', pixelSize(str(flags, 'imageSize'), '--image-size')),
+    ...opt('preprocess', str(flags, 'preprocess')),
+    ...opt('crop', pixelSize(str(flags, 'crop'), '--crop')),
+    ...opt('imageMean', channelTriple(str(flags, 'imageMean'), '--image-mean', false)),
+    ...opt('imageStd', channelTriple(str(flags, 'imageStd'), '--image-std', true)),
+    ...opt('inputSize', inputSizeOf(str(flags, 'inputSize'))),
+    ...opt('imageFit', maybeChoice(str(flags, 'imageFit'), IMAGE_FITS, 'image fit') as ImageFit | undefined),
+    ...opt('resample', maybeChoice(str(flags, 'resample'), IMAGE_RESAMPLES, 'resample filter') as ImageResample | undefined),
+    ...opt('channels', maybeChoice(str(flags, 'channels'), ['rgb', 'bgr'] as const, 'channel order')),
+    ...opt('layout', maybeChoice(str(flags, 'layout'), ['nchw', 'nhwc'] as const, 'layout')),
+    ...opt('tokenizer', str(flags, 'tokenizer')),
+    ...opt('maxLength', num(flags, 'maxLength', '--max-length', { min: 2, integer: true })),
+  };
 }
 
 /** The fine-tuning flags of `run`. */
@@ -141,22 +171,9 @@ export function dataOptionsFrom(flags: RawFlags): DataOptions & BackboneOptions 
     ...opt('splitSeed', num(flags, 'splitSeed', '--split-seed', { integer: true })),
     ...opt('strict', flags['strict'] === true ? true : undefined),
     ...opt('backbone', str(flags, 'backbone')),
-    ...opt('embeddingNode', str(flags, 'embeddingNode')),
     ...opt('hidden', hidden === undefined ? undefined : numberList(hidden, '--hidden', { min: 1, integer: true })),
     ...opt('epochs', num(flags, 'epochs', '--epochs', { min: 1, integer: true })),
-    ...opt('imageSize', pixelSize(str(flags, 'imageSize'), '--image-size')),
-    ...opt('textColumn', str(flags, 'textColumn')),
-    ...opt('preprocess', str(flags, 'preprocess')),
-    ...opt('crop', pixelSize(str(flags, 'crop'), '--crop')),
-    ...opt('imageMean', channelTriple(str(flags, 'imageMean'), '--image-mean', false)),
-    ...opt('imageStd', channelTriple(str(flags, 'imageStd'), '--image-std', true)),
-    ...opt('inputSize', inputSizeOf(str(flags, 'inputSize'))),
-    ...opt('imageFit', maybeChoice(str(flags, 'imageFit'), IMAGE_FITS, 'image fit') as ImageFit | undefined),
-    ...opt('resample', maybeChoice(str(flags, 'resample'), IMAGE_RESAMPLES, 'resample filter') as ImageResample | undefined),
-    ...opt('channels', maybeChoice(str(flags, 'channels'), ['rgb', 'bgr'] as const, 'channel order')),
-    ...opt('layout', maybeChoice(str(flags, 'layout'), ['nchw', 'nhwc'] as const, 'layout')),
-    ...opt('tokenizer', str(flags, 'tokenizer')),
-    ...opt('maxLength', num(flags, 'maxLength', '--max-length', { min: 2, integer: true })),
+    ...modelInputOptionsFrom(flags),
     ...opt('cacheDir', str(flags, 'cacheDir')),
     ...opt('maxMemory', byteSizeOf(str(flags, 'maxMemory'))),
   };

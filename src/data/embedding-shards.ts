@@ -243,13 +243,25 @@ export function describeManifestDifference(mine: Described, theirs: Described): 
   const parts: string[] = [];
   const backbone = (b: ShardsManifest['backbone']): string => `${b.spec} (${b.id.slice(0, 24)}${b.embeddingNode !== undefined ? `, node ${b.embeddingNode}` : ''})`;
   if (canonicalJson(mine.backbone as unknown as JsonValue) !== canonicalJson(theirs.backbone as unknown as JsonValue)) parts.push(`backbone ${backbone(mine.backbone)} vs ${backbone(theirs.backbone)}`);
-  if (canonicalJson(mine.input as JsonValue) !== canonicalJson(theirs.input as JsonValue)) parts.push(`preprocessing ${canonicalJson(mine.input as JsonValue)} vs ${canonicalJson(theirs.input as JsonValue)}`);
+  const input = leafDifferences(mine.input as JsonValue, theirs.input as JsonValue);
+  if (input.length > 0) parts.push(`preprocessing (${input.slice(0, 4).join(', ')}${input.length > 4 ? ', ...' : ''})`);
   if (mine.columns.join(',') !== theirs.columns.join(',')) parts.push(`columns ${mine.columns.join(', ')} vs ${theirs.columns.join(', ')}`);
   if (mine.shards !== theirs.shards) parts.push(`${mine.shards} shards vs ${theirs.shards}`);
   if (mine.source.sha256 !== theirs.source.sha256) parts.push(`input ${mine.source.file} (sha256 ${mine.source.sha256.slice(0, 12)}) vs ${theirs.source.file} (sha256 ${theirs.source.sha256.slice(0, 12)})`);
   if (mine.inputRows !== undefined && theirs.inputRows !== undefined && mine.inputRows !== theirs.inputRows) parts.push(`${mine.inputRows} input rows vs ${theirs.inputRows}`);
   if (mine.dim !== theirs.dim) parts.push(`dimension ${mine.dim} vs ${theirs.dim}`);
   return parts.length > 0 ? parts.join('; ') : 'their descriptions differ';
+}
+
+/** `path a vs b` for each leaf where two JSON values differ (objects compared key by key, arrays whole). */
+function leafDifferences(a: JsonValue | undefined, b: JsonValue | undefined, path = ''): string[] {
+  const isObject = (v: JsonValue | undefined): v is { readonly [key: string]: JsonValue } => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObject(a) && isObject(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => leafDifferences(a[k], b[k], path === '' ? k : `${path}.${k}`));
+  }
+  const [ta, tb] = [canonicalJson(a), canonicalJson(b)];
+  return ta === tb ? [] : [`${path} ${a === undefined ? '(none)' : ta} vs ${b === undefined ? '(none)' : tb}`];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { columnIndex, readCsvTable, type CsvTable } from '../data/csv-table.ts';
 import {
@@ -18,23 +18,30 @@ import {
   type ShardRecord,
   type ShardsManifest,
 } from '../data/embedding-shards.ts';
+import { defaultImagePreprocessing, resolveImagePreprocessing, type ImagePreprocessing } from '../data/image-preprocessing.ts';
 import { imageBatches, readImageLabels, type SkippedImage } from '../data/images.ts';
 import { matrix, type Matrix } from '../data/matrix.ts';
 import { encodeFeatures, tabularEncodingFromJSON } from '../data/tabular.ts';
 import type { Backbone } from '../backbone/backbone.ts';
 import { loadFaceApiBackbone, type FaceApiBackbone } from '../backbone/face-api.ts';
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
+import { featureInput } from '../backbone/_internal/onnx-graph.ts';
 import { loadModelBundle } from '../export/model-bundle.ts';
 import { silentProgress, type Progress } from '../progress.ts';
-import { embedImagesNchw, embedPixels, squareImageInput, type InputSpec } from './prepare.ts';
+import { embedImageFiles, embedTexts, imageInput, openTextModel, type TextModel } from './model-inputs.ts';
+import { embedPixels, preprocessedImages, tokenizerFileFor, type InputSpec } from './prepare.ts';
+import type { BackboneOptions, DataOptions } from './run-options.ts';
 
-/** Options of {@link embedShard}: the input, a fixed backbone, the output folder and the shard. */
-export interface EmbedOptions {
+/**
+ * Options of {@link embedShard}: the input, a fixed backbone (with how an ONNX model is fed: an image model's
+ * preprocessing flags, a text model's tokenizer, as for `run`), the output folder and the shard.
+ */
+export interface EmbedOptions extends Omit<BackboneOptions, 'backbone' | 'hidden' | 'epochs' | 'cacheDir'>, Pick<DataOptions, 'textColumn'> {
   /** Image folder, with `labels` (one row per image) and `imageColumn` (default `file`). */
   readonly images?: string;
   readonly labels?: string;
   readonly imageColumn?: string;
-  /** CSV of rows (features for an ONNX model or a saved mlp). */
+  /** CSV of rows: numbers for an ONNX model or a saved mlp, or texts (`textColumn`) for an ONNX text model. */
   readonly data?: string;
   /** With `data` and `onnx:FILE`: columns that are not the model's features (kept as columns of the shards). */
   readonly target?: string;
@@ -42,7 +49,6 @@ export interface EmbedOptions {
   readonly drop?: readonly string[];
   /** `onnx:FILE` or `face-api` (images only; the default for images). */
   readonly backbone?: string;
-  readonly embeddingNode?: string;
   /** A model folder written by `fairhead run`: embed with its backbone and its preprocessing (instead of `backbone`). */
   readonly model?: string;
   /** Fail on an undecodable image instead of skipping it. */
@@ -107,6 +113,7 @@ export async function embedShard(options: EmbedOptions, hooks: EmbedHooks = {}):
   const inputs = [options.images, options.data].filter((v) => v !== undefined);
   if (inputs.length !== 1) throw new InputError('fairhead embed: give exactly one of --images DIR (with --labels) or --data FILE.csv');
   if (options.model !== undefined && options.backbone !== undefined) throw new InputError('give either --backbone or --model DIR (whose backbone embeds), not both');
+  if (options.textColumn !== undefined && options.images !== undefined) throw new InputError('--text-column goes with --data FILE.csv (a column of texts), not with --images');
   const source = options.images !== undefined ? readImageSource(options, shard) : readRowSource(options);
   const range = shardRange(source.rows, shard.index, shard.count);
   const embedder = await openEmbedder(options, source);
@@ -235,7 +242,7 @@ function readRowSource(options: EmbedOptions): InputRows {
 /** The backbone of `options` (onnx:FILE, face-api, or a model folder's), checked against the input. */
 async function openEmbedder(options: EmbedOptions, source: InputRows): Promise<Embedder> {
   const strict = options.strict ?? false;
-  if (options.model !== undefined) return modelEmbedder(options.model, source, strict);
+  if (options.model !== undefined) return modelEmbedder(options.model, source, strict, options.textColumn);
   const spec = options.backbone ?? (source.kind === 'images' ? 'face-api' : undefined);
   if (spec === undefined) throw new InputError('fairhead embed --data needs --backbone onnx:FILE or --model DIR (a backbone pre-trained here is saved in a model folder by fairhead run)');
   if (spec === 'face-api') {
@@ -247,7 +254,18 @@ async function openEmbedder(options: EmbedOptions, source: InputRows): Promise<E
   }
   const modelFile = spec.slice('onnx:'.length);
   const net = await loadOnnxBackbone(modelFile, options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
-  return onnxEmbedder(net, spec, `sha256:${sha256OfFile(modelFile)}`, source, strict, options);
+  try {
+    const id = `sha256:${sha256OfFile(modelFile)}`;
+    if (source.kind === 'images') {
+      const { preprocessing } = resolveImagePreprocessing({ file: net.file, name: imageInput(net).name, shape: net.inputShape }, options);
+      return onnxImageEmbedder(net, spec, id, preprocessing, strict);
+    }
+    if (options.textColumn !== undefined) return onnxTextEmbedder(net, spec, id, source, options.textColumn, openTextModel(net, tokenizerFileFor(options, modelFile), options.maxLength));
+    return onnxRowEmbedder(net, spec, id, source, options);
+  } catch (error) {
+    await net.close();
+    throw error;
+  }
 }
 
 function faceApiEmbedder(net: FaceApiBackbone, spec: string, strict: boolean): Embedder {
@@ -267,21 +285,58 @@ function faceApiEmbedder(net: FaceApiBackbone, spec: string, strict: boolean): E
   };
 }
 
-function onnxEmbedder(net: OnnxBackbone, spec: string, id: string, source: InputRows, strict: boolean, options: { target?: string; sensitive?: readonly string[]; drop?: readonly string[] }, columns?: readonly string[]): Embedder {
-  const common = { spec, kind: 'onnx', id, embeddingNode: net.embeddingNode, dim: net.embeddingDim, close: () => net.close() };
-  if (source.kind === 'images') {
-    const size = squareImageInput(net);
-    return {
-      ...common,
-      input: { kind: 'images', size, layout: 'nchw-unit' },
-      inputColumns: [],
-      async embed(block) {
-        if (block.kind !== 'images') throw new Error('unreachable');
-        const out = await embedImagesNchw(net, block.files, size, strict, () => {}, () => {});
-        return { x: out.x, kept: Array.from(out.rows), skipped: out.skipped.map(reasonOf) };
-      },
-    };
-  }
+function onnxCommon(net: OnnxBackbone, spec: string, id: string): Pick<Embedder, 'spec' | 'kind' | 'id' | 'embeddingNode' | 'dim' | 'close'> {
+  return { spec, kind: 'onnx', id, embeddingNode: net.embeddingNode, dim: net.embeddingDim, close: () => net.close() };
+}
+
+/** An ONNX image model fed through `preprocessing` (as `run` feeds it). */
+function onnxImageEmbedder(net: OnnxBackbone, spec: string, id: string, preprocessing: ImagePreprocessing, strict: boolean): Embedder {
+  return {
+    ...onnxCommon(net, spec, id),
+    input: preprocessedImages(preprocessing),
+    inputColumns: [],
+    async embed(block) {
+      if (block.kind !== 'images') throw new Error('unreachable');
+      const told: string[] = [];
+      const out = await embedImageFiles(net, block.files, preprocessing, { strict, onWarning: (m) => told.push(m) });
+      const kept = Array.from(out.rows);
+      const isKept = new Set(kept);
+      const skipped = block.files
+        .map((file, index) => ({ file, index }))
+        .filter(({ index }) => !isKept.has(index))
+        .map(({ file, index }) => {
+          const message = told.find((m) => m.startsWith(`${file}: `));
+          return { index, reason: message ? message.slice(file.length + 2).replace(/^skipped, /, '') : 'cannot decode image' };
+        });
+      return { x: out.x, kept, skipped };
+    },
+  };
+}
+
+/** An ONNX text model on CSV column `column` (tokenised as `run` does; the column itself is not copied). */
+function onnxTextEmbedder(net: OnnxBackbone, spec: string, id: string, source: InputRows, column: string, text: TextModel): Embedder {
+  const table = source.table as CsvTable;
+  const j = columnIndex(table, column, '--text-column');
+  return {
+    ...onnxCommon(net, spec, id),
+    // the tokenizer by name and content: tasks may read it from different paths
+    input: { kind: 'text', column, tokenizer: basename(text.tokenizer.file), tokenizerSha256: text.tokenizer.sha256, maxLength: text.maxLength },
+    inputColumns: [column],
+    async embed(block) {
+      if (block.kind !== 'rows') throw new Error('unreachable');
+      const texts = block.table.rows.map((row, r) => {
+        const value = row[j] as string;
+        if (value.trim() === '') throw new InputError(`${table.source}: line ${block.table.lines[r] as number}: column "${column}" is empty; expected a text in every row`);
+        return value;
+      });
+      return { x: await embedTexts(net, text, texts), kept: texts.map((_, i) => i), skipped: [] };
+    },
+  };
+}
+
+/** An ONNX model on numeric CSV columns: `columns`, else those other than --target, --sensitive and --drop. */
+function onnxRowEmbedder(net: OnnxBackbone, spec: string, id: string, source: InputRows, options: { target?: string; sensitive?: readonly string[]; drop?: readonly string[] }, columns?: readonly string[]): Embedder {
+  featureInput(net.inputs, net.file);
   const table = source.table as CsvTable;
   let features = columns;
   if (!features) {
@@ -295,7 +350,7 @@ function onnxEmbedder(net: OnnxBackbone, spec: string, id: string, source: Input
   }
   const picks = features.map((c) => columnIndex(table, c, 'feature'));
   return {
-    ...common,
+    ...onnxCommon(net, spec, id),
     input: { kind: 'raw-columns', columns: features },
     inputColumns: features,
     async embed(block) {
@@ -307,7 +362,7 @@ function onnxEmbedder(net: OnnxBackbone, spec: string, id: string, source: Input
 }
 
 /** Rows of a model folder's backbone, with the preprocessing it was trained with. */
-async function modelEmbedder(dir: string, source: InputRows, strict: boolean): Promise<Embedder> {
+async function modelEmbedder(dir: string, source: InputRows, strict: boolean, textColumn: string | undefined): Promise<Embedder> {
   const model = loadModelBundle(dir);
   const spec = `model:${dir}`;
   const kind = model.manifest.backbone.kind;
@@ -316,16 +371,24 @@ async function modelEmbedder(dir: string, source: InputRows, strict: boolean): P
   if ((input.kind === 'images') !== (source.kind === 'images')) {
     throw new InputError(`${dir}: this model takes ${input.kind === 'images' ? 'images: give --images DIR and --labels FILE.csv' : 'CSV rows: give --data FILE.csv'}`);
   }
-  const idOf = (): string => (model.backboneFile !== undefined ? `sha256:${sha256OfFile(model.backboneFile)}` : '');
+  if (textColumn !== undefined && input.kind !== 'text') throw new InputError(`${dir}: --text-column is for a text model; this model takes ${input.kind}`);
+  const id = model.backboneFile !== undefined ? `sha256:${sha256OfFile(model.backboneFile)}` : '';
   if (kind === 'face-api') return { ...faceApiEmbedder(await loadFaceApiBackbone(), spec, strict), kind };
   if (kind === 'onnx') {
     const node = model.manifest.backbone.embeddingNode;
     const net = await loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
-    return onnxEmbedder(net, spec, idOf(), source, strict, {}, input.kind === 'raw-columns' ? input.columns : undefined);
+    try {
+      if (input.kind === 'images') return onnxImageEmbedder(net, spec, id, input.preprocessing ?? defaultImagePreprocessing(input.size, input.size), strict);
+      if (input.kind === 'text') return onnxTextEmbedder(net, spec, id, source, input.column, openTextModel(net, join(model.dir, input.tokenizer), input.maxLength));
+      return onnxRowEmbedder(net, spec, id, source, {}, input.kind === 'raw-columns' ? input.columns : undefined);
+    } catch (error) {
+      await net.close();
+      throw error;
+    }
   }
   const net: Backbone | undefined = model.mlp ?? model.cnn;
   if (!net) throw new InputError(`${dir}: the model folder lacks its ${kind} backbone`);
-  const common = { spec, kind, id: idOf(), dim: net.embeddingDim, input, inputColumns: [] as string[], close: async () => {} };
+  const common = { spec, kind, id, dim: net.embeddingDim, input, inputColumns: [] as string[], close: async () => {} };
   if (input.kind === 'images') {
     const size = input.size;
     return {
@@ -356,7 +419,7 @@ async function modelEmbedder(dir: string, source: InputRows, strict: boolean): P
 }
 
 function reasonOf(s: SkippedImage): { index: number; reason: string } {
-  return { index: s.index, reason: `cannot decode image: ${s.reason}` };
+  return { index: s.index, reason: `cannot decode image (${s.reason})` };
 }
 
 /** The columns `picks` of a CSV block as float32 (InputError naming the line and column for a non-number). */

@@ -327,8 +327,8 @@ async function splitSets(
   return { train, validation, test };
 }
 
-/** The tokenizer of a text model: `--tokenizer`, else tokenizer.json beside the model file. */
-function tokenizerFileFor(options: BackboneOptions, modelFile: string): string {
+/** The tokenizer of a text model: `--tokenizer`, else tokenizer.json beside the model file (InputError when there is none). */
+export function tokenizerFileFor(options: Pick<BackboneOptions, 'tokenizer'>, modelFile: string): string {
   if (options.tokenizer !== undefined) return options.tokenizer;
   const beside = join(dirname(modelFile), 'tokenizer.json');
   if (!existsSync(beside)) throw new InputError(`${modelFile}: a text model needs its tokenizer: no tokenizer.json beside the model; give --tokenizer FILE`);
@@ -488,7 +488,7 @@ async function prepareImages(
       bar.stop();
       embedded = { x: cached.matrix, rows: Int32Array.from(cached.extra as number[]) };
       info = onnxInfo(net, spec, (performance.now() - started) / 1000);
-      input = { kind: 'images', size: preprocessing.crop?.height ?? ('height' in preprocessing.resize ? preprocessing.resize.height : 0), layout: 'preprocessed', preprocessing };
+      input = preprocessedImages(preprocessing);
     } finally {
       await net.close();
     }
@@ -524,6 +524,11 @@ export async function embedPixels(net: Backbone, pixels: Uint8Array, n: number, 
     out.set(z.data, start * net.embeddingDim);
   }
   return matrix(out, n, net.embeddingDim);
+}
+
+/** The InputSpec of images fed to an ONNX model through `preprocessing` (`size` is the tensor's height). */
+export function preprocessedImages(preprocessing: ImagePreprocessing): InputSpec {
+  return { kind: 'images', size: preprocessing.crop?.height ?? ('height' in preprocessing.resize ? preprocessing.resize.height : 0), layout: 'preprocessed', preprocessing };
 }
 
 function hashBackbone(net: OnnxBackbone): string {

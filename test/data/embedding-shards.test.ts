@@ -13,6 +13,7 @@ import {
   type ShardRecord,
   type ShardsManifest,
 } from '../../src/data/embedding-shards.ts';
+import { defaultImagePreprocessing } from '../../src/data/image-preprocessing.ts';
 import { writeNpy } from '../../src/data/npy.ts';
 import { readParquetEmbeddings } from '../../src/data/parquet.ts';
 import { embedShard } from '../../src/pipeline/embed.ts';
@@ -158,11 +159,11 @@ describe('fairhead embed into shards', () => {
     const record = JSON.parse(readFileSync(join(shards, 'shard-00001-of-00004.json'), 'utf8')) as ShardRecord;
     expect(record.range).toEqual([10, 20]);
     expect(record.rows).toBe(9);
-    expect(record.skipped).toEqual([{ row: BROKEN, reason: expect.stringMatching(/^cannot decode image: /) as unknown as string }]);
+    expect(record.skipped).toEqual([{ row: BROKEN, reason: expect.stringMatching(/^cannot decode image \(/) as unknown as string }]);
     expect(warnings.some((m) => m.includes(`img${BROKEN}.png: skipped`))).toBe(true);
     const manifest = JSON.parse(readFileSync(join(shards, 'manifest.json'), 'utf8')) as ShardsManifest;
     expect(manifest.columns).toEqual(['file', 'y', 'g', 'note', 'embedding']);
-    expect(manifest.input).toEqual({ kind: 'images', size: 4, layout: 'nchw-unit' });
+    expect(manifest.input).toEqual({ kind: 'images', size: 4, layout: 'preprocessed', preprocessing: defaultImagePreprocessing(4, 4) });
     expect(manifest.backbone.id).toMatch(/^sha256:[0-9a-f]{64}$/);
     const folder = await checkShardFolder(shards);
     expect(folder.rows).toBe(39);
@@ -279,12 +280,12 @@ describe('describeManifestDifference', () => {
     const m = (spec: string, size: number, columns: string[]): ShardsManifest => ({
       format: 'fairhead.embeddings', version: 1, shards: 4, inputRows: 40, dim: 48,
       backbone: { kind: 'onnx', spec, id: `sha256:${spec === 'onnx:a.onnx' ? 'aa' : 'bb'}`, embeddingNode: 'flat' },
-      input: { kind: 'images', size, layout: 'nchw-unit' },
+      input: { kind: 'images', size, layout: 'preprocessed' },
       source: { kind: 'images', file: 'labels.csv', sha256: 'cc' },
       idColumn: 'file', columns,
     });
     expect(describeManifestDifference(m('onnx:a.onnx', 4, ['file', 'embedding']), m('onnx:b.onnx', 8, ['file', 'y', 'embedding']))).toBe(
-      'backbone onnx:a.onnx (sha256:aa, node flat) vs onnx:b.onnx (sha256:bb, node flat); preprocessing {"kind":"images","layout":"nchw-unit","size":4} vs {"kind":"images","layout":"nchw-unit","size":8}; columns file, embedding vs file, y, embedding',
+      'backbone onnx:a.onnx (sha256:aa, node flat) vs onnx:b.onnx (sha256:bb, node flat); preprocessing (size 4 vs 8); columns file, embedding vs file, y, embedding',
     );
   });
 });

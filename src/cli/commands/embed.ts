@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { logger, mergeConfig, opt, progressFactory, warn, type RawFlags } from '../flags.ts';
+import { addModelInputFlags, logger, mergeConfig, modelInputOptionsFrom, opt, progressFactory, warn, type RawFlags } from '../flags.ts';
 import { numberOption } from '../../pipeline/run-options.ts';
 
 /** `fairhead embed`: one shard of the input through a fixed backbone, written as Parquet (for cluster schedulers). */
@@ -11,18 +11,18 @@ export function register(program: Command): void {
     .option('--images <dir>', 'folder of images (with --labels)')
     .option('--labels <file>', 'CSV with one row per image; its columns are kept in the shards')
     .option('--image-column <col>', 'column of --labels holding each image file name (the shards\' id column)', 'file')
-    .option('--data <file>', 'CSV of rows (with --backbone onnx:FILE or --model DIR)')
+    .option('--data <file>', 'CSV of rows (with --backbone onnx:FILE or --model DIR): numbers, or texts with --text-column')
     .option('--target <col>', '--data with onnx:FILE: the label column (not a model input)')
     .option('--sensitive <cols>', '--data with onnx:FILE: sensitive column(s), comma-separated (not model inputs)')
     .option('--drop <cols>', '--data with onnx:FILE: other columns that are not model inputs, comma-separated')
     .option('--backbone <name>', 'onnx:FILE or face-api (images; the default there)')
-    .option('--embedding-node <name>', 'ONNX tensor entering the last layer (default: found automatically)')
     .option('--model <dir>', 'embed with the backbone of a model folder written by fairhead run (OUT/model), and its preprocessing')
     .option('--shard <K/N|auto>', 'embed only shard K of N (0-based); auto: K from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX')
     .option('--shards <n>', 'shard count N for --shard auto (required under Kubernetes; default under Slurm: the array size)')
     .option('--strict', 'fail on an unreadable image instead of skipping it')
     .option('--quiet', 'no progress or status lines (warnings still print)')
     .option('--config <file>', 'JSON file with the same keys as the flags (camelCase); flags given override it');
+  addModelInputFlags(cmd);
   cmd.addHelpText(
     'after',
     `
@@ -61,8 +61,8 @@ Examples:
         ...opt('sensitive', list('sensitive')),
         ...opt('drop', list('drop')),
         ...opt('backbone', str('backbone')),
-        ...opt('embeddingNode', str('embeddingNode')),
         ...opt('model', str('model')),
+        ...modelInputOptionsFrom(flags),
         ...opt('strict', flags['strict'] === true ? true : undefined),
       },
       { progress: progressFactory(quiet), onWarning: warn },
