@@ -25,6 +25,7 @@ import { loadModelBundle } from '../../src/export/model-bundle.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { encodeModel, floatTensor, floatValueInfo, intAttr, makeMlpClassifier } from '../fixtures/make-onnx-model.ts';
 import { tinyCsv, tinyRow } from '../hardening/cli.ts';
+import { textCsv, writeTinyBert } from '../fixtures/make-text-model.ts';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'fairhead-shards-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -250,6 +251,28 @@ describe('fairhead embed on CSV rows', () => {
     expect(JSON.parse(readFileSync(join(onnxOut, 'manifest.json'), 'utf8')).columns).toEqual(['row', 'color', 'sex', 'y', 'embedding']);
     await expect(embedShard({ data: csv, backbone: `onnx:${join(dir, 'two.onnx')}`, out: join(dir, 'never') })).rejects.toThrow(/--data with --backbone onnx:FILE needs --target/);
     await expect(embedShard({ data: csv, backbone: 'mlp', out: join(dir, 'never') })).rejects.toThrow(/needs a fixed backbone: onnx:FILE, or --model DIR; received --backbone mlp \(pre-train it with fairhead run, then pass --model OUT\/model\)/);
+  }, 120_000);
+});
+
+describe('fairhead embed on texts', () => {
+  it('3 shards of a text model\'s embeddings give the embeddings and the fit of the same run on the CSV', async () => {
+    const bert = join(dir, 'bert');
+    mkdirSync(bert);
+    const model = writeTinyBert(bert);
+    const csv = join(dir, 'reviews.csv');
+    writeFileSync(csv, textCsv(90));
+    const out = join(dir, 'text-shards');
+    for (let k = 0; k < 3; k++) await embedShard({ data: csv, textColumn: 'text', backbone: `onnx:${model}`, maxLength: 12, out, shard: shard(k, 3), blockRows: 7 });
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as ShardsManifest;
+    expect(manifest.input).toMatchObject({ kind: 'text', column: 'text', tokenizer: 'tokenizer.json', maxLength: 12 });
+    expect(manifest.columns).toEqual(['row', 'label', 'group', 'embedding']); // the texts themselves are not copied
+    const task = { target: 'label', positive: 'pos', sensitive: ['group'] } as const;
+    const head = { method: 'm2', constraint: 'eo', alpha: 1, optimizer: 'lbfgs', seed: 0 } as const;
+    const direct = await prepareData({ data: csv, textColumn: 'text', backbone: `onnx:${model}`, maxLength: 12, cacheDir: false, ...task });
+    const sharded = await prepareData({ embeddings: out, backbone: 'embeddings', ...task });
+    expect(Array.from(sharded.train.x.data)).toEqual(Array.from(direct.train.x.data));
+    const [a, b] = [await finetuneAndEvaluate(direct, head), await finetuneAndEvaluate(sharded, head)];
+    expect(Array.from(b.head.weights)).toEqual(Array.from(a.head.weights));
   }, 120_000);
 });
 
