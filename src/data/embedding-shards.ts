@@ -395,6 +395,8 @@ export async function writeShardFile(dir: string, k: number, manifest: ShardsMan
   } catch (error) {
     rmSync(tmp, { force: true });
     partialFiles.delete(tmp);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO') throw new InputError(`${file}: cannot write the shard (${code}); free space or choose another --out folder, then run the task again`);
     throw error;
   }
   return { rows, bytes, sha256: hash.digest('hex') };
