@@ -22,7 +22,8 @@
  * 4. Measures the disk's sequential read speed (dd with O_DIRECT, 4 GiB of the file: the page cache left out).
  * 5. Writes bench/results/scale.json: rows, dim, budgetBytes, peakRssBytes and seconds (of the .npy B1 run, the
  *    keys of earlier runs), every format's details, the load average, and the extrapolation to 100 million rows
- *    (passes x bytes / measured read speed); then deletes the data unless --keep.
+ *    (10 times the passes' bytes, at the measured speeds, slowed to the disk's when a pass beat it); then deletes
+ *    the data unless --keep.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -249,16 +250,19 @@ for (const format of formats) {
 }
 
 const npyB1 = (results['npy'] as { runs: Record<string, number>[] } | undefined)?.runs[0];
-const bytes100M = 100e6 * dim * 4;
-/** 100M rows: the B1 fit's passes (fit seconds / seconds per pass here) x a pass over 205 GB at the slower of the disk and this format's pass speed. */
+/**
+ * 100M rows from this run's 10M: every pass reads 10 times the bytes, so the fit takes 10 times its seconds, and
+ * longer still when this run's passes were faster than the disk (the page cache held some of the 20 GB; 205 GB
+ * never fits it). The passes a fit makes do not change with the rows (the same iterations, the same line search).
+ */
 const extrapolate = (format: string): Record<string, number> | null => {
   const r = results[format] as { passSeconds: number[]; runs: Record<string, number>[] } | undefined;
   const b1 = r?.runs[0];
   if (!r || !b1 || !diskRead) return null;
   const pass = Math.min(...r.passSeconds);
-  const passes = (b1['fitSeconds'] as number) / pass;
-  const gbps = Math.min(diskRead, dataBytes / pass / 1e9);
-  return { passes: Math.round(passes * 10) / 10, secondsPerPass: bytes100M / (gbps * 1e9), fitSeconds: (passes * bytes100M) / (gbps * 1e9) };
+  const slower = Math.max(1, dataBytes / pass / 1e9 / diskRead);
+  const scale = (100e6 / rows) * slower;
+  return { secondsPerPass: pass * scale, fitSeconds: (b1['fitSeconds'] as number) * scale, runSeconds: (b1['seconds'] as number) * scale };
 };
 writeResult('scale', {
   rows,
@@ -270,7 +274,7 @@ writeResult('scale', {
     'per format: a streamed forward pass over every row (2 worker threads, 8 MiB chunks; Parquet decodes one row group per thread at a time), then `fairhead run --max-memory` (B1: exact full-batch L-BFGS over the 60% train split; the whole CLI process: labels, the shard check with its SHA-256 read of every byte for Parquet, the fit, evaluating every split); RSS does not count the OS page cache',
   diskReadGBps: diskRead,
   extrapolation100M: {
-    assumption: '100M x 512 float32 = 205 GB never fits the page cache: every pass reads it all at the slower of the measured disk read speed and the format\'s measured pass speed; the fit makes as many passes as the 10M-row B1 fit did (its fit seconds / seconds per pass)',
+    assumption: '100M x 512 float32 = 205 GB: 10 times the bytes per pass, the same passes (the same L-BFGS iterations); slower again by pass GB/s / disk GB/s when this run\'s passes beat the disk (page cache)',
     npy: extrapolate('npy'),
     parquet: extrapolate('parquet'),
   },
