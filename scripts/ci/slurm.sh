@@ -8,8 +8,9 @@
 #      names its folder), submits `sbatch --array=0-3` running `fairhead embed --shard auto --shards 4`, cancels
 #      task 2 while it embeds (scancel sends SIGTERM: the task must leave no partial shard), resubmits task 2 alone
 #      (`sbatch --array=2`) and checks that the other three shards were not redone;
-#   4. runs `fairhead run --embeddings` on the shards (in memory, and streamed under --max-memory) and the same
-#      run on the images on this machine, and checks that the metrics agree;
+#   4. runs `fairhead run --embeddings` on the shards and the same run on the images on this machine, and checks
+#      that the heads are equal and so every metric; runs it streamed under --max-memory too, which must read the
+#      same rows into the same splits;
 #   5. stops every daemon it started and deletes its folder, also on failure (trap).
 #
 # Usage: scripts/ci/slurm.sh      (KEEP=1 keeps the temporary folder; FAIRHEAD="..." overrides the CLI command)
@@ -192,29 +193,25 @@ console.log(row('one machine (images)', local));
 console.log(row('Slurm shards', shards));
 console.log(row('Slurm shards, streamed', streamed));
 let bad = 0;
-// the fitted heads themselves: the shards read in memory are the one-machine rows in the same order, so the fit
-// is the same computation (equal weights); streamed, the sums are rounded in another order and L-BFGS stops at
-// its tolerance elsewhere on the flat valley of 512 weights over a few hundred rows (told, not checked)
+// the shards read in memory are the one-machine rows in the same order: the fit is the same computation, so the
+// head must be equal, weight for weight, and so every metric of every split
 const head = (name) => JSON.parse(readFileSync(`${dir}/run-${name}/model/manifest.json`, 'utf8')).head;
 const h = head('local');
-for (const name of ['shards', 'streamed']) {
-  const o = head(name);
-  const w = [...h.weights, ...h.bias];
-  const v = [...o.weights, ...o.bias];
-  const scale = Math.max(...w.map(Math.abs));
-  const worst = Math.max(...w.map((x, i) => Math.abs(x - v[i]))) / scale;
-  console.log(`${name}: head weights within ${worst.toExponential(2)} (relative) of the one-machine head's`);
-  if (w.length !== v.length || (name === 'shards' && worst > 1e-9)) bad++;
-}
-for (const [name, r] of [['shards', shards], ['streamed', streamed]]) {
-  for (const split of ['train', 'validation', 'test']) {
-    if (r.splits[split].rows !== local.splits[split].rows) { console.log(`${name}: ${split} has ${r.splits[split].rows} rows, one machine ${local.splits[split].rows}`); bad++; }
-    for (const k of keys) {
-      const d = Math.abs(r.splits[split][k] - local.splits[split][k]);
-      if (!(d <= 1e-6)) { console.log(`${name}: ${split} ${k} differs by ${d}`); bad++; }
-    }
+const o = head('shards');
+const w = [...h.weights, ...h.bias];
+const v = [...o.weights, ...o.bias];
+const worst = w.length === v.length ? Math.max(...w.map((x, i) => Math.abs(x - v[i]))) : Infinity;
+console.log(`shards: head weights differ from the one-machine head's by at most ${worst}`);
+if (worst !== 0) bad++;
+for (const split of ['train', 'validation', 'test']) {
+  for (const k of ['rows', ...keys]) {
+    if (shards.splits[split][k] !== local.splits[split][k]) { console.log(`shards: ${split} ${k} ${shards.splits[split][k]} vs ${local.splits[split][k]} on one machine`); bad++; }
   }
+  // streamed, the sums are rounded in another order and L-BFGS stops at its tolerance elsewhere on the flat valley
+  // of 512 weights over a few hundred rows (the equality of streamed and in-memory fits is tested in vitest): here
+  // the streamed run must read every row of the shards into the same splits
+  if (streamed.splits[split].rows !== local.splits[split].rows) { console.log(`streamed: ${split} has ${streamed.splits[split].rows} rows, one machine ${local.splits[split].rows}`); bad++; }
 }
 process.exit(bad > 0 ? 1 : 0);
 EOF
-say "PASS: the fit on the Slurm shards gives the metrics of the same fit on one machine"
+say "PASS: the fit on the Slurm shards is the fit on one machine (the same head, the same metrics); streamed, it reads the same rows"
