@@ -124,7 +124,12 @@ async function embedImages(model: LoadedModel, input: PredictInput): Promise<Emb
   };
   let out: { x: Matrix; rows: Int32Array };
   if (model.manifest.backbone.kind === 'face-api') {
-    out = await (await loadFaceApiBackbone()).embedImages(files, { onWarning: warn, cacheDir: false });
+    const net = await loadFaceApiBackbone();
+    try {
+      out = await net.embedImages(files, { onWarning: warn, cacheDir: false });
+    } finally {
+      await net.close();
+    }
   } else if (model.cnn) {
     const parts: Matrix[] = [];
     const rows: number[] = [];

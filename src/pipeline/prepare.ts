@@ -13,7 +13,7 @@ import type { TabularEncoding } from '../data/tabular.ts';
 import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIndex, normaliseLabel } from '../data/_internal/labels.ts';
 import type { Backbone } from '../backbone/backbone.ts';
 import { cachedEmbeddings, hashFiles, type JsonValue } from '../backbone/embedding-cache.ts';
-import { loadFaceApiBackbone } from '../backbone/face-api.ts';
+import { loadFaceApiBackbone, type ImageEmbeddings } from '../backbone/face-api.ts';
 import { trainMlp, type MlpBackbone } from '../backbone/mlp.ts';
 import { trainCnn, type CnnBackbone, type CnnImageSet } from '../backbone/cnn.ts';
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
@@ -459,15 +459,21 @@ async function prepareImages(
     info = { kind: 'cnn', spec, parameterCount: fit.backbone.parameterCount, seconds: (performance.now() - started) / 1000, shippedHead: fit.head, cnn: fit.backbone };
     input = { kind: 'images', size, layout: 'hwc-bytes' };
   } else if (spec === 'face-api') {
-    const net = await loadFaceApiBackbone();
+    const cacheDir = options.cacheDir ?? '.fairhead-cache';
+    const net = await loadFaceApiBackbone({ cacheDir, onWarning: warn });
     const bar = progress('embedding images (face-api)', files.length);
-    const out = await net.embedImages(files, {
-      ...(options.strict !== undefined ? { strict: options.strict } : {}),
-      cacheDir: options.cacheDir ?? '.fairhead-cache',
-      onWarning: warn,
-      onProgress: (done) => bar.update(done),
-    });
-    bar.stop();
+    let out: ImageEmbeddings;
+    try {
+      out = await net.embedImages(files, {
+        ...(options.strict !== undefined ? { strict: options.strict } : {}),
+        cacheDir,
+        onWarning: warn,
+        onProgress: (done) => bar.update(done),
+      });
+    } finally {
+      bar.stop();
+      await net.close();
+    }
     if (out.skipped.length > 0) warn(`${out.skipped.length} of ${files.length} images could not be decoded and were skipped`);
     embedded = out;
     info = { kind: 'face-api', spec, parameterCount: net.parameterCount, seconds: (performance.now() - started) / 1000, shippedHead: net.shippedHead };

@@ -1,4 +1,5 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +10,28 @@ import { decodeImage, readImageLabels } from '../../src/data/images.ts';
 import { matrix } from '../../src/data/matrix.ts';
 import { ShapeError } from '../../src/errors.ts';
 import { loadFaceApiBackbone, type FaceApiBackbone } from '../../src/backbone/face-api.ts';
+import { cachedEmbeddings, hashFiles } from '../../src/backbone/embedding-cache.ts';
+import { OnnxBuilder } from '../../src/backbone/cnn/onnx-builder.ts';
 import { faceApiModelDir, loadFaceNetWeights } from '../../src/backbone/_internal/face-net.ts';
 import { describeWithUtkface, makeImageFolder } from '../support/data.ts';
+import { faceBottleneck, loadTfjsFaceNetWeights, useWasmBackend } from '../support/face-net-tfjs.ts';
+
+/** The tfjs reference (face-api's own ops on tfjs-wasm, weights decoded by tfjs) on the same decoded pixels. */
+async function tfjsEmbeddings(files: readonly string[]): Promise<Float32Array> {
+  await useWasmBackend();
+  const w = loadTfjsFaceNetWeights();
+  const pixels = await Promise.all(files.map((f) => decodeImage(f, 112)));
+  const rgb = new Uint8Array(files.length * 112 * 112 * 3);
+  pixels.forEach((p, k) => rgb.set(p, k * 112 * 112 * 3));
+  return faceBottleneck(w.tensors, rgb, files.length);
+}
+
+function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  a.forEach((v, i) => (d = Math.max(d, Math.abs(v - (b[i] as number)))));
+  return d;
+}
 
 /** The first 2 images of each gender x race cell of a UTKFace-shaped folder's balanced subset, in CSV order: 10 male, 10 female. */
 function balancedTwenty(utk: string): { files: string[]; labels: number[] } {
@@ -38,7 +59,10 @@ let net: FaceApiBackbone;
 beforeAll(async () => {
   net = await loadFaceApiBackbone();
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(async () => {
+  await net.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 describeWithUtkface('face-api backbone on UTKFace', (utk) => {
   it('the shipped gender head gets most of 20 balanced UTKFace faces right (10 male, 10 female; chance is 10)', async () => {
@@ -51,6 +75,15 @@ describeWithUtkface('face-api backbone on UTKFace', (utk) => {
     const females = Array.from(predicted).filter((p) => p === 1).length;
     expect(females).toBeGreaterThanOrEqual(5); // not one class for everyone
   });
+
+  it("gives tfjs's 512-d embeddings to 1e-4 on 20 real faces, and the same gender for each", async () => {
+    const real = balancedTwenty(utk);
+    const { x } = await net.embedImages(real.files, { threads: 2 });
+    const reference = await tfjsEmbeddings(real.files);
+    expect(maxAbsDifference(x.data, reference)).toBeLessThan(1e-4);
+    expect(Math.max(...reference)).toBeGreaterThan(1); // the bottleneck's scale: 1e-4 is a tight bound
+    expect(Array.from(net.shippedHead.predict(x))).toEqual(Array.from(net.shippedHead.predict(matrix(reference, 20, 512))));
+  });
 });
 
 describe('face-api backbone', () => {
@@ -60,6 +93,7 @@ describe('face-api backbone', () => {
     expect(net.inputSize).toBe(112);
     // every value in the weight file minus fc/gender (512 x 2 + 2) and fc/age (512 + 1)
     const w = loadFaceNetWeights();
+    expect(net.engine).toMatch(/^onnxruntime-node@\d+\.\d+\.\d+$/);
     expect(net.parameterCount).toBe(w.totalParameters - (512 * 2 + 2) - (512 + 1));
     expect(net.parameterCount).toBe(420192);
     expect(net.shippedHead.classes).toEqual(['male', 'female']);
@@ -86,7 +120,8 @@ describe('face-api backbone', () => {
       };
     };
     const reference = new faceapi.AgeGenderNet();
-    reference.loadFromWeightMap(loadFaceNetWeights(faceApiModelDir()).tensors);
+    await useWasmBackend();
+    reference.loadFromWeightMap(loadTfjsFaceNetWeights(faceApiModelDir()).tensors);
     const three = files.slice(8, 11);
     const pixels = await Promise.all(three.map((f) => decodeImage(f, 112)));
     const rgb = new Float32Array(3 * 112 * 112 * 3);
@@ -102,13 +137,22 @@ describe('face-api backbone', () => {
     });
   });
 
-  it('gives the same embeddings with 2 worker threads as on the calling thread', async () => {
+  it("gives tfjs's 512-d embeddings to 1e-4 on 20 generated images", async () => {
+    const { x } = await net.embedImages(files, { threads: 1 });
+    const reference = await tfjsEmbeddings(files);
+    expect(maxAbsDifference(x.data, reference)).toBeLessThan(1e-4);
+    expect(Math.max(...reference)).toBeGreaterThan(0.1);
+  });
+
+  it('gives the same embeddings with 2 onnxruntime threads as with 1, in batches of 4 as in one', async () => {
     const one = await net.embedImages(files.slice(0, 16), { threads: 1, batchSize: 4 });
-    const two = await net.embedImages(files.slice(0, 16), { threads: 2, batchSize: 4 });
+    const two = await net.embedImages(files.slice(0, 16), { threads: 2 });
     expect(Array.from(two.rows)).toEqual(Array.from(one.rows));
-    let maxDiff = 0;
-    one.x.data.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - (two.x.data[i] as number)))));
-    expect(maxDiff).toBeLessThan(1e-5);
+    expect(maxAbsDifference(one.x.data, two.x.data)).toBeLessThan(1e-5);
+  });
+
+  it('refuses a thread count that is not a positive integer', async () => {
+    await expect(net.embedImages(files.slice(0, 1), { threads: 0 })).rejects.toThrow('face-api threads: expected a positive integer, received 0');
   });
 
   it('skips a corrupt JPEG among good images, reporting its index, and reports progress up to the total', async () => {
@@ -148,6 +192,59 @@ describe('face-api backbone', () => {
     expect(renamed.cacheHit).toBe(true);
     // another fit is another entry
     expect((await net.embedImages(list, { threads: 1, cacheDir: dir, fit: 'cover' })).cacheHit).toBe(false);
+  });
+
+  it('does not serve an entry written by another engine (the key names onnxruntime and its version)', async () => {
+    const dir = mkdtempSync(join(tmp, 'cache-engine-'));
+    const list = files.slice(4, 6);
+    // the key fairhead 0.1 (tfjs engine) used for the same files: no engine in its options
+    const oldKey = { backbone: net.id, contentHash: await hashFiles(list), options: { size: 112, fit: 'contain', input: 'rgb-mean/255' } };
+    await cachedEmbeddings(oldKey, async () => ({ matrix: matrix(new Float32Array(2 * 512).fill(7), 2, 512), extra: { rows: [0, 1], skipped: [] } }), { dir });
+    const out = await net.embedImages(list, { threads: 1, cacheDir: dir });
+    expect(out.cacheHit).toBe(false);
+    expect(out.x.data.some((v) => v === 7)).toBe(false);
+    const entries = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { key: { options: { engine?: string } } });
+    expect(entries.map((e) => e.key.options.engine).sort()).toEqual([net.engine, undefined]);
+  });
+
+  it('keeps the built ONNX model in the cache folder, serves it from there, and rebuilds a corrupt one', async () => {
+    const dir = mkdtempSync(join(tmp, 'model-'));
+    const first = await loadFaceApiBackbone({ cacheDir: dir });
+    const [model] = readdirSync(dir).filter((f) => f.endsWith('.onnx'));
+    expect(model).toMatch(/^face-api-[0-9a-f]{16}\.onnx$/);
+    const bytes = readFileSync(join(dir, model as string));
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    expect(JSON.parse(readFileSync(join(dir, `${model as string}.json`), 'utf8'))).toMatchObject({ sha256: sha });
+    const z = await first.embed(matrix(Float32Array.from({ length: 112 * 112 * 3 }, (_, i) => i % 256), 1, 112 * 112 * 3));
+    await first.close();
+
+    // a different model with a matching checksum is served as it is: every embedding value = the mean input value
+    const other = mkdtempSync(join(tmp, 'model-other-'));
+    const g = new OnnxBuilder('mean');
+    g.input('x', ['N', 3, 112, 112]);
+    const mean = g.node('ReduceMean', ['x'], { axes: [1, 2, 3], keepdims: 0 });
+    g.node('Expand', [g.node('Unsqueeze', [mean, g.ints([1])]), g.ints([1, 512])], {}, ['embedding']);
+    g.output('embedding');
+    const fake = g.toBytes();
+    writeFileSync(join(other, model as string), fake);
+    writeFileSync(join(other, `${model as string}.json`), JSON.stringify({ sha256: createHash('sha256').update(fake).digest('hex') }));
+    const served = await loadFaceApiBackbone({ cacheDir: other });
+    const constant = await served.embed(matrix(new Float32Array(112 * 112 * 3).fill(122.782), 1, 112 * 112 * 3));
+    // input 122.782 everywhere: channels (122.782 - mean) / 255 = 0, 5.781 / 255, 18.484 / 255; their mean
+    expect(constant.data[511]).toBeCloseTo((0 + 5.781 / 255 + 18.484 / 255) / 3, 5);
+    await served.close();
+
+    // a corrupt model is rebuilt, with a warning, and gives the real net's embeddings
+    const corrupt = mkdtempSync(join(tmp, 'model-corrupt-'));
+    cpSync(dir, corrupt, { recursive: true });
+    writeFileSync(join(corrupt, model as string), bytes.subarray(0, 1000));
+    const warnings: string[] = [];
+    const rebuilt = await loadFaceApiBackbone({ cacheDir: corrupt, onWarning: (m) => warnings.push(m) });
+    expect(warnings).toEqual([expect.stringMatching(/face-api-[0-9a-f]{16}\.onnx: does not match its SHA-256 checksum; rebuilding$/)]);
+    expect(Buffer.compare(readFileSync(join(corrupt, model as string)), bytes)).toBe(0);
+    const again = await rebuilt.embed(matrix(Float32Array.from({ length: 112 * 112 * 3 }, (_, i) => i % 256), 1, 112 * 112 * 3));
+    expect(Array.from(again.data)).toEqual(Array.from(z.data));
+    await rebuilt.close();
   });
 
   it('refuses rows that are not 112 x 112 x 3 pixels', async () => {

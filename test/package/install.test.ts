@@ -61,7 +61,7 @@ describe('the npm package', () => {
   it('ships the compiled library with its declarations, the worker entry points, the CLI and the built-in data; no sources, tests or tsx bootstraps', () => {
     for (const f of [
       'package.json', 'bin/fairhead.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
-      'dist/train/_internal/ops-worker-body.js', 'dist/train/_internal/ops-worker-wasm.mjs', 'dist/train/_internal/streaming-ops-worker-body.js', 'dist/backbone/_internal/face-worker.js',
+      'dist/train/_internal/ops-worker-body.js', 'dist/train/_internal/ops-worker-wasm.mjs', 'dist/train/_internal/streaming-ops-worker-body.js',
       'data/adult/adult.data', 'data/adult/adult.test', 'data/adult/PROVENANCE.md', 'data/adult-predictions.csv', 'LICENSE', 'README.md', 'CHANGELOG.md',
     ]) expect(files, f).toContain(f);
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/') || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
@@ -109,6 +109,21 @@ process.exit(0);
     expect(out.version).toBe(pkg.version);
     expect(out.accuracy).toBe(1);
     expect(out.weights).toBe(2);
+  });
+
+  it('embeds an image with the face-api backbone on onnxruntime, without tfjs installed', async () => {
+    for (const dep of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']) expect(Object.keys(pkg.dependencies)).not.toContain(dep);
+    expect(existsSync(join(project, 'node_modules', '@tensorflow'))).toBe(false);
+    writeFileSync(join(project, 'face.mjs'), `
+import { loadFaceApiBackbone, matrix } from 'fairhead';
+const net = await loadFaceApiBackbone();
+const z = await net.embed(matrix(Float32Array.from({ length: 112 * 112 * 3 }, (_, i) => (i * 7) % 256), 1, 112 * 112 * 3));
+console.log(JSON.stringify({ engine: net.engine, cols: z.cols, finite: z.data.every((v) => Number.isFinite(v) && v >= 0), positive: z.data.some((v) => v > 0) }));
+await net.close();
+`);
+    const r = await run(process.execPath, ['face.mjs']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1) as string)).toEqual({ engine: expect.stringMatching(/^onnxruntime-node@/), cols: 512, finite: true, positive: true });
   });
 
   it('a TypeScript file type-checks against the installed declarations, and a wrong call does not', { timeout: 120_000 }, async () => {

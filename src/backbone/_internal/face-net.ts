@@ -1,7 +1,8 @@
 /**
- * face-api's age/gender network (TinyXception, 2 main blocks) rebuilt from tfjs ops, so its 512-d bottleneck can
- * be read without face-api's detector, canvas or platform set-up. The layer order and preprocessing follow
- * `@vladmandic/face-api` src/xception/TinyXception.ts and src/ageGenderNet/AgeGenderNet.ts (v1.7.15):
+ * face-api's age/gender network (TinyXception, 2 main blocks) rebuilt as an ONNX graph from the weights shipped in
+ * `@vladmandic/face-api` (model/age_gender_model.bin and its manifest), so that onnxruntime runs it, without
+ * face-api's detector, canvas, platform set-up or tfjs. The layer order and preprocessing follow face-api's
+ * src/xception/TinyXception.ts and src/ageGenderNet/AgeGenderNet.ts (v1.7.15):
  *
  *   x = (rgb - [122.782, 117.001, 104.298]) / 255            (112 x 112 x 3, rgb in 0..255)
  *   relu(conv 3x3/2) -> reduction block 0 (no input relu) -> reduction block 1 -> 2 main blocks
@@ -10,14 +11,23 @@
  *   gender logits = bottleneck . fc/gender/weights [512, 2] + bias; index 0 = male, 1 = female
  *   (face-api: `probMale = softmax(gender)[0]`), age = bottleneck . fc/age/weights [512, 1] + bias.
  *
- * Weights are read from node_modules/@vladmandic/face-api/model (uint8-quantised, decoded by tfjs).
+ *   reduction block: y = maxpool3x3/2(sep1(relu(sep0(relu?(x))))) + conv1x1/2(x)
+ *   main block:      y = sep2(relu(sep1(relu(sep0(relu(x)))))) + x
+ *   separable conv:  depthwise 3x3 (one filter per channel) then pointwise 1x1 + bias
+ *
+ * tfjs's 'same' padding puts the odd pixel at the end (bottom, right): a 3x3 stride-2 window on an even side pads
+ * 0 before and 1 after; ONNX's explicit `pads` say the same. TF's filter layouts [kh, kw, cin, cout] (conv,
+ * pointwise) and [kh, kw, cin, 1] (depthwise) become ONNX's [cout, cin, kh, kw] and [cin, 1, kh, kw] (group = cin).
+ * The graph runs NCHW; {@link faceInput} writes the normalised input in that layout.
+ *
+ * The weight file is decoded here as tfjs decodes it (uint8 or uint16 quantisation: v * scale + min in double
+ * precision, stored as float32; unquantised float32 as it is), so tfjs is not needed at run time.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { InputError } from '../../errors.ts';
+import { OnnxBuilder } from '../cnn/onnx-builder.ts';
 
 /** Side of the square face crop the net reads. */
 export const FACE_INPUT_SIZE = 112;
@@ -28,26 +38,15 @@ export const FACE_MEAN_RGB = [122.782, 117.001, 104.298] as const;
 
 const require = createRequire(import.meta.url);
 
-let backendReady: Promise<void> | undefined;
-
-/**
- * Select tfjs's WebAssembly backend, loading its .wasm files from node_modules (a file path: no network).
- * Runs once per thread; later calls return the same promise.
- */
-export function useWasmBackend(): Promise<void> {
-  backendReady ??= (async () => {
-    const wasmFile = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
-    setWasmPaths(`${dirname(wasmFile)}/`);
-    const ok = await tf.setBackend('wasm');
-    if (!ok) throw new Error('tfjs: the wasm backend failed to initialise');
-    await tf.ready();
-  })();
-  return backendReady;
+/** One decoded weight tensor: TF's shape and its values, row-major. */
+export interface FaceTensor {
+  readonly shape: readonly number[];
+  readonly values: Float32Array;
 }
 
 /** The decoded weights of the age/gender net: tensors by face-api's names, and the fc layers as plain arrays. */
 export interface FaceNetWeights {
-  readonly tensors: tf.NamedTensorMap;
+  readonly tensors: ReadonlyMap<string, FaceTensor>;
   /** fc/gender/weights, row-major 512 x 2. */
   readonly genderWeights: Float32Array;
   readonly genderBias: Float32Array;
@@ -69,11 +68,15 @@ export function faceApiModelDir(): string {
 interface ManifestEntry {
   name: string;
   shape: number[];
-  dtype: 'float32';
-  quantization?: { dtype: 'uint8'; scale: number; min: number };
+  dtype: string;
+  quantization?: { dtype: string; scale?: number; min?: number };
 }
 
-/** Read and decode age_gender_model.bin with its manifest. Call after {@link useWasmBackend}. */
+/**
+ * Read and decode age_gender_model.bin with its manifest (tfjs's weights format). Throws an InputError naming the
+ * file when the manifest or a weight file cannot be read, a weight has a type other than float32 (plain, or uint8 /
+ * uint16 quantised), or the data ends early.
+ */
 export function loadFaceNetWeights(modelDir = faceApiModelDir()): FaceNetWeights {
   const manifestFile = join(modelDir, 'age_gender_model-weights_manifest.json');
   let manifest: { paths: string[]; weights: ManifestEntry[] }[];
@@ -82,22 +85,35 @@ export function loadFaceNetWeights(modelDir = faceApiModelDir()): FaceNetWeights
   } catch (error) {
     throw new InputError(`${manifestFile}: cannot read face-api's weight manifest (${(error as Error).message}); is @vladmandic/face-api installed?`);
   }
-  const tensors: tf.NamedTensorMap = {};
+  const tensors = new Map<string, FaceTensor>();
   for (const group of manifest) {
-    const buffers = group.paths.map((p) => {
-      const b = readFileSync(join(modelDir, p));
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-    });
-    const data = buffers.length === 1 ? (buffers[0] as ArrayBuffer) : tf.io.concatenateArrayBuffers(buffers);
-    Object.assign(tensors, tf.io.decodeWeights(data, group.weights as tf.io.WeightsManifestEntry[]));
+    const data = Buffer.concat(group.paths.map((p) => readFileSync(join(modelDir, p))));
+    let offset = 0;
+    for (const spec of group.weights) {
+      const count = spec.shape.reduce((a, b) => a * b, 1);
+      const q = spec.quantization;
+      const bytesPer = q ? (q.dtype === 'uint8' ? 1 : q.dtype === 'uint16' ? 2 : 0) : 4;
+      if (spec.dtype !== 'float32' || bytesPer === 0 || (q && (typeof q.scale !== 'number' || typeof q.min !== 'number'))) {
+        throw new InputError(`${manifestFile}: weight "${spec.name}" is ${spec.dtype}${q ? ` quantised as ${q.dtype}` : ''}; expected float32, plain or uint8/uint16-quantised with scale and min`);
+      }
+      if (offset + count * bytesPer > data.length) throw new InputError(`${manifestFile}: the weight data ends inside "${spec.name}"`);
+      const values = new Float32Array(count);
+      for (let i = 0; i < count; i++) {
+        const at = offset + i * bytesPer;
+        if (!q) values[i] = data.readFloatLE(at);
+        else values[i] = (bytesPer === 1 ? data[at] as number : data.readUInt16LE(at)) * (q.scale as number) + (q.min as number);
+      }
+      offset += count * bytesPer;
+      tensors.set(spec.name, { shape: spec.shape, values });
+    }
   }
   const take = (name: string): Float32Array => {
-    const t = tensors[name];
+    const t = tensors.get(name);
     if (!t) throw new InputError(`${manifestFile}: weight "${name}" is missing`);
-    return t.dataSync() as Float32Array;
+    return t.values;
   };
   let totalParameters = 0;
-  for (const t of Object.values(tensors)) totalParameters += t.size;
+  for (const t of tensors.values()) totalParameters += t.values.length;
   const genderWeights = take('fc/gender/weights');
   const genderBias = take('fc/gender/bias');
   const ageWeights = take('fc/age/weights');
@@ -106,71 +122,142 @@ export function loadFaceNetWeights(modelDir = faceApiModelDir()): FaceNetWeights
   return { tensors, genderWeights, genderBias, ageWeights, ageBias, totalParameters, fcParameters };
 }
 
-function get(w: tf.NamedTensorMap, name: string): tf.Tensor {
-  const t = w[name];
-  if (!t) throw new Error(`face-api age/gender weights: "${name}" is missing`);
-  return t;
+/** The graph's input: the normalised images, NCHW [N, 3, 112, 112] (see {@link faceInput}). */
+export const FACE_GRAPH_INPUT = 'x';
+/** The graph's output: the bottleneck, [N, 512]. */
+export const FACE_GRAPH_OUTPUT = 'embedding';
+
+/** tfjs 'same' padding of one axis: [before, after] (the odd pixel after). */
+function samePads(side: number, k: number, stride: number): [number, number] {
+  const out = Math.ceil(side / stride);
+  const total = Math.max((out - 1) * stride + k - side, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
-function conv(w: tf.NamedTensorMap, x: tf.Tensor4D, prefix: string, stride: 1 | 2): tf.Tensor4D {
-  return tf.add(tf.conv2d(x, get(w, `${prefix}/filters`) as tf.Tensor4D, stride, 'same'), get(w, `${prefix}/bias`));
+/** Writes the TinyXception layers into an {@link OnnxBuilder}, tracking the side of the current maps. */
+class FaceGraph {
+  readonly g = new OnnxBuilder('face_api_age_gender');
+  /** Multiply-adds per image of every convolution emitted so far. */
+  multiplyAdds = 0;
+
+  constructor(private readonly w: FaceNetWeights) {}
+
+  private tensor(name: string): FaceTensor {
+    const t = this.w.tensors.get(name);
+    if (!t) throw new InputError(`face-api age/gender weights: "${name}" is missing`);
+    return t;
+  }
+
+  /** A TF [kh, kw, cin, cout] filter as an ONNX [cout, cin, kh, kw] initializer (depthwise: [cin, 1, kh, kw]). */
+  private filter(name: string, depthwise: boolean): { name: string; k: number; cin: number; cout: number } {
+    const t = this.tensor(name);
+    const [kh, kw, cin, m] = t.shape as [number, number, number, number];
+    const cout = depthwise ? cin * m : m;
+    const out = new Float32Array(t.values.length);
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        for (let i = 0; i < cin; i++) {
+          for (let j = 0; j < m; j++) {
+            const src = ((a * kw + b) * cin + i) * m + j;
+            // depthwise: output channel i * m + j reads input channel i only
+            const dst = depthwise ? ((i * m + j) * kh + a) * kw + b : ((j * cin + i) * kh + a) * kw + b;
+            out[dst] = t.values[src] as number;
+          }
+        }
+      }
+    }
+    return { name: this.g.weights(name, depthwise ? [cout, 1, kh, kw] : [cout, cin, kh, kw], out), k: kh, cin, cout };
+  }
+
+  private bias(name: string): string {
+    const t = this.tensor(name);
+    return this.g.weights(name, [t.values.length], t.values);
+  }
+
+  conv(x: string, side: number, prefix: string, stride: number): string {
+    const f = this.filter(`${prefix}/filters`, false);
+    const [p0, p1] = samePads(side, f.k, stride);
+    const out = Math.ceil(side / stride);
+    this.multiplyAdds += out * out * f.cout * f.cin * f.k * f.k;
+    return this.g.node('Conv', [x, f.name, this.bias(`${prefix}/bias`)], { kernel_shape: [f.k, f.k], strides: [stride, stride], pads: [p0, p0, p1, p1] });
+  }
+
+  separable(x: string, side: number, prefix: string): string {
+    const d = this.filter(`${prefix}/depthwise_filter`, true);
+    const p = this.filter(`${prefix}/pointwise_filter`, false);
+    const [p0, p1] = samePads(side, d.k, 1);
+    this.multiplyAdds += side * side * (d.cout * d.k * d.k + p.cout * p.cin);
+    const dw = this.g.node('Conv', [x, d.name], { kernel_shape: [d.k, d.k], pads: [p0, p0, p1, p1], group: d.cin });
+    return this.g.node('Conv', [dw, p.name, this.bias(`${prefix}/bias`)], { kernel_shape: [1, 1] });
+  }
+
+  relu(x: string): string {
+    return this.g.node('Relu', [x]);
+  }
+
+  reductionBlock(x: string, side: number, prefix: string, activateInput: boolean): string {
+    let out = this.separable(activateInput ? this.relu(x) : x, side, `${prefix}/separable_conv0`);
+    out = this.separable(this.relu(out), side, `${prefix}/separable_conv1`);
+    const [p0, p1] = samePads(side, 3, 2);
+    out = this.g.node('MaxPool', [out], { kernel_shape: [3, 3], strides: [2, 2], pads: [p0, p0, p1, p1] });
+    return this.g.node('Add', [out, this.conv(x, side, `${prefix}/expansion_conv`, 2)]);
+  }
+
+  mainBlock(x: string, side: number, prefix: string): string {
+    let out = this.separable(this.relu(x), side, `${prefix}/separable_conv0`);
+    out = this.separable(this.relu(out), side, `${prefix}/separable_conv1`);
+    out = this.separable(this.relu(out), side, `${prefix}/separable_conv2`);
+    return this.g.node('Add', [out, x]);
+  }
 }
 
-function separable(w: tf.NamedTensorMap, x: tf.Tensor4D, prefix: string): tf.Tensor4D {
-  const out = tf.separableConv2d(
-    x,
-    get(w, `${prefix}/depthwise_filter`) as tf.Tensor4D,
-    get(w, `${prefix}/pointwise_filter`) as tf.Tensor4D,
-    1,
-    'same',
-  );
-  return tf.add(out, get(w, `${prefix}/bias`));
-}
-
-function reductionBlock(w: tf.NamedTensorMap, x: tf.Tensor4D, prefix: string, activateInput: boolean): tf.Tensor4D {
-  let out = activateInput ? tf.relu(x) : x;
-  out = separable(w, out, `${prefix}/separable_conv0`);
-  out = separable(w, tf.relu(out), `${prefix}/separable_conv1`);
-  out = tf.maxPool(out, [3, 3], [2, 2], 'same');
-  return tf.add(out, conv(w, x, `${prefix}/expansion_conv`, 2));
-}
-
-function mainBlock(w: tf.NamedTensorMap, x: tf.Tensor4D, prefix: string): tf.Tensor4D {
-  let out = separable(w, tf.relu(x), `${prefix}/separable_conv0`);
-  out = separable(w, tf.relu(out), `${prefix}/separable_conv1`);
-  out = separable(w, tf.relu(out), `${prefix}/separable_conv2`);
-  return tf.add(out, x);
+/** The built graph: ONNX bytes and the network's multiply-adds per image (every convolution). */
+export interface FaceNetGraph {
+  readonly bytes: Uint8Array;
+  readonly multiplyAddsPerImage: number;
 }
 
 /**
- * The 512-d bottleneck of `count` images given as RGB values (count x 112 x 112 x 3, 0..255: bytes, or floats
- * used as they are). Returns a new Float32Array, row-major count x 512.
+ * The age/gender net's backbone as an ONNX model (opset 13): input {@link FACE_GRAPH_INPUT} [N, 3, 112, 112]
+ * (normalised, see {@link faceInput}), output {@link FACE_GRAPH_OUTPUT} [N, 512] (the bottleneck).
  */
-export async function faceBottleneck(w: tf.NamedTensorMap, rgb: Uint8Array | Float32Array, count: number): Promise<Float32Array> {
+export function buildFaceNetGraph(weights: FaceNetWeights): FaceNetGraph {
+  const f = new FaceGraph(weights);
   const s = FACE_INPUT_SIZE;
-  const n = count * s * s;
-  if (rgb.length !== n * 3) throw new Error(`faceBottleneck: expected ${n * 3} bytes, received ${rgb.length}`);
-  const input = new Float32Array(n * 3);
+  const x = f.g.input(FACE_GRAPH_INPUT, ['N', 3, s, s]);
+  let h = f.relu(f.conv(x, s, 'entry_flow/conv_in', 2));
+  let side = s / 2;
+  h = f.reductionBlock(h, side, 'entry_flow/reduction_block_0', false);
+  side /= 2;
+  h = f.reductionBlock(h, side, 'entry_flow/reduction_block_1', true);
+  side /= 2;
+  h = f.mainBlock(h, side, 'middle_flow/main_block_0');
+  h = f.mainBlock(h, side, 'middle_flow/main_block_1');
+  h = f.reductionBlock(h, side, 'exit_flow/reduction_block', true);
+  side /= 2;
+  h = f.relu(f.separable(h, side, 'exit_flow/separable_conv'));
+  f.g.node('Flatten', [f.g.node('GlobalAveragePool', [h])], { axis: 1 }, [FACE_GRAPH_OUTPUT]);
+  f.g.output(FACE_GRAPH_OUTPUT);
+  return { bytes: f.g.toBytes(), multiplyAddsPerImage: f.multiplyAdds };
+}
+
+/**
+ * The net's input from `count` images of RGB values (count x 112 x 112 x 3, HWC, 0..255: bytes, or floats used as
+ * they are): (v - mean) / 255 per channel, computed in double precision, written NCHW into `out` (or a new array).
+ */
+export function faceInput(rgb: Uint8Array | Float32Array, count: number, out: Float32Array = new Float32Array(count * 3 * FACE_INPUT_SIZE * FACE_INPUT_SIZE)): Float32Array {
+  const plane = FACE_INPUT_SIZE * FACE_INPUT_SIZE;
+  if (rgb.length < count * plane * 3) throw new Error(`faceInput: expected ${count * plane * 3} values, received ${rgb.length}`);
   const [mr, mg, mb] = FACE_MEAN_RGB;
-  for (let p = 0, i = 0; p < n; p++, i += 3) {
-    input[i] = ((rgb[i] as number) - mr) / 255;
-    input[i + 1] = ((rgb[i + 1] as number) - mg) / 255;
-    input[i + 2] = ((rgb[i + 2] as number) - mb) / 255;
+  for (let n = 0; n < count; n++) {
+    const src = n * plane * 3;
+    const dst = n * plane * 3;
+    for (let p = 0; p < plane; p++) {
+      const i = src + 3 * p;
+      out[dst + p] = ((rgb[i] as number) - mr) / 255;
+      out[dst + plane + p] = ((rgb[i + 1] as number) - mg) / 255;
+      out[dst + 2 * plane + p] = ((rgb[i + 2] as number) - mb) / 255;
+    }
   }
-  const out = tf.tidy(() => {
-    const x = tf.tensor4d(input, [count, s, s, 3]);
-    let h = tf.relu(conv(w, x, 'entry_flow/conv_in', 2));
-    h = reductionBlock(w, h, 'entry_flow/reduction_block_0', false);
-    h = reductionBlock(w, h, 'entry_flow/reduction_block_1', true);
-    h = mainBlock(w, h, 'middle_flow/main_block_0');
-    h = mainBlock(w, h, 'middle_flow/main_block_1');
-    h = reductionBlock(w, h, 'exit_flow/reduction_block', true);
-    h = tf.relu(separable(w, h, 'exit_flow/separable_conv'));
-    return tf.mean(h, [1, 2]);
-  });
-  try {
-    return new Float32Array(await out.data());
-  } finally {
-    out.dispose();
-  }
+  return out;
 }

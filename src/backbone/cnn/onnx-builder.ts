@@ -99,6 +99,20 @@ export class OnnxBuilder {
     return name;
   }
 
+  /**
+   * A float32 initializer of shape `dims` holding `values` (row-major, stored as raw little-endian bytes; for
+   * weights: never shared, `name` is used as given).
+   */
+  weights(name: string, dims: readonly number[], values: Float32Array): string {
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (values.length !== count) throw new Error(`onnx builder: ${name} has ${values.length} values, its shape [${dims.join(', ')}] needs ${count}`);
+    const raw = new Uint8Array(count * 4);
+    const view = new DataView(raw.buffer);
+    for (let i = 0; i < count; i++) view.setFloat32(4 * i, values[i] as number, true);
+    this.initializers.push({ name, dataType: DT.FLOAT, dims: [...dims], rawData: raw });
+    return name;
+  }
+
   /** A float32 scalar constant, shared between uses with equal values. */
   scalar(value: number): string {
     const key = `f:${value}`;

@@ -1,10 +1,10 @@
 /**
- * Worker thread body for the face-api backbone: loads the net on its own tfjs wasm backend, then answers
- * `{ id, rgb, count }` messages with `{ id, z }` (the 512-d bottlenecks) or `{ id, error }`. Started by
- * {@link startFaceWorkers}; not imported elsewhere.
+ * Test support (not a test): worker thread body of the tfjs reference engine (./face-net-tfjs.ts). Loads the net on
+ * its own tfjs wasm backend, then answers `{ id, rgb, count }` messages with `{ id, z }` (the 512-d bottlenecks) or
+ * `{ id, error }`. Started by ./face-pool-tfjs.ts; not imported elsewhere.
  */
 import { parentPort } from 'node:worker_threads';
-import { faceBottleneck, loadFaceNetWeights, useWasmBackend } from './face-net.ts';
+import { faceBottleneck, loadTfjsFaceNetWeights, useWasmBackend } from './face-net-tfjs.ts';
 
 interface Job {
   readonly id: number;
@@ -16,7 +16,7 @@ const port = parentPort;
 if (port) {
   try {
     await useWasmBackend();
-    const weights = loadFaceNetWeights();
+    const weights = loadTfjsFaceNetWeights();
     port.on('message', (job: Job) => {
       faceBottleneck(weights.tensors, job.rgb, job.count).then(
         (z) => port.postMessage({ id: job.id, z }, [z.buffer as ArrayBuffer]),

@@ -1,9 +1,9 @@
 /**
- * A pool of worker threads, each running face-api's net on its own tfjs wasm backend (wasm threads are not
- * available in Node, so one worker per core is how the net uses more than one core).
+ * Test support (not a test): a pool of worker threads, each running face-api's net on its own tfjs wasm backend
+ * (wasm threads are not available in Node, so one worker per core is how tfjs used more than one core): the engine
+ * fairhead used before onnxruntime, kept as the reference of bench/backbones-face.ts.
  *
- * Workers are started from a `data:` URL module: under tsx/vitest (this file is .ts) it first registers tsx so the
- * worker can import face-worker.ts; from the compiled package it imports face-worker.js directly.
+ * Workers are started from a `data:` URL module that registers tsx so the worker can import face-worker-tfjs.ts.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -24,15 +24,13 @@ type Reply = { id: number; z: Float32Array } | { id: number; error: string };
 const require = createRequire(import.meta.url);
 
 function workerSource(): string {
-  const isTs = import.meta.url.endsWith('.ts');
-  const target = new URL(isTs ? './face-worker.ts' : './face-worker.js', import.meta.url).href;
-  if (!isTs) return `await import(${JSON.stringify(target)});`;
+  const target = new URL('./face-worker-tfjs.ts', import.meta.url).href;
   const tsxApi = pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
   return `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(target)});`;
 }
 
 /** Start `size` workers and wait until each has loaded the net. */
-export async function startFacePool(size: number): Promise<FacePool> {
+export async function startTfjsFacePool(size: number): Promise<FacePool> {
   const url = new URL(`data:text/javascript,${encodeURIComponent(workerSource())}`);
   const workers = Array.from({ length: size }, () => new Worker(url));
   const pending = new Map<number, { resolve: (z: Float32Array) => void; reject: (e: Error) => void; worker: Worker }>();
