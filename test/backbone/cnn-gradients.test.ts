@@ -1,5 +1,8 @@
+import * as ort from 'onnxruntime-node';
 import { describe, it, expect } from 'vitest';
 import { CnnEngine, initialWeights } from '../../src/backbone/cnn/engine.ts';
+import { nchwcBlockSize } from '../../src/backbone/cnn/nchwc.ts';
+import { buildGraphs, describeNetwork } from '../../src/backbone/cnn/network.ts';
 import { createRng } from '../../src/rng.ts';
 
 /**
@@ -86,6 +89,50 @@ describe('cnn backward graph', () => {
     if (process.env.SHOW) console.table(results);
     expectClose(results);
     expect(results.filter((r) => Math.abs(r.analytic) > 1e-3).length).toBeGreaterThan(results.length / 2);
+  });
+});
+
+describe('cnn NCHWc convolutions', () => {
+  it("give the plain graph's logits and gradients for one training step (channels 16, 32; 16x16 input)", async () => {
+    const block = await nchwcBlockSize();
+    expect([0, 8, 16]).toContain(block);
+    const arch = { size: 16, channels: [16, 32], outputs: 1 };
+    const blocked = buildGraphs(arch, { nchwcBlock: block });
+    const plain = buildGraphs(arch, { nchwcBlock: 0 });
+    const uses = (bytes: Uint8Array): boolean => Buffer.from(bytes).includes('com.microsoft.nchwc');
+    expect(uses(plain.train)).toBe(false);
+    expect(uses(blocked.train)).toBe(block > 0); // without the kernel (block 0) the graphs stay plain ONNX
+    const rng = createRng(21);
+    const w = initialWeights(arch, rng);
+    const n = 6;
+    const feeds: Record<string, ort.Tensor> = {
+      x: new ort.Tensor('float32', Float32Array.from({ length: n * 3 * 16 * 16 }, () => rng.normal()), [n, 3, 16, 16]),
+      target: new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => i % 2), [n, 1]),
+      scale: new ort.Tensor('float32', Float32Array.of(1 / n), []),
+    };
+    const { params } = describeNetwork(arch);
+    params.forEach((p, i) => (feeds[p.name] = new ort.Tensor('float32', w.params[i] as Float32Array, p.dims as number[])));
+    const run = async (bytes: Uint8Array): Promise<ort.InferenceSession.OnnxValueMapType> => {
+      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+      try {
+        return await session.run(feeds);
+      } finally {
+        await session.release();
+      }
+    };
+    const [a, b] = [await run(plain.train), await run(blocked.train)];
+    for (const name of ['logits', ...params.map((p) => `grad_${p.name}`)]) {
+      const x = (a[name] as ort.Tensor).data as Float32Array;
+      const y = (b[name] as ort.Tensor).data as Float32Array;
+      let diff = 0;
+      let norm = 0;
+      x.forEach((v, i) => {
+        diff += (v - (y[i] as number)) ** 2;
+        norm += v * v;
+      });
+      expect(norm, name).toBeGreaterThan(0);
+      expect(Math.sqrt(diff / norm), name).toBeLessThan(1e-4);
+    }
   });
 });
 

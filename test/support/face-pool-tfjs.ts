@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { FACE_EMBEDDING_DIM, FACE_INPUT_SIZE } from '../../src/backbone/_internal/face-net.ts';
+import { imageBatches } from '../../src/data/images.ts';
 
 /** Runs batches of 112 x 112 RGB bytes on free workers. */
 export interface FacePool {
@@ -112,4 +114,30 @@ export async function startTfjsFacePool(size: number): Promise<FacePool> {
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };
+}
+
+/**
+ * fairhead 0.1's `embedImages` (no cache): sharp decodes batches of `batchSize` on libuv's pool while the pool's
+ * workers run the net, each with one batch queued behind it. Returns the embeddings (row-major, skipped images
+ * left out) and the indices of the embedded files.
+ */
+export async function embedImagesTfjs(pool: FacePool, files: readonly string[], batchSize = 16): Promise<{ z: Float32Array; rows: number[] }> {
+  const z = new Float32Array(files.length * FACE_EMBEDDING_DIM);
+  const rows: number[] = [];
+  const inflight: Promise<void>[] = [];
+  try {
+    for await (const b of imageBatches(files, { size: FACE_INPUT_SIZE, batchSize })) {
+      if (b.rows.length === 0) continue;
+      const offset = rows.length * FACE_EMBEDDING_DIM;
+      rows.push(...b.rows);
+      const job = pool.run(b.pixels, b.rows.length).then((out) => z.set(out, offset));
+      job.catch(() => undefined); // rethrown where awaited
+      inflight.push(job);
+      if (inflight.length >= 2 * pool.size) await inflight.shift();
+    }
+    await Promise.all(inflight);
+  } finally {
+    await Promise.allSettled(inflight);
+  }
+  return { z: z.slice(0, rows.length * FACE_EMBEDDING_DIM), rows };
 }

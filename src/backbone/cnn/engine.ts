@@ -10,6 +10,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../rng.ts';
+import { nchwcBlockSize } from './nchwc.ts';
 import { buildGraphs, describeNetwork, type BnSpec, type CnnArchitecture, type CnnGraphs, type ParamSpec } from './network.ts';
 
 /** The weights of a CNN: one float32 array per {@link ParamSpec} and running mean/variance per BN layer. */
@@ -73,7 +74,7 @@ export class CnnEngine {
    * are created on first use). `threads`: intra-op threads.
    */
   static async create(arch: CnnArchitecture, options: { training: boolean; threads?: number | undefined }): Promise<CnnEngine> {
-    const graphs = buildGraphs(arch);
+    const graphs = buildGraphs(arch, { nchwcBlock: await nchwcBlockSize() });
     const settings: ort.InferenceSession.SessionOptions = {
       executionMode: 'sequential', interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all',
     };

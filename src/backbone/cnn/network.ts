@@ -94,6 +94,34 @@ export function describeNetwork(arch: CnnArchitecture): { params: ParamSpec[]; b
   return { params, bns };
 }
 
+/** onnxruntime's operator domain of its NCHWc (channel-blocked) kernels. */
+const NCHWC = 'com.microsoft.nchwc';
+
+/**
+ * y = Conv(x, w) (no bias; w: [cout, cin, k, k], a tensor of the graph, not a constant). With `block` > 0 and a
+ * 3x3 (or larger) kernel whose channels fit the block (cout a multiple of it, cin too or smaller than it), the
+ * convolution runs on onnxruntime's NCHWc kernel: onnxruntime does this itself for constant filters only, so the
+ * filter is reordered here, in the graph, to the layout that kernel reads (OIHWBiBo: [cout/B, cin/B, k, k, B_in,
+ * B_out]; OIHWBo: [cout/B, cin, k, k, B_out] for an NCHW input of fewer than B channels), and x and y are reordered
+ * to and from NCHWc around it. See ./nchwc.ts for how the block size is found and checked.
+ */
+function convNode(g: OnnxBuilder, x: string, w: string, cin: number, cout: number, k: number, stride: number, pad: number, block: number): string {
+  const attributes = { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] };
+  const blocked = block > 0 && k > 1 && cout % block === 0 && (cin % block === 0 || cin < block);
+  if (!blocked) return g.node('Conv', [x, w], attributes);
+  const dims = g.ints([cout, cin, k, k]);
+  let filter: string;
+  let input = x;
+  if (cin < block) {
+    filter = g.node('Transpose', [g.node('Reshape', [w, g.ints([cout / block, block, cin, k, k])])], { perm: [0, 2, 3, 4, 1] });
+  } else {
+    filter = g.node('Transpose', [g.node('Reshape', [w, g.ints([cout / block, block, cin / block, block, k, k])])], { perm: [0, 2, 4, 5, 3, 1] });
+    input = g.nodeIn(NCHWC, 'ReorderInput', [x]);
+  }
+  const y = g.nodeIn(NCHWC, 'Conv', [input, g.node('Reshape', [filter, dims])], attributes);
+  return g.nodeIn(NCHWC, 'ReorderOutput', [y], { channels: cout });
+}
+
 /** Emits forward nodes into F and, in training mode, records how to emit their backward nodes into B. */
 class Emitter {
   private readonly tape: (() => void)[] = [];
@@ -112,6 +140,8 @@ class Emitter {
     readonly f: OnnxBuilder,
     readonly b: OnnxBuilder | null,
     readonly dims: ReadonlyMap<string, readonly number[]>,
+    /** onnxruntime's NCHWc block size for the blocked convolutions ({@link convNode}); 0: plain Conv only. */
+    readonly nchwcBlock = 0,
   ) {}
 
   private use(name: string): string {
@@ -155,11 +185,11 @@ class Emitter {
   }
 
   conv(x: string, w: string, hIn: number, k: number, stride: number, pad: number, needDx: boolean): string {
-    const y = this.f.node('Conv', [x, w], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] });
+    const [cout, cin] = this.dims.get(w) as readonly number[] as [number, number];
+    const y = convNode(this.f, x, w, cin, cout, k, stride, pad, this.nchwcBlock);
     const hOut = Math.floor((hIn + 2 * pad - k) / stride) + 1;
     const b = this.b;
     if (b) {
-      const [cout, cin] = this.dims.get(w) as readonly number[] as [number, number];
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
@@ -169,7 +199,7 @@ class Emitter {
           const wt = b.node('Transpose', [this.use(w)], { perm: [1, 0, 2, 3] });
           const flipped = b.node('Slice', [wt, b.ints([-1, -1]), b.ints([-(2 ** 31), -(2 ** 31)]), b.ints([2, 3]), b.ints([-1, -1])]);
           const q = k - 1 - pad;
-          this.addGrad(x, b.node('Conv', [dy, flipped], { kernel_shape: [k, k], pads: [q, q, q, q] }));
+          this.addGrad(x, convNode(b, dy, flipped, cout, cin, k, 1, q, this.nchwcBlock));
         } else if (needDx) {
           const op = hIn - ((hOut - 1) * stride - 2 * pad + k);
           const dx = b.node('ConvTranspose', [dy, this.use(w)], {
@@ -177,10 +207,36 @@ class Emitter {
           });
           this.addGrad(x, dx);
         }
-        this.addGrad(w, b.node('Reshape', [hIn >= 16 ? this.dwBatched(x, dy, cin, cout, hIn, k, stride, pad, hOut) : this.dwGemm(x, dy, cin, cout, k, stride, pad, hOut), b.ints([cout, cin, k, k])]));
+        // the fastest of three ways per shape, measured layer by layer on one thread (bench/results/cnn-engines.json)
+        let dw: string;
+        if (stride === 1 && k > 1 && cin >= 8 && hIn >= 8) dw = this.dwShifted(x, dy, cin, cout, k, pad, hOut);
+        else if (hIn >= 16 || k === 1) dw = this.dwBatched(x, dy, cin, cout, hIn, k, stride, pad, hOut);
+        else dw = this.dwGemm(x, dy, cin, cout, k, stride, pad, hOut);
+        this.addGrad(w, b.node('Reshape', [dw, b.ints([cout, cin, k, k])]));
       });
     }
     return y;
+  }
+
+  /**
+   * dW[:, :, a, b] = sum_n dy[n] xs[n]^T for each kernel offset (a, b), xs = the zero-padded x shifted by (a, b)
+   * (a Slice): k * k batched MatMuls over [cout, hOut*hOut] x [hOut*hOut, cin], no im2col tensor of k * k times
+   * x's size. Stride 1 only. Faster than {@link dwBatched} and {@link dwGemm} on 3x3 layers of 8 to 32 px with 8
+   * or more input channels.
+   */
+  private dwShifted(x: string, dy: string, cin: number, cout: number, k: number, pad: number, hOut: number): string {
+    const b = this.b as OnnxBuilder;
+    const xp = pad > 0 ? b.node('Pad', [this.use(x), b.ints([0, 0, pad, pad, 0, 0, pad, pad])]) : this.use(x);
+    const dyr = b.node('Reshape', [dy, b.ints([-1, cout, hOut * hOut])]);
+    const parts: string[] = [];
+    for (let a = 0; a < k; a++) {
+      for (let c = 0; c < k; c++) {
+        const shifted = b.node('Slice', [xp, b.ints([a, c]), b.ints([a + hOut, c + hOut]), b.ints([2, 3])]);
+        const cols = b.node('Transpose', [b.node('Reshape', [shifted, b.ints([-1, cin, hOut * hOut])])], { perm: [0, 2, 1] });
+        parts.push(b.node('Unsqueeze', [b.node('MatMul', [dyr, cols]), b.ints([3])])); // [N, cout, cin, 1]
+      }
+    }
+    return b.node('ReduceSum', [b.node('Concat', parts, { axis: 3 }), b.ints([0])], { keepdims: 0 });
   }
 
   /**
@@ -223,29 +279,40 @@ class Emitter {
     const f = this.f;
     const gamma = `${name}_g`;
     const beta = `${name}_b`;
-    const mean = f.node('ReduceMean', [x], { axes: [0, 2, 3], keepdims: 1 });
-    const xc = f.node('Sub', [x, mean]);
-    const variance = f.node('ReduceMean', [f.node('Mul', [xc, xc])], { axes: [0, 2, 3], keepdims: 1 });
-    const inv = f.node('Reciprocal', [f.node('Sqrt', [f.node('Add', [variance, f.scalar(1e-5)])])]);
-    const scale = f.node('Mul', [gamma, inv]);
-    const y = f.node('Add', [f.node('Mul', [xc, scale]), beta]);
+    const c = (this.dims.get(gamma) as readonly number[])[1] as number;
+    // onnxruntime's BatchNormalization in training mode (opset 15) normalises with the batch statistics in one kernel;
+    // with momentum 0 its "running" outputs are the batch mean and biased variance themselves
+    const y = f.fresh('bn');
+    const mean = f.fresh('bn_mean');
+    const variance = f.fresh('bn_var');
+    const flat = (t: string): string => f.node('Reshape', [t, f.ints([c])]);
+    f.node('BatchNormalization', [x, flat(gamma), flat(beta), f.floats([c], new Array<number>(c).fill(0)), f.floats([c], new Array<number>(c).fill(1))], {
+      epsilon: { float: 1e-5 }, momentum: { float: 0 }, training_mode: 1,
+    }, [y, mean, variance]);
     this.stats.push({ name, mean, variance });
     const b = this.b;
     if (b) {
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
-        // with xhat = xc inv, a = gamma inv (per channel), m1 = mean(dy), m2 = mean(dy xc):
-        // dgamma = sum(dy xhat) = inv sum(dy xc), dbeta = sum(dy), dx = a (dy - m1 - xc inv^2 m2)
+        // per channel, over the m = N H W values: inv = 1 / sqrt(var + eps), s1 = sum(dy), s2 = sum(dy x),
+        // p = sum(dy (x - mean)) = s2 - mean s1. dgamma = inv p, dbeta = s1, and
+        // dx = gamma inv (dy - s1 / m - (x - mean) inv^2 p / m) = a dy + c x + d with a = gamma inv,
+        // c = -a inv^2 p / m, d = -a s1 / m - c mean (x itself is kept: no centred copy)
+        const shape = b.ints([1, c, 1, 1]);
         const axes = b.ints([0, 2, 3]);
-        const dyxc = b.node('Mul', [dy, this.use(xc)]);
-        this.addGrad(gamma, b.node('Mul', [b.node('ReduceSum', [dyxc, axes], { keepdims: 1 }), this.use(inv)]));
-        this.addGrad(beta, b.node('ReduceSum', [dy, axes], { keepdims: 1 }));
-        const m1 = b.node('ReduceMean', [dy], { axes: [0, 2, 3], keepdims: 1 });
-        const m2 = b.node('ReduceMean', [dyxc], { axes: [0, 2, 3], keepdims: 1 });
-        const k = b.node('Mul', [b.node('Mul', [inv, inv]), m2]);
-        const inner = b.node('Sub', [b.node('Sub', [dy, m1]), b.node('Mul', [xc, k])]);
-        this.addGrad(x, b.node('Mul', [inner, this.use(scale)]));
+        const m = b.node('Reshape', [this.use(mean), shape]);
+        const inv = b.node('Reciprocal', [b.node('Sqrt', [b.node('Add', [b.node('Reshape', [this.use(variance), shape]), b.scalar(1e-5)])])]);
+        const s1 = b.node('ReduceSum', [dy, axes], { keepdims: 1 });
+        const s2 = b.node('ReduceSum', [b.node('Mul', [dy, this.use(x)]), axes], { keepdims: 1 });
+        const p = b.node('Sub', [s2, b.node('Mul', [m, s1])]);
+        this.addGrad(gamma, b.node('Mul', [p, inv]));
+        this.addGrad(beta, s1);
+        const count = b.node('Cast', [b.node('ReduceProd', [b.node('Gather', [b.node('Shape', [dy]), axes])], { keepdims: 1 })], { to: 1 });
+        const a = b.node('Mul', [this.use(gamma), inv]);
+        const cx = b.node('Neg', [b.node('Div', [b.node('Mul', [b.node('Mul', [a, b.node('Mul', [inv, inv])]), p]), count])]);
+        const d = b.node('Sub', [b.node('Neg', [b.node('Div', [b.node('Mul', [a, s1]), count])]), b.node('Mul', [cx, m])]);
+        this.addGrad(x, b.node('Add', [b.node('Add', [b.node('Mul', [dy, a]), b.node('Mul', [x, cx])]), d]));
       });
     }
     return y;
@@ -350,11 +417,14 @@ export interface CnnGraphs {
   readonly inference: Uint8Array;
 }
 
+/** Opset of the training graphs: 15 for BatchNormalization's training mode. */
+const TRAIN_OPSET = 15;
+
 /** Emit the network; `train` adds BN batch statistics and the backward graph. */
-function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null): Emitter {
+function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null, nchwcBlock: number): Emitter {
   const { params, bns } = describeNetwork(arch);
   const dims = new Map(params.map((p) => [p.name, p.dims]));
-  const e = new Emitter(f, b, dims);
+  const e = new Emitter(f, b, dims, nchwcBlock);
   f.input('x', ['N', 3, arch.size, arch.size]);
   for (const p of params) f.input(p.name, p.dims);
   if (!b) for (const bn of bns) for (const s of ['rm', 'rv']) f.input(`${bn.name}_${s}`, [1, bn.channels, 1, 1]);
@@ -385,13 +455,23 @@ function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null): Emi
   return e;
 }
 
+/** How {@link buildGraphs} writes the graphs. */
+export interface GraphOptions {
+  /**
+   * Run the 3x3 convolutions (forward, and backward to the input) on onnxruntime's NCHWc kernels with this block
+   * size (what ./nchwc.ts's nchwcBlockSize finds on this machine); 0 or absent: plain ONNX Conv only (any runtime).
+   */
+  readonly nchwcBlock?: number;
+}
+
 /** Build the training (fused step; forward, backward) and inference graphs of `arch`. */
-export function buildGraphs(arch: CnnArchitecture): CnnGraphs {
+export function buildGraphs(arch: CnnArchitecture, options: GraphOptions = {}): CnnGraphs {
+  const block = options.nchwcBlock ?? 0;
   checkArchitecture(arch.size, arch.channels);
   const { params } = describeNetwork(arch);
-  const f = new OnnxBuilder('cnn_forward');
-  const b = new OnnxBuilder('cnn_backward');
-  const e = emit(arch, f, b);
+  const f = new OnnxBuilder('cnn_forward', TRAIN_OPSET);
+  const b = new OnnxBuilder('cnn_backward', TRAIN_OPSET);
+  const e = emit(arch, f, b, block);
   b.input('dlogits', ['N', arch.outputs]);
   e.seed(e.logitsTensor, 'dlogits');
   e.backward();
@@ -412,8 +492,8 @@ export function buildGraphs(arch: CnnArchitecture): CnnGraphs {
   }
 
   // the fused step: the same rules, forward and backward nodes in one graph
-  const t = new OnnxBuilder('cnn_train');
-  const te = emit(arch, t, t);
+  const t = new OnnxBuilder('cnn_train', TRAIN_OPSET);
+  const te = emit(arch, t, t, block);
   t.input('target', ['N', arch.outputs]);
   t.input('scale', []);
   const act = arch.outputs === 1 ? t.node('Sigmoid', [te.logitsTensor]) : t.node('Softmax', [te.logitsTensor], { axis: 1 });
@@ -426,7 +506,7 @@ export function buildGraphs(arch: CnnArchitecture): CnnGraphs {
   }
 
   const g = new OnnxBuilder('cnn_inference');
-  emit(arch, g, null);
+  emit(arch, g, null, block);
   return {
     train: t.toBytes(), forward: f.toBytes(), backward: b.toBytes(), saved: [...e.saved], stats: e.stats, inference: g.toBytes(),
     trainStats: te.stats,
@@ -436,15 +516,15 @@ export function buildGraphs(arch: CnnArchitecture): CnnGraphs {
 /**
  * One convolution layer alone, with the backward rules of the network (for tests and bench/cnn-engines.ts): inputs
  * x [N, cin, size, size], w [cout, cin, k, k] and dy [N, cout, ho, ho]; outputs y (the forward Conv), dx (d/dx of
- * sum(y dy)) and dw (d/dw).
+ * sum(y dy)) and dw (d/dw). `nchwcBlock`: as {@link GraphOptions}.
  */
-export function buildConvLayerGraph(cin: number, cout: number, size: number, k: number, stride: number, pad: number): Uint8Array {
-  const g = new OnnxBuilder(`conv_${cin}_${cout}_${size}_${k}_${stride}`);
+export function buildConvLayerGraph(cin: number, cout: number, size: number, k: number, stride: number, pad: number, nchwcBlock = 0): Uint8Array {
+  const g = new OnnxBuilder(`conv_${cin}_${cout}_${size}_${k}_${stride}`, TRAIN_OPSET);
   const ho = Math.floor((size + 2 * pad - k) / stride) + 1;
   g.input('x', ['N', cin, size, size]);
   g.input('w', [cout, cin, k, k]);
   g.input('dy', ['N', cout, ho, ho]);
-  const e = new Emitter(g, g, new Map([['w', [cout, cin, k, k]]]));
+  const e = new Emitter(g, g, new Map([['w', [cout, cin, k, k]]]), nchwcBlock);
   const y = e.conv('x', 'w', size, k, stride, pad, true);
   g.node('Identity', [y], {}, ['y']);
   g.output('y');
@@ -455,4 +535,24 @@ export function buildConvLayerGraph(cin: number, cout: number, size: number, k: 
   g.node('Identity', [e.grad('w') as string], {}, ['dw']);
   g.output('dw');
   return g.toBytes();
+}
+
+/**
+ * The graph ./nchwc.ts checks a block size with: two 3x3 convolutions computed both plainly and blocked
+ * ({@link convNode}): `plain1`/`blocked1` on x1 [2, 3, 6, 6] (an NCHW input of fewer channels than the block) with
+ * w1 [2B, 3, 3, 3], `plain2`/`blocked2` on x2 [2, 2B, 5, 5] with w2 [2B, 2B, 3, 3], stride 2.
+ */
+export function buildConvProbe(block: number): { bytes: Uint8Array; inputs: Record<string, number[]> } {
+  const c = 2 * block;
+  const inputs: Record<string, number[]> = { x1: [2, 3, 6, 6], w1: [c, 3, 3, 3], x2: [2, c, 5, 5], w2: [c, c, 3, 3] };
+  const g = new OnnxBuilder(`nchwc_probe_${block}`, TRAIN_OPSET);
+  for (const [name, dims] of Object.entries(inputs)) g.input(name, dims);
+  const pairs: [string, string, number, number][] = [['x1', 'w1', 3, 1], ['x2', 'w2', c, 2]];
+  pairs.forEach(([x, w, cin, stride], i) => {
+    g.node('Identity', [convNode(g, x, w, cin, c, 3, stride, 1, 0)], {}, [`plain${i + 1}`]);
+    g.node('Identity', [convNode(g, x, w, cin, c, 3, stride, 1, block)], {}, [`blocked${i + 1}`]);
+    g.output(`plain${i + 1}`);
+    g.output(`blocked${i + 1}`);
+  });
+  return { bytes: g.toBytes(), inputs };
 }

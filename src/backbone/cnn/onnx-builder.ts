@@ -29,10 +29,16 @@ export class OnnxBuilder {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly inputNames = new Set<string>();
   private readonly outputNames = new Set<string>();
+  /** Operator domains other than the default one, with their opset versions. */
+  private readonly domains = new Map<string, number>();
   private readonly constants = new Map<string, string>();
   private counter = 0;
 
-  constructor(readonly name: string) {}
+  /** `opset`: the default domain's opset version written into the model (13 unless given). */
+  constructor(
+    readonly name: string,
+    readonly opset = 13,
+  ) {}
 
   /** A fresh tensor name: `prefix`, the graph's name (so two graphs never clash) and a counter. */
   fresh(prefix: string): string {
@@ -66,9 +72,19 @@ export class OnnxBuilder {
 
   /** Add a node; returns its first output's name (`outputs` names them, else one fresh name). */
   node(op: string, inputs: readonly string[], attributes: Record<string, AttributeValue> = {}, outputs?: readonly string[]): string {
+    return this.nodeIn('', op, inputs, attributes, outputs);
+  }
+
+  /**
+   * Add a node of operator domain `domain` (e.g. onnxruntime's 'com.microsoft.nchwc', opset 1; '' is the default
+   * domain); returns its first output's name.
+   */
+  nodeIn(domain: string, op: string, inputs: readonly string[], attributes: Record<string, AttributeValue> = {}, outputs?: readonly string[], version = 1): string {
+    if (domain !== '') this.domains.set(domain, version);
     const outs = outputs ? [...outputs] : [this.fresh(op.toLowerCase())];
     this.nodes.push({
       opType: op,
+      ...(domain !== '' ? { domain } : {}),
       input: [...inputs],
       output: outs,
       name: this.fresh(`n_${op}`),
@@ -124,12 +140,12 @@ export class OnnxBuilder {
     return name;
   }
 
-  /** The model as ONNX protobuf bytes (IR version 8, default-domain opset 13). */
+  /** The model as ONNX protobuf bytes (IR version 8, default-domain opset {@link opset}). */
   toBytes(): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'fairhead',
-      opsetImport: [{ domain: '', version: 13 }],
+      opsetImport: [{ domain: '', version: this.opset }, ...[...this.domains].map(([domain, version]) => ({ domain, version }))],
       graph: { name: this.name, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
     });
     return onnx.ModelProto.encode(model).finish();
