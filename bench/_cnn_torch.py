@@ -4,7 +4,8 @@
     /usr/bin/python3 bench/_cnn_torch.py DATA.json --seed S --epochs E --threads T
 DATA.json (written by bench/cnn.ts): {"pixels": path of uint8 N x size x size x 3 (HWC), "size", "y", "train", "test",
 "channels", "batchSize", "learningRate", "momentum", "weightDecay", "lrStepEpochs", "lrGamma", "cropPadding"}.
-Prints one JSON line: {"epochSeconds": [...], "testAccuracy": ..., "trainLoss": last epoch's mean batch loss}.
+Prints one JSON line: {"epochSeconds": [...], "epochCpuSeconds": [... (CPU time of the process: all its threads)],
+"testAccuracy": ..., "trainLoss": last epoch's mean batch loss}.
 
     /usr/bin/python3 bench/_cnn_torch.py PARITY.json --parity
 PARITY.json (written by bench/cnn.ts): our initial weights by name, one batch x / y, and what our engine computed
@@ -145,9 +146,11 @@ def main():
     bs, pad = d["batchSize"], d["cropPadding"]
     zero = (0 - 0.5) / 0.25
     epoch_seconds = []
+    epoch_cpu = []
     for _ in range(a.epochs):
         net.train()
         started = time.perf_counter()
+        cpu_started = time.process_time()
         order = rng.permutation(train)
         losses = []
         for b in range(len(order) // bs):
@@ -165,13 +168,14 @@ def main():
             opt.step()
         sched.step()
         epoch_seconds.append(time.perf_counter() - started)
+        epoch_cpu.append(time.process_time() - cpu_started)
     net.eval()
     correct = 0
     with torch.no_grad():
         for b in range(0, len(test), 256):
             idx = test[b:b + 256]
             correct += ((net(x_all[idx])[:, 0] >= 0).float() == y_all[idx]).sum().item()
-    print(json.dumps({"epochSeconds": epoch_seconds, "testAccuracy": correct / len(test), "trainLoss": float(np.mean(losses))}))
+    print(json.dumps({"epochSeconds": epoch_seconds, "epochCpuSeconds": epoch_cpu, "testAccuracy": correct / len(test), "trainLoss": float(np.mean(losses))}))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { nchwcBlockSize } from '../src/backbone/cnn/nchwc.ts';
 import { buildConvLayerGraph } from '../src/backbone/cnn/network.ts';
 import { WasmConv, type ConvShape } from './_wasm-conv.ts';
 import { createRng } from '../src/rng.ts';
@@ -38,6 +39,8 @@ const median = (v: number[]): number => {
 const rng = createRng(0);
 const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
 const wasm = await WasmConv.create();
+/** The cnn engine's convolutions: onnxruntime's NCHWc kernels where the machine has them (src/backbone/cnn/nchwc.ts). */
+const nchwcBlock = await nchwcBlockSize();
 process.stdout.write(`conv layers forward + backward, batch ${batch}, load ${os.loadavg()[0]!.toFixed(1)}\n`);
 interface LayerRow {
   layer: string; shape: string; multiplyAdds: number; ortTwoThreadsMs: number; ortOneThreadMs: number; wasmOneThreadMs: number; maxRelativeDifference: number;
@@ -48,7 +51,7 @@ for (const l of layers) {
   const x = rand(l.batch * l.cin * l.size * l.size);
   const w = rand(l.cout * l.cin * l.kernel * l.kernel);
   const dy = rand(l.batch * l.cout * ho * ho);
-  const graph = buildConvLayerGraph(l.cin, l.cout, l.size, l.kernel, l.stride, l.pad);
+  const graph = buildConvLayerGraph(l.cin, l.cout, l.size, l.kernel, l.stride, l.pad, nchwcBlock);
   const sessions = await Promise.all([2, 1].map((t) => ort.InferenceSession.create(graph, {
     executionMode: 'sequential', interOpNumThreads: 1, intraOpNumThreads: t, graphOptimizationLevel: 'all', logSeverityLevel: 3,
   })));
@@ -101,7 +104,7 @@ const result = {
   command: 'npm run bench -- cnn-engines',
   what: 'every convolution of the cnn backbone (batch 64, 64x64 input): forward + backward (y, dx, dw) from and to JavaScript arrays, median of runs that alternate between engines',
   engines: {
-    onnxruntime: 'onnxruntime-node 1.30 CPU (MLAS) running the layer graph with the network\'s backward rules (buildConvLayerGraph)',
+    onnxruntime: `onnxruntime-node 1.30 CPU (MLAS) running the layer graph with the network's backward rules (buildConvLayerGraph)${nchwcBlock ? `, 3x3 convolutions on its NCHWc kernels (block ${nchwcBlock})` : ''}`,
     wasm: 'own kernels: im2col / col2im in TypeScript + a 4x8 register-blocked WebAssembly SIMD (f32x4) GEMM, one thread (bench/_wasm-conv.ts, bench/assembly/conv-gemm.ts)',
   },
   totalMs: { ortTwoThreads: sum('ortTwoThreadsMs'), ortOneThread: sum('ortOneThreadMs'), wasmOneThread: sum('wasmOneThreadMs') },

@@ -17,6 +17,10 @@
  *
  * Writes bench/results/cnn.json: epochTimeRatioVsTorch (median of our training-epoch seconds / median of PyTorch's;
  * fastestEpochRatioVsTorch: the same with each side's fastest epoch, a cross-check when the load changed), accuracyGapVsTorch (PyTorch minus ours, test accuracy in points, mean over seeds), per-seed details, CPU load.
+ * With one thread on each side too (seeds CNN_ONE_THREAD_SEEDS, default the first): `oneThread.epochCpuRatioVsTorch`, the
+ * ratio of CPU seconds per epoch, the work each side does, which other jobs on a shared machine do not change (with 2
+ * threads, a thread descheduled by another job stalls its partner at every synchronisation: PyTorch's OpenMP teams
+ * suffer more from that than onnxruntime's pool, so a loaded machine flatters the 2-thread ratio).
  * Env: CNN_EPOCHS (default 2), CNN_SEEDS (default 0,1,2), CNN_LIMIT (use only the first N images; default all),
  * CNN_SKIP_ENGINES=1 (keep the engine comparison of bench/results/cnn-engines.json as it is).
  */
@@ -40,6 +44,8 @@ const epochs = Number(process.env['CNN_EPOCHS'] ?? 2);
 const seeds = (process.env['CNN_SEEDS'] ?? '0,1,2').split(',').map(Number);
 const limit = process.env['CNN_LIMIT'] ? Number(process.env['CNN_LIMIT']) : Infinity;
 const threads = 2;
+/** Seeds also trained with one thread on each side (CPU seconds per epoch: the work, robust to a shared machine). */
+const oneThreadSeeds = (process.env['CNN_ONE_THREAD_SEEDS'] ?? String(seeds[0])).split(',').filter((v) => v !== '').map(Number);
 const work = `${root}bench/work/`;
 
 // 1. Decode once (cached as raw bytes for both sides).
@@ -125,24 +131,46 @@ const median = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
-const results = [];
-for (const seed of seeds) {
-  const loadBefore = os.loadavg()[0];
+/** One training of `seed` on each side with `t` threads: wall and CPU seconds per epoch, test accuracy. */
+async function oursRun(seed: number, t: number): Promise<{ epochSeconds: readonly number[]; epochCpuSeconds: number[]; testAccuracy: number; trainLoss: number }> {
   let trainLoss = NaN;
-  const r = await trainCnn(train, null, { epochs, seed, threads, lrStepEpochs: o.lrStepEpochs }, (p) => {
+  const epochCpuSeconds: number[] = [];
+  let cpu = process.cpuUsage();
+  const r = await trainCnn(train, null, { epochs, seed, threads: t, lrStepEpochs: o.lrStepEpochs }, (p) => {
+    const used = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    epochCpuSeconds.push((used.user + used.system) / 1e6); // the first epoch also holds the sessions' creation
     trainLoss = p.trainLoss;
-    process.stdout.write(`  ours seed ${seed} epoch ${p.epoch}: ${p.epochSeconds.toFixed(1)} s, train loss ${p.trainLoss.toFixed(4)} acc ${p.trainAccuracy.toFixed(4)}\n`);
+    process.stdout.write(`  ours seed ${seed} ${t} thread(s) epoch ${p.epoch}: ${p.epochSeconds.toFixed(1)} s, train loss ${p.trainLoss.toFixed(4)} acc ${p.trainAccuracy.toFixed(4)}\n`);
   });
   const x = matrix(Float32Array.from(test.images.pixels), test.images.n, size * size * 3);
   const pred = r.head.predict(await r.backbone.embed(x));
   let ok = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === test.y[i]) ok++;
-  const ours = { epochSeconds: r.epochSeconds, testAccuracy: ok / pred.length, trainLoss };
-  const torchOut = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, dataFile, '--seed', String(seed), '--epochs', String(epochs), '--threads', String(threads)], { encoding: 'utf8' });
-  const torch = JSON.parse(torchOut.trim().split('\n').pop() as string) as { epochSeconds: number[]; testAccuracy: number; trainLoss: number };
+  return { epochSeconds: r.epochSeconds, epochCpuSeconds, testAccuracy: ok / pred.length, trainLoss };
+}
+function torchRun(seed: number, t: number): { epochSeconds: number[]; epochCpuSeconds: number[]; testAccuracy: number; trainLoss: number } {
+  const out = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, dataFile, '--seed', String(seed), '--epochs', String(epochs), '--threads', String(t)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop() as string) as { epochSeconds: number[]; epochCpuSeconds: number[]; testAccuracy: number; trainLoss: number };
+}
+
+const results = [];
+const oneThread = [];
+for (const seed of seeds) {
+  const loadBefore = os.loadavg()[0];
+  const ours = await oursRun(seed, threads);
+  const torch = torchRun(seed, threads);
   const row = { seed, ours, torch, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg()[0] };
   process.stdout.write(`seed ${seed}: ours ${ours.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${ours.testAccuracy.toFixed(4)} | torch ${torch.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${torch.testAccuracy.toFixed(4)}\n`);
   results.push(row);
+  if (oneThreadSeeds.includes(seed)) {
+    // one thread each: CPU seconds are the work done, whatever else shares the cores (no thread waits for another)
+    const load1 = os.loadavg()[0];
+    const ours1 = await oursRun(seed, 1);
+    const torch1 = torchRun(seed, 1);
+    oneThread.push({ seed, ours: ours1, torch: torch1, loadAverageBefore: load1, loadAverageAfter: os.loadavg()[0] });
+    process.stdout.write(`seed ${seed}, 1 thread: ours ${ours1.epochCpuSeconds.map((s) => s.toFixed(1)).join('/')} CPU s | torch ${torch1.epochCpuSeconds.map((s) => s.toFixed(1)).join('/')} CPU s\n`);
+  }
 }
 const oursEpoch = median(results.flatMap((r) => r.ours.epochSeconds));
 const torchEpoch = median(results.flatMap((r) => r.torch.epochSeconds));
@@ -151,6 +179,12 @@ const torchEpoch = median(results.flatMap((r) => r.torch.epochSeconds));
 const oursFastest = Math.min(...results.flatMap((r) => r.ours.epochSeconds));
 const torchFastest = Math.min(...results.flatMap((r) => r.torch.epochSeconds));
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+// one thread: each side's CPU seconds per epoch, first epochs left out (they also hold set-up: sessions, warm-up)
+const later = (v: readonly number[]): number[] => (v.length > 1 ? v.slice(1) : [...v]);
+const oursCpu1 = oneThread.length ? median(oneThread.flatMap((r) => later(r.ours.epochCpuSeconds))) : NaN;
+const torchCpu1 = oneThread.length ? median(oneThread.flatMap((r) => later(r.torch.epochCpuSeconds))) : NaN;
+const oursWall1 = oneThread.length ? median(oneThread.flatMap((r) => later(r.ours.epochSeconds))) : NaN;
+const torchWall1 = oneThread.length ? median(oneThread.flatMap((r) => later(r.torch.epochSeconds))) : NaN;
 const accOurs = mean(results.map((r) => r.ours.testAccuracy));
 const accTorch = mean(results.map((r) => r.torch.testAccuracy));
 if (process.env['CNN_SKIP_ENGINES'] !== '1') {
@@ -173,6 +207,14 @@ writeResult('cnn', {
   oursEpochSecondsMedian: oursEpoch,
   torchEpochSecondsMedian: torchEpoch,
   fastestEpochRatioVsTorch: oursFastest / torchFastest,
+  oneThread: {
+    what: 'the same training with 1 thread on each side (seeds CNN_ONE_THREAD_SEEDS): CPU seconds per epoch are the work done, robust to other jobs on the cores (no thread waits for a descheduled one); first epochs left out',
+    epochCpuRatioVsTorch: oursCpu1 / torchCpu1,
+    oursEpochCpuSecondsMedian: oursCpu1,
+    torchEpochCpuSecondsMedian: torchCpu1,
+    epochWallRatioVsTorch: oursWall1 / torchWall1,
+    runs: oneThread,
+  },
   oursEpochSecondsFastest: oursFastest,
   torchEpochSecondsFastest: torchFastest,
   oursTestAccuracyMean: accOurs,
@@ -186,4 +228,4 @@ writeResult('cnn', {
   seeds: results,
   note: 'wall seconds on a 2-core machine shared with other jobs (see loadAverage*): both sides ran alternately in this one run',
 });
-process.stdout.write(`epochTimeRatioVsTorch ${(oursEpoch / torchEpoch).toFixed(2)} (fastest epochs: ${(oursFastest / torchFastest).toFixed(2)}), accuracyGapVsTorch ${(100 * (accTorch - accOurs)).toFixed(2)} points\n`);
+process.stdout.write(`epochTimeRatioVsTorch ${(oursEpoch / torchEpoch).toFixed(2)} (fastest epochs: ${(oursFastest / torchFastest).toFixed(2)}), one thread: CPU ${(oursCpu1 / torchCpu1).toFixed(2)}, wall ${(oursWall1 / torchWall1).toFixed(2)}; accuracyGapVsTorch ${(100 * (accTorch - accOurs)).toFixed(2)} points\n`);

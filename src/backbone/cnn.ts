@@ -280,6 +280,7 @@ function sgdStep(params: Float32Array[], grads: Float32Array[], velocity: Float3
 export function loadBatch(set: CnnImages, indices: ArrayLike<number>, x: Float32Array, augment: { rng: Rng; padding: number } | null): void {
   const s = set.size;
   const plane = s * s;
+  const px = set.pixels;
   const zero = (0 - 0.5) / 0.25;
   for (let r = 0; r < indices.length; r++) {
     const src = (indices[r] as number) * plane * 3;
@@ -292,25 +293,43 @@ export function loadBatch(set: CnnImages, indices: ArrayLike<number>, x: Float32
       dx = augment.rng.int(2 * augment.padding + 1) - augment.padding;
       flip = augment.rng.float() < 0.5;
     }
+    // output column j reads source column sj = (flip ? s-1-j : j) + dx; columns whose sj falls outside are zero
+    const j0 = flip ? Math.max(0, dx) : Math.max(0, -dx);
+    const j1 = flip ? Math.min(s, s + dx) : Math.min(s, s - dx);
     for (let i = 0; i < s; i++) {
+      const o = dst + i * s;
       const si = i + dy;
-      for (let j = 0; j < s; j++) {
-        const sj = (flip ? s - 1 - j : j) + dx;
-        const o = dst + i * s + j;
-        if (si < 0 || si >= s || sj < 0 || sj >= s) {
-          x[o] = zero;
-          x[o + plane] = zero;
-          x[o + 2 * plane] = zero;
-        } else {
-          const p = src + (si * s + sj) * 3;
-          x[o] = ((set.pixels[p] as number) / 255 - 0.5) / 0.25;
-          x[o + plane] = ((set.pixels[p + 1] as number) / 255 - 0.5) / 0.25;
-          x[o + 2 * plane] = ((set.pixels[p + 2] as number) / 255 - 0.5) / 0.25;
-        }
+      if (si < 0 || si >= s || j1 <= j0) {
+        x.fill(zero, o, o + s);
+        x.fill(zero, o + plane, o + plane + s);
+        x.fill(zero, o + 2 * plane, o + 2 * plane + s);
+        continue;
+      }
+      if (j0 > 0) {
+        x.fill(zero, o, o + j0);
+        x.fill(zero, o + plane, o + plane + j0);
+        x.fill(zero, o + 2 * plane, o + 2 * plane + j0);
+      }
+      if (j1 < s) {
+        x.fill(zero, o + j1, o + s);
+        x.fill(zero, o + plane + j1, o + plane + s);
+        x.fill(zero, o + 2 * plane + j1, o + 2 * plane + s);
+      }
+      const row = src + si * s * 3;
+      // p: the source pixel of column j, stepping by 3 bytes (-3 when flipped)
+      let p = row + 3 * (flip ? s - 1 - j0 + dx : j0 + dx);
+      const step = flip ? -3 : 3;
+      for (let j = j0; j < j1; j++, p += step) {
+        x[o + j] = NORMALISED[px[p] as number] as number;
+        x[o + plane + j] = NORMALISED[px[p + 1] as number] as number;
+        x[o + 2 * plane + j] = NORMALISED[px[p + 2] as number] as number;
       }
     }
   }
 }
+
+/** (v / 255 - 0.5) / 0.25 for every byte v, as float32 (what the network reads). */
+const NORMALISED = Float32Array.from({ length: 256 }, (_, v) => (v / 255 - 0.5) / 0.25);
 
 function countCorrect(proba: Float64Array, y: Int32Array, rows: number, nc: number): number {
   let correct = 0;
