@@ -17,7 +17,7 @@
  *
  * Writes bench/results/cnn.json: epochTimeRatioVsTorch (median of our training-epoch seconds / median of PyTorch's;
  * fastestEpochRatioVsTorch: the same with each side's fastest epoch, a cross-check when the load changed), accuracyGapVsTorch (PyTorch minus ours, test accuracy in points, mean over seeds), per-seed details, CPU load.
- * With one thread on each side too (seeds CNN_ONE_THREAD_SEEDS, default the first): `oneThread.epochCpuRatioVsTorch`, the
+ * With one thread on each side too (seeds CNN_ONE_THREAD_SEEDS, default all): `oneThread.epochCpuRatioVsTorch`, the
  * ratio of CPU seconds per epoch, the work each side does, which other jobs on a shared machine do not change (with 2
  * threads, a thread descheduled by another job stalls its partner at every synchronisation: PyTorch's OpenMP teams
  * suffer more from that than onnxruntime's pool, so a loaded machine flatters the 2-thread ratio).
@@ -45,7 +45,7 @@ const seeds = (process.env['CNN_SEEDS'] ?? '0,1,2').split(',').map(Number);
 const limit = process.env['CNN_LIMIT'] ? Number(process.env['CNN_LIMIT']) : Infinity;
 const threads = 2;
 /** Seeds also trained with one thread on each side (CPU seconds per epoch: the work, robust to a shared machine). */
-const oneThreadSeeds = (process.env['CNN_ONE_THREAD_SEEDS'] ?? String(seeds[0])).split(',').filter((v) => v !== '').map(Number);
+const oneThreadSeeds = (process.env['CNN_ONE_THREAD_SEEDS'] ?? seeds.join(',')).split(',').filter((v) => v !== '').map(Number);
 const work = `${root}bench/work/`;
 
 // 1. Decode once (cached as raw bytes for both sides).
