@@ -295,24 +295,24 @@ class Emitter {
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
-        // per channel, over the m = N H W values: inv = 1 / sqrt(var + eps), s1 = sum(dy), s2 = sum(dy x),
-        // p = sum(dy (x - mean)) = s2 - mean s1. dgamma = inv p, dbeta = s1, and
-        // dx = gamma inv (dy - s1 / m - (x - mean) inv^2 p / m) = a dy + c x + d with a = gamma inv,
-        // c = -a inv^2 p / m, d = -a s1 / m - c mean (x itself is kept: no centred copy)
+        // per channel, over the m = N H W values, with xc = x - mean (centred here, from the saved x and mean: a sum
+        // of dy x minus mean sum(dy) would cancel digits when |mean| >> std), inv = 1 / sqrt(var + eps),
+        // s1 = sum(dy), p = sum(dy xc): dgamma = inv p, dbeta = s1, and
+        // dx = gamma inv (dy - s1 / m - xc inv^2 p / m) = a dy + c xc + d with a = gamma inv, c = -a inv^2 p / m,
+        // d = -a s1 / m
         const shape = b.ints([1, c, 1, 1]);
         const axes = b.ints([0, 2, 3]);
-        const m = b.node('Reshape', [this.use(mean), shape]);
+        const xc = b.node('Sub', [this.use(x), b.node('Reshape', [this.use(mean), shape])]);
         const inv = b.node('Reciprocal', [b.node('Sqrt', [b.node('Add', [b.node('Reshape', [this.use(variance), shape]), b.scalar(1e-5)])])]);
         const s1 = b.node('ReduceSum', [dy, axes], { keepdims: 1 });
-        const s2 = b.node('ReduceSum', [b.node('Mul', [dy, this.use(x)]), axes], { keepdims: 1 });
-        const p = b.node('Sub', [s2, b.node('Mul', [m, s1])]);
+        const p = b.node('ReduceSum', [b.node('Mul', [dy, xc]), axes], { keepdims: 1 });
         this.addGrad(gamma, b.node('Mul', [p, inv]));
         this.addGrad(beta, s1);
         const count = b.node('Cast', [b.node('ReduceProd', [b.node('Gather', [b.node('Shape', [dy]), axes])], { keepdims: 1 })], { to: 1 });
         const a = b.node('Mul', [this.use(gamma), inv]);
         const cx = b.node('Neg', [b.node('Div', [b.node('Mul', [b.node('Mul', [a, b.node('Mul', [inv, inv])]), p]), count])]);
-        const d = b.node('Sub', [b.node('Neg', [b.node('Div', [b.node('Mul', [a, s1]), count])]), b.node('Mul', [cx, m])]);
-        this.addGrad(x, b.node('Add', [b.node('Add', [b.node('Mul', [dy, a]), b.node('Mul', [x, cx])]), d]));
+        const d = b.node('Neg', [b.node('Div', [b.node('Mul', [a, s1]), count])]);
+        this.addGrad(x, b.node('Add', [b.node('Add', [b.node('Mul', [dy, a]), b.node('Mul', [xc, cx])]), d]));
       });
     }
     return y;
