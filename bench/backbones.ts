@@ -2,7 +2,7 @@
  * `npm run bench -- backbones`: runs the backbone benchmarks (mlp on Adult, face-api on UTKFace, ONNX thread
  * scaling, a text model, a real OCR image model), then merges their headline numbers into
  * bench/results/backbones.json: adultMlpSeconds, adultMlpTestAccuracy, utkfaceEmbedSeconds, utkfaceCachedSeconds,
- * onnxThreadSpeedup, textRowsPerSecond1Thread, textRowsPerSecond2Threads, ocrImagesPerSecond.
+ * utkfaceSpeedupVsTfjs, onnxThreadSpeedup, textRowsPerSecond1Thread, textRowsPerSecond2Threads, ocrImagesPerSecond.
  * `--merge-only` skips the runs and merges the existing results.
  */
 import { readFileSync } from 'node:fs';
@@ -30,6 +30,7 @@ const merged = {
   adultMlpTestAccuracy: mlp['adultMlpTestAccuracy'],
   utkfaceEmbedSeconds: face['utkfaceEmbedSeconds'],
   utkfaceCachedSeconds: face['utkfaceCachedSeconds'],
+  utkfaceSpeedupVsTfjs: face['speedupVsTfjs'],
   onnxThreadSpeedup: onnx['onnxThreadSpeedup'],
   textRowsPerSecond1Thread: text['textRowsPerSecond1Thread'],
   textRowsPerSecond2Threads: text['textRowsPerSecond2Threads'],
