@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addDataFlags, addHeadFlags, dataOptionsFrom, headOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags, warn } from '../flags.ts';
+import { numberOption } from '../../pipeline/run-options.ts';
 import { runsTable } from '../runs-table.ts';
 
 /** `fairhead run`: data + backbone -> embeddings -> fair head -> evaluation, report and model. */
@@ -26,10 +27,10 @@ Examples:
     const flags = mergeConfig(cmd, raw);
     const quiet = flags['quiet'] === true || flags['json'] === true;
     const log = logger(quiet);
-    const bootstrap = Number(flags['bootstrap'] ?? 0);
+    const bootstrap = numberOption(String(flags['bootstrap'] ?? '0'), '--bootstrap', { min: 0, integer: true });
     const out = String(flags['out']);
     const result = await runPipeline(
-      { ...dataOptionsFrom(flags), ...headOptionsFrom(flags), out, quiet, bootstrap: Number.isFinite(bootstrap) ? bootstrap : 0 },
+      { ...dataOptionsFrom(flags), ...headOptionsFrom(flags), out, quiet, bootstrap },
       { progress: progressFactory(quiet), onWarning: warn },
     );
     if (flags['json'] === true) {
