@@ -49,6 +49,8 @@ export interface CnnImageSet {
  * - `lrStepEpochs`, `lrGamma`: lr = lr0 * lrGamma^floor((epoch - 1) / lrStepEpochs) (epoch is 1-based).
  * - `augment`: random crop after `cropPadding` pixels of zero padding, and a horizontal flip with probability 1/2.
  * - `seed`: initialisation, shuffling and augmentation. `threads`: onnxruntime intra-op threads (default: its choice).
+ * - `keepBest`: true (default): keep the epoch of lowest validation loss. false: keep the last epoch (validation is
+ *   still measured and reported): a network trained until it fits its training data.
  */
 export interface CnnOptions {
   readonly channels: readonly number[];
@@ -63,6 +65,7 @@ export interface CnnOptions {
   readonly cropPadding: number;
   readonly seed: number;
   readonly threads?: number | undefined;
+  readonly keepBest: boolean;
 }
 
 /** Defaults of {@link CnnOptions}. */
@@ -78,6 +81,7 @@ export const defaultCnnOptions: CnnOptions = {
   augment: true,
   cropPadding: 4,
   seed: 0,
+  keepBest: true,
 };
 
 /** What {@link trainCnn} reports after each epoch (validation fields NaN without validation images). */
@@ -99,7 +103,7 @@ export interface CnnTrainResult {
   /** The network's last layer (= backbone.shippedHead). */
   readonly head: LinearHead;
   readonly epochs: number;
-  /** Epoch whose weights were kept: lowest validation loss (cross-entropy + extra term); the last without validation. */
+  /** Epoch whose weights were kept: lowest validation loss (cross-entropy + extra term); the last without validation or with `keepBest: false`. */
   readonly bestEpoch: number;
   readonly seconds: number;
   /** Wall seconds of each training epoch (without the validation pass). */
@@ -112,8 +116,9 @@ export interface CnnTrainResult {
 const evalChunk = 256;
 
 /**
- * Pre-train a CNN with ERM from scratch. `extraLoss` (same contract as mlp's: {@link MlpExtraLoss}) adds a term on
- * each batch's output probabilities: the whole-network fair-training baseline.
+ * Pre-train a CNN with ERM from scratch, or continue training a trained one (`init`: its weights, BN statistics
+ * and head are the starting point; same size, channels and classes). `extraLoss` (same contract as mlp's:
+ * {@link MlpExtraLoss}) adds a term on each batch's output probabilities: the whole-network fair-training baseline.
  *
  * Throws InputError for a bad option or an architecture that does not fit the image size (before any training),
  * ShapeError for inconsistent sets, ConvergenceError when the loss becomes non-finite (lower learningRate).
@@ -125,7 +130,7 @@ const evalChunk = 256;
 export async function trainCnn(
   train: CnnImageSet,
   validation: CnnImageSet | null,
-  options: Partial<CnnOptions> & { readonly extraLoss?: MlpExtraLoss } = {},
+  options: Partial<CnnOptions> & { readonly extraLoss?: MlpExtraLoss; readonly init?: CnnBackbone } = {},
   onProgress?: (progress: CnnProgress) => void,
 ): Promise<CnnTrainResult> {
   const started = performance.now();
@@ -146,6 +151,18 @@ export async function trainCnn(
   const engine = await CnnEngine.create(arch, { training: true, threads: o.threads });
   const rng = createRng(o.seed);
   const w = initialWeights(arch, rng);
+  if (options.init) {
+    const init = options.init;
+    if (init.size !== size || init.channels.join(',') !== o.channels.join(',') || init.shippedHead.classes.join('\u0000') !== train.classes.join('\u0000')) {
+      throw new ShapeError(
+        `cnn init: the network is ${init.size} px with channels [${init.channels.join(', ')}] and classes [${init.shippedHead.classes.join(', ')}], expected ${size} px, [${o.channels.join(', ')}] and [${train.classes.join(', ')}]`,
+      );
+    }
+    const from = init.copyWeights();
+    from.params.forEach((a, i) => (w.params[i] as Float32Array).set(a));
+    from.runningMean.forEach((a, i) => (w.runningMean[i] as Float32Array).set(a));
+    from.runningVar.forEach((a, i) => (w.runningVar[i] as Float32Array).set(a));
+  }
   const velocity = w.params.map((p) => new Float32Array(p.length));
   const n = train.images.n;
   const batch = Math.min(o.batchSize, n);
@@ -225,7 +242,12 @@ export async function trainCnn(
         if (!Number.isFinite(validationLoss)) {
           throw new ConvergenceError(`cnn: the validation loss became ${validationLoss} at epoch ${epoch}; lower learningRate (now ${o.learningRate})`);
         }
-        if (validationLoss < bestLoss) {
+        if (!o.keepBest) {
+          bestLoss = validationLoss;
+          bestAccuracy = validationAccuracy;
+          bestEpoch = epoch;
+          best = w;
+        } else if (validationLoss < bestLoss) {
           improved = true;
           bestLoss = validationLoss;
           bestAccuracy = validationAccuracy;
@@ -431,6 +453,11 @@ export class CnnBackbone implements Backbone {
     );
   }
 
+  /** A deep copy of the weights and BN running statistics, e.g. to continue training from them (trainCnn's `init`). */
+  copyWeights(): CnnWeights {
+    return cloneWeights(this.weights);
+  }
+
   /** Embeddings of the images in the rows of `x` (`x.rows x embeddingDim`, float32). */
   async embed(x: Matrix): Promise<Matrix> {
     const s = this.size;
@@ -523,6 +550,7 @@ export function checkCnnOptions(o: CnnOptions): CnnOptions {
   int('cropPadding', o.cropPadding, 0);
   int('seed', o.seed, 0);
   if (o.threads !== undefined) int('threads', o.threads, 1);
+  if (typeof o.keepBest !== 'boolean') throw new InputError(`cnn option keepBest: expected true or false, received ${String(o.keepBest)}`);
   num('learningRate', o.learningRate, 0, true);
   num('momentum', o.momentum, 0, false);
   num('weightDecay', o.weightDecay, 0, false);

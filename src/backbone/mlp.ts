@@ -11,6 +11,7 @@ import type { EmbeddingSet } from '../data/dataset.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
 import type { Backbone } from './backbone.ts';
 import { addProbabilityGradient, crossEntropy, MlpParams, MlpWorkspace } from './_internal/mlp-net.ts';
+import { MlpOnnxEngine } from './_internal/mlp-onnx.ts';
 import { createRng } from '../rng.ts';
 
 /** Hidden-layer activations an MLP can use. */
@@ -28,6 +29,12 @@ export type MlpActivation = (typeof mlpActivations)[number];
  * - `batchSize`, `learningRate`: mini-batch Adam (beta1 0.9, beta2 0.999, eps 1e-8).
  * - `weightDecay`: decoupled (AdamW) decay of the weights, not the biases: w <- w - lr * weightDecay * w each step.
  * - `seed`: initialisation and shuffling; the same seed and data give bit-identical networks.
+ * - `keepBest`: true (default): early stopping as above, keeping the best validation epoch. false: every epoch runs
+ *   and the last epoch's weights are kept (validation is still measured and reported): a network trained until it
+ *   fits its training data, as an over-parameterised baseline needs.
+ * - `engine`: `own` (default): float64 kernels in TypeScript (bit-identical for a seed). `onnxruntime`: the same
+ *   passes as float32 ONNX graphs run by onnxruntime (src/backbone/_internal/mlp-onnx.ts), many times faster for
+ *   wide layers (hundreds of units); the weights and the optimiser stay float64. `threads`: its intra-op threads.
  */
 export interface MlpOptions {
   readonly hidden: readonly number[];
@@ -38,7 +45,15 @@ export interface MlpOptions {
   readonly patience: number;
   readonly seed: number;
   readonly activation: MlpActivation;
+  readonly keepBest: boolean;
+  readonly engine: MlpEngineName;
+  readonly threads?: number | undefined;
 }
+
+/** The engines of {@link trainMlp} (see {@link MlpOptions}). */
+export const MLP_ENGINES = ['own', 'onnxruntime'] as const;
+/** One of {@link MLP_ENGINES}. */
+export type MlpEngineName = (typeof MLP_ENGINES)[number];
 
 /** Defaults of {@link MlpOptions}, chosen on Adult (bench/backbones-mlp.ts). */
 export const defaultMlpOptions: MlpOptions = {
@@ -50,6 +65,8 @@ export const defaultMlpOptions: MlpOptions = {
   patience: 4,
   seed: 0,
   activation: 'relu',
+  keepBest: true,
+  engine: 'own',
 };
 
 /**
@@ -95,6 +112,8 @@ export interface MlpProgress {
   readonly epoch: number;
   readonly epochs: number;
   readonly trainLoss: number;
+  /** Accuracy on the training batches of the epoch, each measured before its update step. */
+  readonly trainAccuracy: number;
   readonly validationLoss: number;
   readonly validationAccuracy: number;
   /** True when this epoch is the best so far (its weights are kept). */
@@ -109,7 +128,7 @@ export interface MlpTrainResult {
   readonly head: LinearHead;
   /** Epochs run (early stopping may end before options.epochs). */
   readonly epochs: number;
-  /** The epoch whose weights were kept (1-based). */
+  /** The epoch whose weights were kept (1-based; the last with `keepBest: false`). */
   readonly bestEpoch: number;
   readonly seconds: number;
   /** Accuracy and loss (cross-entropy + extra term) on the validation set at bestEpoch; NaN without validation rows. */
@@ -134,7 +153,7 @@ const evalChunk = 1024;
 export async function trainMlp(
   train: EmbeddingSet,
   validation: EmbeddingSet,
-  options: Partial<MlpOptions> & { readonly extraLoss?: MlpExtraLoss } = {},
+  options: Partial<MlpOptions> & { readonly extraLoss?: MlpExtraLoss; readonly init?: MlpBackbone } = {},
   onProgress?: (progress: MlpProgress) => void,
 ): Promise<MlpTrainResult> {
   const started = performance.now();
@@ -151,124 +170,146 @@ export async function trainMlp(
   const rng = createRng(o.seed);
   const params = new MlpParams(sizes);
   params.initialise(rng);
-  const grad = new MlpParams(sizes);
-  const m = new Float64Array(params.flat.length);
-  const v = new Float64Array(params.flat.length);
-  const ws = new MlpWorkspace(sizes, Math.max(batch, Math.min(evalChunk, validation.x.rows)));
-  const last = sizes.length - 2;
-  const logits = ws.acts[sizes.length - 1] as Float64Array;
-  const dz = ws.deltas[last] as Float64Array;
-  const proba = new Float64Array(ws.maxRows * nc);
-  const yb = new Int32Array(batch);
-  const gb = new Int32Array(batch);
+  if (options.init) initialiseFrom(params, options.init, train.classes);
+  const engine = o.engine === 'onnxruntime' ? await MlpOnnxEngine.create(sizes, Math.max(batch, Math.min(evalChunk, validation.x.rows)), o.threads) : null;
+  try {
+    return await trainLoop();
+  } finally {
+    await engine?.release();
+  }
 
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const beta1 = 0.9;
-  const beta2 = 0.999;
-  const eps = 1e-8;
-  let step = 0;
-  let best = params.clone();
-  let bestLoss = Infinity;
-  let bestAccuracy = NaN;
-  let bestEpoch = 0;
-  let wait = 0;
-  let epoch = 0;
+  async function trainLoop(): Promise<MlpTrainResult> {
+    const grad = new MlpParams(sizes);
+    const m = new Float64Array(params.flat.length);
+    const v = new Float64Array(params.flat.length);
+    const ws = new MlpWorkspace(sizes, Math.max(batch, Math.min(evalChunk, validation.x.rows)));
+    const last = sizes.length - 2;
+    const logits = ws.acts[sizes.length - 1] as Float64Array;
+    const dz = ws.deltas[last] as Float64Array;
+    const proba = new Float64Array(ws.maxRows * nc);
+    const yb = new Int32Array(batch);
+    const gb = new Int32Array(batch);
 
-  while (epoch < o.epochs) {
-    epoch++;
-    rng.shuffle(order);
-    let lossSum = 0;
-    for (let start = 0; start < n; start += batch) {
-      const rows = Math.min(batch, n - start);
-      for (let r = 0; r < rows; r++) {
-        const idx = order[start + r] as number;
-        yb[r] = train.y[idx] as number;
-        gb[r] = train.group[idx] as number;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const beta1 = 0.9;
+    const beta2 = 0.999;
+    const eps = 1e-8;
+    let step = 0;
+    let best = params.clone();
+    let bestLoss = Infinity;
+    let bestAccuracy = NaN;
+    let bestEpoch = 0;
+    let wait = 0;
+    let epoch = 0;
+
+    while (epoch < o.epochs) {
+      epoch++;
+      rng.shuffle(order);
+      let lossSum = 0;
+      let correct = 0;
+      for (let start = 0; start < n; start += batch) {
+        const rows = Math.min(batch, n - start);
+        for (let r = 0; r < rows; r++) {
+          const idx = order[start + r] as number;
+          yb[r] = train.y[idx] as number;
+          gb[r] = train.group[idx] as number;
+        }
+        if (engine) {
+          engine.load(train.x, start, rows, order);
+          const z = (await engine.forward(params, rows)).logits;
+          for (let i = 0; i < rows * outputs; i++) logits[i] = z[i] as number;
+        } else {
+          ws.load(train.x, start, rows, order);
+          ws.forward(params, rows, true);
+        }
+        let loss = crossEntropy(logits, yb, rows, nc, proba, dz, 1 / rows) / rows;
+        correct += countCorrect(proba, yb, rows, nc);
+        if (extraLoss) {
+          const term = extraLoss({
+            split: 'train', epoch, rows, classes: nc,
+            probabilities: proba.subarray(0, rows * nc), y: yb.subarray(0, rows), group: gb.subarray(0, rows),
+            indices: order.subarray(start, start + rows),
+          });
+          checkTerm(term, rows * nc);
+          loss += term.value;
+          addProbabilityGradient(proba, term.gradient, rows, nc, dz);
+        }
+        if (!Number.isFinite(loss)) {
+          throw new ConvergenceError(`mlp: the training loss became ${loss} at epoch ${epoch}; lower learningRate (now ${o.learningRate})`);
+        }
+        lossSum += loss * rows;
+        if (engine) await engine.backward(params, dz, rows, grad);
+        else ws.backward(params, grad, rows);
+        // AdamW step
+        step++;
+        const c1 = 1 / (1 - beta1 ** step);
+        const c2 = 1 / (1 - beta2 ** step);
+        const p = params.flat;
+        const g = grad.flat;
+        const mask = params.decayMask;
+        const lr = o.learningRate;
+        const wd = lr * o.weightDecay;
+        for (let k = 0; k < p.length; k++) {
+          const gk = g[k] as number;
+          const mk = beta1 * (m[k] as number) + (1 - beta1) * gk;
+          const vk = beta2 * (v[k] as number) + (1 - beta2) * gk * gk;
+          m[k] = mk;
+          v[k] = vk;
+          const pk = p[k] as number;
+          p[k] = pk - (lr * (mk * c1)) / (Math.sqrt(vk * c2) + eps) - (mask[k] as number) * wd * pk;
+        }
       }
-      ws.load(train.x, start, rows, order);
-      ws.forward(params, rows, true);
-      let loss = crossEntropy(logits, yb, rows, nc, proba, dz, 1 / rows) / rows;
-      if (extraLoss) {
-        const term = extraLoss({
-          split: 'train', epoch, rows, classes: nc,
-          probabilities: proba.subarray(0, rows * nc), y: yb.subarray(0, rows), group: gb.subarray(0, rows),
-          indices: order.subarray(start, start + rows),
-        });
-        checkTerm(term, rows * nc);
-        loss += term.value;
-        addProbabilityGradient(proba, term.gradient, rows, nc, dz);
+      const trainLoss = lossSum / n;
+      let validationLoss = NaN;
+      let validationAccuracy = NaN;
+      let improved = false;
+      if (validation.x.rows > 0) {
+        ({ loss: validationLoss, accuracy: validationAccuracy } = await evaluate(params, ws, engine, validation, epoch, extraLoss));
+        if (!Number.isFinite(validationLoss)) {
+          throw new ConvergenceError(`mlp: the validation loss became ${validationLoss} at epoch ${epoch}; lower learningRate (now ${o.learningRate})`);
+        }
+        if (!o.keepBest) {
+          bestLoss = validationLoss;
+          bestAccuracy = validationAccuracy;
+        } else if (validationLoss < bestLoss - 1e-4) {
+          improved = true;
+          bestLoss = validationLoss;
+          bestAccuracy = validationAccuracy;
+          bestEpoch = epoch;
+          best = params.clone();
+          wait = 0;
+        } else {
+          wait++;
+        }
       }
-      if (!Number.isFinite(loss)) {
-        throw new ConvergenceError(`mlp: the training loss became ${loss} at epoch ${epoch}; lower learningRate (now ${o.learningRate})`);
-      }
-      lossSum += loss * rows;
-      ws.backward(params, grad, rows);
-      // AdamW step
-      step++;
-      const c1 = 1 / (1 - beta1 ** step);
-      const c2 = 1 / (1 - beta2 ** step);
-      const p = params.flat;
-      const g = grad.flat;
-      const mask = params.decayMask;
-      const lr = o.learningRate;
-      const wd = lr * o.weightDecay;
-      for (let k = 0; k < p.length; k++) {
-        const gk = g[k] as number;
-        const mk = beta1 * (m[k] as number) + (1 - beta1) * gk;
-        const vk = beta2 * (v[k] as number) + (1 - beta2) * gk * gk;
-        m[k] = mk;
-        v[k] = vk;
-        const pk = p[k] as number;
-        p[k] = pk - (lr * (mk * c1)) / (Math.sqrt(vk * c2) + eps) - (mask[k] as number) * wd * pk;
-      }
+      onProgress?.({ epoch, epochs: o.epochs, trainLoss, trainAccuracy: correct / n, validationLoss, validationAccuracy, improved, seconds: (performance.now() - started) / 1000 });
+      await new Promise<void>((resolve) => setImmediate(resolve)); // let progress bars and signals run
+      if (o.keepBest && validation.x.rows > 0 && wait > o.patience) break;
     }
-    const trainLoss = lossSum / n;
-    let validationLoss = NaN;
-    let validationAccuracy = NaN;
-    let improved = false;
-    if (validation.x.rows > 0) {
-      ({ loss: validationLoss, accuracy: validationAccuracy } = evaluate(params, ws, validation, epoch, extraLoss));
-      if (!Number.isFinite(validationLoss)) {
-        throw new ConvergenceError(`mlp: the validation loss became ${validationLoss} at epoch ${epoch}; lower learningRate (now ${o.learningRate})`);
-      }
-      if (validationLoss < bestLoss - 1e-4) {
-        improved = true;
-        bestLoss = validationLoss;
-        bestAccuracy = validationAccuracy;
-        bestEpoch = epoch;
-        best = params.clone();
-        wait = 0;
-      } else {
-        wait++;
-      }
+    if (validation.x.rows === 0 || !o.keepBest) {
+      best = params;
+      bestEpoch = epoch;
     }
-    onProgress?.({ epoch, epochs: o.epochs, trainLoss, validationLoss, validationAccuracy, improved, seconds: (performance.now() - started) / 1000 });
-    await new Promise<void>((resolve) => setImmediate(resolve)); // let progress bars and signals run
-    if (validation.x.rows > 0 && wait > o.patience) break;
-  }
-  if (validation.x.rows === 0) {
-    best = params;
-    bestEpoch = epoch;
-  }
 
-  const head = headFromLayer(train.classes, best, sizes.length - 2);
-  const hiddenWeights: Float64Array[] = [];
-  const hiddenBiases: Float64Array[] = [];
-  for (let l = 0; l + 1 < sizes.length - 1; l++) {
-    hiddenWeights.push(Float64Array.from(best.weights[l] as Float64Array));
-    hiddenBiases.push(Float64Array.from(best.biases[l] as Float64Array));
+    const head = headFromLayer(train.classes, best, sizes.length - 2);
+    const hiddenWeights: Float64Array[] = [];
+    const hiddenBiases: Float64Array[] = [];
+    for (let l = 0; l + 1 < sizes.length - 1; l++) {
+      hiddenWeights.push(Float64Array.from(best.weights[l] as Float64Array));
+      hiddenBiases.push(Float64Array.from(best.biases[l] as Float64Array));
+    }
+    const backbone = new MlpBackbone(d, o.hidden, hiddenWeights, hiddenBiases, head, o.engine);
+    return {
+      backbone,
+      head,
+      epochs: epoch,
+      bestEpoch,
+      seconds: (performance.now() - started) / 1000,
+      validationAccuracy: bestAccuracy,
+      validationLoss: validation.x.rows > 0 ? bestLoss : NaN,
+    };
   }
-  const backbone = new MlpBackbone(d, o.hidden, hiddenWeights, hiddenBiases, head);
-  return {
-    backbone,
-    head,
-    epochs: epoch,
-    bestEpoch,
-    seconds: (performance.now() - started) / 1000,
-    validationAccuracy: bestAccuracy,
-    validationLoss: validation.x.rows > 0 ? bestLoss : NaN,
-  };
 }
 
 /** JSON form of an {@link MlpBackbone}. `layers[l].weights` is input-major: `weights[c * out + j]` joins input c to unit j. */
@@ -309,6 +350,8 @@ export class MlpBackbone implements Backbone {
     weights: readonly Float64Array[],
     biases: readonly Float64Array[],
     shippedHead?: LinearHead,
+    /** How {@link embed} runs the layers (see {@link MlpOptions.engine}); not saved by toJSON. */
+    readonly engine: MlpEngineName = 'own',
   ) {
     if (hidden.length === 0) throw new ShapeError('mlp backbone: needs at least one hidden layer');
     if (weights.length !== hidden.length || biases.length !== hidden.length) {
@@ -342,6 +385,22 @@ export class MlpBackbone implements Backbone {
     if (x.cols !== this.inputDim) throw new ShapeError(`mlp backbone expects ${this.inputDim} features, received ${x.cols}`);
     const k = this.embeddingDim;
     const out = new Float32Array(x.rows * k);
+    if (this.engine === 'onnxruntime') {
+      // the hidden layers as a network whose last hidden layer is its output (a ReLU after it: embeddings are >= 0)
+      const engine = await MlpOnnxEngine.create([...this.params.sizes, 1], Math.max(1, Math.min(evalChunk, x.rows)));
+      const params = new MlpParams([...this.params.sizes, 1]);
+      params.flat.set(this.params.flat);
+      try {
+        for (let start = 0; start < x.rows; start += evalChunk) {
+          const rows = Math.min(evalChunk, x.rows - start);
+          engine.load(x, start, rows);
+          out.set((await engine.forward(params, rows)).embedding.subarray(0, rows * k), start * k);
+        }
+      } finally {
+        await engine.release();
+      }
+      return matrix(out, x.rows, k);
+    }
     const ws = new MlpWorkspace(this.params.sizes, Math.max(1, Math.min(evalChunk, x.rows)));
     const h = ws.acts[ws.acts.length - 1] as Float64Array;
     for (let start = 0; start < x.rows; start += evalChunk) {
@@ -422,6 +481,11 @@ export function checkMlpOptions(o: MlpOptions): MlpOptions {
   if (!mlpActivations.includes(o.activation)) {
     throw new InputError(`mlp option activation: unknown activation "${String(o.activation)}". Valid: ${mlpActivations.join(', ')}`);
   }
+  if (!(MLP_ENGINES as readonly string[]).includes(o.engine)) {
+    throw new InputError(`mlp option engine: unknown engine "${String(o.engine)}". Valid: ${MLP_ENGINES.join(', ')}`);
+  }
+  if (typeof o.keepBest !== 'boolean') throw new InputError(`mlp option keepBest: expected true or false, received ${String(o.keepBest)}`);
+  if (o.threads !== undefined) int('threads', o.threads, 1);
   return o;
 }
 
@@ -457,29 +521,32 @@ function checkTerm(term: MlpLossTerm, length: number): void {
   }
 }
 
-function evaluate(
-  params: MlpParams, ws: MlpWorkspace, set: EmbeddingSet, epoch: number, extraLoss: MlpExtraLoss | undefined,
-): { loss: number; accuracy: number } {
+async function evaluate(
+  params: MlpParams, ws: MlpWorkspace, engine: MlpOnnxEngine | null, set: EmbeddingSet, epoch: number, extraLoss: MlpExtraLoss | undefined,
+): Promise<{ loss: number; accuracy: number }> {
   const nc = set.classes.length;
   const n = set.x.rows;
-  const chunk = ws.maxRows;
+  const chunk = engine ? Math.min(ws.maxRows, engine.maxRows) : ws.maxRows;
   const logits = ws.acts[ws.acts.length - 1] as Float64Array;
   const scratch = ws.deltas[ws.deltas.length - 1] as Float64Array;
+  const outputs = nc === 2 ? 1 : nc;
   const all = new Float64Array(n * nc);
   let loss = 0;
   let correct = 0;
   for (let start = 0; start < n; start += chunk) {
     const rows = Math.min(chunk, n - start);
-    ws.load(set.x, start, rows);
-    ws.forward(params, rows, true);
-    const proba = all.subarray(start * nc, (start + rows) * nc);
-    loss += crossEntropy(logits, set.y.subarray(start, start + rows), rows, nc, proba, scratch, 0);
-    for (let i = 0; i < rows; i++) {
-      let bestClass = 0;
-      for (let j = 1; j < nc; j++) if ((proba[i * nc + j] as number) > (proba[i * nc + bestClass] as number)) bestClass = j;
-      if (nc === 2) bestClass = (proba[2 * i + 1] as number) >= 0.5 ? 1 : 0;
-      if (bestClass === set.y[start + i]) correct++;
+    if (engine) {
+      engine.load(set.x, start, rows);
+      const z = (await engine.forward(params, rows)).logits;
+      for (let i = 0; i < rows * outputs; i++) logits[i] = z[i] as number;
+    } else {
+      ws.load(set.x, start, rows);
+      ws.forward(params, rows, true);
     }
+    const proba = all.subarray(start * nc, (start + rows) * nc);
+    const y = set.y.subarray(start, start + rows);
+    loss += crossEntropy(logits, y, rows, nc, proba, scratch, 0);
+    correct += countCorrect(proba, y, rows, nc);
   }
   loss /= n;
   if (extraLoss) {
@@ -488,6 +555,46 @@ function evaluate(
     loss += extraLoss({ split: 'validation', epoch, rows: n, classes: nc, probabilities: all, y: set.y, group: set.group, indices }).value;
   }
   return { loss, accuracy: correct / n };
+}
+
+/** Rows whose predicted class (binary: P(class 1) >= 0.5; else the most probable) is their label. */
+function countCorrect(proba: Float64Array, y: Int32Array, rows: number, nc: number): number {
+  let correct = 0;
+  for (let i = 0; i < rows; i++) {
+    let bestClass = 0;
+    if (nc === 2) bestClass = (proba[2 * i + 1] as number) >= 0.5 ? 1 : 0;
+    else for (let j = 1; j < nc; j++) if ((proba[i * nc + j] as number) > (proba[i * nc + bestClass] as number)) bestClass = j;
+    if (bestClass === y[i]) correct++;
+  }
+  return correct;
+}
+
+/**
+ * Start from a trained network's weights (hidden layers and its own head): the same layer sizes and classes, else
+ * ShapeError naming what differs.
+ */
+function initialiseFrom(params: MlpParams, init: MlpBackbone, classes: readonly string[]): void {
+  const json = init.toJSON();
+  const sizes = params.sizes;
+  const expected = sizes.slice(1, -1).join(', ');
+  if (json.inputDim !== sizes[0] || json.hidden.join(', ') !== expected) {
+    throw new ShapeError(`mlp init: the network has ${json.inputDim} inputs and hidden [${json.hidden.join(', ')}], expected ${sizes[0]} and [${expected}]`);
+  }
+  const head = init.shippedHead;
+  if (!head || head.classes.join('\u0000') !== classes.join('\u0000')) {
+    throw new ShapeError(`mlp init: the network's own head must predict the classes [${classes.join(', ')}]`);
+  }
+  json.layers.forEach((layer, l) => {
+    (params.weights[l] as Float64Array).set(layer.weights);
+    (params.biases[l] as Float64Array).set(layer.bias);
+  });
+  // the head is outputs x inputDim row-major; the network's last layer is input-major
+  const L = sizes.length - 2;
+  const din = sizes[L] as number;
+  const dout = sizes[L + 1] as number;
+  const w = params.weights[L] as Float64Array;
+  for (let c = 0; c < din; c++) for (let j = 0; j < dout; j++) w[c * dout + j] = head.weights[j * din + c] as number;
+  (params.biases[L] as Float64Array).set(head.bias);
 }
 
 /** The output layer (input-major) as a LinearHead (outputs x inputDim, row-major). */

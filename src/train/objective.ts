@@ -20,6 +20,13 @@ export interface ObjectiveConfig {
   readonly l2: number;
   /** Per-class weights of the cross-entropy (null: all 1). */
   readonly classWeights: Float64Array | null;
+  /**
+   * Per-(label, group) cell weights, cellWeights[y * groupCount + g] for every row of that cell (absent or null: all
+   * 1): each row then counts as that many rows, in the cross-entropy (times its class weight) and in the penalty
+   * (whose group rates become weighted means). Weights constant within a cell leave the cell's own rates as they are
+   * (TPR, FPR: eo, eopp; mmf), and change the rates that mix cells (dp, di, ae).
+   */
+  readonly cellWeights?: Float64Array | null;
   /** Each row's cell y * groupCount + group, when the caller has them (cell-order.ts rowCells); else made here. */
   readonly codes?: Int32Array;
 }
@@ -37,7 +44,8 @@ export interface ObjectiveValue {
 /**
  * The training objective of a linear head over a fixed fine-tuning set, with its exact gradient.
  *
- *   f(W, b) = (1/n) sum_i w_{y_i} CE_i  +  alpha * P(p, CE)  +  l2/2 * ||W||^2,   z = X W^T + b
+ *   f(W, b) = (1/n) sum_i w_{y_i} v_{c_i} CE_i  +  alpha * P(p, CE; v)  +  l2/2 * ||W||^2,   z = X W^T + b
+ *   (w: class weights, v: cell weights, c_i = row i's (label, group) cell; P(.; v) counts row i v_{c_i} times)
  *   binary: p_i = sigmoid(z_i), CE_i = softplus(z_i) - y_i z_i;   K > 2: P = softmax(z_i), CE_i = logsumexp(z_i) - z_{i,y_i}
  *
  * Parameters are one Float64Array theta = [W (k x d, row-major), b (k)], k = 1 (binary) or K. All O(n*d) work
@@ -77,7 +85,14 @@ export class HeadObjective {
     const n = this.rows;
     const k = this.outputs;
     const rowWeight = new Float64Array(n);
-    for (let i = 0; i < n; i++) rowWeight[i] = (classWeights ? (classWeights[y[i] as number] as number) : 1) / n;
+    const cw = this.config.cellWeights ?? null;
+    const G = this.config.groupCount;
+    const rowCount = cw ? new Float64Array(n) : null;
+    for (let i = 0; i < n; i++) {
+      const v = cw ? (cw[(y[i] as number) * G + (this.config.group[i] as number)] as number) : 1;
+      if (rowCount) rowCount[i] = v;
+      rowWeight[i] = ((classWeights ? (classWeights[y[i] as number] as number) : 1) * v) / n;
+    }
     this.rowBuffers = {
       z: this.zOnly ?? new Float64Array(n * k),
       prob: new Float64Array(n * k),
@@ -86,6 +101,7 @@ export class HeadObjective {
       gProb: new Float64Array(n * k),
       gLoss: new Float64Array(n),
       rowWeight,
+      rowCount,
     };
     return this.rowBuffers;
   }
@@ -162,6 +178,14 @@ export class HeadObjective {
     g.prob.fill(0);
     g.loss.fill(0);
     const penaltyValue = penalty ? penalty.value(input, gradient && scale !== 0 ? g : undefined, scale) : 0;
+    const cw = cells.cellWeights;
+    if (cw && gradient) {
+      // per counted row, as in evaluate's row path
+      for (let c = 0; c < cellCount; c++) {
+        g.prob[c] = (g.prob[c] as number) * (cw[c] as number);
+        g.loss[c] = (g.loss[c] as number) * (cw[c] as number);
+      }
+    }
     const reg = dot(theta, theta, d);
     const objective = (replaces ? penaltyValue : loss + alpha * penaltyValue) + 0.5 * l2 * reg;
     if (!gradient) return { objective, loss, penalty: penaltyValue };
@@ -202,10 +226,11 @@ export class HeadObjective {
     if (halves) await ops.binaryCellScalars!(w, b, cells.codes, this.config.groupCount, sums);
     else await ops.binaryCellSums!(w, b, cells.codes, this.config.groupCount, sums);
     let loss = 0;
+    const cw = cells.cellWeights;
     for (let c = 0; c < count.length; c++) {
       const at = c * stride + scalarsAt;
       const m = sums[at] as number;
-      count[c] = m;
+      count[c] = cw ? m * (cw[c] as number) : m;
       input.prob[c] = m > 0 ? (sums[at + 1] as number) / m : 0;
       input.loss[c] = m > 0 ? (sums[at + 2] as number) / m : 0;
       loss += (cells.rowWeight[c] as number) * (sums[at + 2] as number);
@@ -239,7 +264,8 @@ export class HeadObjective {
     return penalty.value(this.penaltyInput());
   }
 
-  private penaltyInput() {
+  private penaltyInput(): PenaltyInput {
+    const count = this.row.rowCount;
     return {
       prob: this.row.prob,
       columns: this.outputs,
@@ -248,6 +274,7 @@ export class HeadObjective {
       group: this.config.group,
       classCount: this.config.classCount,
       groupCount: this.config.groupCount,
+      ...(count ? { count } : {}),
     };
   }
 
@@ -275,6 +302,15 @@ export class HeadObjective {
     }
     if (penalty) {
       penaltyValue = penalty.value(this.penaltyInput(), gradient && scale !== 0 ? { prob: gProb, loss: gLoss } : undefined, scale);
+      // the penalty's gradient is per counted row: a row counted v times moves the penalty v times as much
+      const count = this.row.rowCount;
+      if (gradient && count) {
+        for (let i = 0; i < n; i++) {
+          const v = count[i] as number;
+          gLoss[i] = (gLoss[i] as number) * v;
+          for (let j = 0; j < k; j++) gProb[i * k + j] = (gProb[i * k + j] as number) * v;
+        }
+      }
     }
     const reg = dot(theta, theta, kd);
     const objective = (replaces ? penaltyValue : loss + alpha * penaltyValue) + 0.5 * l2 * reg;
@@ -312,8 +348,10 @@ interface RowBuffers {
   readonly gz: Float64Array;
   readonly gProb: Float64Array;
   readonly gLoss: Float64Array;
-  /** w_{y_i} / n */
+  /** w_{y_i} v_{c_i} / n */
   readonly rowWeight: Float64Array;
+  /** With cell weights: v_{c_i}, how many rows row i counts as in the penalty; else null. */
+  readonly rowCount: Float64Array | null;
 }
 
 interface CellBuffers {
@@ -328,8 +366,10 @@ interface CellBuffers {
   /** The penalty's input: one entry per (label, group) cell, holding the cell's mean p and loss and its row count. */
   readonly input: PenaltyInput & { readonly count: Float64Array };
   readonly gradient: { readonly prob: Float64Array; readonly loss: Float64Array };
-  /** Cross-entropy weight of one row of each cell: w_y / n. */
+  /** Cross-entropy weight of one row of each cell: w_y v_c / n. */
   readonly rowWeight: Float64Array;
+  /** The cell weights v_c (rows counted v_c times in the penalty: `input.count` holds v_c x rows), or null. */
+  readonly cellWeights: Float64Array | null;
 }
 
 function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
@@ -343,7 +383,7 @@ function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
   for (let c = 0; c < cells; c++) {
     y[c] = c >= G ? 1 : 0;
     group[c] = c % G;
-    rowWeight[c] = (config.classWeights ? (config.classWeights[y[c] as number] as number) : 1) / n;
+    rowWeight[c] = ((config.classWeights ? (config.classWeights[y[c] as number] as number) : 1) * (config.cellWeights ? (config.cellWeights[c] as number) : 1)) / n;
   }
   const halves = config.ops.binaryCellScalars && config.ops.binaryCellGradient ? { coefficients: new Float64Array(2 * cells), gw: new Float64Array(d) } : null;
   const stride = halves ? CELL_SCALARS : cellStride(d);
@@ -356,6 +396,7 @@ function cellBuffers(config: ObjectiveConfig, d: number): CellBuffers {
     input: { prob: new Float64Array(cells), columns: 1, loss: new Float64Array(cells), y, group, classCount: 2, groupCount: G, count: new Float64Array(cells) },
     gradient: { prob: new Float64Array(cells), loss: new Float64Array(cells) },
     rowWeight,
+    cellWeights: config.cellWeights ?? null,
   };
 }
 

@@ -38,6 +38,22 @@ describe('trainCnn', () => {
     expect(again.parameterCount).toBe(r.backbone.parameterCount);
   });
 
+  it('keepBest false keeps the last epoch; init continues from a trained network (lr 0: the same head)', async () => {
+    const train = synthetic(32, 8, 8);
+    const validation = synthetic(16, 8, 9);
+    const seen: number[] = [];
+    const r = await trainCnn(train, validation, { channels: [2, 4], epochs: 3, batchSize: 8, seed: 1, threads: 1, keepBest: false }, (p) => seen.push(p.validationLoss));
+    expect(r.bestEpoch).toBe(3);
+    expect(r.validationLoss).toBe(seen[2]);
+    // lr 0, momentum and weight decay apart, nothing moves but BN's running statistics: the same last layer
+    const again = await trainCnn(train, validation, { channels: [2, 4], epochs: 1, batchSize: 8, seed: 2, threads: 1, learningRate: 1e-30, init: r.backbone });
+    expect(Array.from(again.head.weights)).toEqual(Array.from(r.head.weights));
+    expect(Array.from(again.head.bias)).toEqual(Array.from(r.head.bias));
+    await expect(trainCnn(train, validation, { channels: [2, 8], epochs: 1, init: r.backbone })).rejects.toThrow(
+      'cnn init: the network is 8 px with channels [2, 4] and classes [a, b], expected 8 px, [2, 8] and [a, b]',
+    );
+  });
+
   it('gives bit-identical networks for the same seed', async () => {
     const train = synthetic(32, 8, 4);
     const opts = { channels: [2, 4], epochs: 1, batchSize: 8, seed: 7, threads: 1 };

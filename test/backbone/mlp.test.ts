@@ -202,6 +202,50 @@ describe('trainMlp', () => {
     expect(result.validationAccuracy).toBeNaN();
   });
 
+  it('keepBest false runs every epoch and keeps the last one, still reporting validation and training accuracy', async () => {
+    const seen: MlpProgress[] = [];
+    const result = await trainMlp(train, validation, { hidden: [8], epochs: 6, learningRate: 0.01, patience: 0, keepBest: false, seed: 1 }, (p) => seen.push(p));
+    expect(result.epochs).toBe(6);
+    expect(result.bestEpoch).toBe(6);
+    expect(result.validationLoss).toBe(seen[5]?.validationLoss);
+    const predicted = result.head.predict(await result.backbone.embed(validation.x));
+    expect(accuracy(predicted, validation.y)).toBeCloseTo(result.validationAccuracy, 10);
+    // the training accuracy of each epoch is over its batches, in [0, 1], and rises on XOR from chance
+    expect(seen.every((p) => p.trainAccuracy >= 0 && p.trainAccuracy <= 1)).toBe(true);
+    expect(seen[5]!.trainAccuracy).toBeGreaterThan(seen[0]!.trainAccuracy);
+  });
+
+  it('init continues from a trained network: with a tiny learning rate its predictions stay those of the network', async () => {
+    const first = await trainMlp(train, validation, { hidden: [16, 8], epochs: 30, learningRate: 0.01, seed: 1 });
+    const again = await trainMlp(train, validation, { hidden: [16, 8], epochs: 1, learningRate: 1e-9, seed: 7, init: first.backbone });
+    const p0 = first.head.predictProba(await first.backbone.embed(validation.x));
+    const p1 = again.head.predictProba(await again.backbone.embed(validation.x));
+    let worst = 0;
+    for (let i = 0; i < p0.length; i++) worst = Math.max(worst, Math.abs(p0[i]! - p1[i]!));
+    expect(worst).toBeLessThan(1e-5);
+    expect(again.validationAccuracy).toBeGreaterThan(0.95);
+    await expect(trainMlp(train, validation, { hidden: [16, 4], epochs: 1, init: first.backbone })).rejects.toThrow(
+      'mlp init: the network has 2 inputs and hidden [16, 8], expected 2 and [16, 4]',
+    );
+  });
+
+  it('the onnxruntime engine trains the same network as the own kernels, in float32 (first epoch loss to 1e-5)', async () => {
+    const seenOwn: MlpProgress[] = [];
+    const seenOrt: MlpProgress[] = [];
+    const own = await trainMlp(train, validation, { hidden: [16, 8], epochs: 3, seed: 2 }, (p) => seenOwn.push(p));
+    const ort = await trainMlp(train, validation, { hidden: [16, 8], epochs: 3, seed: 2, engine: 'onnxruntime', threads: 1 }, (p) => seenOrt.push(p));
+    expect(Math.abs(seenOwn[0]!.trainLoss - seenOrt[0]!.trainLoss)).toBeLessThan(1e-5);
+    expect(Math.abs(own.validationLoss - ort.validationLoss)).toBeLessThan(1e-3);
+    expect(ort.backbone.engine).toBe('onnxruntime');
+    // its backbone embeds through onnxruntime too, as the own kernels would (float32 rounding apart)
+    const a = await ort.backbone.embed(validation.x);
+    const b = await MlpBackbone.fromJSON(ort.backbone.toJSON()).embed(validation.x);
+    let worst = 0;
+    for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i]! - b.data[i]!));
+    expect(worst).toBeLessThan(1e-4);
+    await expect(trainMlp(train, validation, { engine: 'gpu' as 'own' })).rejects.toThrow('mlp option engine: unknown engine "gpu". Valid: own, onnxruntime');
+  });
+
   it('trains a 3-class softmax MLP whose head has 3 outputs', async () => {
     const result = await trainMlp(blobSet(300, 1), blobSet(150, 2), { hidden: [8], epochs: 30, learningRate: 0.01, seed: 0 });
     expect(result.head.outputs).toBe(3);
