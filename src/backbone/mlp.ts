@@ -27,6 +27,8 @@ export type MlpActivation = (typeof mlpActivations)[number];
  *   not beat the best by more than 1e-4 are tolerated; the next such epoch ends training (0 = the first one does).
  *   The weights of the best epoch are kept.
  * - `batchSize`, `learningRate`: mini-batch Adam (beta1 0.9, beta2 0.999, eps 1e-8).
+ * - `lrStepEpochs`, `lrGamma`: a step schedule, lr = learningRate * lrGamma^floor((epoch - 1) / lrStepEpochs) (epoch
+ *   1-based); `lrStepEpochs` 0 (default): a constant learning rate.
  * - `weightDecay`: decoupled (AdamW) decay of the weights, not the biases: w <- w - lr * weightDecay * w each step.
  * - `seed`: initialisation and shuffling; the same seed and data give bit-identical networks.
  * - `keepBest`: true (default): early stopping as above, keeping the best validation epoch. false: every epoch runs
@@ -41,6 +43,8 @@ export interface MlpOptions {
   readonly epochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
+  readonly lrStepEpochs: number;
+  readonly lrGamma: number;
   readonly weightDecay: number;
   readonly patience: number;
   readonly seed: number;
@@ -61,6 +65,8 @@ export const defaultMlpOptions: MlpOptions = {
   epochs: 40,
   batchSize: 128,
   learningRate: 1e-3,
+  lrStepEpochs: 0,
+  lrGamma: 0.1,
   weightDecay: 1e-4,
   patience: 4,
   seed: 0,
@@ -205,6 +211,7 @@ export async function trainMlp(
 
     while (epoch < o.epochs) {
       epoch++;
+      const lr = o.lrStepEpochs > 0 ? o.learningRate * o.lrGamma ** Math.floor((epoch - 1) / o.lrStepEpochs) : o.learningRate;
       rng.shuffle(order);
       let lossSum = 0;
       let correct = 0;
@@ -248,7 +255,6 @@ export async function trainMlp(
         const p = params.flat;
         const g = grad.flat;
         const mask = params.decayMask;
-        const lr = o.learningRate;
         const wd = lr * o.weightDecay;
         for (let k = 0; k < p.length; k++) {
           const gk = g[k] as number;
@@ -475,6 +481,8 @@ export function checkMlpOptions(o: MlpOptions): MlpOptions {
   int('epochs', o.epochs, 1);
   int('batchSize', o.batchSize, 1);
   int('patience', o.patience, 0);
+  int('lrStepEpochs', o.lrStepEpochs, 0);
+  if (!(o.lrGamma > 0) || !Number.isFinite(o.lrGamma)) throw new InputError(`mlp option lrGamma: expected a number > 0, received ${String(o.lrGamma)}`);
   int('seed', o.seed, 0);
   if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) throw new InputError(`mlp option learningRate: expected a number > 0, received ${String(o.learningRate)}`);
   if (!(o.weightDecay >= 0) || !Number.isFinite(o.weightDecay)) throw new InputError(`mlp option weightDecay: expected a number >= 0, received ${String(o.weightDecay)}`);

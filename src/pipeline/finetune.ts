@@ -4,7 +4,7 @@ import type { RunRecord, SplitSummary } from '../report/schema.ts';
 import { fitHead, type FitOptions, type FitProgress, type FitResult } from '../train/fit.ts';
 import { SMALL_CELL_BOOTSTRAP } from '../fairness/metrics/index.ts';
 import { evaluateHead } from './evaluate.ts';
-import { finetuneSet, methodUsesPenalty, releaseFinetuneSet } from './finetune-sets.ts';
+import { finetuneSet, groupBalancingWeights, labelShares, methodUsesPenalty, priorCorrected, releaseFinetuneSet } from './finetune-sets.ts';
 import { finetuneAndEvaluateOnDisk } from './on-disk.ts';
 import type { PreparedData } from './prepare.ts';
 import { alignShippedHead } from './shipped-classes.ts';
@@ -26,17 +26,19 @@ export interface FinetuneHooks {
 }
 
 /**
- * Step (3) and (4) for one setting: build the fine-tuning set of `method` (B1 train, B2/M1 validation, B3/M2
- * group-balanced train + validation), train the head (B*: cross-entropy only; M*: + alpha * penalty, or target
- * mode with `maxGap`), and evaluate it on train, fine-tuning set, validation and test.
+ * Step (3) and (4) for one setting: build the fine-tuning set of `method` (B1 train, B2/M1 validation, B3/M2/M2p
+ * group-balanced train + validation, M2w all of train + validation with group-balancing weights), train the head
+ * (B*: cross-entropy only; M*: + alpha * penalty, or target mode with `maxGap`; M2p: then its intercept moved to
+ * the data's label shares), and evaluate it on train, fine-tuning set, validation and test.
  */
 export async function finetuneAndEvaluate(prepared: PreparedData, options: HeadOptions, hooks: FinetuneHooks = {}): Promise<FinetuneOutcome> {
   if (prepared.onDisk) return finetuneAndEvaluateOnDisk(prepared, prepared.onDisk, options, hooks);
   const set = finetuneSet(options.method, prepared.train, prepared.validation, options.seed, prepared.dataset);
   try {
-    const fit = await fitHead(set, headFitOptions(options, hooks));
-    const splits = evaluateSplits(fit.head, prepared, set, hooks.bootstrap ?? 0, options.seed);
-    return { head: fit.head, record: runRecord(prepared, options, fit, splits, set.x.rows), fit };
+    const fit = await fitHead(set, { ...headFitOptions(options, hooks), ...methodFitOptions(options.method, set, prepared.dataset) });
+    const head = remedyHead(options.method, fit.head, prepared.train, prepared.validation, set);
+    const splits = evaluateSplits(head, prepared, set, hooks.bootstrap ?? 0, options.seed);
+    return { head, record: runRecord(prepared, options, { ...fit, head }, splits, set.x.rows), fit };
   } finally {
     // a sweep draws the set again for its next run: the same memory, already paged in
     releaseFinetuneSet(set);
@@ -55,6 +57,31 @@ export function headFitOptions(options: HeadOptions, hooks: FinetuneHooks = {}):
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
   };
+}
+
+/** What a method adds to fitHead's options: M2w's cell weights (from its set's labels and groups); nothing for the others. */
+export function methodFitOptions(method: HeadOptions['method'], set: Pick<EmbeddingSet, 'y' | 'group' | 'classes' | 'groupNames'>, dataset: string): { cellWeights?: Float64Array } {
+  if (method !== 'm2w') return {};
+  return { cellWeights: groupBalancingWeights(set.y, set.group, set.classes, set.groupNames, `${dataset}: train + validation`) };
+}
+
+/**
+ * The head a method keeps: M2p's fitted head with its intercept moved from its sample's label shares to those of
+ * train + validation ({@link priorCorrected}); the fitted head for the others.
+ */
+export function remedyHead(
+  method: HeadOptions['method'],
+  head: LinearHead,
+  train: Pick<EmbeddingSet, 'y'>,
+  validation: Pick<EmbeddingSet, 'y'>,
+  set: Pick<EmbeddingSet, 'y'>,
+): LinearHead {
+  if (method !== 'm2p') return head;
+  const K = head.classes.length;
+  const union = new Int32Array(train.y.length + validation.y.length);
+  union.set(train.y);
+  union.set(validation.y, train.y.length);
+  return priorCorrected(head, labelShares(union, K), labelShares(set.y, K));
 }
 
 /** The metrics.json record of one fine-tuning run. */

@@ -15,7 +15,7 @@ import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIn
 import type { SplitSummary } from '../report/schema.ts';
 import { fitHead, fitHeadOnDisk, type FitResult } from '../train/fit.ts';
 import { evaluateHead, evaluateHeadOnDisk } from './evaluate.ts';
-import { headFitOptions, runRecord, type FinetuneHooks, type FinetuneOutcome } from './finetune.ts';
+import { headFitOptions, methodFitOptions, remedyHead, runRecord, type FinetuneHooks, type FinetuneOutcome } from './finetune.ts';
 import { balancedOfUnion } from './finetune-sets.ts';
 import type { PreparedData } from './prepare.ts';
 import type { BackboneOptions, DataOptions, HeadOptions } from './run-options.ts';
@@ -205,10 +205,11 @@ export async function finetuneAndEvaluateOnDisk(prepared: PreparedData, onDisk: 
   let set: DiskEmbeddingSet;
   if (options.method === 'b1') set = train;
   else if (options.method === 'b2' || options.method === 'm1') set = validation;
-  else set = balancedOnDisk(train, validation, options.seed, prepared.dataset);
-  const fitOptions = headFitOptions(options, hooks);
+  else set = balancedOnDisk(train, validation, options.seed, prepared.dataset, options.method === 'm2w');
+  const fitOptions = { ...headFitOptions(options, hooks), ...methodFitOptions(options.method, set, prepared.dataset) };
   const inMemory = set.x.rows * set.x.cols * 4 <= onDisk.budgetBytes / 4 ? { ...set, x: await readDiskRows(set.x) } : null;
-  const fit: FitResult = inMemory ? await fitHead(inMemory, fitOptions) : await fitHeadOnDisk(set, fitOptions);
+  const fitted: FitResult = inMemory ? await fitHead(inMemory, fitOptions) : await fitHeadOnDisk(set, fitOptions);
+  const fit: FitResult = { ...fitted, head: remedyHead(options.method, fitted.head, train, validation, set) };
   // as evaluateSplits in memory: test intervals when asked, printed splits with a small cell always
   const printed = { smallCellBootstrap: SMALL_CELL_BOOTSTRAP, seed: options.seed };
   const splits: { train: SplitSummary; finetune: SplitSummary; validation: SplitSummary; test: SplitSummary } = {
@@ -221,10 +222,14 @@ export async function finetuneAndEvaluateOnDisk(prepared: PreparedData, onDisk: 
   return { head: fit.head, record, fit };
 }
 
-/** B3/M2 on disk: the balanced sample of train + validation (as finetuneSet draws it), as file rows in file order. */
-function balancedOnDisk(train: DiskEmbeddingSet, validation: DiskEmbeddingSet, seed: number, source: string): DiskEmbeddingSet {
+/**
+ * B3/M2/M2p on disk: the balanced sample of train + validation (as finetuneSet draws it), as file rows in file
+ * order; M2w (`all`): every row of train + validation.
+ */
+function balancedOnDisk(train: DiskEmbeddingSet, validation: DiskEmbeddingSet, seed: number, source: string, all = false): DiskEmbeddingSet {
   const nTrain = train.y.length;
-  const { y, group, idx: picked } = balancedOfUnion(train, validation, seed, `${source}: train + validation`);
+  const union = balancedOfUnion(train, validation, seed, `${source}: train + validation`, all);
+  const { y, group, idx: picked } = union;
   const fileRow = (p: number): number => {
     const index = p < nTrain ? train.x.index : validation.x.index;
     const at = p < nTrain ? p : p - nTrain;

@@ -14,8 +14,8 @@ import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIn
 import type { Backbone } from '../backbone/backbone.ts';
 import { cachedEmbeddings, hashFiles, type JsonValue } from '../backbone/embedding-cache.ts';
 import { loadFaceApiBackbone, type ImageEmbeddings } from '../backbone/face-api.ts';
-import { trainMlp, type MlpBackbone } from '../backbone/mlp.ts';
-import { trainCnn, type CnnBackbone, type CnnImageSet } from '../backbone/cnn.ts';
+import { trainMlp, type MlpBackbone, type MlpOptions } from '../backbone/mlp.ts';
+import { trainCnn, type CnnBackbone, type CnnImageSet, type CnnOptions } from '../backbone/cnn.ts';
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
 import { featureInput } from '../backbone/_internal/onnx-graph.ts';
 import { resolveImagePreprocessing, type ImagePreprocessing } from '../data/image-preprocessing.ts';
@@ -94,6 +94,28 @@ export interface PrepareHooks {
    * the embedded train / validation / test sets), e.g. to train another network on exactly these splits.
    */
   readonly onCnnImageSets?: (sets: { readonly train: CnnImageSet; readonly validation: CnnImageSet; readonly test: CnnImageSet }) => void;
+  /**
+   * `mlp` and `cnn` backbones: options of their ERM pre-training beyond `hidden`, `epochs` and the seed (e.g. a
+   * network trained until it fits its training data: `keepBest: false`, no augmentation), and a call after every
+   * epoch with its training and validation numbers (the training curve).
+   */
+  readonly pretraining?: {
+    readonly mlp?: Partial<Omit<MlpOptions, 'hidden' | 'epochs' | 'seed'>>;
+    readonly cnn?: Partial<Omit<CnnOptions, 'epochs' | 'seed'>>;
+    readonly onEpoch?: (epoch: PretrainingEpoch) => void;
+  };
+}
+
+/** One epoch of a backbone's pre-training, as {@link PrepareHooks.pretraining}'s `onEpoch` receives it. */
+export interface PretrainingEpoch {
+  readonly epoch: number;
+  /** Accuracy and mean loss over the epoch's training batches (each measured before its update step). */
+  readonly trainAccuracy: number;
+  readonly trainLoss: number;
+  readonly validationAccuracy: number;
+  readonly validationLoss: number;
+  /** Seconds since the pre-training started. */
+  readonly seconds: number;
 }
 
 /**
@@ -145,13 +167,13 @@ function prepareInput(
     return prepareText(options, options.data, options.textColumn, backbone, progress, warn, warnings);
   }
   if (options.data !== undefined) {
-    if (backbone === 'mlp') return prepareTabularMlp(options, options.data, progress, warn, warnings);
+    if (backbone === 'mlp') return prepareTabularMlp(options, options.data, progress, warn, warnings, hooks);
     if (backbone.startsWith('onnx:')) return prepareTabularOnnx(options, options.data, backbone, warnings);
     if (backbone === 'embeddings') return prepareEmbeddings({ ...options, embeddings: options.data }, warnings);
     throw new InputError(`--backbone ${backbone} does not take a CSV of rows; valid with --data: mlp, onnx:FILE, embeddings`);
   }
   if (options.images !== undefined) {
-    if (backbone === 'face-api' || backbone === 'cnn' || backbone.startsWith('onnx:')) return prepareImages(options, options.images, backbone, progress, warn, warnings, hooks.onCnnImageSets);
+    if (backbone === 'face-api' || backbone === 'cnn' || backbone.startsWith('onnx:')) return prepareImages(options, options.images, backbone, progress, warn, warnings, hooks);
     throw new InputError(`--backbone ${backbone} does not take images; valid with --images: face-api, cnn, onnx:FILE`);
   }
   if (backbone !== 'embeddings') throw new InputError(`--embeddings needs --backbone embeddings (the embeddings are already the frozen representation), received "${backbone}"`);
@@ -164,13 +186,22 @@ async function prepareTabularMlp(
   progress: NonNullable<PrepareHooks['progress']>,
   warn: (message: string) => void,
   warnings: string[],
+  hooks: PrepareHooks = {},
 ): Promise<PreparedData> {
   const loaded = loadTabular({ ...tabularOptions(options), train: file });
   for (const message of identifierWarnings(loaded.encoding, loaded.train.y.length, file)) warn(message);
   const started = performance.now();
   const epochs = options.epochs ?? 50;
   const bar = progress('pre-training mlp (epochs)', epochs);
-  const fit = await trainMlp(loaded.train, loaded.validation, { ...(options.hidden ? { hidden: [...options.hidden] } : {}), epochs, seed: options.splitSeed ?? 0 }, (p) => bar.update(p.epoch));
+  const fit = await trainMlp(
+    loaded.train,
+    loaded.validation,
+    { ...hooks.pretraining?.mlp, ...(options.hidden ? { hidden: [...options.hidden] } : {}), epochs, seed: options.splitSeed ?? 0 },
+    (p) => {
+      bar.update(p.epoch);
+      hooks.pretraining?.onEpoch?.({ epoch: p.epoch, trainAccuracy: p.trainAccuracy, trainLoss: p.trainLoss, validationAccuracy: p.validationAccuracy, validationLoss: p.validationLoss, seconds: p.seconds });
+    },
+  );
   bar.stop();
   const net = fit.backbone;
   const embed = async (set: EmbeddingSet): Promise<EmbeddingSet> => ({ ...set, x: await net.embed(set.x) });
@@ -422,8 +453,9 @@ async function prepareImages(
   progress: NonNullable<PrepareHooks['progress']>,
   warn: (m: string) => void,
   warnings: string[],
-  onCnnImageSets?: PrepareHooks['onCnnImageSets'],
+  hooks: PrepareHooks = {},
 ): Promise<PreparedData> {
+  const onCnnImageSets = hooks.onCnnImageSets;
   if (options.labels === undefined) throw new InputError('--images needs --labels FILE.csv (one row per image, with --image-column, --target and --sensitive columns)');
   const imageColumn = options.imageColumn ?? 'file';
   const { table, files } = readImageLabels({ images, labels: options.labels, imageColumn });
@@ -452,7 +484,10 @@ async function prepareImages(
     const [trainSet, validationSet] = [pick(split.train), pick(split.validation)];
     onCnnImageSets?.({ train: trainSet, validation: validationSet, test: pick(split.test) });
     const bar = progress('pre-training cnn (epochs)', epochs);
-    const fit = await trainCnn(trainSet, validationSet, { epochs, seed: options.splitSeed ?? 0 }, (p) => bar.update(p.epoch));
+    const fit = await trainCnn(trainSet, validationSet, { ...hooks.pretraining?.cnn, epochs, seed: options.splitSeed ?? 0 }, (p) => {
+      bar.update(p.epoch);
+      hooks.pretraining?.onEpoch?.({ epoch: p.epoch, trainAccuracy: p.trainAccuracy, trainLoss: p.trainLoss, validationAccuracy: p.validationAccuracy, validationLoss: p.validationLoss, seconds: p.seconds });
+    });
     bar.stop();
     const x = await embedPixels(fit.backbone, decoded.pixels, decoded.rows.length, size);
     embedded = { x, rows: decoded.rows };

@@ -2,7 +2,7 @@ import { InputError } from '../errors.ts';
 import type { ImageInputOptions, PixelSize } from '../data/image-preprocessing.ts';
 
 /** The paper's fine-tuning methods (see finetune-sets.ts). */
-export const METHODS = ['b1', 'b2', 'b3', 'm1', 'm2'] as const;
+export const METHODS = ['b1', 'b2', 'b3', 'm1', 'm2', 'm2w', 'm2p'] as const;
 export type Method = (typeof METHODS)[number];
 
 /** Fairness constraints, by their registry names. */

@@ -14,8 +14,8 @@ type Labelled = Pick<EmbeddingSet, 'y' | 'group' | 'classes' | 'groupNames'>;
  * The warning for a penalised run (m1, m2) whose fine-tuning set has fewer than {@link THIN_CELL_ROWS} rows in a
  * part its penalty measures a rate on: a (label, group) cell for eo and mmf, a positive label's cell for eopp, a
  * whole group for dp, di and ae. The penalty then closes gaps that are mostly noise, and the head can be fair on
- * the set and not on new data. m1's set is the validation set; every cell of m2's holds as many rows as the
- * smallest cell of train + validation. Undefined when nothing is thin, for b* methods, and for empty parts
+ * the set and not on new data. m1's set is the validation set; every cell of m2's (and m2p's) holds as many rows as
+ * the smallest cell of train + validation; m2w's is all of train + validation. Undefined when nothing is thin, for b* methods, and for empty parts
  * (fitting refuses those with an error of its own).
  *
  * @example
@@ -29,10 +29,12 @@ export function thinCellWarning(train: Labelled, validation: Labelled, method: M
   const counts = Int32Array.from(cellCounts(validation));
   // m2: every cell gets as many rows as the smallest cell of train + validation (the limiting cell) has
   let limiting = -1;
-  if (method === 'm2') {
+  if (method !== 'm1') {
     const union = cellCounts(train).map((v, c) => v + (counts[c] as number));
     for (let c = 0; c < K * G; c++) if (limiting < 0 || (union[c] as number) < (union[limiting] as number)) limiting = c;
-    counts.fill(union[limiting] as number);
+    // m2w: every row of train + validation (weights leave the rows a rate is measured on as they are)
+    if (method === 'm2w') counts.set(union);
+    else counts.fill(union[limiting] as number);
   }
   const labels = constraint === 'eopp' ? positiveLabels(K) : Array.from({ length: K }, (_, c) => c);
   const byGroup = constraint === 'dp' || constraint === 'di' || constraint === 'ae';
@@ -57,6 +59,8 @@ export function thinCellWarning(train: Labelled, validation: Labelled, method: M
   const remedy =
     method === 'm1'
       ? 'm2 draws its set from train + validation'
-      : `m2 draws from every cell as many rows as its smallest cell of train + validation has, ${cellName(Math.floor(limiting / G), limiting % G)}`;
+      : method === 'm2w'
+        ? 'm2w uses every row of train + validation already'
+        : `${method} draws from every cell as many rows as its smallest cell of train + validation has, ${cellName(Math.floor(limiting / G), limiting % G)}`;
   return `${dataset}: the ${method} fine-tuning set has only ${rows} rows ${where}: the ${constraint} penalty's rates there have a standard error of up to ${error}, so the head can be fair on this set and not on new data (${remedy}; merging small groups or more rows of that cell helps)`;
 }

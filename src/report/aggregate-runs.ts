@@ -59,7 +59,7 @@ export function meanStd(values: readonly number[]): MeanStd {
 }
 
 /** Display order of methods: what ships today, the paper's sets, then the comparisons. */
-export const METHOD_ORDER: readonly MethodName[] = ['shipped', 'b1', 'b2', 'b3', 'm1', 'm2', 'threshold', 'full'];
+export const METHOD_ORDER: readonly MethodName[] = ['shipped', 'b1', 'b2', 'b3', 'm1', 'm2', 'm2w', 'm2p', 'threshold', 'full'];
 
 /**
  * Group runs that differ only by seed — same method, constraint, alpha and `maxGap` — and give the mean ± std

@@ -170,6 +170,8 @@ const METHOD_LABELS: Readonly<Record<MethodName, string>> = {
   b3: 'B3',
   m1: 'M1',
   m2: 'M2',
+  m2w: 'M2w',
+  m2p: 'M2p',
   threshold: 'Thresholds',
   full: 'Full network',
 };

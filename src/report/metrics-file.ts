@@ -4,7 +4,7 @@ import { SUMMARY_METRICS } from './aggregate-runs.ts';
 import type { MethodName, MetricsFile } from './schema.ts';
 
 /** Valid `method` values of a run. */
-export const METHOD_NAMES: readonly MethodName[] = ['b1', 'b2', 'b3', 'm1', 'm2', 'full', 'shipped', 'threshold'];
+export const METHOD_NAMES: readonly MethodName[] = ['b1', 'b2', 'b3', 'm1', 'm2', 'm2w', 'm2p', 'full', 'shipped', 'threshold'];
 
 const GROUP_FIELDS = ['count', 'accuracy', 'selectionRate', 'tpr', 'fpr', 'fnr', 'tnr', 'auc'] as const;
 const COST_FIELDS = ['seconds', 'parametersTrained', 'parametersTotal', 'finetuneRows'] as const;

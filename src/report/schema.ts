@@ -55,9 +55,10 @@ export interface RunContext {
   readonly options?: Readonly<Record<string, string | number | boolean | readonly string[] | readonly number[]>>;
 }
 
-/** Method names: the paper's b1, b2, b3, m1, m2, plus `full` (whole network trained with the penalty),
- *  `shipped` (the model's own head or the ERM head) and `threshold` (post-processing by group thresholds). */
-export type MethodName = 'b1' | 'b2' | 'b3' | 'm1' | 'm2' | 'full' | 'shipped' | 'threshold';
+/** Method names: the paper's b1, b2, b3, m1, m2, the remedies of M2's prior shift m2w (weighted M2) and m2p
+ *  (prior-corrected M2), plus `full` (whole network trained with the penalty), `shipped` (the model's own head or
+ *  the ERM head) and `threshold` (post-processing by group thresholds). */
+export type MethodName = 'b1' | 'b2' | 'b3' | 'm1' | 'm2' | 'm2w' | 'm2p' | 'full' | 'shipped' | 'threshold';
 
 export interface RunRecord {
   readonly method: MethodName;

@@ -450,3 +450,90 @@ function niceCeil(v: number): number {
   const m = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((k) => k * power >= v - 1e-12) ?? 10;
   return Number((m * power).toPrecision(6));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Gap transfer: a fairness gap on the data a model was fitted on against the same gap on new data
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One point of a {@link GapTransferChart}: a setting's mean gaps over its seeds. */
+export interface GapTransferPoint {
+  /** Index into `panels`. */
+  readonly panel: number;
+  /** The gap on the data of the panel's x axis, and on test data. */
+  readonly x: number;
+  readonly y: number;
+  /** Legend name (one colour per series). */
+  readonly series: string;
+  /** Hover text, e.g. "M2 · eo · α=5". */
+  readonly label: string;
+}
+
+/** Side-by-side panels of gap against gap sharing one y axis (test) and one scale, with the diagonal y = x. */
+export interface GapTransferChart {
+  readonly title: string;
+  readonly panels: readonly { readonly title: string; readonly xLabel: string }[];
+  readonly yLabel: string;
+  readonly series: readonly string[];
+  readonly points: readonly GapTransferPoint[];
+}
+
+/**
+ * A {@link GapTransferChart} as a standalone SVG: every panel on the same square scale from 0, the diagonal y = x
+ * dashed (a point above it has a larger gap on new data than on the data it was fitted on), one `circle.point` per
+ * point (`data-series`, with its label and values as a title), a legend of the series under the panels. Pure: the
+ * same chart gives the same string; all text is escaped.
+ *
+ * @example
+ * renderGapTransferSvg({ title: 'EO gap', panels: [{ title: 'a', xLabel: 'train' }], yLabel: 'test', series: ['M2'],
+ *   points: [{ panel: 0, x: 0.01, y: 0.04, series: 'M2', label: 'M2 · eo · α=5' }] }); // '<svg ...>...</svg>'
+ */
+export function renderGapTransferSvg(chart: GapTransferChart): string {
+  const side = 300;
+  const gapX = 56;
+  const m = { left: 70, right: 24, top: 44, bottom: 64 };
+  const legendRows = Math.ceil(chart.series.length / 4);
+  const W = m.left + chart.panels.length * side + (chart.panels.length - 1) * gapX + m.right;
+  const H = m.top + side + m.bottom + legendRows * 20;
+  const finite = chart.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const hi = Math.max(0.02, ...finite.map((p) => Math.max(p.x, p.y))) * 1.08;
+  const ticks = niceTicks(0, hi, 5);
+  const step = (ticks[1] ?? hi) - (ticks[0] ?? 0) || 1;
+  const color = (series: string): string => seriesColor(Math.max(0, chart.series.indexOf(series)));
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart gap-transfer" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(chart.title)}" ${FONT} font-size="12">`);
+  out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
+  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" fill="#1a202c" font-size="14" font-weight="600">${escapeHtml(chart.title)}</text>`);
+  chart.panels.forEach((panel, k) => {
+    const x0 = m.left + k * (side + gapX);
+    const sx = (v: number): number => x0 + (v / hi) * side;
+    const sy = (v: number): number => m.top + side - (v / hi) * side;
+    out.push(`<g class="panel" data-panel="${k}">`);
+    out.push(`<rect x="${x0}" y="${m.top}" width="${side}" height="${side}" fill="#fbfcfe" stroke="none"/>`);
+    for (const t of ticks) {
+      if (t > hi) continue;
+      out.push(`<line x1="${n(sx(t))}" y1="${m.top}" x2="${n(sx(t))}" y2="${m.top + side}" stroke="#e5e9f0"/>`);
+      out.push(`<line x1="${x0}" y1="${n(sy(t))}" x2="${x0 + side}" y2="${n(sy(t))}" stroke="#e5e9f0"/>`);
+      out.push(`<text x="${n(sx(t))}" y="${m.top + side + 16}" text-anchor="middle" fill="#4a5568">${tickText(t, step)}</text>`);
+      out.push(`<text x="${x0 - 6}" y="${n(sy(t))}" dy="0.32em" text-anchor="end" fill="#4a5568">${tickText(t, step)}</text>`);
+    }
+    out.push(`<line class="diagonal" x1="${n(sx(0))}" y1="${n(sy(0))}" x2="${n(sx(hi))}" y2="${n(sy(hi))}" stroke="#718096" stroke-width="1.2" stroke-dasharray="5 4"/>`);
+    out.push(`<rect x="${x0}" y="${m.top}" width="${side}" height="${side}" fill="none" stroke="#a0aec0"/>`);
+    out.push(`<text x="${x0 + side / 2}" y="${m.top - 8}" text-anchor="middle" fill="#1a202c" font-weight="600">${escapeHtml(panel.title)}</text>`);
+    out.push(`<text x="${x0 + side / 2}" y="${m.top + side + 36}" text-anchor="middle" fill="#1a202c">${escapeHtml(panel.xLabel)}</text>`);
+    for (const p of finite.filter((q) => q.panel === k)) {
+      const title = `${p.label}: ${formatRate(p.x)} (${panel.xLabel}), ${formatRate(p.y)} (${chart.yLabel})`;
+      out.push(
+        `<circle class="point" data-series="${escapeHtml(p.series)}" cx="${n(sx(p.x))}" cy="${n(sy(p.y))}" r="4.5" fill="${color(p.series)}" fill-opacity="0.8" stroke="#ffffff" stroke-width="0.8"><title>${escapeHtml(title)}</title></circle>`,
+      );
+    }
+    out.push('</g>');
+  });
+  out.push(`<text transform="translate(18 ${m.top + side / 2}) rotate(-90)" text-anchor="middle" fill="#1a202c" font-size="13" font-weight="600">${escapeHtml(chart.yLabel)}</text>`);
+  chart.series.forEach((series, i) => {
+    const lx = m.left + (i % 4) * 170;
+    const ly = m.top + side + 58 + Math.floor(i / 4) * 20;
+    out.push(`<circle cx="${lx}" cy="${ly}" r="5" fill="${color(series)}"/><text x="${lx + 10}" y="${ly}" dy="0.32em" fill="#1a202c">${escapeHtml(series)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('');
+}

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EXPERIMENTS } from '../../pipeline/reproduce/protocol.ts';
 import { numberOption } from '../../pipeline/run-options.ts';
 import { fmt3, textTable } from '../text-table.ts';
 import { logger, progressFactory, type RawFlags, warn } from '../flags.ts';
@@ -7,8 +8,8 @@ import { logger, progressFactory, type RawFlags, warn } from '../flags.ts';
 export function register(program: Command): void {
   const cmd = program
     .command('reproduce')
-    .description("run the paper's protocol on real data (UCI Adult, UTKFace): B1..M2 x constraints x alphas x seeds, whole-network and post-processing baselines; writes results/<experiment>/{table.md,metrics.json,report.html}")
-    .option('--experiment <name>', 'adult, utkface-gender-race, utkface-age-gender, utkface-gender-race-cnn or all (comma-separated list allowed)', 'adult')
+    .description("run the paper's protocol on real data (UCI Adult, UTKFace): B1..M2, M2w, M2p x constraints x alphas x seeds, whole-network and post-processing baselines, over-parameterised networks; writes results/<experiment>/{table.md,metrics.json,report.html,gap-transfer.svg}")
+    .option('--experiment <name>', `${EXPERIMENTS.join(', ')} or all (comma-separated list allowed)`, 'adult')
     .option('--quick', 'smoke test: 1 seed and a few settings')
     .option('--seeds <n>', 'seeds per setting (default 5; --quick: 1)')
     .option('--out <dir>', 'output folder', 'results')
@@ -22,7 +23,9 @@ Examples:
   fairhead reproduce --experiment adult            # about 10 minutes on 2 cores
   fairhead reproduce --experiment all --quick      # smoke test
   fairhead reproduce --experiment utkface-gender-race --utkface ~/data/UTKFace
-  fairhead reproduce --experiment utkface-gender-race-cnn   # CNN: fair last layer vs whole network fair, ~15 min`);
+  fairhead reproduce --experiment utkface-gender-race-cnn --utkface DIR  # CNN: fair last layer vs whole network fair
+  fairhead reproduce --experiment adult-overfit-mlp         # MLP 512 x 512 trained until it fits its training split
+  fairhead reproduce --experiment utkface-overfit-cnn --utkface DIR      # the CNN likewise, no augmentation`);
   cmd.action(async (flags: RawFlags) => {
     const { parseExperiments } = await import('../../pipeline/reproduce/protocol.ts');
     const { rewriteTables, runReproduce } = await import('../../pipeline/reproduce/reproduce.ts');

@@ -6,8 +6,8 @@
  * batch objective is the penalty alone, as for the heads.
  */
 import type { EmbeddingSet } from '../../data/dataset.ts';
-import { trainMlp, type MlpExtraLoss, type MlpLossTerm } from '../../backbone/mlp.ts';
-import { trainCnn, type CnnImageSet, type CnnOptions, type CnnProgress } from '../../backbone/cnn.ts';
+import { trainMlp, type MlpBackbone, type MlpExtraLoss, type MlpLossTerm, type MlpOptions } from '../../backbone/mlp.ts';
+import { trainCnn, type CnnBackbone, type CnnImageSet, type CnnOptions, type CnnProgress } from '../../backbone/cnn.ts';
 import type { Penalty, PenaltyOptions } from '../../fairness/penalties/penalty.ts';
 import { createPenalty } from '../../fairness/penalties/registry.ts';
 import type { LinearHead } from '../../head/linear-head.ts';
@@ -69,12 +69,17 @@ export interface FullTrainingOptions {
   readonly seed: number;
   readonly epochs: number;
   readonly hidden?: readonly number[];
+  /** Further options of the MLP's training (learning rate, keepBest, engine, ...). */
+  readonly mlp?: Partial<Omit<MlpOptions, 'hidden' | 'epochs' | 'seed'>>;
+  /** Start from this trained network's weights (same hidden sizes) instead of a fresh initialisation. */
+  readonly init?: MlpBackbone;
   readonly penaltyOptions?: PenaltyOptions;
 }
 
 /**
- * Train the whole MLP with cross-entropy + alpha * penalty (early stopping on validation loss with the penalty)
- * and evaluate it on train (= its fine-tuning set), validation and test, as a `full` run record.
+ * Train the whole MLP with cross-entropy + alpha * penalty (early stopping on validation loss with the penalty,
+ * unless `mlp.keepBest` is false), from scratch or from `init`'s weights, and evaluate it on train (= its
+ * fine-tuning set), validation and test, as a `full` run record.
  *
  * @example
  * const record = await trainFullFair(raw, { constraint: 'eo', alpha: 5, seed: 0, epochs: 50 });
@@ -83,7 +88,9 @@ export interface FullTrainingOptions {
 export async function trainFullFair(raw: RawSplits, options: FullTrainingOptions): Promise<RunRecord> {
   const penalty = createPenalty(options.constraint, { smoothing: 'none', ...options.penaltyOptions });
   const fit = await trainMlp(raw.train, raw.validation, {
+    ...options.mlp,
     ...(options.hidden ? { hidden: [...options.hidden] } : {}),
+    ...(options.init ? { init: options.init } : {}),
     epochs: options.epochs,
     seed: options.seed,
     extraLoss: penaltyExtraLoss(penalty, options.alpha, raw.train.groupNames.length),
@@ -139,6 +146,8 @@ export interface FullCnnTrainingOptions {
   readonly seed: number;
   readonly epochs: number;
   readonly cnn?: Partial<Omit<CnnOptions, 'seed' | 'epochs'>>;
+  /** Start from this trained network's weights (same size, channels and classes) instead of a fresh initialisation. */
+  readonly init?: CnnBackbone;
   readonly penaltyOptions?: PenaltyOptions;
 }
 
@@ -156,6 +165,7 @@ export async function trainFullFairCnn(splits: CnnSplits, options: FullCnnTraini
   const penalty = createPenalty(options.constraint, { smoothing: 'none', ...options.penaltyOptions });
   const fit = await trainCnn(splits.train, splits.validation, {
     ...options.cnn,
+    ...(options.init ? { init: options.init } : {}),
     epochs: options.epochs,
     seed: options.seed,
     extraLoss: penaltyExtraLoss(penalty, options.alpha, splits.groupNames.length),

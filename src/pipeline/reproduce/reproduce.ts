@@ -19,13 +19,13 @@ import { writeReport } from '../../report/write-report.ts';
 import { silentProgress, type Progress } from '../../progress.ts';
 import { ADULT_TEST, ADULT_TRAIN } from '../demo.ts';
 import { finetuneAndEvaluate, notConvergedWarning, shippedOutcome } from '../finetune.ts';
-import { prepareData, type PrepareHooks, type PreparedData } from '../prepare.ts';
+import { prepareData, type PrepareHooks, type PreparedData, type PretrainingEpoch } from '../prepare.ts';
 import { runContext } from '../run.ts';
 import type { BackboneOptions, DataOptions } from '../run-options.ts';
 import { trainFullFair, trainFullFairCnn, type CnnSplits, type RawSplits } from './full-training.ts';
 import { fitGroupThresholds, positiveProbability, predictGroupThresholds } from './group-thresholds.ts';
-import { CNN_IMAGE_SIZE, EXPERIMENTS, settingsGrid, type ExperimentName, type ReproduceGrid } from './protocol.ts';
-import { experimentTable, resultsReadme, type ReadmeEntry, type RunInfo } from './tables.ts';
+import { CNN_IMAGE_SIZE, EXPERIMENTS, OVERFIT_CNN, settingsGrid, type ExperimentName, type ReproduceGrid } from './protocol.ts';
+import { experimentTable, GAP_FIGURE, gapTransferFigure, resultsReadme, type ReadmeEntry, type RunInfo } from './tables.ts';
 import { UTKFACE_NAME, writeUtkfaceLabels, writeUtkfaceLabelsFromNames } from './utkface-labels.ts';
 
 /** Options of {@link runReproduce}. */
@@ -66,6 +66,8 @@ export interface ExperimentOutput {
 
 const TASKS: Readonly<Record<ExperimentName, string>> = {
   adult: 'UCI Adult, target income >50K, sensitive attribute sex, backbone: an MLP pre-trained here with ERM',
+  'adult-overfit-mlp': 'UCI Adult, target income >50K, sensitive attribute sex, backbone: an over-parameterised MLP (hidden 512 x 512) trained here with ERM until it fits its training split',
+  'utkface-overfit-cnn': `UTKFace, target gender (positive: female), sensitive attribute race grouped white / non-white, backbone: the small ResNet trained here with ERM without augmentation until it fits its training split (${OVERFIT_CNN.erm.imageSize ?? CNN_IMAGE_SIZE} x ${OVERFIT_CNN.erm.imageSize ?? CNN_IMAGE_SIZE} px)`,
   'utkface-gender-race': 'UTKFace, target gender (positive: female), sensitive attribute race grouped white / non-white, backbone: face-api (pre-trained elsewhere, frozen)',
   'utkface-age-gender': 'UTKFace, target age >= 30, sensitive attribute gender, backbone: face-api (pre-trained elsewhere, frozen)',
   'utkface-gender-race-cnn': `UTKFace, target gender (positive: female), sensitive attribute race grouped white / non-white, backbone: a small ResNet pre-trained here from scratch with ERM (${CNN_IMAGE_SIZE} x ${CNN_IMAGE_SIZE} px)`,
@@ -88,7 +90,7 @@ export async function runReproduce(options: ReproduceOptions, hooks: ReproduceHo
   if (options.seeds !== undefined && !(Number.isInteger(options.seeds) && options.seeds >= 1)) {
     throw new InputError(`--seeds: expected an integer >= 1, received ${options.seeds}`);
   }
-  const faces = options.experiments.find((e) => e !== 'adult');
+  const faces = options.experiments.find((e) => !e.startsWith('adult'));
   if (faces !== undefined) locateUtkface(options.utkface, faces, options.cacheDir ?? '.fairhead-cache', false);
   const outputs: ExperimentOutput[] = [];
   for (const experiment of options.experiments) outputs.push(await runExperiment(experiment, options, hooks));
@@ -104,9 +106,17 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
   const grid = settingsGrid(experiment, { ...(options.quick !== undefined ? { quick: options.quick } : {}), ...(options.seeds !== undefined ? { seeds: options.seeds } : {}) });
   const cacheDir = options.cacheDir ?? '.fairhead-cache';
   const data = experimentData(experiment, options, cacheDir, grid);
+  const overfit = grid.overfit;
   log(`${experiment}: ${TASKS[experiment]}`);
   let images: Omit<CnnSplits, 'groupNames'> | undefined;
-  const prepared = await prepareData(data, { ...hooks, onCnnImageSets: (sets) => { images = sets; } });
+  const curve: PretrainingEpoch[] = [];
+  const prepared = await prepareData(data, {
+    ...hooks,
+    onCnnImageSets: (sets) => {
+      images = sets;
+    },
+    pretraining: { ...(overfit?.erm.mlp ? { mlp: overfit.erm.mlp } : {}), ...(overfit?.erm.cnn ? { cnn: overfit.erm.cnn } : {}), onEpoch: (e) => curve.push(e) },
+  });
   const runs: RunRecord[] = [];
   const notes: string[] = [];
   if (experiment !== 'utkface-age-gender') {
@@ -115,19 +125,23 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
   } else {
     notes.push('shipped: not applicable (face-api ships a gender head and an age regression, no age >= 30 classifier); B1 is the plain ERM head.');
   }
-  const raw = experiment === 'adult' && grid.full.length > 0 ? rawAdult(data) : undefined;
+  const tabular = experiment === 'adult' || experiment === 'adult-overfit-mlp';
+  const raw = tabular && grid.full.length > 0 ? rawAdult(data) : undefined;
   const cnnSplits: CnnSplits | undefined = images && grid.full.length > 0 ? { ...images, groupNames: prepared.train.groupNames } : undefined;
   if (data.backbone === 'face-api') notes.push('full (whole network trained with the penalty): not run: fairhead cannot train the face-api CNN yet (the CNN issue); only its last layer is trained here.');
   notes.push('threshold: per-group randomised thresholds for equalized odds (as fairlearn ThresholdOptimizer) on the B1 head\'s scores, chosen on the validation split; it needs the sensitive attribute at prediction time.');
-  notes.push('B1/B2/B3/M1/M2: L-BFGS on the frozen embeddings; B1 and B2 are deterministic (every seed gives the same head), B3/M2 draw a seeded group-balanced sample; mmf replaces the loss and has no alpha (recorded 0).');
-  if (data.backbone === 'cnn') {
+  notes.push('B1/B2/B3/M1/M2: L-BFGS on the frozen embeddings; B1, B2, M1 and M2w are deterministic (every seed gives the same head), B3/M2/M2p draw a seeded group-balanced sample; mmf replaces the loss and has no alpha (recorded 0).');
+  notes.push(`M2w (weighted M2): every row of train + validation, row i of cell (y, g) weighted n_y / (G n_{y,g}) in the cross-entropy and the penalty (the groups weigh the same within each label, the labels keep their shares). M2p (prior-corrected M2): M2's head with its intercept moved by logit(data's positive share) - logit(the sample's) after fitting. Both remedy M2's prior shift (its sample is half positives).`);
+  if (overfit) notes.push(...overfitNotes(experiment, grid));
+  else if (data.backbone === 'cnn') {
     notes.push(`shipped: the CNN (channels 16, 32, 64, 128; ${CNN_IMAGE_SIZE} x ${CNN_IMAGE_SIZE} px) pre-trained here with ERM on the training split: SGD momentum 0.9, weight decay 5e-4, batches of 64, lr 0.05 divided by 10 every 4 epochs, random crop and flip, ${grid.epochs} epochs keeping the epoch of lowest validation loss, seed 0; B1..M2 re-train its last layer on its frozen 128-d embeddings.`);
     if (cnnSplits) notes.push(`full: the same CNN trained from scratch end to end, same recipe, with cross-entropy + alpha x penalty on every batch of 64 (early stopping on validation loss with the penalty), seed = run seed; evaluated with its own last layer on the same test split.`);
-    notes.push(`Sizes chosen for time: ${CNN_IMAGE_SIZE} px, ${grid.epochs} epochs and ${grid.seeds} seed${grid.seeds === 1 ? '' : 's'}, i.e. one ERM pre-training + ${grid.full.length} whole-network trainings per seed, for a run of about 15 minutes on 2 cores (the time of each training: the seconds column of table.md).`);
+    notes.push(`Sizes chosen for time: ${CNN_IMAGE_SIZE} px, ${grid.epochs} epochs and ${grid.fullSeeds} seed${grid.fullSeeds === 1 ? '' : 's'} of whole-network runs, i.e. one ERM pre-training + ${grid.full.length} whole-network trainings per seed (the time of each training: the seconds column of table.md); the heads run ${grid.seeds} seed${grid.seeds === 1 ? '' : 's'}.`);
   }
-  if (raw) notes.push(`full: the MLP (hidden 64, 32) trained end to end, AdamW, batches of 128, cross-entropy + alpha x penalty per batch, early stopping on validation loss with the penalty, up to ${grid.epochs} epochs, seed = run seed.`);
+  if (raw && !overfit) notes.push(`full: the MLP (hidden 64, 32) trained end to end, AdamW, batches of 128, cross-entropy + alpha x penalty per batch, early stopping on validation loss with the penalty, up to ${grid.epochs} epochs, seed = run seed.`);
 
-  const total = grid.seeds * (grid.heads.length + (raw || cnnSplits ? grid.full.length : 0) + (grid.threshold ? 1 : 0));
+  const fullRuns = raw || cnnSplits ? grid.full.length * grid.fullSeeds : 0;
+  const total = grid.seeds * (grid.heads.length + (grid.threshold ? 1 : 0)) + fullRuns;
   const bar: Progress = hooks.progress ? hooks.progress(`${experiment}: fits`, total) : silentProgress;
   let done = 0;
   try {
@@ -147,15 +161,18 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
         runs.push(thresholdRun(prepared, b1, b1Seconds, seed));
         bar.update(++done);
       }
+      if (seed >= grid.fullSeeds) continue;
       if (raw) {
         for (const s of grid.full) {
-          runs.push(await trainFullFair(raw, { ...s, seed, epochs: grid.epochs }));
+          const fromErm = overfit ? { hidden: overfit.erm.hidden ?? [], ...(overfit.full.mlp ? { mlp: overfit.full.mlp } : {}), ...(prepared.backbone.mlp ? { init: prepared.backbone.mlp } : {}) } : {};
+          runs.push(await trainFullFair(raw, { ...s, seed, epochs: overfit?.full.epochs ?? grid.epochs, ...fromErm }));
           bar.update(++done);
         }
       }
       if (cnnSplits) {
         for (const s of grid.full) {
-          runs.push(await trainFullFairCnn(cnnSplits, { ...s, seed, epochs: grid.epochs }));
+          const fromErm = overfit ? { ...(overfit.full.cnn ? { cnn: overfit.full.cnn } : {}), ...(prepared.backbone.cnn ? { init: prepared.backbone.cnn } : {}) } : {};
+          runs.push(await trainFullFairCnn(cnnSplits, { ...s, seed, epochs: overfit?.full.epochs ?? grid.epochs, ...fromErm }));
           bar.update(++done);
         }
       }
@@ -165,7 +182,7 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
   }
 
   const dir = join(options.out, experiment);
-  const context = { ...runContext(data, prepared), dataset: experiment === 'adult' ? 'UCI Adult (built-in: data/adult)' : `UTKFace (${options.utkface})` };
+  const context = { ...runContext(data, prepared), dataset: tabular ? 'UCI Adult (built-in: data/adult)' : `UTKFace (${options.utkface})` };
   const metrics: MetricsFile = { format: 'fairhead.metrics', version: 1, context, runs };
   const selected = runs.findIndex((r) => r.method === 'm2' && r.constraint === 'eo' && r.alpha === 5);
   const { files } = await writeReport(dir, metrics, selected >= 0 ? { selected } : {});
@@ -178,28 +195,57 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
     cpuSeconds: cpuSecondsSince(cpuStart),
     loadAverage,
     seeds: grid.seeds,
-    splits: experiment === 'adult' ? SPLITS.adult : SPLITS.utkface,
+    splits: tabular ? SPLITS.adult : SPLITS.utkface,
     notes: [...notes, ...fitNote(runs), ...convergenceNote(runs), ...prepared.warnings.slice(0, 3)],
+    ...(curve.length > 0 ? { curve } : {}),
   };
-  const table = join(dir, 'table.md');
-  writeFileAtomic(table, experimentTable(metrics, info));
+  const written = writeExperimentFiles(options.out, metrics, info);
   const runJson = join(dir, 'run.json');
   writeFileAtomic(runJson, `${JSON.stringify(info, null, 2)}\n`);
   log(`${experiment}: ${runs.length} runs in ${info.seconds.toFixed(0)} s -> ${dir}/`);
-  return { experiment, metrics, info, files: [...files, table, runJson] };
+  return { experiment, metrics, info, files: [...files, ...written, runJson] };
+}
+
+/** table.md and gap-transfer.svg of one experiment, from its metrics and run info (also what --tables-only rewrites). */
+function writeExperimentFiles(out: string, metrics: MetricsFile, info: RunInfo): string[] {
+  const table = join(out, info.experiment, 'table.md');
+  writeFileAtomic(table, experimentTable(metrics, info));
+  const figure = join(out, info.experiment, GAP_FIGURE);
+  writeFileAtomic(figure, gapTransferFigure(metrics, info));
+  return [table, figure];
+}
+
+/** The notes of an over-fitting experiment: how its ERM network and its whole-network runs were trained. */
+function overfitNotes(experiment: ExperimentName, grid: ReproduceGrid): string[] {
+  const o = grid.overfit as NonNullable<ReproduceGrid['overfit']>;
+  const alphas = grid.full.map((s) => s.alpha).join(', ');
+  if (experiment === 'adult-overfit-mlp') {
+    const m = o.erm.mlp ?? {};
+    const step = m.lrStepEpochs ? `, divided by 10 after epoch ${m.lrStepEpochs}` : '';
+    return [
+      `shipped: the MLP (hidden ${(o.erm.hidden ?? []).join(' x ')}) trained here with ERM on the training split: AdamW, weight decay ${m.weightDecay ?? 0}, batches of ${m.batchSize ?? 128}, lr ${m.learningRate}${step}, ${o.erm.epochs} epochs, the last one kept (no early stopping), seed 0, on onnxruntime (float32); its training curve is below. B1..M2p re-train its last layer on its frozen ${(o.erm.hidden ?? []).at(-1)}-d embeddings.`,
+      `full: the ERM network above trained further, every layer, from its weights, with cross-entropy + alpha x EO on every batch of the training split (alpha ${alphas}): AdamW lr ${o.full.mlp?.learningRate}, ${o.full.epochs} epochs, the last one kept, shuffling seed = run seed (${grid.fullSeeds} seeds); evaluated with its own last layer.`,
+    ];
+  }
+  const c = o.erm.cnn ?? {};
+  return [
+    `shipped: the CNN (channels ${(c.channels ?? []).join(', ')}; ${o.erm.imageSize} x ${o.erm.imageSize} px) trained here with ERM on the training split without augmentation: SGD momentum 0.9, weight decay 5e-4, batches of 64, lr ${c.learningRate} divided by 10 every ${c.lrStepEpochs} epochs, ${o.erm.epochs} epochs, the last one kept (no early stopping), seed 0; its training curve is below. B1..M2p re-train its last layer on its frozen ${(c.channels ?? []).at(-1)}-d embeddings.`,
+    `full: the ERM network above trained further, every layer, from its weights, with cross-entropy + alpha x EO on every batch of 64 of the training split (alpha ${alphas}): SGD lr ${o.full.cnn?.learningRate}, no augmentation, ${o.full.epochs} epochs, the last one kept, shuffling seed = run seed (${grid.fullSeeds} seeds); evaluated with its own last layer.`,
+  ];
 }
 
 /** The data and backbone options of an experiment (UTKFace: writes the derived labels CSV first). */
 function experimentData(experiment: ExperimentName, options: ReproduceOptions, cacheDir: string, grid: ReproduceGrid): DataOptions & BackboneOptions {
-  if (experiment === 'adult') {
-    return { data: ADULT_TRAIN, testData: ADULT_TEST, target: 'Y', positive: '>50K', sensitive: ['sex'], backbone: 'mlp', epochs: grid.epochs, splitSeed: 0, cacheDir };
+  if (experiment === 'adult' || experiment === 'adult-overfit-mlp') {
+    const hidden = grid.overfit?.erm.hidden;
+    return { data: ADULT_TRAIN, testData: ADULT_TEST, target: 'Y', positive: '>50K', sensitive: ['sex'], backbone: 'mlp', epochs: grid.epochs, ...(hidden ? { hidden } : {}), splitSeed: 0, cacheDir };
   }
   const { images, labels } = locateUtkface(options.utkface, experiment, cacheDir, true);
   const derived = join(cacheDir, 'reproduce', options.subset !== undefined ? `utkface-labels-subset-${options.subset}.csv` : 'utkface-labels.csv');
   writeUtkfaceLabels(options.subset !== undefined ? subsetLabels(labels, options.subset, cacheDir) : labels, derived);
   const task = experiment === 'utkface-age-gender' ? { target: 'age_at_least_30', positive: '1', sensitive: ['gender_name'] } : { target: 'gender', positive: '1', sensitive: ['race_group'] };
-  if (experiment === 'utkface-gender-race-cnn') {
-    return { images, labels: derived, imageColumn: 'file', ...task, backbone: 'cnn', imageSize: CNN_IMAGE_SIZE, epochs: grid.epochs, splitSeed: 0, cacheDir };
+  if (experiment === 'utkface-gender-race-cnn' || experiment === 'utkface-overfit-cnn') {
+    return { images, labels: derived, imageColumn: 'file', ...task, backbone: 'cnn', imageSize: grid.overfit?.erm.imageSize ?? CNN_IMAGE_SIZE, epochs: grid.epochs, splitSeed: 0, cacheDir };
   }
   return { images, labels: derived, imageColumn: 'file', ...task, backbone: 'face-api', splitSeed: 0, cacheDir };
 }
@@ -318,8 +364,9 @@ function commandLine(experiment: ExperimentName, options: ReproduceOptions): str
   if (options.quick) parts.push('--quick');
   if (options.seeds !== undefined) parts.push(`--seeds ${options.seeds}`);
   parts.push(`--out ${options.out}`);
-  if (experiment !== 'adult') parts.push(`--utkface ${options.utkface ?? 'DIR'}`);
-  if (options.subset !== undefined && experiment !== 'adult') parts.push(`--subset ${options.subset}`);
+  const faces = !experiment.startsWith('adult');
+  if (faces) parts.push(`--utkface ${options.utkface ?? 'DIR'}`);
+  if (options.subset !== undefined && faces) parts.push(`--subset ${options.subset}`);
   if (options.cacheDir !== undefined && options.cacheDir !== '.fairhead-cache') parts.push(`--cache-dir ${options.cacheDir}`);
   return parts.join(' ');
 }
@@ -334,7 +381,7 @@ function commandLine(experiment: ExperimentName, options: ReproduceOptions): str
 export function rewriteTables(out: string): string[] {
   const entries = readEntries(out);
   if (entries.length === 0) throw new InputError(`${out}: no experiment folder with metrics.json and run.json; run fairhead reproduce first`);
-  for (const { info, metrics } of entries) writeFileAtomic(join(out, info.experiment, 'table.md'), experimentTable(metrics, info));
+  for (const { info, metrics } of entries) writeExperimentFiles(out, metrics, info);
   writeFileAtomic(join(out, 'README.md'), resultsReadme(entries));
   return entries.map((e) => e.info.experiment);
 }
