@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import type { EmbeddingSet } from '../../src/data/dataset.ts';
 import { matrix } from '../../src/data/matrix.ts';
-import { balancedOfUnion, balancedSample, finetuneSet, METHOD_NAMES, methodUsesPenalty, releaseFinetuneSet } from '../../src/pipeline/finetune-sets.ts';
+import { balancedOfUnion, balancedSample, finetuneSet, groupBalancingWeights, labelShares, METHOD_NAMES, methodUsesPenalty, priorCorrected, releaseFinetuneSet } from '../../src/pipeline/finetune-sets.ts';
+import { LinearHead } from '../../src/head/linear-head.ts';
 
 /** A set whose feature is the row id + offset, with the given (label, group) per row. */
 function set(cells: [number, number][], offset: number): EmbeddingSet {
@@ -91,7 +92,7 @@ describe('finetuneSet', () => {
     const wide: EmbeddingSet = { ...validation, x: matrix(new Float32Array(18), 9, 2) };
     expect(() => finetuneSet('m2', train, wide, 0)).toThrow('train has 1 features but validation has 2');
     expect(() => finetuneSet('b3', train, { ...validation, groupNames: ['a', 'c'] }, 0)).toThrow('train groups [a, b] differ from validation groups [a, c]');
-    expect(() => finetuneSet('m3' as never, train, validation, 0)).toThrow('Unknown method "m3". Valid: b1, b2, b3, m1, m2');
+    expect(() => finetuneSet('m3' as never, train, validation, 0)).toThrow('Unknown method "m3". Valid: b1, b2, b3, m1, m2, m2w, m2p');
   });
   it('releaseFinetuneSet gives a drawn set\'s memory to the next draw, and leaves train and validation alone', () => {
     const first = finetuneSet('m2', train, validation, 1);
@@ -116,7 +117,43 @@ describe('finetuneSet', () => {
 });
 
 describe('methodUsesPenalty', () => {
-  it('is true for m1 and m2 only', () => {
-    expect(METHOD_NAMES.filter(methodUsesPenalty)).toEqual(['m1', 'm2']);
+  it('is true for m1, m2 and the remedies of m2 only', () => {
+    expect(METHOD_NAMES.filter(methodUsesPenalty)).toEqual(['m1', 'm2', 'm2w', 'm2p']);
+  });
+});
+
+describe('weighted M2 (m2w) and prior-corrected M2 (m2p)', () => {
+  it('m2w fits every row of train + validation, in train-then-validation order; m2p the same sample as m2', () => {
+    const all = finetuneSet('m2w', train, validation, 3);
+    expect(Array.from(all.x.data)).toEqual([...Array.from({ length: 14 }, (_, i) => i), ...Array.from({ length: 9 }, (_, i) => i + 100)]);
+    expect(Array.from(all.y)).toEqual([...train.y, ...validation.y]);
+    expect(Array.from(finetuneSet('m2p', train, validation, 5).x.data)).toEqual(Array.from(finetuneSet('m2', train, validation, 5).x.data));
+  });
+
+  it('weights n_y / (G n_{y,g}): groups weigh the same within each label, labels keep their shares', () => {
+    // train + validation: (no,a) 10, (no,b) 6, (yes,a) 4, (yes,b) 3; n_no = 16, n_yes = 7
+    const all = finetuneSet('m2w', train, validation, 0);
+    const w = groupBalancingWeights(all.y, all.group, all.classes, all.groupNames);
+    expect(Array.from(w)).toEqual([16 / 20, 16 / 12, 7 / 8, 7 / 6]);
+    // total weight of each cell: (no,a) 10 x 0.8 = 8 = (no,b) 6 x 4/3; (yes,a) 4 x 7/8 = 3.5 = (yes,b) 3 x 7/6
+    expect(10 * w[0]! + 6 * w[1]!).toBeCloseTo(16, 12);
+    expect(4 * w[2]!).toBeCloseTo(3 * w[3]!, 12);
+    const noYesB = set([...repeat([0, 0], 2), ...repeat([0, 1], 2), ...repeat([1, 0], 2)], 0);
+    expect(() => finetuneSet('m2w', noYesB, noYesB, 0)).toThrow('train + validation has no rows with label "yes" in group "b": cannot weight the groups within that label');
+  });
+
+  it('prior correction adds logit(data share) - logit(sample share) to a binary intercept, log(data / sample) per class otherwise', () => {
+    expect(Array.from(labelShares(Int32Array.of(0, 0, 0, 1), 2))).toEqual([0.75, 0.25]);
+    const head = new LinearHead(['no', 'yes'], 2, Float64Array.of(1, -2), Float64Array.of(0.5));
+    const moved = priorCorrected(head, Float64Array.of(0.75, 0.25), Float64Array.of(0.5, 0.5));
+    expect(moved.bias[0]).toBeCloseTo(0.5 + Math.log(0.25 / 0.75), 12);
+    expect(Array.from(moved.weights)).toEqual([1, -2]);
+    // a row at p = 0.5 under the sample's shares gets P(yes) = 0.25, the data's share
+    const z = moved.predictProba(matrix(Float32Array.of(0, 0.25), 1, 2));
+    expect(z[1]).toBeCloseTo(0.25, 12);
+    const three = new LinearHead(['a', 'b', 'c'], 1, Float64Array.of(0, 0, 0), Float64Array.of(0, 0, 0));
+    const shares = priorCorrected(three, Float64Array.of(0.5, 0.3, 0.2), Float64Array.of(1 / 3, 1 / 3, 1 / 3)).predictProba(matrix(Float32Array.of(7), 1, 1));
+    expect(Array.from(shares).map((v) => Number(v.toFixed(12)))).toEqual([0.5, 0.3, 0.2]);
+    expect(() => priorCorrected(head, Float64Array.of(1, 0), Float64Array.of(0.5, 0.5))).toThrow('prior correction: class "yes" has no rows in the data');
   });
 });

@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPenalty } from '../../src/fairness/penalties/registry.ts';
 import type { MlpBatch } from '../../src/backbone/mlp.ts';
-import { penaltyExtraLoss } from '../../src/pipeline/reproduce/full-training.ts';
+import { penaltyExtraLoss, trainFullFair } from '../../src/pipeline/reproduce/full-training.ts';
+import { trainMlp } from '../../src/backbone/mlp.ts';
+import { loadTabular } from '../../src/data/load-tabular.ts';
+import type { LinearHead } from '../../src/head/linear-head.ts';
 import { fitGroupThresholds, positiveProbability, predictGroupThresholds } from '../../src/pipeline/reproduce/group-thresholds.ts';
 import { parseExperiments, settingsGrid } from '../../src/pipeline/reproduce/protocol.ts';
 import { deriveUtkfaceRow, writeUtkfaceLabels, writeUtkfaceLabelsFromNames } from '../../src/pipeline/reproduce/utkface-labels.ts';
-import { describeWithUtkface } from '../support/data.ts';
+import { ADULT_TEST, ADULT_TRAIN, describeWithUtkface } from '../support/data.ts';
 
 describe('group thresholds (equalized-odds post-processing)', () => {
   // group a: 0.9 (y=1), 0.1 (y=0) -> hull (0,0) (0,1) (1,1)
@@ -94,6 +97,23 @@ describe('penaltyExtraLoss (whole-network fair training)', () => {
   });
 });
 
+describe('whole-network fair training from trained weights (trainFullFair with init)', () => {
+  it('starts from the ERM network: at lr ~0 its predictions are the ERM network\'s, from scratch they are not', async () => {
+    const { train, validation, test } = loadTabular({ train: ADULT_TRAIN, test: ADULT_TEST, target: 'Y', positive: '>50K', sensitive: ['sex'], seed: 0 });
+    const erm = await trainMlp(train, validation, { hidden: [16], epochs: 2, seed: 0 });
+    const raw = { train, validation, test };
+    const accuracyOf = async (head: LinearHead, x: Awaited<ReturnType<typeof erm.backbone.embed>>, y: Int32Array): Promise<number> => {
+      const p = head.predict(x);
+      return p.reduce((n, v, i) => n + (v === y[i] ? 1 : 0), 0) / y.length;
+    };
+    const ermTest = await accuracyOf(erm.head, await erm.backbone.embed(test.x), test.y);
+    const fromErm = await trainFullFair(raw, { constraint: 'eo', alpha: 5, seed: 3, epochs: 1, hidden: [16], mlp: { learningRate: 1e-12, keepBest: false }, init: erm.backbone });
+    expect(fromErm.splits.test.accuracy).toBeCloseTo(ermTest, 6);
+    const fresh = await trainFullFair(raw, { constraint: 'eo', alpha: 5, seed: 3, epochs: 1, hidden: [16], mlp: { learningRate: 1e-12, keepBest: false } });
+    expect(Math.abs(fresh.splits.test.accuracy - ermTest)).toBeGreaterThan(0.01);
+  }, 120_000);
+});
+
 describe('derived UTKFace labels', () => {
   it('groups race into white / non-white, names gender, and thresholds age at 30', () => {
     expect(deriveUtkfaceRow({ file: 'a.jpg', age: '31', gender: '1', race: '2' }, 'x:2')).toEqual(['a.jpg', '1', 'female', 'non-white', '1']);
@@ -147,19 +167,21 @@ describeWithUtkface('derived labels of the real UTKFace labels.csv', (utk) => {
 });
 
 describe('protocol', () => {
-  it('runs B1-B3, M1/M2 x 5 constraints (eo and dp over the alpha sweep), and full on Adult only', () => {
+  it('runs B1-B3, M1/M2/M2w/M2p x 5 constraints (eo and dp over the alpha sweep), and full on Adult only', () => {
     const adult = settingsGrid('adult');
     expect(adult.seeds).toBe(5);
-    // 3 B* + 2 x (eo 6 + dp 6 + di 2 + ae 2 + mmf 1) = 37
-    expect(adult.heads.length).toBe(37);
+    // 3 B* + 4 fair methods x (eo 6 + dp 6 + di 2 + ae 2 + mmf 1) = 71
+    expect(adult.heads.length).toBe(71);
+    expect(adult.heads.filter((h) => h.method === 'm2w')).toEqual(adult.heads.filter((h) => h.method === 'm2').map((h) => ({ ...h, method: 'm2w' })));
     expect(adult.full.length).toBeGreaterThan(0);
+    expect(adult.fullSeeds).toBe(5);
     expect(settingsGrid('utkface-gender-race').full).toEqual([]);
     expect(settingsGrid('adult', { quick: true }).seeds).toBe(1);
   });
 
-  it('trains the whole CNN with EO at alpha 1 and 5 on UTKFace with the cnn backbone, over 3 seeds of the same head grid', () => {
+  it('trains the whole CNN with EO at alpha 1 and 5 on UTKFace with the cnn backbone, over 3 seeds, beside 5 seeds of the same head grid', () => {
     const cnn = settingsGrid('utkface-gender-race-cnn');
-    expect(cnn.seeds).toBe(3);
+    expect([cnn.seeds, cnn.fullSeeds]).toEqual([5, 3]);
     expect(cnn.heads).toEqual(settingsGrid('utkface-gender-race').heads);
     expect(cnn.full).toEqual([{ constraint: 'eo', alpha: 1 }, { constraint: 'eo', alpha: 5 }]);
     expect(cnn.epochs).toBe(10);
@@ -167,8 +189,25 @@ describe('protocol', () => {
     expect([quick.seeds, quick.epochs, quick.full.length]).toEqual([1, 2, 1]);
   });
 
+  it('over-fitting experiments: B1-B3, the fair methods and full, all with EO at 1, 2 and 5; networks trained to their last epoch', () => {
+    for (const name of ['adult-overfit-mlp', 'utkface-overfit-cnn'] as const) {
+      const grid = settingsGrid(name);
+      expect(grid.heads.length).toBe(3 + 4 * 3);
+      expect(grid.heads.filter((h) => h.method === 'm1').map((h) => [h.constraint, h.alpha])).toEqual([['eo', 1], ['eo', 2], ['eo', 5]]);
+      expect(grid.full).toEqual([1, 2, 5].map((alpha) => ({ constraint: 'eo', alpha })));
+      expect([grid.seeds, grid.fullSeeds]).toEqual([5, 3]);
+      const erm = grid.overfit?.erm;
+      expect(erm?.mlp?.keepBest ?? erm?.cnn?.keepBest).toBe(false);
+      expect(grid.epochs).toBe(erm?.epochs);
+    }
+    expect(settingsGrid('utkface-overfit-cnn').overfit?.erm.cnn?.augment).toBe(false);
+    expect(settingsGrid('adult-overfit-mlp').overfit?.erm.hidden).toEqual([512, 512]);
+    const quick = settingsGrid('adult-overfit-mlp', { quick: true });
+    expect([quick.epochs, quick.overfit?.erm.hidden, quick.overfit?.full.epochs]).toEqual([2, [64, 64], 1]);
+  });
+
   it('parses all, and lists the valid experiments for an unknown one', () => {
-    expect(parseExperiments('all')).toEqual(['adult', 'utkface-gender-race', 'utkface-age-gender', 'utkface-gender-race-cnn']);
-    expect(() => parseExperiments('celeba')).toThrow('Unknown experiment "celeba". Valid: adult, utkface-gender-race, utkface-age-gender, utkface-gender-race-cnn, all');
+    expect(parseExperiments('all')).toEqual(['adult', 'utkface-gender-race', 'utkface-age-gender', 'utkface-gender-race-cnn', 'adult-overfit-mlp', 'utkface-overfit-cnn']);
+    expect(() => parseExperiments('celeba')).toThrow('Unknown experiment "celeba". Valid: adult, utkface-gender-race, utkface-age-gender, utkface-gender-race-cnn, adult-overfit-mlp, utkface-overfit-cnn, all');
   });
 });

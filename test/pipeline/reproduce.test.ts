@@ -31,7 +31,7 @@ describe('fairhead reproduce --quick', () => {
     for (const f of ['metrics.json', 'report.html', 'report.md', 'table.md', 'run.json']) expect(existsSync(join(out, 'adult', f))).toBe(true);
     const metrics = readMetricsFile(join(out, 'adult', 'metrics.json'));
     const methods = new Set(metrics.runs.map((r) => r.method));
-    expect([...methods].sort()).toEqual(['b1', 'full', 'm1', 'm2', 'shipped', 'threshold']);
+    expect([...methods].sort()).toEqual(['b1', 'full', 'm1', 'm2', 'm2p', 'm2w', 'shipped', 'threshold']);
     for (const r of metrics.runs) {
       expect(r.splits.train.rows).toBe(26049);
       expect(r.splits.test.rows).toBe(16281);
@@ -41,6 +41,9 @@ describe('fairhead reproduce --quick', () => {
     // columns of the categories in seed 0's training split; a head trains 32 weights + 1 bias
     expect(runsOf(metrics.runs, 'full')[0]?.cost.parametersTrained).toBe(106 * 64 + 64 + (64 * 32 + 32) + (32 + 1));
     expect(runsOf(metrics.runs, 'm2')[0]?.cost.parametersTrained).toBe(33);
+    // weighted M2 fits every row of train + validation (26,049 + 6,512); M2p the balanced sample of M2, moved
+    expect(runsOf(metrics.runs, 'm2w')[0]?.cost.finetuneRows).toBe(26049 + 6512);
+    expect(runsOf(metrics.runs, 'm2p')[0]?.cost.finetuneRows).toBe(runsOf(metrics.runs, 'm2')[0]?.cost.finetuneRows);
     // thresholds are chosen on validation (its fine-tuning set) to equalise TPR and FPR there
     const threshold = runsOf(metrics.runs, 'threshold')[0] as RunRecord;
     expect(threshold.splits.finetune.rows).toBe(6512);
@@ -49,7 +52,12 @@ describe('fairhead reproduce --quick', () => {
     expect(table).toContain('| M2 + EO, alpha 5 (last layer, fair) | 1 |');
     expect(table).toContain('fairhead reproduce --experiment adult --quick');
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
-    expect(readme).toContain('**Does it work?** On UCI Adult');
+    expect(readme).toContain('**adult** (UCI Adult, target income >50K');
+    expect(readme).toContain("## M2's prior shift and two remedies");
+    expect(readme).toContain('fairlearn: ExponentiatedGradient, EO constraint | 0.841 | 0.023 | 4.95 s');
+    expect(existsSync(join(out, 'adult', 'gap-transfer.svg'))).toBe(true);
+    // the MLP pre-trained here: its training curve, one entry per epoch (quick: 8)
+    expect((JSON.parse(readFileSync(join(out, 'adult', 'run.json'), 'utf8')) as { curve: unknown[] }).curve.length).toBe(8);
     // --tables-only re-renders the same tables from metrics.json, without training
     expect(await main(['reproduce', '--tables-only', '--out', out, '--quiet'])).toBe(0);
     expect(readFileSync(join(out, 'adult', 'table.md'), 'utf8')).toBe(table);
@@ -88,7 +96,7 @@ describe('fairhead reproduce --quick', () => {
     const [output] = await runReproduce({ experiments: ['utkface-gender-race-cnn'], quick: true, out, utkface, subset: 200, cacheDir: join(out, 'cache') });
     const metrics = readMetricsFile(join(out, 'utkface-gender-race-cnn', 'metrics.json'));
     expect(output?.metrics.runs.length).toBe(metrics.runs.length);
-    expect(metrics.runs.map((r) => r.method)).toEqual(['shipped', 'b1', 'm1', 'm2', 'm2', 'threshold', 'full']);
+    expect(metrics.runs.map((r) => r.method)).toEqual(['shipped', 'b1', 'm1', 'm2', 'm2w', 'm2p', 'm2', 'threshold', 'full']);
     const shipped = runsOf(metrics.runs, 'shipped')[0] as RunRecord;
     const full = runsOf(metrics.runs, 'full')[0] as RunRecord;
     const m2 = runsOf(metrics.runs, 'm2')[0] as RunRecord;
@@ -112,7 +120,50 @@ describe('fairhead reproduce --quick', () => {
     const fit = `The ERM network's accuracy is ${shipped.splits.train.accuracy.toFixed(3)} on its training split and ${shipped.splits.test.accuracy.toFixed(3)} on test`;
     expect(table).toContain(fit);
     expect(table).toContain('fairhead reproduce --experiment utkface-gender-race-cnn --quick');
-    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('Training the whole network with the same penalty (full + EO, alpha 5)');
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('EO gap on the data fitted on / on test, alpha 5: full');
+  }, 240_000);
+
+  it('adult-overfit-mlp: the ERM MLP trained to its last epoch, then the whole network trained further from its weights with the penalty', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fairhead-repro-overfit-mlp-'));
+    const [output] = await runReproduce({ experiments: ['adult-overfit-mlp'], quick: true, out, cacheDir: join(out, 'cache') });
+    const runs = output?.metrics.runs ?? [];
+    expect(runs.map((r) => r.method)).toEqual(['shipped', 'b1', 'm1', 'm2', 'm2w', 'm2p', 'm2', 'threshold', 'full']);
+    const shipped = runsOf(runs, 'shipped')[0] as RunRecord;
+    const full = runsOf(runs, 'full')[0] as RunRecord;
+    // quick: hidden 64 x 64 on Adult's 106 encoded columns; the whole network trains every weight, a head 64 + 1
+    expect(full.cost.parametersTrained).toBe(106 * 64 + 64 + (64 * 64 + 64) + (64 + 1));
+    expect(shipped.cost.parametersTrained).toBe(full.cost.parametersTrained);
+    expect(runsOf(runs, 'm1')[0]?.cost.parametersTrained).toBe(65);
+    expect(full.cost.iterations).toBe(1);
+    const info = JSON.parse(readFileSync(join(out, 'adult-overfit-mlp', 'run.json'), 'utf8')) as { curve: { epoch: number; trainAccuracy: number }[]; notes: string[] };
+    expect(info.curve.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(info.notes.join(' ')).toContain('the last one kept (no early stopping)');
+    expect(info.notes.join(' ')).toContain('full: the ERM network above trained further, every layer, from its weights');
+    const table = readFileSync(join(out, 'adult-overfit-mlp', 'table.md'), 'utf8');
+    expect(table).toContain('## Over-fitting: accuracy and EO gap on the training split, on the fine-tuning set and on test');
+    expect(table).toContain('| full + EO, alpha 5 (whole network) | 1 |');
+    expect(table).toContain('## Training curve of the ERM network');
+    expect(table).toContain('fairlearn: ThresholdOptimizer for EO');
+    const svg = readFileSync(join(out, 'adult-overfit-mlp', 'gap-transfer.svg'), 'utf8');
+    expect(svg).toContain('data-series="Full network"');
+  }, 240_000);
+
+  it('utkface-overfit-cnn: the CNN trained without augmentation to its last epoch, and whole-network runs from its weights, on 200 generated images', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fairhead-repro-overfit-cnn-'));
+    const [output] = await runReproduce({ experiments: ['utkface-overfit-cnn'], quick: true, out, utkface, subset: 200, cacheDir: join(out, 'cache') });
+    const runs = output?.metrics.runs ?? [];
+    expect(runs.map((r) => r.method)).toEqual(['shipped', 'b1', 'm1', 'm2', 'm2w', 'm2p', 'm2', 'threshold', 'full']);
+    const shipped = runsOf(runs, 'shipped')[0] as RunRecord;
+    const full = runsOf(runs, 'full')[0] as RunRecord;
+    expect(full.cost.parametersTrained).toBe(shipped.cost.parametersTrained);
+    // quick: channels 4, 8, 16, 32: the heads train 32 weights + 1 bias on the 32-d embedding
+    expect(runsOf(runs, 'm2w')[0]?.cost.parametersTrained).toBe(33);
+    expect(full.splits.test.rows).toBe(shipped.splits.test.rows);
+    const info = JSON.parse(readFileSync(join(out, 'utkface-overfit-cnn', 'run.json'), 'utf8')) as { curve: unknown[]; notes: string[]; command: string };
+    expect(info.curve.length).toBe(2);
+    expect(info.notes.join(' ')).toContain('without augmentation');
+    expect(info.command).toContain('fairhead reproduce --experiment utkface-overfit-cnn --quick');
+    expect(readFileSync(join(out, 'README.md'), 'utf8')).toContain('**utkface-overfit-cnn**');
   }, 240_000);
 
   it('takes a folder of UTKFace-named files without labels.csv, reading the labels from the names', async () => {

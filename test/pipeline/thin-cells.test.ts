@@ -34,6 +34,15 @@ describe('thinCellWarning', () => {
     expect(thinCellWarning(cells([[500, 300], [120, 5]]), validation, 'm2', 'dp', 'x')).toContain('only 24 rows in group "b"');
   });
 
+  it('m2w: every row of train + validation counts; m2p: as m2', () => {
+    const train = cells([[500, 300], [120, 12]]);
+    const validation = cells([[60, 40], [20, 7]]);
+    expect(thinCellWarning(train, validation, 'm2w', 'eo', 'x')).toMatch(/m2w fine-tuning set has only 19 rows with label "yes" in group "b".*m2w uses every row of train \+ validation already/);
+    expect(thinCellWarning(train, validation, 'm2w', 'dp', 'x')).toBeUndefined();
+    expect(thinCellWarning(train, validation, 'm2p', 'dp', 'x')).toBeUndefined();
+    expect(thinCellWarning(cells([[500, 300], [120, 5]]), validation, 'm2p', 'dp', 'x')).toContain('the m2p fine-tuning set has only 24 rows in group "b"');
+  });
+
   it('m1: the validation set alone counts, whatever train holds', () => {
     expect(thinCellWarning(big, cells([[80, 60], [40, 5]]), 'm1', 'eo', 'd')).toMatch(/m1 fine-tuning set has only 5 rows with label "yes" in group "b".* 0\.22,.*m2 draws its set from train \+ validation/);
     expect(thinCellWarning(cells([[1, 1], [1, 1]]), big, 'm1', 'eo', 'd')).toBeUndefined();
