@@ -81,6 +81,23 @@ describe('run, export and predict through the CLI', () => {
     for (const row of rows.slice(1, 20)) expect(row).toMatch(/^\d+,[01],[0-9.e-]+$/);
   }, 120_000);
 
+  it('run --method m2w fits weighted M2 on every row of train + validation: M2\'s gap without its accuracy cost (Adult)', async () => {
+    const adult = fileURLToPath(new URL('../../data/adult/', import.meta.url));
+    const common = ['run', '--data', join(adult, 'adult.data'), '--test-data', join(adult, 'adult.test'), '--target', 'Y', '--positive', '>50K', '--sensitive', 'sex', '--epochs', '3', '--constraint', 'eo', '--alpha', '5', '--bootstrap', '0', '--json'];
+    const [m2, m2w] = await Promise.all(['m2', 'm2w'].map((method) => fairhead([...common, '--method', method, '--out', join(dir, `run-${method}`)], dir)));
+    expect([m2?.code, m2w?.code]).toEqual([0, 0]);
+    const fair = (r: { stdout: string }, method: string) => (JSON.parse(r.stdout) as MetricsFile).runs.find((x) => x.method === method)!;
+    const weighted = fair(m2w!, 'm2w');
+    const sampled = fair(m2!, 'm2');
+    const shipped = fair(m2w!, 'shipped');
+    // 80 % of adult.data trains, 20 % validates: m2w fits all 32,561 rows, m2 a balanced sample of them
+    expect(weighted.cost.finetuneRows).toBe(32561);
+    expect(sampled.cost.finetuneRows).toBeLessThan(8000);
+    expect(weighted.splits.test.accuracy).toBeGreaterThan(sampled.splits.test.accuracy + 0.03);
+    expect(weighted.splits.test.equalizedOddsDifference).toBeLessThan(shipped.splits.test.equalizedOddsDifference / 2);
+    expect(JSON.parse(readFileSync(join(dir, 'run-m2w', 'model', 'manifest.json'), 'utf8'))).toMatchObject({ run: { method: 'm2w' } });
+  }, 180_000);
+
   it('exits 2 with one line naming the option for an unknown constraint', async () => {
     const r = await fairhead(['run', '--data', 'x.csv', '--target', 'y', '--sensitive', 'a', '--constraint', 'eq'], dir);
     expect(r.code).toBe(2);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addDataFlags, addHeadFlags, dataOptionsFrom, headOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags, warn } from '../flags.ts';
+import { addDataFlags, addHeadFlags, dataOptionsFrom, headOptionsFrom, logger, mergeConfig, METHODS_HELP, progressFactory, type RawFlags, warn } from '../flags.ts';
 import { numberOption } from '../../pipeline/run-options.ts';
 import { runsTable } from '../runs-table.ts';
 
@@ -20,7 +20,9 @@ export function register(program: Command): void {
 Examples:
   fairhead run --data adult.csv --target income --positive '>50K' --sensitive sex --method m2 --constraint eo
   fairhead run --images faces/ --labels faces.csv --target gender --positive 1 --sensitive race --backbone face-api
-  fairhead run --data rows.csv --backbone onnx:model.onnx --target y --sensitive group --max-gap 0.02`,
+  fairhead run --data rows.csv --backbone onnx:model.onnx --target y --sensitive group --max-gap 0.02
+  fairhead run --data adult.csv --target income --positive '>50K' --sensitive sex --method m2w --constraint eo --alpha 5
+${METHODS_HELP}`,
   );
   cmd.action(async (raw: RawFlags) => {
     const { runPipeline } = await import('../../pipeline/run.ts');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CONSTRAINTS, METHODS, OPTIMIZERS, choice, choices, numberList, numberOption } from '../../pipeline/run-options.ts';
 import { createProgress } from '../../progress.ts';
-import { addDataFlags, dataOptionsFrom, logger, mergeConfig, progressFactory, type RawFlags, warn } from '../flags.ts';
+import { addDataFlags, dataOptionsFrom, logger, mergeConfig, METHODS_HELP, progressFactory, type RawFlags, warn } from '../flags.ts';
 import { runsTable, selectionLine } from '../runs-table.ts';
 
 /** `fairhead sweep`: the pipeline over lists of methods, constraints, alphas and seeds, with a Pareto front. */
@@ -23,7 +23,8 @@ export function register(program: Command): void {
   cmd.addHelpText('after', `
 Example:
   fairhead sweep --data adult.csv --target income --positive '>50K' --sensitive sex \\
-    --alphas 0,0.5,1,2,5,10 --constraints eo,dp --methods b1,m1,m2 --seeds 5 --select "equalizedOddsDifference<=0.05"`);
+    --alphas 0,0.5,1,2,5,10 --constraints eo,dp --methods b1,m1,m2 --seeds 5 --select "equalizedOddsDifference<=0.05"
+${METHODS_HELP}`);
   cmd.action(async (raw: RawFlags) => {
     const { runSweep } = await import('../../pipeline/sweep.ts');
     const flags = mergeConfig(cmd, raw);
