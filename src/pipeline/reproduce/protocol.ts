@@ -84,7 +84,8 @@ export interface ReproduceGrid {
 /**
  * adult-overfit-mlp: the ERM network, an MLP of two hidden layers of 512 units (about 316,000 weights for 26,049
  * training rows), AdamW without weight decay, batches of 128, lr 1e-3 for 80 epochs then 1e-4, 100 epochs, the
- * last one kept (no early stopping), on onnxruntime (the own float64 kernels took 58 s an epoch, onnxruntime 4 s).
+ * last one kept (no early stopping), on onnxruntime (12x less CPU time an epoch than the own float64 kernels:
+ * bench/results/backbones-mlp-wide.json).
  * Measured on the shared 2-core machine (scratch runs, training accuracy over the epoch's batches): at a constant
  * lr 1e-3 it rose to 0.916 at epoch 20, 0.953 at 50, 0.966 at 80 and 0.973 at 120, still creeping up (0.975 on the
  * whole training split, test 0.817); with the step after epoch 40 it went 0.945 -> 0.957 in one epoch, then
