@@ -105,9 +105,8 @@ Methods (--method): the rows the last layer is fitted on, and its loss
        data's share, so its head learns a shifted intercept (on Adult: 6 points of accuracy, balanced accuracy kept)
   m2w  weighted M2: every row of train + validation; row i of cell (y, g) weighted w = n_y / (G n_yg) in the
        cross-entropy and the penalty (n_y rows of label y, n_yg of them in group g, G groups): the groups weigh the
-       same within each label and the labels keep the data's shares; deterministic (no sample)
-  m2p  prior-corrected M2: m2's head, then its intercept b += logit(pi) - logit(s) (pi: the positive share of
-       train + validation, s: the sample's, 0.5)`;
+       same within each label and the labels keep the data's shares; deterministic (no sample). On Adult it keeps
+       m2's gap at a fraction of m2's accuracy cost (fairhead reproduce; docs/reproduction.md)`;
 
 /** The fine-tuning flags of `run`. */
 export function addHeadFlags(cmd: Command): Command {

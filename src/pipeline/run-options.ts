@@ -1,9 +1,16 @@
 import { InputError } from '../errors.ts';
 import type { ImageInputOptions, PixelSize } from '../data/image-preprocessing.ts';
 
-/** The paper's fine-tuning methods (see finetune-sets.ts). */
-export const METHODS = ['b1', 'b2', 'b3', 'm1', 'm2', 'm2w', 'm2p'] as const;
-export type Method = (typeof METHODS)[number];
+/**
+ * The fine-tuning methods `--method` offers (see finetune-sets.ts): the paper's b1, b2, b3, m1, m2, and m2w (weighted
+ * M2: M2's group balance without its prior shift).
+ */
+export const METHODS = ['b1', 'b2', 'b3', 'm1', 'm2', 'm2w'] as const;
+/**
+ * A method of {@link METHODS}, or `m2p` (prior-corrected M2), which `fairhead reproduce` measures beside m2w and
+ * `--method` does not offer: moving M2's intercept gives part of its gap back (docs/reproduction.md).
+ */
+export type Method = (typeof METHODS)[number] | 'm2p';
 
 /** Fairness constraints, by their registry names. */
 export const CONSTRAINTS = ['eo', 'dp', 'eopp', 'di', 'ae', 'mmf'] as const;

@@ -270,6 +270,7 @@ export const CATALOGUE: readonly CatalogueCase[] = [
 
   // ---- options and config ----------------------------------------------------------------------------------
   { id: 'option-unknown-constraint', kind: 'bad', what: '--constraint eq (a typo of eo)', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--constraint', 'eq']), code: 2, message: /^fairhead: Unknown constraint "eq"\. Valid: eo, dp, eopp, di, ae, mmf$/ },
+  { id: 'option-unknown-method', kind: 'bad', what: '--method m2p (a remedy reproduce measures, not offered)', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--method', 'm2p']), code: 2, message: /^fairhead: Unknown method "m2p"\. Valid: b1, b2, b3, m1, m2, m2w$/ },
   { id: 'option-bad-epochs', kind: 'bad', what: '--epochs 0', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--epochs', '0']), code: 2, message: /^fairhead: --epochs: expected an integer >= 1, received "0"$/ },
   { id: 'option-bad-bootstrap', kind: 'bad', what: '--bootstrap abc', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--bootstrap', 'abc']), code: 2, message: /^fairhead: --bootstrap: expected an integer >= 0, received "abc"$/ },
   { id: 'option-bad-fraction', kind: 'bad', what: '--validation-fraction 1.5', setup: (d) => put(d, 'data.csv', tinyCsv()), args: RUN(['--validation-fraction', '1.5']), code: 2, message: /^fairhead: --validation-fraction should be in \[0, 1\), received 1\.5$/ },
