@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { prepareData, type PrepareHooks } from '../pipeline/prepare.ts';
 import { optionsRecord, type OptionsRecord } from '../pipeline/run-command.ts';
-import type { BackboneOptions, DataOptions, HeadOptions } from '../pipeline/run-options.ts';
+import { METHODS, type BackboneOptions, type DataOptions, type HeadOptions } from '../pipeline/run-options.ts';
 import { buildReport } from '../report/build-report.ts';
 import { readMetricsFile } from '../report/metrics-file.ts';
 import type { RunRecord } from '../report/schema.ts';
@@ -93,8 +93,7 @@ export function readRunFolder(dir: string): { options: OptionsRecord; head: Part
   }
   // a sweep records the run its --select rule chose; else the report's operating point
   const chosen = metrics.runs[metrics.selection?.run ?? buildReport(metrics).selected.run] as RunRecord;
-  const methods = ['b1', 'b2', 'b3', 'm1', 'm2'] as const;
-  const method = methods.find((m) => m === chosen.method);
+  const method = METHODS.find((m) => m === chosen.method);
   if (method === undefined) return { options: dataOptions, head: {} };
   return {
     options: dataOptions,

@@ -28,6 +28,7 @@ const METHOD_TEXT: Readonly<Record<(typeof METHODS)[number], string>> = {
   b3: 'B3 — balanced sample, no penalty',
   m1: 'M1 — validation set + penalty',
   m2: 'M2 — balanced sample + penalty',
+  m2w: 'M2w — all rows, groups balanced by weights + penalty',
 };
 
 const CONSTRAINT_TEXT: Readonly<Record<(typeof CONSTRAINTS)[number], string>> = {

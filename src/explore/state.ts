@@ -66,7 +66,7 @@ export const CONSTRAINT_GAP: Readonly<Record<Constraint, GapMetric>> = {
 
 /** Everything set on the page. */
 export interface ExploreState {
-  /** Fine-tuning set and loss (b1, b2, b3, m1, m2). */
+  /** Fine-tuning set and loss (b1, b2, b3, m1, m2, m2w). */
   readonly method: Method;
   readonly constraint: Constraint;
   /** `alpha`: the strength slider; `target`: the most accurate head whose gap on the fine-tuning set is at most `maxGap`. */
