@@ -39,7 +39,7 @@ describe('parseState', () => {
 
   it('names the field, what it received and the valid choices', () => {
     expect(() => parseState('x', sensitive, true)).toThrow('state: expected a JSON object');
-    expect(() => parseState({ ...base, method: 'm3' }, sensitive, true)).toThrow('state.method: expected one of b1, b2, b3, m1, m2, received "m3"');
+    expect(() => parseState({ ...base, method: 'm3' }, sensitive, true)).toThrow('state.method: expected one of b1, b2, b3, m1, m2, m2w, received "m3"');
     expect(() => parseState({ ...base, alpha: -1 }, sensitive, true)).toThrow('state.alpha: expected a number from 0 to 1000000, received -1');
     expect(() => parseState({ ...base, seed: 1.5 }, sensitive, true)).toThrow('state.seed: expected an integer from 0 to 2147483647, received 1.5');
     expect(() => parseState({ ...base, groupBy: [] }, sensitive, true)).toThrow('state.groupBy: choose at least one of sex, race');
