@@ -63,7 +63,7 @@ describe('parseMetricsFile', () => {
     expect(parseMetricsFile(JSON.stringify(data), 'm.json').runs[2]?.cost.converged).toBe(false);
     data.runs[1].method = 'm3';
     expect(() => parseMetricsFile(JSON.stringify(data), 'm.json')).toThrow(
-      'm.json: runs[1].method: expected one of b1, b2, b3, m1, m2, full, shipped, threshold, received "m3"',
+      'm.json: runs[1].method: expected one of b1, b2, b3, m1, m2, m2w, m2p, full, shipped, threshold, received "m3"',
     );
   });
 
