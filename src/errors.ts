@@ -35,3 +35,15 @@ export class ConvergenceError extends FairheadError {}
 export function isUserError(error: unknown): error is FairheadError {
   return error instanceof FairheadError && error.exitCode === 2;
 }
+
+/**
+ * The {@link InputError} for a file that could not be opened or read: "FILE: file not found" or "FILE: cannot read
+ * (CODE)".
+ *
+ * @example
+ * try { fd = openSync(file, 'r'); } catch (error) { throw fileReadError(file, error); }
+ */
+export function fileReadError(file: string, error: unknown): InputError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new InputError(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`);
+}

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
-import { InputError, ShapeError } from '../errors.ts';
+import { fileReadError, InputError, ShapeError } from '../errors.ts';
 import { matrix, type Matrix } from './matrix.ts';
 import type { RowSource } from './row-source.ts';
 
@@ -53,8 +53,7 @@ export function openDiskMatrix(file: string, options: DiskMatrixOptions = {}): D
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`);
+    throw fileReadError(file, error);
   }
   try {
     const size = fstatSync(fd).size;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic-write.ts';
-import { InputError, ShapeError } from '../errors.ts';
+import { fileReadError, InputError, ShapeError } from '../errors.ts';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -21,8 +21,7 @@ export function readNpy(file: string): { data: Float32Array; shape: number[] } {
   try {
     bytes = readFileSync(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`);
+    throw fileReadError(file, error);
   }
   return parseNpy(bytes, file);
 }

@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { tableFromIPC, type Table as ArrowTable, type Vector } from 'apache-arrow';
 import { ParquetFile } from 'parquet-wasm';
-import { InputError } from '../errors.ts';
+import { fileReadError, InputError } from '../errors.ts';
 import { featurePlan, featureRows, parquetFiles, type FeaturePlan } from './parquet.ts';
 import type { RowSource } from './row-source.ts';
 
@@ -253,8 +253,7 @@ async function openFile(file: string): Promise<OpenFile> {
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`);
+    throw fileReadError(file, error);
   }
   try {
     const size = fstatSync(fd).size;

@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse';
 import { extname } from 'node:path';
-import { InputError } from '../errors.ts';
+import { fileReadError, InputError } from '../errors.ts';
 import { columnIndex, fieldCountProblem } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet } from '../data/disk-matrix.ts';
@@ -154,8 +154,7 @@ async function readCsvColumns(file: string, names: readonly string[]): Promise<s
     head = head.subarray(0, readSync(fd, head, 0, head.length, 0));
     closeSync(fd);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`);
+    throw fileReadError(file, error);
   }
   const firstLine = head.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/)[0] ?? '';
   const delimiter = ([',', ';', '\t'] as const).map((d) => [d, firstLine.split(d).length - 1] as const).sort((a, b) => b[1] - a[1])[0];
