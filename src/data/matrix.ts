@@ -15,6 +15,18 @@ export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
   return { data, rows, cols };
 }
 
+/** The rows of `parts`, one after the other, in one new matrix of `cols` columns (`cols` also when `parts` is empty). */
+export function concatRows(parts: readonly Matrix[], cols: number): Matrix {
+  const rows = parts.reduce((s, p) => s + p.rows, 0);
+  const data = new Float32Array(rows * cols);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p.data, at);
+    at += p.data.length;
+  }
+  return matrix(data, rows, cols);
+}
+
 /** The rows of `m` at `indices`, copied into a new matrix. */
 export function takeRows(m: Matrix, indices: ArrayLike<number>): Matrix {
   const out = new Float32Array(indices.length * m.cols);

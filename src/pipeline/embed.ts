@@ -19,7 +19,7 @@ import {
   type ShardsManifest,
 } from '../data/embedding-shards.ts';
 import { defaultImagePreprocessing, resolveImagePreprocessing, type ImagePreprocessing } from '../data/image-preprocessing.ts';
-import { imageBatches, readImageLabels, type SkippedImage } from '../data/images.ts';
+import { readImageLabels, type SkippedImage } from '../data/images.ts';
 import { matrix, type Matrix } from '../data/matrix.ts';
 import { encodeFeatures, tabularEncodingFromJSON } from '../data/tabular.ts';
 import type { Backbone } from '../backbone/backbone.ts';
@@ -29,7 +29,7 @@ import { featureInput } from '../backbone/_internal/onnx-graph.ts';
 import { loadModelBundle } from '../export/model-bundle.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { embedImageFiles, embedTexts, imageInput, openTextModel, type TextModel } from './model-inputs.ts';
-import { embedPixels, preprocessedImages, tokenizerFileFor, type InputSpec } from './prepare.ts';
+import { embedImageFilesAsBytes, preprocessedImages, tokenizerFileFor, type InputSpec } from './prepare.ts';
 import type { BackboneOptions, DataOptions } from './run-options.ts';
 
 /**
@@ -395,15 +395,8 @@ async function modelEmbedder(dir: string, source: InputRows, strict: boolean, te
       ...common,
       async embed(block) {
         if (block.kind !== 'images') throw new Error('unreachable');
-        const parts: Matrix[] = [];
-        const kept: number[] = [];
-        let skipped: readonly SkippedImage[] = [];
-        for await (const batch of imageBatches(block.files, { size, strict, batchSize: 256 })) {
-          parts.push(await embedPixels(net, batch.pixels, batch.rows.length, size));
-          kept.push(...batch.rows);
-          skipped = batch.skipped;
-        }
-        return { x: concatRows(parts, net.embeddingDim), kept, skipped: skipped.map(reasonOf) };
+        const out = await embedImageFilesAsBytes(net, block.files, size, { strict });
+        return { x: out.x, kept: Array.from(out.rows), skipped: out.skipped.map(reasonOf) };
       },
     };
   }
@@ -437,15 +430,4 @@ function numericColumns(table: CsvTable, picks: readonly number[]): Matrix {
     });
   });
   return matrix(out, table.rows.length, d);
-}
-
-function concatRows(parts: readonly Matrix[], cols: number): Matrix {
-  const rows = parts.reduce((s, p) => s + p.rows, 0);
-  const data = new Float32Array(rows * cols);
-  let at = 0;
-  for (const p of parts) {
-    data.set(p.data, at);
-    at += p.data.length;
-  }
-  return matrix(data, rows, cols);
 }

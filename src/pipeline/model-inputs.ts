@@ -4,7 +4,7 @@
  * described by plain JSON recorded in the manifest and metrics.json (see InputSpec in prepare.ts).
  */
 import { InputError } from '../errors.ts';
-import { matrix, type Matrix } from '../data/matrix.ts';
+import { concatRows, matrix, type Matrix } from '../data/matrix.ts';
 import { preprocessImageFile, tensorDims, type ImagePreprocessing } from '../data/image-preprocessing.ts';
 import { loadTokenizer, type TextTokenizer, type TokenBatch } from '../data/text-tokenizer.ts';
 import { describeInputs, type ModelInput } from '../backbone/_internal/onnx-graph.ts';
@@ -54,7 +54,7 @@ export async function embedImageFiles(net: OnnxBackbone, files: readonly string[
         ),
       ),
     );
-  const parts: Float32Array[] = [];
+  const parts: Matrix[] = [];
   const rows: number[] = [];
   let next = load(0);
   for (let start = 0; start < files.length; start += batchSize) {
@@ -71,18 +71,12 @@ export async function embedImageFiles(net: OnnxBackbone, files: readonly string[
       const data = new Float32Array(kept.length * per);
       kept.forEach((d, k) => data.set(d.x as Float32Array, k * per));
       const z = await net.embedBatch({ [input.name]: { type: 'float32', data, dims: [kept.length, ...dims] } }, kept.length);
-      parts.push(z.data);
+      parts.push(z);
       rows.push(...kept.map((d) => d.index));
     }
     options.onProgress?.(Math.min(files.length, start + batchSize));
   }
-  const out = new Float32Array(rows.length * net.embeddingDim);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return { x: matrix(out, rows.length, net.embeddingDim), rows: Int32Array.from(rows) };
+  return { x: concatRows(parts, net.embeddingDim), rows: Int32Array.from(rows) };
 }
 
 /** Token inputs a text model may declare, by the names Hugging Face exports give them. */

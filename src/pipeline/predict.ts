@@ -11,10 +11,9 @@ import { encodeFeatures, tabularEncodingFromJSON } from '../data/tabular.ts';
 import { loadFaceApiBackbone } from '../backbone/face-api.ts';
 import { loadOnnxBackbone } from '../backbone/onnx.ts';
 import { loadModelBundle, type LoadedModel } from '../export/model-bundle.ts';
-import { embedPixels } from './prepare.ts';
+import { embedImageFilesAsBytes } from './prepare.ts';
 import { defaultImagePreprocessing } from '../data/image-preprocessing.ts';
 import { embedImageFiles, embedTexts, openTextModel } from './model-inputs.ts';
-import { imageBatches } from '../data/images.ts';
 
 /** What to predict on: a CSV / embeddings file, or an image folder (optionally listed by a CSV). */
 export interface PredictInput {
@@ -131,13 +130,7 @@ async function embedImages(model: LoadedModel, input: PredictInput): Promise<Emb
       await net.close();
     }
   } else if (model.cnn) {
-    const parts: Matrix[] = [];
-    const rows: number[] = [];
-    for await (const batch of imageBatches(files, { size: spec.size, onWarning: warn, batchSize: 256 })) {
-      parts.push(await embedPixels(model.cnn, batch.pixels, batch.rows.length, spec.size));
-      rows.push(...batch.rows);
-    }
-    out = { x: concatRows(parts, model.cnn.embeddingDim), rows: Int32Array.from(rows) };
+    out = await embedImageFilesAsBytes(model.cnn, files, spec.size, { onWarning: warn });
   } else {
     const net = await loadModelOnnx(model);
     try {
@@ -179,17 +172,6 @@ function backboneInputs(model: LoadedModel, input: PredictInput): { x: Matrix; i
   const text = input.id !== undefined ? [input.id] : [];
   const read = isParquet ? readParquetEmbeddings(file, { text }) : readNumericCsv(file, { text });
   return { x: read.x, ids: idsOf(read.x.rows, read.text[0]), skipped: [] };
-}
-
-function concatRows(parts: readonly Matrix[], cols: number): Matrix {
-  const rows = parts.reduce((s, p) => s + p.rows, 0);
-  const data = new Float32Array(rows * cols);
-  let at = 0;
-  for (const p of parts) {
-    data.set(p.data, at);
-    at += p.data.length;
-  }
-  return matrix(data, rows, cols);
 }
 
 function idsOf(rows: number, column?: readonly string[]): string[] {

@@ -5,9 +5,9 @@ import { columnIndex, readCsvTable, type CsvTable } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { readEmbeddings } from '../data/embeddings.ts';
 import { checkShardFolder, isShardFolder } from '../data/embedding-shards.ts';
-import { imageBatches, readImageLabels } from '../data/images.ts';
+import { imageBatches, readImageLabels, type SkippedImage } from '../data/images.ts';
 import { loadTabular } from '../data/load-tabular.ts';
-import { matrix, type Matrix } from '../data/matrix.ts';
+import { concatRows, matrix, type Matrix } from '../data/matrix.ts';
 import { labelGroupStrata, stratifiedSplit, subsetEmbeddingSet } from '../data/splits.ts';
 import type { TabularEncoding } from '../data/tabular.ts';
 import { checkSensitiveColumn, classLookup, crossGroups, fitLabelCoding, labelIndex, normaliseLabel } from '../data/_internal/labels.ts';
@@ -565,6 +565,28 @@ export async function embedPixels(net: Backbone, pixels: Uint8Array, n: number, 
     out.set(z.data, start * net.embeddingDim);
   }
   return matrix(out, n, net.embeddingDim);
+}
+
+/**
+ * Decode image files at `size` x `size` and embed them with a backbone that takes bytes as floats (a cnn), 256 files
+ * at a time: `rows` are the indices into `files` of the images embedded, `skipped` those that could not be decoded
+ * (see {@link imageBatches} for `strict` and `onWarning`).
+ */
+export async function embedImageFilesAsBytes(
+  net: Backbone,
+  files: readonly string[],
+  size: number,
+  options: { readonly strict?: boolean; readonly onWarning?: (message: string) => void } = {},
+): Promise<{ x: Matrix; rows: Int32Array; skipped: readonly SkippedImage[] }> {
+  const parts: Matrix[] = [];
+  const rows: number[] = [];
+  let skipped: readonly SkippedImage[] = [];
+  for await (const batch of imageBatches(files, { ...options, size, batchSize: 256 })) {
+    parts.push(await embedPixels(net, batch.pixels, batch.rows.length, size));
+    rows.push(...batch.rows);
+    skipped = batch.skipped;
+  }
+  return { x: concatRows(parts, net.embeddingDim), rows: Int32Array.from(rows), skipped };
 }
 
 /** The InputSpec of images fed to an ONNX model through `preprocessing` (`size` is the tensor's height). */
