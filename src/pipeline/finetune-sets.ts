@@ -57,13 +57,10 @@ export function finetuneSet(method: MethodName, train: EmbeddingSet, validation:
   if (method === 'b2' || method === 'm1') return validation;
   checkCompatible(train, validation);
   const what = `${source !== undefined ? `${source}: ` : ''}train + validation`;
-  if (method === 'm2w') {
-    const { y, group } = unionCells(train, validation);
-    groupBalancingWeights(y, group, train.classes, train.groupNames, what);
-    return copyOfUnion(train, validation, Int32Array.from({ length: y.length }, (_, i) => i), y, group);
-  }
-  // draw from the labels and groups of train + validation, then copy only the drawn rows (not the whole union)
-  const { y, group, idx } = balancedOfUnion(train, validation, seed, what);
+  // m2w: every row of train + validation (its weights must exist: every cell non-empty); else a balanced draw from
+  // the union's labels and groups, then a copy of only the drawn rows (not the whole union)
+  const { y, group, idx } = balancedOfUnion(train, validation, seed, what, method === 'm2w');
+  if (method === 'm2w') groupBalancingWeights(y, group, train.classes, train.groupNames, what);
   return copyOfUnion(train, validation, idx, y, group);
 }
 
