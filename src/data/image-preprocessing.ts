@@ -343,7 +343,8 @@ export function resizeAndCrop(img: RgbImage, p: ImagePreprocessing): RgbImage {
     const w = Math.max(1, Math.round(img.width * scale));
     const h = Math.max(1, Math.round(img.height * scale));
     const scaled: RgbImage = { pixels: pilResize(img.pixels, img.width, img.height, w, h, filter), width: w, height: h };
-    out = r.fit === 'cover' ? centreCrop(scaled, r.height, r.width) : padCentre(scaled, r.height, r.width);
+    // cover crops the overflow, contain pads the rest with black: the same centred window either way
+    out = centreCrop(scaled, r.height, r.width);
   }
   return p.crop ? centreCrop(out, p.crop.height, p.crop.width) : out;
 }
@@ -368,10 +369,6 @@ function centreCrop(img: RgbImage, height: number, width: number): RgbImage {
     }
   }
   return { pixels: out, width, height };
-}
-
-function padCentre(img: RgbImage, height: number, width: number): RgbImage {
-  return centreCrop(img, height, width);
 }
 
 /**
@@ -421,15 +418,6 @@ export async function preprocessImageFile(file: string, p: ImagePreprocessing): 
   if (img.width !== width || img.height !== height) throw new Error(`preprocessed to ${img.width}x${img.height}, expected ${width}x${height}`);
   normaliseInto(img, p, out, 0);
   return out;
-}
-
-/** A one-line description for logs and reports, e.g. `shortest edge 256 (bicubic), crop 224x224, mean [...]`. */
-export function describePreprocessing(p: ImagePreprocessing): string {
-  const r = p.resize;
-  const resize = 'shortestEdge' in r ? `shortest edge ${r.shortestEdge}` : `${r.height}x${r.width} ${r.fit}`;
-  const crop = p.crop ? `, centre crop ${p.crop.height}x${p.crop.width}` : '';
-  const f = (v: readonly number[]): string => `[${v.map((x) => Number(x.toFixed(4))).join(', ')}]`;
-  return `resize ${resize} (${p.resample})${crop}, x${Number(p.rescale.toPrecision(6))}, mean ${f(p.mean)}, std ${f(p.std)}, ${p.channels.toUpperCase()}, ${p.layout.toUpperCase()}`;
 }
 
 /** A height and width in pixels. */
