@@ -26,9 +26,9 @@ import type { Backbone } from '../backbone/backbone.ts';
 import { loadFaceApiBackbone, type FaceApiBackbone } from '../backbone/face-api.ts';
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
 import { featureInput } from '../backbone/_internal/onnx-graph.ts';
-import { loadModelBundle } from '../export/model-bundle.ts';
+import { loadModelBundle, loadModelOnnx } from '../export/model-bundle.ts';
 import { silentProgress, type Progress } from '../progress.ts';
-import { embedImageFiles, embedTexts, imageInput, openTextModel, type TextModel } from './model-inputs.ts';
+import { columnTexts, embedImageFiles, embedTexts, imageInput, openTextModel, type TextModel } from './model-inputs.ts';
 import { embedImageFilesAsBytes, preprocessedImages, tokenizerFileFor, type InputSpec } from './prepare.ts';
 import type { BackboneOptions, DataOptions } from './run-options.ts';
 
@@ -297,18 +297,8 @@ function onnxImageEmbedder(net: OnnxBackbone, spec: string, id: string, preproce
     inputColumns: [],
     async embed(block) {
       if (block.kind !== 'images') throw new Error('unreachable');
-      const told: string[] = [];
-      const out = await embedImageFiles(net, block.files, preprocessing, { strict, onWarning: (m) => told.push(m) });
-      const kept = Array.from(out.rows);
-      const isKept = new Set(kept);
-      const skipped = block.files
-        .map((file, index) => ({ file, index }))
-        .filter(({ index }) => !isKept.has(index))
-        .map(({ file, index }) => {
-          const message = told.find((m) => m.startsWith(`${file}: `));
-          return { index, reason: message ? message.slice(file.length + 2).replace(/^skipped, /, '') : 'cannot decode image' };
-        });
-      return { x: out.x, kept, skipped };
+      const out = await embedImageFiles(net, block.files, preprocessing, { strict });
+      return { x: out.x, kept: Array.from(out.rows), skipped: out.skipped.map(reasonOf) };
     },
   };
 }
@@ -324,11 +314,7 @@ function onnxTextEmbedder(net: OnnxBackbone, spec: string, id: string, source: I
     inputColumns: [column],
     async embed(block) {
       if (block.kind !== 'rows') throw new Error('unreachable');
-      const texts = block.table.rows.map((row, r) => {
-        const value = row[j] as string;
-        if (value.trim() === '') throw new InputError(`${table.source}: line ${block.table.lines[r] as number}: column "${column}" is empty; expected a text in every row`);
-        return value;
-      });
+      const texts = columnTexts(block.table, j, column);
       return { x: await embedTexts(net, text, texts), kept: texts.map((_, i) => i), skipped: [] };
     },
   };
@@ -375,8 +361,7 @@ async function modelEmbedder(dir: string, source: InputRows, strict: boolean, te
   const id = model.backboneFile !== undefined ? `sha256:${sha256OfFile(model.backboneFile)}` : '';
   if (kind === 'face-api') return { ...faceApiEmbedder(await loadFaceApiBackbone(), spec, strict), kind };
   if (kind === 'onnx') {
-    const node = model.manifest.backbone.embeddingNode;
-    const net = await loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
+    const net = await loadModelOnnx(model);
     try {
       if (input.kind === 'images') return onnxImageEmbedder(net, spec, id, input.preprocessing ?? defaultImagePreprocessing(input.size, input.size), strict);
       if (input.kind === 'text') return onnxTextEmbedder(net, spec, id, source, input.column, openTextModel(net, join(model.dir, input.tokenizer), input.maxLength));

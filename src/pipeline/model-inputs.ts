@@ -3,8 +3,10 @@
  * {@link ImagePreprocessing}, texts through a tokenizer.json into the model's token inputs (fed by name). Both are
  * described by plain JSON recorded in the manifest and metrics.json (see InputSpec in prepare.ts).
  */
-import { InputError } from '../errors.ts';
+import { firstLine, InputError } from '../errors.ts';
+import type { CsvTable } from '../data/csv-table.ts';
 import { concatRows, matrix, type Matrix } from '../data/matrix.ts';
+import type { SkippedImage } from '../data/images.ts';
 import { preprocessImageFile, tensorDims, type ImagePreprocessing } from '../data/image-preprocessing.ts';
 import { loadTokenizer, type TextTokenizer, type TokenBatch } from '../data/text-tokenizer.ts';
 import { describeInputs, type ModelInput } from '../backbone/_internal/onnx-graph.ts';
@@ -15,6 +17,8 @@ export interface EmbeddedImages {
   readonly x: Matrix;
   /** Index into `files` of each embedded row (undecodable images are left out). */
   readonly rows: Int32Array;
+  /** The images that could not be decoded, in file order (without `strict`). */
+  readonly skipped: readonly SkippedImage[];
 }
 
 /** Options of {@link embedImageFiles}. */
@@ -56,6 +60,7 @@ export async function embedImageFiles(net: OnnxBackbone, files: readonly string[
     );
   const parts: Matrix[] = [];
   const rows: number[] = [];
+  const skipped: SkippedImage[] = [];
   let next = load(0);
   for (let start = 0; start < files.length; start += batchSize) {
     const decoded = await next;
@@ -65,6 +70,7 @@ export async function embedImageFiles(net: OnnxBackbone, files: readonly string[
       const file = files[d.index] as string;
       if (options.strict) throw new InputError(`${file}: cannot decode image (${d.error ?? ''}); fix or remove it, or run without --strict to skip unreadable images`);
       options.onWarning?.(`${file}: skipped, cannot decode image (${d.error ?? ''})`);
+      skipped.push({ index: d.index, file, reason: d.error ?? '' });
       return false;
     });
     if (kept.length > 0) {
@@ -76,7 +82,16 @@ export async function embedImageFiles(net: OnnxBackbone, files: readonly string[
     }
     options.onProgress?.(Math.min(files.length, start + batchSize));
   }
-  return { x: concatRows(parts, net.embeddingDim), rows: Int32Array.from(rows) };
+  return { x: concatRows(parts, net.embeddingDim), rows: Int32Array.from(rows), skipped };
+}
+
+/** The texts of column `j` (named `column`) of `table`, one per row; InputError naming the line of an empty one. */
+export function columnTexts(table: CsvTable, j: number, column: string): string[] {
+  return table.rows.map((row, r) => {
+    const value = row[j] as string;
+    if (value.trim() === '') throw new InputError(`${table.source}: line ${table.lines[r] as number}: column "${column}" is empty; expected a text in every row`);
+    return value;
+  });
 }
 
 /** Token inputs a text model may declare, by the names Hugging Face exports give them. */
@@ -163,6 +178,3 @@ export async function embedTexts(net: OnnxBackbone, model: TextModel, texts: rea
   return matrix(out, texts.length, net.embeddingDim);
 }
 
-function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? message).trim();
-}

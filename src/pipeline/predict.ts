@@ -9,11 +9,10 @@ import { readNumericCsv } from '../data/numeric-csv.ts';
 import { parquetFiles, readParquetEmbeddings } from '../data/parquet.ts';
 import { encodeFeatures, tabularEncodingFromJSON } from '../data/tabular.ts';
 import { loadFaceApiBackbone } from '../backbone/face-api.ts';
-import { loadOnnxBackbone } from '../backbone/onnx.ts';
-import { loadModelBundle, type LoadedModel } from '../export/model-bundle.ts';
+import { loadModelBundle, loadModelOnnx, type LoadedModel } from '../export/model-bundle.ts';
 import { embedImageFilesAsBytes } from './prepare.ts';
 import { defaultImagePreprocessing } from '../data/image-preprocessing.ts';
-import { embedImageFiles, embedTexts, openTextModel } from './model-inputs.ts';
+import { columnTexts, embedImageFiles, embedTexts, openTextModel } from './model-inputs.ts';
 
 /** What to predict on: a CSV / embeddings file, or an image folder (optionally listed by a CSV). */
 export interface PredictInput {
@@ -57,11 +56,6 @@ export async function predictWithModel(modelPath: string, input: PredictInput): 
 }
 
 /** The model folder's ONNX model, cut at the recorded embedding tensor. */
-function loadModelOnnx(model: LoadedModel): ReturnType<typeof loadOnnxBackbone> {
-  const node = model.manifest.backbone.embeddingNode;
-  return loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
-}
-
 /** The texts of column `spec.column` of `input.data`, embedded with the model folder's tokenizer and ONNX model. */
 async function embedTextRows(model: LoadedModel, input: PredictInput): Promise<Embedded> {
   const spec = model.manifest.input;
@@ -69,11 +63,7 @@ async function embedTextRows(model: LoadedModel, input: PredictInput): Promise<E
   if (input.data === undefined) throw new InputError(`this model takes texts: give --data FILE.csv with a column "${spec.column}"`);
   const table = readCsvTable(input.data);
   const j = columnIndex(table, spec.column, 'the model\'s text column');
-  const texts = table.rows.map((row, r) => {
-    const value = row[j] as string;
-    if (value.trim() === '') throw new InputError(`${input.data as string}: line ${table.lines[r] as number}: column "${spec.column}" is empty; expected a text in every row`);
-    return value;
-  });
+  const texts = columnTexts(table, j, spec.column);
   const ids = idsOf(texts.length, input.id === undefined ? undefined : table.rows.map((r) => r[columnIndex(table, input.id as string, '--id')] as string));
   const net = await loadModelOnnx(model);
   try {

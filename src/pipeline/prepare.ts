@@ -19,7 +19,7 @@ import { trainCnn, type CnnBackbone, type CnnImageSet, type CnnOptions } from '.
 import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
 import { featureInput } from '../backbone/_internal/onnx-graph.ts';
 import { resolveImagePreprocessing, type ImagePreprocessing } from '../data/image-preprocessing.ts';
-import { embedImageFiles, embedTexts, imageInput, openTextModel } from './model-inputs.ts';
+import { columnTexts, embedImageFiles, embedTexts, imageInput, openTextModel } from './model-inputs.ts';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LinearHead } from '../head/linear-head.ts';
@@ -386,11 +386,7 @@ async function prepareText(
     const table = readCsvTable(file);
     const labelled = labelledRows(table, file, options);
     const j = columnIndex(table, column, '--text-column');
-    const texts = table.rows.map((row, r) => {
-      const value = row[j] as string;
-      if (value.trim() === '') throw new InputError(`${file}: line ${table.lines[r] as number}: column "${column}" is empty; expected a text in every row`);
-      return value;
-    });
+    const texts = columnTexts(table, j, column);
     const started = performance.now();
     const bar = progress('embedding texts (onnx)', texts.length);
     const cached = await cachedEmbeddings(
