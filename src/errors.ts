@@ -47,3 +47,8 @@ export function fileReadError(file: string, error: unknown): InputError {
   const code = (error as NodeJS.ErrnoException).code;
   return new InputError(`${file}: ${code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(error)})`}`);
 }
+
+/** The first line of an error message, trimmed: what a one-line error quotes of a library's message. */
+export function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? message).trim();
+}

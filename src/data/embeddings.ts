@@ -6,7 +6,7 @@ import type { EmbeddingSet } from './dataset.ts';
 import { matrix, type Matrix } from './matrix.ts';
 import { readNpy } from './npy.ts';
 import { readNumericCsv } from './numeric-csv.ts';
-import { readParquetEmbeddings } from './parquet.ts';
+import { hasParquetExtension, readParquetEmbeddings } from './parquet.ts';
 import {
   checkSensitiveColumn,
   classLookup,
@@ -66,7 +66,7 @@ export async function readEmbeddings(file: string, options: ReadEmbeddingsOption
     throw new InputError(`${file}: file or folder not found`);
   }
   const ext = extname(file).toLowerCase();
-  if (isDir || ext === '.parquet' || ext === '.parq' || ext === '.pq') {
+  if (isDir || hasParquetExtension(file)) {
     const p = readParquetEmbeddings(file, { text, ...(options.features ? { features: options.features } : {}) });
     return assemble(p.x, p.text, options, file, (r) => `row ${r + 1}`);
   }

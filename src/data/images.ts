@@ -15,7 +15,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import sharp from 'sharp';
-import { InputError } from '../errors.ts';
+import { firstLine, InputError } from '../errors.ts';
 import { columnIndex, readCsvTable, type CsvTable } from './csv-table.ts';
 
 /** Where the images and their labels are. */
@@ -218,6 +218,3 @@ export async function* imageBatches(files: readonly string[], options: ImageDeco
   }
 }
 
-function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? message).trim();
-}

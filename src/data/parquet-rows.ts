@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { tableFromIPC, type Table as ArrowTable, type Vector } from 'apache-arrow';
 import { ParquetFile } from 'parquet-wasm';
 import { fileReadError, InputError } from '../errors.ts';
-import { featurePlan, featureRows, parquetFiles, type FeaturePlan } from './parquet.ts';
+import { featurePlan, featureRows, firstLineOfError, parquetFiles, type FeaturePlan } from './parquet.ts';
 import type { RowSource } from './row-source.ts';
 
 /** Where Parquet rows are: plain data a worker thread opens again with {@link openParquetRows}. */
@@ -262,7 +262,7 @@ async function openFile(file: string): Promise<OpenFile> {
       reader = await ParquetFile.fromFile(fileRange(fd, file, 0, size) as unknown as Blob);
     } catch (error) {
       if (error instanceof InputError) throw error;
-      throw new InputError(`${file}: not a readable Parquet file (${firstLine(error)}); a file cut short has no footer`);
+      throw new InputError(`${file}: not a readable Parquet file (${firstLineOfError(error)}); a file cut short has no footer`);
     }
     // metadata objects live in WebAssembly memory until freed
     const meta = reader.metadata();
@@ -292,13 +292,10 @@ async function decode(reader: ParquetFile, file: string, group: number, columns:
     return tableFromIPC(table.intoIPCStream());
   } catch (error) {
     if (error instanceof InputError) throw error;
-    throw new InputError(`${file}: cannot read row group ${group} (${firstLine(error)})`);
+    throw new InputError(`${file}: cannot read row group ${group} (${firstLineOfError(error)})`);
   }
 }
 
-function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
-}
 
 /**
  * A Parquet file's row count and column names, from its footer alone.

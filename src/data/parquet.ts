@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { DataType, tableFromIPC, type Schema, type Table as ArrowTable, type Vector } from 'apache-arrow';
 import { readParquet, readSchema } from 'parquet-wasm';
 import { InputError, ShapeError } from '../errors.ts';
@@ -15,6 +15,11 @@ export interface ParquetEmbeddings {
 }
 
 const PARQUET_EXTENSIONS = ['.parquet', '.parq', '.pq'];
+
+/** True for a file named `*.parquet`, `*.parq` or `*.pq` (any case). */
+export function hasParquetExtension(file: string): boolean {
+  return PARQUET_EXTENSIONS.includes(extname(file).toLowerCase());
+}
 
 /**
  * The Parquet files of `path`: the file itself, or every `*.parquet` / `*.parq` / `*.pq` file under a folder
@@ -36,7 +41,7 @@ export function parquetFiles(path: string): string[] {
       if (entry.name.startsWith('_') || entry.name.startsWith('.')) continue;
       const full = join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (PARQUET_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) out.push(full);
+      else if (hasParquetExtension(entry.name)) out.push(full);
     }
   };
   walk(path);
@@ -146,7 +151,7 @@ export function parquetSchema(bytes: Uint8Array, file: string): Schema {
   try {
     return tableFromIPC(readSchema(bytes).intoIPCStream()).schema;
   } catch (error) {
-    throw new InputError(`${file}: not a readable Parquet file (${firstLine(error)})`);
+    throw new InputError(`${file}: not a readable Parquet file (${firstLineOfError(error)})`);
   }
 }
 
@@ -154,7 +159,7 @@ function readColumns(bytes: Uint8Array, file: string, columns: string[]): ArrowT
   try {
     return tableFromIPC(readParquet(bytes, { columns }).intoIPCStream());
   } catch (error) {
-    throw new InputError(`${file}: cannot read Parquet columns ${columns.join(', ')} (${firstLine(error)})`);
+    throw new InputError(`${file}: cannot read Parquet columns ${columns.join(', ')} (${firstLineOfError(error)})`);
   }
 }
 
@@ -240,6 +245,7 @@ function listColumn(vec: Vector, file: string, name: string, expected: number): 
   return { values: out, length };
 }
 
-function firstLine(error: unknown): string {
+/** The first line of an error's message (untrimmed), for one-line Parquet errors. */
+export function firstLineOfError(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
 }

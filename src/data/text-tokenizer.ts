@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InputError } from '../errors.ts';
+import { firstLine, InputError } from '../errors.ts';
 
 /** Token ids of a batch of texts, row-major `rows x length`, ready to feed as int64 tensors. */
 export interface TokenBatch {
@@ -65,9 +65,6 @@ function readJson(file: string, what: string): Json {
   return json as Json;
 }
 
-function firstLine(s: string): string {
-  return (s.split('\n')[0] ?? s).trim();
-}
 
 /**
  * Load a Hugging Face `tokenizer.json` (and `tokenizer_config.json` beside it, if present).

@@ -6,6 +6,7 @@ import { tabularEncodingFromJSON } from '../data/tabular.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
 import { MlpBackbone } from '../backbone/mlp.ts';
 import { CnnBackbone } from '../backbone/cnn.ts';
+import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
 import type { InputSpec, PreparedData } from '../pipeline/prepare.ts';
 import type { RunRecord } from '../report/schema.ts';
 import { exportOnnxWithHead } from './onnx-export.ts';
@@ -127,6 +128,12 @@ export interface LoadedModel {
   readonly cnn?: CnnBackbone;
   /** Absolute path of the backbone file (mlp JSON or ONNX), when there is one. */
   readonly backboneFile?: string;
+}
+
+/** The ONNX backbone of a model folder whose backbone is `onnx`, cut where the folder's manifest says. */
+export function loadModelOnnx(model: LoadedModel): Promise<OnnxBackbone> {
+  const node = model.manifest.backbone.embeddingNode;
+  return loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
 }
 
 /** Read a model folder written by {@link saveModelBundle} (or its manifest.json path). */

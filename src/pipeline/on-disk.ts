@@ -5,7 +5,7 @@ import { fileReadError, InputError } from '../errors.ts';
 import { columnIndex, fieldCountProblem } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { diskRows, findNonFinite, openDiskMatrix, readDiskRows, type DiskEmbeddingSet } from '../data/disk-matrix.ts';
-import { parquetFiles } from '../data/parquet.ts';
+import { hasParquetExtension, parquetFiles } from '../data/parquet.ts';
 import { locateParquetRows, openParquetRows, readParquetText } from '../data/parquet-rows.ts';
 import type { RowSource } from '../data/row-source.ts';
 import { labelGroupStrata, stratifiedSplit } from '../data/splits.ts';
@@ -53,8 +53,7 @@ export function streamsFromDisk(file: string, budgetBytes: number | undefined): 
 
 /** A `.parquet` / `.parq` / `.pq` file or a folder (of Parquet files). */
 function isParquetInput(file: string): boolean {
-  const ext = extname(file).toLowerCase();
-  return ext === '.parquet' || ext === '.parq' || ext === '.pq' || statSync(file).isDirectory();
+  return hasParquetExtension(file) || statSync(file).isDirectory();
 }
 
 /**
