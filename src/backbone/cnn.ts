@@ -20,7 +20,7 @@ import { matrix, type Matrix } from '../data/matrix.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
 import { createRng, type Rng } from '../rng.ts';
 import type { Backbone } from './backbone.ts';
-import { addProbabilityGradient, crossEntropy } from './_internal/mlp-net.ts';
+import { addProbabilityGradient, countCorrect, crossEntropy } from './_internal/mlp-net.ts';
 import { CnnEngine, cloneWeights, initialWeights, type CnnWeights } from './cnn/engine.ts';
 import { checkArchitecture, describeNetwork, type CnnArchitecture } from './cnn/network.ts';
 import type { MlpBatch, MlpExtraLoss, MlpLossTerm } from './mlp.ts';
@@ -352,17 +352,6 @@ export function loadBatch(set: CnnImages, indices: ArrayLike<number>, x: Float32
 
 /** (v / 255 - 0.5) / 0.25 for every byte v, as float32 (what the network reads). */
 const NORMALISED = Float32Array.from({ length: 256 }, (_, v) => (v / 255 - 0.5) / 0.25);
-
-function countCorrect(proba: Float64Array, y: Int32Array, rows: number, nc: number): number {
-  let correct = 0;
-  for (let i = 0; i < rows; i++) {
-    let c = 0;
-    if (nc === 2) c = (proba[2 * i + 1] as number) >= 0.5 ? 1 : 0;
-    else for (let j = 1; j < nc; j++) if ((proba[i * nc + j] as number) > (proba[i * nc + c] as number)) c = j;
-    if (c === y[i]) correct++;
-  }
-  return correct;
-}
 
 async function evaluate(
   engine: CnnEngine, w: CnnWeights, set: CnnImageSet, epoch: number, extraLoss: MlpExtraLoss | undefined,

@@ -10,7 +10,7 @@ import { matrix, type Matrix } from '../data/matrix.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
 import type { Backbone } from './backbone.ts';
-import { addProbabilityGradient, crossEntropy, MlpParams, MlpWorkspace } from './_internal/mlp-net.ts';
+import { addProbabilityGradient, countCorrect, crossEntropy, MlpParams, MlpWorkspace } from './_internal/mlp-net.ts';
 import { MlpOnnxEngine } from './_internal/mlp-onnx.ts';
 import { createRng } from '../rng.ts';
 
@@ -564,18 +564,6 @@ async function evaluate(
     loss += extraLoss({ split: 'validation', epoch, rows: n, classes: nc, probabilities: all, y: set.y, group: set.group, indices }).value;
   }
   return { loss, accuracy: correct / n };
-}
-
-/** Rows whose predicted class (binary: P(class 1) >= 0.5; else the most probable) is their label. */
-function countCorrect(proba: Float64Array, y: Int32Array, rows: number, nc: number): number {
-  let correct = 0;
-  for (let i = 0; i < rows; i++) {
-    let bestClass = 0;
-    if (nc === 2) bestClass = (proba[2 * i + 1] as number) >= 0.5 ? 1 : 0;
-    else for (let j = 1; j < nc; j++) if ((proba[i * nc + j] as number) > (proba[i * nc + bestClass] as number)) bestClass = j;
-    if (bestClass === y[i]) correct++;
-  }
-  return correct;
 }
 
 /**

@@ -216,6 +216,18 @@ export function crossEntropy(
   return sum;
 }
 
+/** Rows whose predicted class (binary: P(class 1) >= 0.5; else the most probable) is their label. */
+export function countCorrect(proba: Float64Array, y: Int32Array, rows: number, nc: number): number {
+  let correct = 0;
+  for (let i = 0; i < rows; i++) {
+    let bestClass = 0;
+    if (nc === 2) bestClass = (proba[2 * i + 1] as number) >= 0.5 ? 1 : 0;
+    else for (let j = 1; j < nc; j++) if ((proba[i * nc + j] as number) > (proba[i * nc + bestClass] as number)) bestClass = j;
+    if (bestClass === y[i]) correct++;
+  }
+  return correct;
+}
+
 /**
  * Add the chain rule of a loss term given as d/dprobabilities (`gp`, predictProba layout) to dz (d/dlogits).
  * Binary: p = sigmoid(z), probabilities [1 - p, p]: dz += (gp1 - gp0) p (1 - p).
