@@ -178,7 +178,7 @@ export async function trainMlp(
   const params = new MlpParams(sizes);
   params.initialise(rng);
   if (options.init) initialiseFrom(params, options.init, train.classes);
-  const engine = o.engine === 'onnxruntime' ? await MlpOnnxEngine.create(sizes, Math.max(batch, Math.min(evalChunk, validation.x.rows)), o.threads) : null;
+  const engine = o.engine === 'onnxruntime' ? await MlpOnnxEngine.create(sizes, Math.max(batch, Math.min(evalChunk, validation.x.rows)), { training: true, threads: o.threads }) : null;
   try {
     return await trainLoop();
   } finally {
@@ -394,7 +394,7 @@ export class MlpBackbone implements Backbone {
     const out = new Float32Array(x.rows * k);
     if (this.engine === 'onnxruntime') {
       // the hidden layers as a network whose last hidden layer is its output (a ReLU after it: embeddings are >= 0)
-      const engine = await MlpOnnxEngine.create([...this.params.sizes, 1], Math.max(1, Math.min(evalChunk, x.rows)));
+      const engine = await MlpOnnxEngine.create([...this.params.sizes, 1], Math.max(1, Math.min(evalChunk, x.rows)), { training: false });
       const params = new MlpParams([...this.params.sizes, 1]);
       params.flat.set(this.params.flat);
       try {

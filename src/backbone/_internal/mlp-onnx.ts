@@ -15,8 +15,8 @@ import type { Matrix } from '../../data/matrix.ts';
 import { OnnxBuilder } from '../cnn/onnx-builder.ts';
 import type { MlpParams } from './mlp-net.ts';
 
-/** The two graphs of a network of layer sizes `sizes` ([inputs, ...hidden, outputs]). */
-export function mlpGraphs(sizes: readonly number[]): { forward: Uint8Array; backward: Uint8Array } {
+/** The graphs of a network of layer sizes `sizes` ([inputs, ...hidden, outputs]); the backward one only with `training`. */
+export function mlpGraphs(sizes: readonly number[], training: boolean): { forward: Uint8Array; backward: Uint8Array | null } {
   const L = sizes.length - 1;
   const f = new OnnxBuilder('mlp_forward');
   let a = f.input('x', ['N', sizes[0] as number]);
@@ -30,6 +30,7 @@ export function mlpGraphs(sizes: readonly number[]): { forward: Uint8Array; back
       f.output('logits');
     }
   }
+  if (!training) return { forward: f.toBytes(), backward: null };
   const b = new OnnxBuilder('mlp_backward');
   let dz = b.input('dz', ['N', sizes[L] as number]);
   for (let l = L - 1; l >= 0; l--) {
@@ -51,7 +52,7 @@ export function mlpGraphs(sizes: readonly number[]): { forward: Uint8Array; back
  * (or one embedding pass); {@link release} closes it.
  *
  * @example
- * const engine = await MlpOnnxEngine.create([106, 512, 512, 1], 256);
+ * const engine = await MlpOnnxEngine.create([106, 512, 512, 1], 256, { training: true });
  * engine.load(x, 0, 128, order);
  * const logits = await engine.forward(params, 128); // 128 x 1, float32
  * await engine.backward(params, dz, 128, grad);      // grad.flat = d loss / d params
@@ -66,21 +67,27 @@ export class MlpOnnxEngine {
     readonly sizes: readonly number[],
     readonly maxRows: number,
     private readonly forwardSession: ort.InferenceSession,
-    private readonly backwardSession: ort.InferenceSession,
+    private readonly backwardSession: ort.InferenceSession | null,
   ) {
     this.x = new Float32Array(maxRows * (sizes[0] as number));
     this.w = sizes.slice(1).map((out, l) => new Float32Array((sizes[l] as number) * out));
     this.b = sizes.slice(1).map((out) => new Float32Array(out));
   }
 
-  /** Sessions for a network of `sizes`, batches of up to `maxRows` rows; `threads`: onnxruntime intra-op threads. */
-  static async create(sizes: readonly number[], maxRows: number, threads?: number): Promise<MlpOnnxEngine> {
-    const graphs = mlpGraphs(sizes);
+  /**
+   * Sessions for a network of `sizes`, batches of up to `maxRows` rows: the forward one, and with `training` the
+   * backward one too (an embedding pass never runs it). `threads`: onnxruntime intra-op threads.
+   */
+  static async create(sizes: readonly number[], maxRows: number, options: { training: boolean; threads?: number | undefined }): Promise<MlpOnnxEngine> {
+    const graphs = mlpGraphs(sizes, options.training);
     const settings: ort.InferenceSession.SessionOptions = {
       executionMode: 'sequential', interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all',
-      ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
+      ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
     };
-    const [forward, backward] = await Promise.all([ort.InferenceSession.create(graphs.forward, settings), ort.InferenceSession.create(graphs.backward, settings)]);
+    const [forward, backward] = await Promise.all([
+      ort.InferenceSession.create(graphs.forward, settings),
+      graphs.backward ? ort.InferenceSession.create(graphs.backward, settings) : null,
+    ]);
     return new MlpOnnxEngine(sizes, maxRows, forward, backward);
   }
 
@@ -127,6 +134,7 @@ export class MlpOnnxEngine {
 
   /** Gradient of the loss whose d / d logits is `dz` (`n x outputs`) at the last {@link forward}, written into `g` (overwritten). */
   async backward(p: MlpParams, dz: Float64Array, n: number, g: MlpParams): Promise<void> {
+    if (!this.backwardSession) throw new Error('mlp engine: created without the backward session');
     const L = this.sizes.length - 1;
     const d = this.sizes[0] as number;
     const k = this.sizes[L] as number;
@@ -147,6 +155,6 @@ export class MlpOnnxEngine {
 
   /** Close the sessions. */
   async release(): Promise<void> {
-    await Promise.all([this.forwardSession.release(), this.backwardSession.release()]);
+    await Promise.all([this.forwardSession.release(), this.backwardSession?.release()]);
   }
 }
