@@ -191,6 +191,7 @@ function float32Bytes(data: Float32Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-function sha256(data: string | Uint8Array): string {
+/** Hex SHA-256 of a string (UTF-8) or bytes. */
+export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

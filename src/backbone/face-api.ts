@@ -16,7 +16,6 @@
  *
  * Class index 1 = female matches UTKFace's label `gender` (0 = male, 1 = female).
  */
-import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -27,7 +26,7 @@ import { matrix, type Matrix } from '../data/matrix.ts';
 import { imageBatches, IMAGE_FITS, type ImageFit, type SkippedImage } from '../data/images.ts';
 import { LinearHead } from '../head/linear-head.ts';
 import type { Backbone } from './backbone.ts';
-import { cachedEmbeddings, DEFAULT_CACHE_DIR, hashFiles, type JsonValue } from './embedding-cache.ts';
+import { cachedEmbeddings, DEFAULT_CACHE_DIR, hashFiles, sha256, type JsonValue } from './embedding-cache.ts';
 import {
   buildFaceNetGraph,
   FACE_EMBEDDING_DIM,
@@ -268,7 +267,7 @@ function faceNet(options: LoadFaceApiOptions): FaceNet {
     const dir = faceApiModelDir();
     const weights = loadFaceNetWeights(dir);
     const version = (JSON.parse(readFileSync(require.resolve('@vladmandic/face-api/package.json'), 'utf8')) as { version: string }).version;
-    const binHash = createHash('sha256').update(readFileSync(join(dir, 'age_gender_model.bin'))).digest('hex').slice(0, 16);
+    const binHash = sha256(readFileSync(join(dir, 'age_gender_model.bin'))).slice(0, 16);
     let bytes: Uint8Array | undefined;
     loaded = { weights, id: `face-api@${version}/age_gender_model/${binHash}`, build: () => (bytes ??= buildFaceNetGraph(weights).bytes) };
   }
@@ -309,10 +308,6 @@ function cachedModel(file: string, build: () => Uint8Array, onWarning: ((message
   writeFileAtomic(file, built);
   writeFileAtomic(`${file}.json`, `${JSON.stringify({ format: 'fairhead.model-cache', sha256: sha256(built), graphVersion: GRAPH_VERSION }, null, 1)}\n`);
   return built;
-}
-
-function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** face-api's 2-logit gender layer as a 1-logit head for P(female): w = W[:,1] - W[:,0], b = b1 - b0. */
