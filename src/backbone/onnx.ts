@@ -171,7 +171,8 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
   const tableRows = new Map(inputs.filter((i) => i.type.startsWith('int')).map((i) => [i.name, gatherTableRows(graph, i.name)]));
   let closed = false;
 
-  async function runOnce(feeds: Readonly<Record<string, FeedTensor>>, rows: number): Promise<Float32Array> {
+  /** Run one batch of `rows` rows and write the embeddings of its first `n` rows into `out` from row `start`. */
+  async function runOnce(feeds: Readonly<Record<string, FeedTensor>>, rows: number, out: Float32Array, start: number, n: number): Promise<void> {
     const feed: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) feed[name] = new ort.Tensor(t.type, t.data, [...t.dims]);
     let result: ort.InferenceSession.OnnxValueMapType;
@@ -185,10 +186,8 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
     if (!value || value.data.length !== rows * d) {
       throw new ShapeError(`${file}: embedding "${layer.embeddingTensor}" has ${value?.data.length ?? 0} values for ${rows} rows, expected ${rows} x ${d}`);
     }
-    const values = value.data as Float32Array | Float64Array;
-    const out = values instanceof Float32Array ? values.slice() : Float32Array.from(values);
+    out.set((value.data as Float32Array | Float64Array).subarray(0, n * d), start * d);
     value.dispose();
-    return out;
   }
 
   async function embedBatch(feeds: Readonly<Record<string, FeedTensor>>, rows: number): Promise<Matrix> {
@@ -217,8 +216,7 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
         }
         part[name] = { type: t.type, data, dims: [runRows, ...t.dims.slice(1)] };
       }
-      const z = await runOnce(part, runRows);
-      out.set(z.subarray(0, n * d), start * d);
+      await runOnce(part, runRows, out, start, n);
     }
     return { data: out, rows, cols: d };
   }
