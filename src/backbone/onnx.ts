@@ -230,7 +230,6 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
         `${file}: model input "${first.name}" expects ${features} features per row (shape [${first.shape.join(', ')}]), the data has ${x.cols}`,
       );
     }
-    if (identity) return { data: Float32Array.from(x.data), rows: x.rows, cols: d };
     return embedBatch({ [first.name]: { type: 'float32', data: x.data, dims: [x.rows, ...(first.shape.slice(1) as number[])] } }, x.rows);
   }
 
