@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { InputError } from '../errors.ts';
 import type { LinearHead } from '../head/linear-head.ts';
-import { finetuneAndEvaluate, notConvergedWarning, shippedMismatchWarning, shippedOutcome, type FinetuneOutcome } from '../pipeline/finetune.ts';
+import { finetuneAndEvaluate, notConvergedWarning, shippedHead, shippedMismatchWarning, shippedOutcome, type FinetuneOutcome } from '../pipeline/finetune.ts';
 import { methodUsesPenalty } from '../pipeline/finetune-sets.ts';
 import { regroup, type Regrouped } from '../pipeline/grouping.ts';
 import { checkOutputFolder } from '../pipeline/output-folder.ts';
@@ -118,7 +118,7 @@ export class ExploreSession {
     this.record = options.record;
     this.out = options.out;
     this.sweep = options.sweep ?? true;
-    this.hasShipped = shippedOutcome(options.prepared) !== undefined;
+    this.hasShipped = shippedHead(options.prepared)?.head !== undefined;
     for (const column of options.grouping?.groupBy ?? []) {
       if (!this.task.sensitive.includes(column)) throw new InputError(`--group-by "${column}" is not one of the --sensitive columns. Valid: ${this.task.sensitive.join(', ')}`);
     }

@@ -133,7 +133,7 @@ export function shippedMismatchWarning(prepared: PreparedData): string | undefin
 }
 
 /** The backbone's own binary head over these embeddings, aligned with the task's classes; undefined without one. */
-function shippedHead(prepared: PreparedData): ReturnType<typeof alignShippedHead> | undefined {
+export function shippedHead(prepared: PreparedData): ReturnType<typeof alignShippedHead> | undefined {
   const own = prepared.backbone.shippedHead;
   if (!own || own.classes.length !== 2 || own.inputDim !== prepared.train.x.cols) return undefined;
   return alignShippedHead(own, prepared.train.classes);
