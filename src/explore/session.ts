@@ -158,7 +158,6 @@ export class ExploreSession {
     const curve = this.curvePoints(state);
     const fragments = renderViews({
       state,
-      sensitive: this.task.sensitive,
       prepared: grouping.regrouped.prepared,
       rows: grouping.rows,
       current,
@@ -166,8 +165,6 @@ export class ExploreSession {
       baselineName: state.baseline,
       curve: curve.points,
       warnings: this.warnings(state, grouping, current),
-      command: this.command(state),
-      out: this.out,
     });
     return {
       key,

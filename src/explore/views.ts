@@ -29,7 +29,6 @@ export interface CurvePoint {
 /** What {@link renderViews} draws from. */
 export interface ViewInput {
   readonly state: ExploreState;
-  readonly sensitive: readonly string[];
   /** The data with the state's grouping. */
   readonly prepared: PreparedData;
   /** Rows per group in train + validation. */
@@ -39,8 +38,6 @@ export interface ViewInput {
   readonly baselineName: 'b1' | 'shipped';
   readonly curve: readonly CurvePoint[];
   readonly warnings: readonly string[];
-  readonly command: string;
-  readonly out: string;
 }
 
 /** The page's fragments, by the id of the element each fills. */
