@@ -359,17 +359,15 @@ export function doesItWork(entries: readonly ReadmeEntry[]): string {
     const thr = rows.find((r) => r.method === 'threshold');
     if (!b1 || !m2) continue;
     let s = `**${info.experiment}** (${info.task}; ${m2.seeds} seed${m2.seeds === 1 ? '' : 's'}): re-training only the last layer with the equalized-odds penalty (M2 + EO, alpha 5) ` +
-      `gives a test EO gap of ${pm(m2.testEo)} against ${pm(b1.testEo)} for the plain re-trained head (B1), at test accuracy ${pm(m2.testAccuracy)} vs ${pm(b1.testAccuracy)} (its gap on its fine-tuning set: ${pm(m2.finetuneEo)}).`;
-    if (m2w) s += ` Weighted M2 (M2w + EO, alpha 5) reaches ${pm(m2w.testEo)} at accuracy ${pm(m2w.testAccuracy)}.`;
-    if (thr) s += ` Group thresholds (post-processing, which needs the sensitive attribute at prediction time): ${pm(thr.testEo)} at accuracy ${pm(thr.testAccuracy)}.`;
+      `gives a test EO gap of ${f(m2.testEo)} against ${f(b1.testEo)} for the plain re-trained head (B1), at test accuracy ${f(m2.testAccuracy)} vs ${f(b1.testAccuracy)} (its gap on its fine-tuning set: ${f(m2.finetuneEo)}).`;
+    if (m2w) s += ` Weighted M2 (M2w + EO, alpha 5) reaches ${f(m2w.testEo)} at accuracy ${f(m2w.testAccuracy)}.`;
+    if (thr) s += ` Group thresholds (post-processing, which needs the sensitive attribute at prediction time): ${f(thr.testEo)} at accuracy ${f(thr.testAccuracy)}.`;
     const over = overfitSentence(info, metrics);
     if (over) s += ` ${over}`;
     parts.push(s);
   }
   return `**Does it work?**\n\n${parts.join('\n\n')}`;
 }
-
-const pm = (v: MeanStd): string => (!Number.isFinite(v.mean) ? '—' : v.std === null ? v.mean.toFixed(3) : `${v.mean.toFixed(3)} ± ${v.std.toFixed(3)}`);
 
 /**
  * What whole-network fair training did where it was run: the ERM network's fit (training vs test accuracy), then
@@ -450,7 +448,7 @@ function remedySummary(entries: readonly ReadmeEntry[]): string[] {
     const [m1, m2, m2w, m2p] = ['m1', 'm2', 'm2w', 'm2p'].map(of) as [RunRecord[], RunRecord[], RunRecord[], RunRecord[]];
     if (m2.length === 0 || m2w.length === 0 || m2p.length === 0) continue;
     const cell = (members: RunRecord[]): string =>
-      members.length === 0 ? '—' : `${pm(ms(members, (r) => r.splits.test.accuracy))} / ${pm(ms(members, (r) => r.splits.test.balancedAccuracy))} / ${pm(ms(members, (r) => r.splits.test.equalizedOddsDifference))}`;
+      members.length === 0 ? '—' : `${f(ms(members, (r) => r.splits.test.accuracy))} / ${f(ms(members, (r) => r.splits.test.balancedAccuracy))} / ${f(ms(members, (r) => r.splits.test.equalizedOddsDifference))}`;
     rows.push(`| ${info.experiment} | ${cell(m1)} | ${cell(m2)} | ${cell(m2w)} | ${cell(m2p)} |`);
   }
   if (rows.length === 0) return [];
@@ -475,7 +473,7 @@ function operatingPointSummary(entries: readonly ReadmeEntry[]): string[] {
     if (!point) continue;
     const b1 = runsOf(metrics.runs, 'b1', 'none', null);
     const chosen = [...new Set(point.perSeed.map((p) => settingName(p.run)))].join('; ');
-    rows.push(`| ${info.experiment} | ${chosen} | ${pm(point.testAccuracy)} | ${pm(point.testEo)} | ${pm(ms(b1, (r) => r.splits.test.accuracy))} | ${pm(ms(b1, (r) => r.splits.test.equalizedOddsDifference))} |`);
+    rows.push(`| ${info.experiment} | ${chosen} | ${f(point.testAccuracy)} | ${f(point.testEo)} | ${f(ms(b1, (r) => r.splits.test.accuracy))} | ${f(ms(b1, (r) => r.splits.test.equalizedOddsDifference))} |`);
     if (info.experiment === 'adult') adult = point;
   }
   if (rows.length === 0) return [];
