@@ -5,9 +5,10 @@
 import { meanStd, type MeanStd } from '../../report/aggregate-runs.ts';
 import type { RunRecord } from '../../report/schema.ts';
 import { selectRun } from '../select-run.ts';
+import { FAIR_METHODS } from './protocol.ts';
 
 /** The methods whose runs are candidate heads (a linear last layer on the frozen backbone). */
-export const HEAD_METHODS: readonly string[] = ['b1', 'b2', 'b3', 'm1', 'm2', 'm2w', 'm2p'];
+export const HEAD_METHODS: readonly string[] = ['b1', 'b2', 'b3', ...FAIR_METHODS];
 
 /**
  * The rule, as the tables state it. It is {@link selectRun}'s (`sweep --select`, the demo's) with the bound set per

@@ -3,13 +3,14 @@
  * the train and fine-tuning-set gaps beside the test gap), the headline numbers of an experiment, and
  * `results/README.md` with the "Does it work?" paragraph built from those numbers (never written by hand).
  */
-import { meanStd, type MeanStd } from '../../report/aggregate-runs.ts';
+import { meanStd, METHOD_ORDER, type MeanStd } from '../../report/aggregate-runs.ts';
 import { methodLabel } from '../../report/build-report.ts';
 import { formatMeanStd } from '../../report/format.ts';
-import type { MetricsFile, RunRecord, SplitSummary } from '../../report/schema.ts';
+import type { MethodName, MetricsFile, RunRecord, SplitSummary } from '../../report/schema.ts';
 import { renderGapTransferSvg } from '../../report/svg-charts.ts';
 import type { PretrainingEpoch } from '../prepare.ts';
 import { FAIRLEARN_ADULT_REFERENCE, OPERATING_POINT_RULE, operatingPoint, type OperatingPoint } from './operating-point.ts';
+import { FAIR_METHODS } from './protocol.ts';
 
 /** How an experiment was made, for the table header and results/README.md. */
 export interface RunInfo {
@@ -96,13 +97,11 @@ function timing(info: RunInfo): string {
 }
 
 interface Setting {
-  readonly method: string;
+  readonly method: MethodName;
   readonly constraint: string;
   readonly alpha: number;
   readonly runs: RunRecord[];
 }
-
-const ORDER = ['shipped', 'b1', 'b2', 'b3', 'm1', 'm2', 'm2w', 'm2p', 'threshold', 'full'];
 
 function settings(runs: readonly RunRecord[]): Setting[] {
   const map = new Map<string, Setting>();
@@ -113,7 +112,7 @@ function settings(runs: readonly RunRecord[]): Setting[] {
     map.set(key, s);
   }
   return [...map.values()].sort(
-    (a, b) => ORDER.indexOf(a.method) - ORDER.indexOf(b.method) || a.constraint.localeCompare(b.constraint) || a.alpha - b.alpha,
+    (a, b) => METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method) || a.constraint.localeCompare(b.constraint) || a.alpha - b.alpha,
   );
 }
 
@@ -249,7 +248,7 @@ function remedySection(metrics: MetricsFile): string[] {
   };
   if (b1.length > 0) lines.push(row('B1', b1));
   for (const { constraint, alpha } of settings) {
-    for (const method of ['m1', 'm2', 'm2w', 'm2p']) {
+    for (const method of FAIR_METHODS) {
       const members = runsOf(runs, method, constraint, alpha);
       if (members.length > 0) lines.push(row(settingName({ method, constraint, alpha }), members));
     }
@@ -280,7 +279,7 @@ function overfitSection(metrics: MetricsFile, info: RunInfo): string[] {
   row('B1', runsOf(runs, 'b1', 'none', null));
   for (const alpha of alphas) {
     row(`full + EO, alpha ${alpha} (whole network)`, runsOf(runs, 'full', 'eo', alpha));
-    for (const method of ['m1', 'm2', 'm2w', 'm2p']) row(settingName({ method, constraint: 'eo', alpha }), runsOf(runs, method, 'eo', alpha));
+    for (const method of FAIR_METHODS) row(settingName({ method, constraint: 'eo', alpha }), runsOf(runs, method, 'eo', alpha));
   }
   lines.push('', `![${info.experiment}: EO gap on the data each model was fitted on against the EO gap on test](${GAP_FIGURE})`, '');
   lines.push('Each point is one setting (mean over its seeds; every EO alpha, and the methods without a penalty): above the dashed diagonal its gap is larger on test than on the data it was fitted on.', '');
@@ -445,7 +444,7 @@ function remedySummary(entries: readonly ReadmeEntry[]): string[] {
   const rows: string[] = [];
   for (const { info, metrics } of entries) {
     const of = (method: string): RunRecord[] => runsOf(metrics.runs, method, 'eo', 5);
-    const [m1, m2, m2w, m2p] = ['m1', 'm2', 'm2w', 'm2p'].map(of) as [RunRecord[], RunRecord[], RunRecord[], RunRecord[]];
+    const [m1, m2, m2w, m2p] = FAIR_METHODS.map(of) as [RunRecord[], RunRecord[], RunRecord[], RunRecord[]];
     if (m2.length === 0 || m2w.length === 0 || m2p.length === 0) continue;
     const cell = (members: RunRecord[]): string =>
       members.length === 0 ? '—' : `${f(ms(members, (r) => r.splits.test.accuracy))} / ${f(ms(members, (r) => r.splits.test.balancedAccuracy))} / ${f(ms(members, (r) => r.splits.test.equalizedOddsDifference))}`;
