@@ -6,7 +6,6 @@
 import { InputError } from '../errors.ts';
 import { CONSTRAINTS, METHODS, type Constraint, type HeadOptions, type Method } from '../pipeline/run-options.ts';
 import { methodUsesPenalty } from '../pipeline/finetune-sets.ts';
-import type { SplitSummary } from '../report/schema.ts';
 
 /**
  * The positions of the strength slider: 0, then 10^(k/10) for k = -20 .. 30 (0.01 to 1,000, ten steps a decade)
@@ -209,11 +208,6 @@ export function fitKey(state: ExploreState, sensitive: readonly string[]): strin
   const h = headOptions(state);
   const penalised = methodUsesPenalty(h.method);
   return JSON.stringify([groupingKey(state, sensitive), h.method, penalised ? h.constraint : 'none', penalised ? h.alpha : 0, h.maxGap ?? null, h.seed]);
-}
-
-/** A value of a split summary by metric name. */
-export function metricValue(summary: SplitSummary, metric: PerformanceMetric | FairnessMetric): number {
-  return summary[metric];
 }
 
 /**
