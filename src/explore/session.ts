@@ -21,6 +21,7 @@ import { createStreamingOps } from '../train/streaming-ops.ts';
 import { FitQueue, SupersededError } from './fit-queue.ts';
 import {
   ALPHA_STEPS,
+  baselineState,
   fitKey,
   groupingKey,
   groupingOf,
@@ -146,12 +147,12 @@ export class ExploreSession {
     const started = performance.now();
     const grouping = this.grouping(state);
     const key = fitKey(state, this.task.sensitive);
-    const baselineState: ExploreState = { ...state, method: 'b1', mode: 'alpha', seed: 0 };
-    const baselineKey = fitKey(baselineState, this.task.sensitive);
+    const b1State = baselineState(state);
+    const baselineKey = fitKey(b1State, this.task.sensitive);
     const hit = this.cached(key);
     const cached = hit !== undefined;
     const current = hit ?? (await this.fitInteractive(grouping, state, key));
-    const b1 = state.baseline === 'b1' ? (this.cached(baselineKey) ?? (await this.fitInteractive(grouping, baselineState, baselineKey))) : undefined;
+    const b1 = state.baseline === 'b1' ? (this.cached(baselineKey) ?? (await this.fitInteractive(grouping, b1State, baselineKey))) : undefined;
     const baseline = state.baseline === 'shipped' ? grouping.shipped : b1;
     if (!baseline) throw new InputError(`state.baseline: no ${state.baseline} head for this data`);
     this.queueSweep(state, grouping);
@@ -182,7 +183,7 @@ export class ExploreSession {
   /** The trade-off curve of a state from the heads fitted so far (no fitting): its fragment and the sweep's progress. */
   curve(state: ExploreState): { readonly html: string; readonly done: number; readonly total: number } {
     const grouping = this.grouping(state);
-    const baseline = state.baseline === 'shipped' ? grouping.shipped : this.cached(fitKey({ ...state, method: 'b1', mode: 'alpha', seed: 0 }, this.task.sensitive));
+    const baseline = state.baseline === 'shipped' ? grouping.shipped : this.cached(fitKey(baselineState(state), this.task.sensitive));
     const curve = this.curvePoints(state);
     const html = baseline ? renderCurve({ state, baseline, baselineName: state.baseline, curve: curve.points }) : '';
     return { html, done: curve.done, total: curve.total };
@@ -221,13 +222,8 @@ export class ExploreSession {
    */
   prefetch(state: ExploreState = this.initial): void {
     const grouping = this.grouping(state);
-    const heads: ExploreState[] = [state, ...(state.baseline === 'b1' ? [{ ...state, method: 'b1' as const, mode: 'alpha' as const, seed: 0 }] : [])];
-    for (const head of heads) {
-      const key = fitKey(head, this.task.sensitive);
-      this.queue.addBackground(key, async (signal) => {
-        if (!this.cache.has(key)) await this.fit(grouping, head, key, signal);
-      });
-    }
+    const heads: ExploreState[] = [state, ...(state.baseline === 'b1' ? [baselineState(state)] : [])];
+    for (const head of heads) this.fitInBackground(grouping, head, fitKey(head, this.task.sensitive));
   }
 
   /** Wait for a save in progress, stop the queue (aborting fits), and drop the cache. */
@@ -284,6 +280,13 @@ export class ExploreSession {
     return this.queue.interactive(key, async (signal) => this.cached(key) ?? (await this.fit(grouping, state, key, signal)));
   }
 
+  /** Queue a background fit of a head, skipped if it is cached by the time its turn comes. */
+  private fitInBackground(grouping: Grouping, state: ExploreState, key: string): void {
+    this.queue.addBackground(key, async (signal) => {
+      if (!this.cache.has(key)) await this.fit(grouping, state, key, signal);
+    });
+  }
+
   private async fit(grouping: Grouping, state: ExploreState, key: string, signal: AbortSignal): Promise<FitEntry> {
     const prepared = grouping.regrouped.prepared;
     const outcome: FinetuneOutcome = await finetuneAndEvaluate(prepared, headOptions(state), { signal });
@@ -322,9 +325,7 @@ export class ExploreSession {
       const point: ExploreState = { ...state, mode: 'alpha', alpha: ALPHA_STEPS[i] as number };
       const key = fitKey(point, this.task.sensitive);
       if (this.cache.has(key)) continue;
-      this.queue.addBackground(key, async (signal) => {
-        if (!this.cache.has(key)) await this.fit(grouping, point, key, signal);
-      });
+      this.fitInBackground(grouping, point, key);
     }
   }
 

@@ -198,6 +198,16 @@ export function groupingKey(state: ExploreState, sensitive: readonly string[]): 
 }
 
 /**
+ * The head of a state's `b1` baseline: B1 (the plain re-trained head) with the state's grouping, seed 0.
+ *
+ * @example
+ * baselineState({ ...state, method: 'm2', seed: 3 }); // { ...state, method: 'b1', mode: 'alpha', seed: 0 }
+ */
+export function baselineState(state: ExploreState): ExploreState {
+  return { ...state, method: 'b1', mode: 'alpha', seed: 0 };
+}
+
+/**
  * A key naming the head a state needs: its grouping and head options, without what does not change the head
  * (the penalty and strength of a B* method, the strength in target mode, the metrics shown).
  *
