@@ -161,7 +161,7 @@ function metricsView(input: ViewInput): string {
       `<div class="card ${kind}" id="metric-${e(metric)}" data-metric="${e(metric)}">`,
       `<div class="card-label">${e(METRIC_LABELS[metric])} <span class="hint">(test; ${direction})</span></div>`,
       `<div class="card-value"><span class="value" data-split="test" data-value="${e(String(test))}">${formatRate(test)}</span></div>`,
-      `<div class="card-detail">before <span data-split="baseline">${formatRate(before)}</span> · validation ${formatRate(r.splits.validation?.[metric] ?? Number.NaN)} · train ${formatRate(r.splits.train[metric])} · fine-tuning set ${formatRate(r.splits.finetune[metric])}</div>`,
+      `<div class="card-detail">before <span data-split="baseline">${formatRate(before)}</span> · validation <span data-split="validation">${formatRate(r.splits.validation?.[metric] ?? Number.NaN)}</span> · train <span data-split="train">${formatRate(r.splits.train[metric])}</span> · fine-tuning set <span data-split="finetune">${formatRate(r.splits.finetune[metric])}</span></div>`,
       verdict,
       '</div>',
     ].join('');

@@ -205,9 +205,10 @@ describe('fairhead embed into shards', () => {
     const d = await finetuneAndEvaluate(fromShards, { ...head, method: 'b1', alpha: 0 });
     expect(Array.from(b.head.weights)).toEqual(Array.from(a.head.weights));
     expect(b.record.splits.test.accuracy).toBe(a.record.splits.test.accuracy);
-    // streamed: the same objective, its sums rounded in another order
+    // streamed: the same objective, its sums rounded in another order, so L-BFGS takes a slightly different path to
+    // the same optimum and meets its tolerance (objective stable to 1e-7) a little elsewhere
     const scale = Math.max(...Array.from(d.head.weights, Math.abs));
-    for (let j = 0; j < d.head.weights.length; j++) expect(Math.abs((c.head.weights[j] as number) - (d.head.weights[j] as number)) / scale).toBeLessThan(1e-6);
+    for (let j = 0; j < d.head.weights.length; j++) expect(Math.abs((c.head.weights[j] as number) - (d.head.weights[j] as number)) / scale).toBeLessThan(1e-4);
     expect(c.record.splits.test.accuracy).toBe(d.record.splits.test.accuracy);
     expect(c.record.splits.validation?.equalizedOddsDifference).toBeCloseTo(d.record.splits.validation?.equalizedOddsDifference as number, 9);
     // the same rows as an .npy, streamed the same way: the same chunks, so the same sums, bit for bit

@@ -99,13 +99,15 @@ export function runArgs(command: string, out: string): string[] {
   return args;
 }
 
-/** What the page shows of a head: its settings and the test values of its metric cards, as printed. */
+/** What the page shows of a head: its settings and the test (and fine-tuning set) values of its metric cards, as printed. */
 export interface Shown {
   readonly method: string;
   readonly constraint: string;
   readonly alpha: string;
   readonly maxGap: string;
   readonly values: Readonly<Record<string, string>>;
+  /** The same metrics on the fine-tuning set (the rows the head was fitted on). */
+  readonly finetune: Readonly<Record<string, string>>;
 }
 
 /** Wait until the page shows a head matching `expected` (data attributes of `.now`) with no request in flight, and read it. */
@@ -115,9 +117,13 @@ export async function waitShown(page: Page, expected: Partial<Record<'method' | 
   return page.evaluate(() => {
     const now = document.querySelector('.now') as PageElement;
     const values: Record<string, string> = {};
-    for (const card of document.querySelectorAll('#metrics .card')) values[card.dataset['metric'] ?? ''] = card.querySelector('[data-split="test"]')?.textContent ?? '';
+    const finetune: Record<string, string> = {};
+    for (const card of document.querySelectorAll('#metrics .card')) {
+      values[card.dataset['metric'] ?? ''] = card.querySelector('[data-split="test"]')?.textContent ?? '';
+      finetune[card.dataset['metric'] ?? ''] = card.querySelector('[data-split="finetune"]')?.textContent ?? '';
+    }
     const d = now.dataset;
-    return { method: d['method'] ?? '', constraint: d['constraint'] ?? '', alpha: d['alpha'] ?? '', maxGap: d['maxGap'] ?? '', values };
+    return { method: d['method'] ?? '', constraint: d['constraint'] ?? '', alpha: d['alpha'] ?? '', maxGap: d['maxGap'] ?? '', values, finetune };
   });
 }
 

@@ -10,6 +10,8 @@
  *     vdot, vaxpy, twoLoop: L-BFGS's two-loop recursion (assembly/two-loop.ts)
  *     cellCounts, cellPlace, rowCells, binaryTable: rows by (label, group) cell (assembly/cell-order.ts)
  *     balancedDraw: the group-balanced draw (assembly/sample.ts)
+ *     gramRows, cholesky, lowerSolve, upperSolve, lowerTransposeMul: the preconditioner's float64 linear algebra
+ *       (assembly/preconditioner.ts)
  *
  * The module has no data, start or abort section (test/train/head-kernels.test.ts), so instantiating it writes
  * nothing into the shared memory. A missing or uncompilable module is an error, never a silent fallback to slower
@@ -118,6 +120,16 @@ export interface WasmKernels {
   binaryTable(z: number, codes: number, n: number, table: number): void;
   /** m rows without replacement from each cell of a counting sort, with the xoshiro128** state at `state` (see assembly/sample.ts). */
   balancedDraw(byCell: number, first: number, cells: number, m: number, state: number, table: number, out: number): void;
+  /** g[a m + b] += sum_r x[r m + a] x[r m + b], b <= a, over rows (a multiple of 4) of m float64 (see assembly/preconditioner.ts). */
+  gramRows(x: number, rows: number, m: number, g: number): void;
+  /** The m x m lower triangle at a becomes its Cholesky factor L; 0 when a pivot is not positive and finite. */
+  cholesky(a: number, m: number): number;
+  /** v = L^-1 v (L: m x m lower triangular, float64). */
+  lowerSolve(l: number, m: number, v: number): void;
+  /** v = L^-T v. */
+  upperSolve(l: number, m: number, v: number): void;
+  /** v = L^T t. */
+  lowerTransposeMul(l: number, m: number, t: number, v: number): void;
   /** Up to 4 blocks of the one-pass objective, then flush (see assembly/row-terms.ts). */
   chunk(
     row: number, rows: number, d: number, oneRow: number, w: number, z: number, codes: number, groups: number, bias: number,
