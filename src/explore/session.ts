@@ -18,6 +18,7 @@ import type { HeadOptions } from '../pipeline/run-options.ts';
 import type { MetricsFile, RunRecord } from '../report/schema.ts';
 import { thinCellWarning } from '../pipeline/thin-cells.ts';
 import { createStreamingOps } from '../train/streaming-ops.ts';
+import { FitPath } from '../train/fit.ts';
 import { FitQueue, SupersededError } from './fit-queue.ts';
 import {
   ALPHA_STEPS,
@@ -110,6 +111,8 @@ export class ExploreSession {
   private readonly sweep: boolean;
   private readonly queue = new FitQueue();
   private readonly cache = new Map<string, FitEntry>();
+  /** Per setting but the strength: the heads of the continuation's strengths (FitOptions.path), fitted once. */
+  private readonly paths = new Map<string, FitPath>();
   private readonly groupings = new Map<string, Grouping>();
   private saving: Promise<SaveResult> | null = null;
 
@@ -289,7 +292,13 @@ export class ExploreSession {
 
   private async fit(grouping: Grouping, state: ExploreState, key: string, signal: AbortSignal): Promise<FitEntry> {
     const prepared = grouping.regrouped.prepared;
-    const outcome: FinetuneOutcome = await finetuneAndEvaluate(prepared, headOptions(state), { signal });
+    const pathKey = fitKey({ ...state, mode: 'alpha', alpha: 1 }, this.task.sensitive);
+    let path = this.paths.get(pathKey);
+    if (!path) {
+      path = new FitPath();
+      this.paths.set(pathKey, path);
+    }
+    const outcome: FinetuneOutcome = await finetuneAndEvaluate(prepared, headOptions(state), { signal, path });
     const entry: FitEntry = { head: outcome.head, record: outcome.record, testPredictions: await predictions(outcome.head, prepared) };
     this.store(key, entry);
     return entry;

@@ -1,7 +1,7 @@
 import type { EmbeddingSet } from '../data/dataset.ts';
 import type { LinearHead } from '../head/linear-head.ts';
 import type { RunRecord, SplitSummary } from '../report/schema.ts';
-import { fitHead, type FitOptions, type FitProgress, type FitResult } from '../train/fit.ts';
+import { fitHead, type FitOptions, type FitPath, type FitProgress, type FitResult } from '../train/fit.ts';
 import { SMALL_CELL_BOOTSTRAP } from '../fairness/metrics/index.ts';
 import { evaluateHead } from './evaluate.ts';
 import { finetuneSet, groupBalancingWeights, labelShares, methodUsesPenalty, priorCorrected, releaseFinetuneSet } from './finetune-sets.ts';
@@ -23,6 +23,12 @@ export interface FinetuneHooks {
   readonly onProgress?: (info: FitProgress) => void;
   /** Aborts the fit (see FitOptions.signal): the promise rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * The continuation's heads for this setting's fine-tuning set (see FitOptions.path): one per prepared data,
+   * method, constraint and seed, kept by a caller that fits many strengths of one setting (`fairhead explore`).
+   * The heads are the same with or without it; only the time differs.
+   */
+  readonly path?: FitPath;
 }
 
 /**
@@ -56,6 +62,7 @@ export function headFitOptions(options: HeadOptions, hooks: FinetuneHooks = {}):
     ...(options.maxIterations !== undefined ? { maxIterations: options.maxIterations } : {}),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
+    ...(hooks.path ? { path: hooks.path } : {}),
   };
 }
 
