@@ -87,16 +87,17 @@ export interface FitOptions {
    * lbfgs: run L-BFGS in preconditioned variables (default true, for heads on at most
    * {@link MAX_PRECONDITIONED_FEATURES} features): the Cholesky factor of the cross-entropy's Hessian bound on a sample
    * of the rows (see {@link Preconditioner}). The optimum is the same; L-BFGS reaches it in several times fewer
-   * iterations on correlated features, and closer (on UTKFace's face-api embeddings, M2 + EO: 26-76 iterations
-   * instead of 465-677, ending within 2e-7 of the optimum's objective instead of 2e-4 to 6e-3 above it).
+   * iterations on correlated features, and closer (UTKFace face-api M2 + EO at alpha 1-32: 32-96 iterations instead
+   * of 465-677, ending 3e-7 to 5e-6 above the optimum's objective instead of 3e-4 to 6e-3; bench/convergence.ts).
    */
   readonly precondition?: boolean;
   /**
    * lbfgs with a penalty at alpha > 1 (no `init`, no `maxGap`): fit along the strengths 1, 10, 100, ... below alpha,
    * each from the head of the one before (1: from zeros), and then alpha from the last (default true). On strong
-   * penalties this reaches the optimum in a few iterations from its neighbour where a start from zeros takes
-   * hundreds and stops further from it (the smoothed penalty's narrow valley; numbers in docs/explore.md). The
-   * path is fixed, so a head depends only on the data and the options, whichever caller fits it.
+   * penalties the smoothed penalty's narrow valley stops a fit from zeros early (UTKFace M2 + EO at alpha 100-1000,
+   * preconditioned: 158-229 iterations, 3e-5 to 2e-4 above the optimum); through the steps, 73-77 iterations in all
+   * and 7e-6 (bench/convergence.ts). The path is fixed, so a head depends only on the data and the options,
+   * whichever caller fits it.
    */
   readonly continuation?: boolean;
   /**

@@ -7,9 +7,9 @@ import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernel
  * The cross-entropy's Hessian in one output's (w, b) is (1/n) sum_i p_i (1 - p_i) [x_i 1]^T [x_i 1] (+ l2 on w): on
  * embeddings whose features are correlated and unevenly scaled, its eigenvalues spread over several orders of
  * magnitude, and L-BFGS started from gamma I needs hundreds of iterations to learn them; with a fairness penalty
- * it could stop on the relative-change rule far from the optimum (bench/work A/B in docs/explore.md: UTKFace
- * face-api M2 + EO, 465-677 iterations ending 2e-4 to 6e-3 above the optimum, against 26-76 iterations ending within
- * 2e-7 of it). So the fit runs in u, theta = L^-T u per output, with L L^T = G the Cholesky factor of
+ * it could stop on the relative-change rule far from the optimum (bench/convergence.ts: UTKFace face-api M2 + EO at
+ * alpha 1-32, 465-677 iterations ending 3e-4 to 6e-3 above the optimum's objective, against 32-96 iterations ending
+ * 3e-7 to 5e-6 above it). So the fit runs in u, theta = L^-T u per output, with L L^T = G the Cholesky factor of
  *
  *   G = (1/4) (1/s) sum_{i in sample} [x_i 1]^T [x_i 1]  +  diag(l2, ..., l2, 0)  +  ridge I
  *
