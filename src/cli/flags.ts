@@ -116,7 +116,7 @@ export function addHeadFlags(cmd: Command): Command {
     .option('--alpha <n>', 'penalty weight', '1')
     .option('--max-gap <g>', 'target mode: the most accurate head whose gap on the fine-tuning set is at most G')
     .option('--optimizer <name>', `${OPTIMIZERS.join(', ')} (paper = the authors' SGD recipe)`, 'lbfgs')
-    .option('--max-iterations <n>', 'lbfgs: iteration cap, a guard (default 5000; fits stop at their tolerance); paper: epochs (default 1000)')
+    .option('--max-iterations <n>', 'lbfgs: iteration cap, a guard (default 5000; fits stop at their tolerance; an alpha above 1 is reached through 1, 10, 100, ..., and those steps count); paper: epochs (default 1000)')
     .option('--seed <n>', 'seed of sampling and training', '0');
 }
 
