@@ -12,4 +12,4 @@ export { exp } from './exp';
 export { twoLoop, vaxpy, vdot } from './two-loop';
 export { binaryTable, cellCounts, cellPlace, rowCells } from './cell-order';
 export { balancedDraw } from './sample';
-export { cholesky, gramRows, lowerSolve, lowerTransposeMul, upperSolve } from './preconditioner';
+export { cholesky, gramRows, lowerSolve, lowerTransposeMul, powerStep, upperSolve } from './preconditioner';

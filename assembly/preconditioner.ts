@@ -125,3 +125,15 @@ export function lowerTransposeMul(l: usize, m: u32, t: usize, v: usize): void {
   for (let j: u32 = 0; j < m; j++) store<f64>(v + (<usize>j << 3), 0);
   for (let i: u32 = 0; i < m; i++) axpy(load<f64>(t + (<usize>i << 3)), l + <usize>i * rowBytes, v, i + 1);
 }
+
+/**
+ * powerStep(x, rows, m, v, z, w): one step of the power iteration on G = A^T A / rows, A the rows of m float64 at x:
+ * z = A v (rows float64), then w = A^T z / rows (m float64).
+ */
+export function powerStep(x: usize, rows: u32, m: u32, v: usize, z: usize, w: usize): void {
+  const rowBytes = <usize>m << 3;
+  for (let r: u32 = 0; r < rows; r++) store<f64>(z + (<usize>r << 3), dot(x + <usize>r * rowBytes, v, m));
+  for (let j: u32 = 0; j < m; j++) store<f64>(w + (<usize>j << 3), 0);
+  const scale: f64 = 1 / <f64>rows;
+  for (let r: u32 = 0; r < rows; r++) axpy(load<f64>(z + (<usize>r << 3)) * scale, x + <usize>r * rowBytes, w, m);
+}

@@ -63,7 +63,7 @@ describe('the head kernels module (assembly/, compiled into src/train/_internal/
   it('exports the functions the trainer calls, and its block size is the cell pass\'s', () => {
     const exported = inspect.exports(wasmKernelModule());
     expect(exported.filter((e) => e.kind === 'function').map((e) => e.name).sort()).toEqual(
-      ['balancedDraw', 'binaryTable', 'bwd', 'bwd1', 'bwd2', 'cellCounts', 'cellPlace', 'cholesky', 'chunk', 'exp', 'flush', 'fwd', 'fwd1', 'gramRows', 'lowerSolve', 'lowerTransposeMul', 'rowCells', 'rowTerms', 'rowWeights', 'terms', 'twoLoop', 'upperSolve', 'vaxpy', 'vdot'],
+      ['balancedDraw', 'binaryTable', 'bwd', 'bwd1', 'bwd2', 'cellCounts', 'cellPlace', 'cholesky', 'chunk', 'exp', 'flush', 'fwd', 'fwd1', 'gramRows', 'lowerSolve', 'lowerTransposeMul', 'powerStep', 'rowCells', 'rowTerms', 'rowWeights', 'terms', 'twoLoop', 'upperSolve', 'vaxpy', 'vdot'],
     );
     expect(exported.filter((e) => e.kind !== 'function')).toEqual([{ name: 'BLOCK_ROWS', kind: 'global' }]);
     const kernels = instantiateKernels(wasmKernelModule(), sharedWasmMemory(1)) as unknown as { BLOCK_ROWS: { value: number } };

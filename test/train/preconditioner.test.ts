@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matrix, type Matrix } from '../../src/data/matrix.ts';
 import { fitHead } from '../../src/train/fit.ts';
-import { Preconditioner, preconditionerFor, sampleRowCount, sampleRows } from '../../src/train/preconditioner.ts';
+import { Preconditioner, preconditionerFor, sampleRowCount, sampleRows, wellConditioned } from '../../src/train/preconditioner.ts';
 import { createRng } from '../../src/rng.ts';
 import { makeSynth } from '../support/synth.ts';
 
@@ -94,11 +94,29 @@ describe('Preconditioner', () => {
   });
 });
 
+describe('wellConditioned: whether a fit needs the preconditioner', () => {
+  it('passes isotropic features, not features with a large common offset or scales over three decades; always fails 64 or fewer', () => {
+    const rng = createRng(3);
+    const n = 256;
+    const d = 100;
+    const iso = Float32Array.from({ length: n * d }, () => rng.normal());
+    expect(wellConditioned(matrix(iso, n, d))).toBe(true);
+    // the same plus 3 in every feature (as non-negative activations have): the mean direction holds most of G
+    expect(wellConditioned(matrix(Float32Array.from(iso, (v) => v + 3), n, d))).toBe(false);
+    expect(wellConditioned(matrix(Float32Array.from(iso, (v, i) => v * 10 ** ((3 * (i % d)) / d)), n, d))).toBe(false);
+    expect(wellConditioned(matrix(iso.subarray(0, n * 63), n, 63))).toBe(false);
+    const bad = Float32Array.from(iso);
+    bad[5] = Number.NaN;
+    expect(wellConditioned(matrix(bad, n, d))).toBe(false);
+  });
+});
+
 describe('fitHead with the preconditioner', () => {
   it('reaches the optimum of the same objective in fewer iterations, and closer, on features of uneven scales', async () => {
     const base = makeSynth({ nTrain: 3000, nVal: 10, nTest: 10, d: 64, factors: 4, seed: 2 }).train;
-    // stretch the columns over two decades: the same information, a badly conditioned objective
-    const data = Float32Array.from(base.x.data, (v, i) => v * 10 ** ((2 * (i % 64)) / 64));
+    // stretch the columns over three decades: the same information, a badly conditioned objective
+    const data = Float32Array.from(base.x.data, (v, i) => v * 10 ** ((3 * (i % 64)) / 64));
+    expect(wellConditioned(matrix(data, base.x.rows, 64))).toBe(false);
     const set = { ...base, x: matrix(data, base.x.rows, 64) };
     for (const constraint of ['none', 'eo'] as const) {
       const plain = await fitHead(set, { constraint, alpha: 2, precondition: false });

@@ -10,7 +10,7 @@
  *     vdot, vaxpy, twoLoop: L-BFGS's two-loop recursion (assembly/two-loop.ts)
  *     cellCounts, cellPlace, rowCells, binaryTable: rows by (label, group) cell (assembly/cell-order.ts)
  *     balancedDraw: the group-balanced draw (assembly/sample.ts)
- *     gramRows, cholesky, lowerSolve, upperSolve, lowerTransposeMul: the preconditioner's float64 linear algebra
+ *     gramRows, cholesky, lowerSolve, upperSolve, lowerTransposeMul, powerStep: the preconditioner's float64 linear algebra
  *       (assembly/preconditioner.ts)
  *
  * The module has no data, start or abort section (test/train/head-kernels.test.ts), so instantiating it writes
@@ -130,6 +130,8 @@ export interface WasmKernels {
   upperSolve(l: number, m: number, v: number): void;
   /** v = L^T t. */
   lowerTransposeMul(l: number, m: number, t: number, v: number): void;
+  /** z = A v, w = A^T z / rows over rows of m float64 at x: one power-iteration step on A^T A / rows. */
+  powerStep(x: number, rows: number, m: number, v: number, z: number, w: number): void;
   /** Up to 4 blocks of the one-pass objective, then flush (see assembly/row-terms.ts). */
   chunk(
     row: number, rows: number, d: number, oneRow: number, w: number, z: number, codes: number, groups: number, bias: number,
