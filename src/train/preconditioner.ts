@@ -1,4 +1,4 @@
-import type { Matrix } from '../data/matrix.ts';
+import { sameInts, type Matrix } from '../data/matrix.ts';
 import { instantiateKernels, sharedWasmMemory, wasmKernelModule, type WasmKernels } from './_internal/wasm-kernels.ts';
 
 /**
@@ -62,11 +62,7 @@ export class Preconditioner {
     for (let first = 0; first < sample.rows; first += GRAM_CHUNK_ROWS) {
       const count = Math.min(GRAM_CHUNK_ROWS, sample.rows - first);
       chunk.fill(0);
-      for (let r = 0; r < count; r++) {
-        // a native copy, float32 to float64: no per-value JavaScript
-        chunk.set(sample.data.subarray((first + r) * d, (first + r + 1) * d), r * m);
-        chunk[r * m + d] = 1;
-      }
+      copyRowsWithOnes(sample, first, count, chunk);
       kernels.gramRows(chunkAt, 4 * Math.ceil(count / 4), m, 0);
     }
     const scale = 0.25 / Math.max(sample.rows, 1);
@@ -182,10 +178,9 @@ export function wellConditioned(sample: Matrix): boolean {
   const at = { v: 8 * n * m, w: 8 * (n * m + m), z: 8 * (n * m + 2 * m) };
   const v = new Float64Array(buffer, at.v, m);
   const w = new Float64Array(buffer, at.w, m);
+  copyRowsWithOnes(sample, 0, n, a);
   let trace = 0;
   for (let i = 0; i < n; i++) {
-    a.set(sample.data.subarray(i * d, (i + 1) * d), i * m);
-    a[i * m + d] = 1;
     trace += kernels.vdot(8 * i * m, 8 * i * m, m) / n;
     kernels.vaxpy(1 / n, 8 * i * m, at.v, m);
   }
@@ -223,13 +218,21 @@ export function preconditionerFor(sample: Matrix, l2: number): Preconditioner | 
   return value;
 }
 
+/** a and b hold the same float32 bit patterns (NaN equals itself; -0 differs from 0), compared natively. */
 function sameValues(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  // compare as integers: NaN equals itself, -0 differs from 0 (the Gram would be the same, but no matter)
-  const ia = new Int32Array(a.buffer, a.byteOffset, a.length);
-  const ib = new Int32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ia.length; i++) if (ia[i] !== ib[i]) return false;
-  return true;
+  return sameInts(new Int32Array(a.buffer, a.byteOffset, a.length), new Int32Array(b.buffer, b.byteOffset, b.length));
+}
+
+/**
+ * Rows first .. first + count - 1 of `sample` into `into` as rows of d + 1 float64, the last value 1 (the bias's
+ * column): a native copy per row, float32 to float64, no per-value JavaScript.
+ */
+function copyRowsWithOnes(sample: Matrix, first: number, count: number, into: Float64Array): void {
+  const d = sample.cols;
+  for (let r = 0; r < count; r++) {
+    into.set(sample.data.subarray((first + r) * d, (first + r + 1) * d), r * (d + 1));
+    into[r * (d + 1) + d] = 1;
+  }
 }
 
 /** The output c's d + 1 values (W row c, then b_c) of a [W (k x d), b (k)] vector. */
