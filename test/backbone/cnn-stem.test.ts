@@ -95,8 +95,9 @@ function reference(x: Float32Array, n: number, size: number, w: Float32Array, ga
                 const qq = q + v - 1;
                 if (rr >= 0 && rr < size && qq >= 0 && qq < size) {
                   const t = g * (x[(i * 3 + ch) * plane + rr * size + qq] as number);
-                  dw[((o * 3 + ch) * 3 + u) * 3 + v] += t;
-                  dwScale[((o * 3 + ch) * 3 + u) * 3 + v] += Math.abs(t);
+                  const at = ((o * 3 + ch) * 3 + u) * 3 + v;
+                  dw[at] = (dw[at] as number) + t;
+                  dwScale[at] = (dwScale[at] as number) + Math.abs(t);
                 }
               }
             }
