@@ -169,7 +169,26 @@ class Emitter {
   /** Set the gradient of `t` from outside (dlogits). */
   seed(t: string, g: string): void {
     this.addGrad(t, g);
+    this.batchTensor ??= g;
   }
+
+  /** A backward tensor whose first dimension is the batch size N (the seed). */
+  private batchTensor: string | undefined;
+  private readonly inverseCounts = new Map<number, string>();
+
+  /** -1 / m for m = N * `perImage` values (a BN channel's count), once per `perImage` in the backward graph. */
+  private negativeInverseCount(perImage: number): string {
+    const b = this.b as OnnxBuilder;
+    let t = this.inverseCounts.get(perImage);
+    if (!t) {
+      this.batchSize ??= b.node('Cast', [b.node('Shape', [this.batchTensor as string], { start: 0, end: 1 })], { to: 1 });
+      t = b.node('Div', [b.scalar(-1 / perImage), this.batchSize]);
+      this.inverseCounts.set(perImage, t);
+    }
+    return t;
+  }
+
+  private batchSize: string | undefined;
 
   /** Run the recorded backward rules, last layer first. */
   backward(): void {
@@ -285,7 +304,8 @@ class Emitter {
     return b.node('Gemm', [dy2, cols], { transB: 1 });
   }
 
-  bnTrain(x: string, name: string): string {
+  /** BN on batch statistics of x (maps of `side` x `side`; the stem's are 4 per image, so its side is the input's). */
+  bnTrain(x: string, name: string, side: number): string {
     const f = this.f;
     const gamma = `${name}_g`;
     const beta = `${name}_b`;
@@ -305,23 +325,24 @@ class Emitter {
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
-        // per channel, over the m = N H W values, with xc = x - mean (centred here, from the saved x and mean: a sum
-        // of dy x minus mean sum(dy) would cancel digits when |mean| >> std), inv = 1 / sqrt(var + eps),
+        // per channel, over the m = N side^2 values, with xc = x - mean (centred here, from the saved x and mean: a
+        // sum of dy x minus mean sum(dy) would cancel digits when |mean| >> std), inv = 1 / sqrt(var + eps),
         // s1 = sum(dy), p = sum(dy xc): dgamma = inv p, dbeta = s1, and
-        // dx = gamma inv (dy - s1 / m - xc inv^2 p / m) = a dy + c xc + d with a = gamma inv, c = -a inv^2 p / m,
-        // d = -a s1 / m
+        // dx = gamma inv (dy - s1 / m - xc inv^2 p / m) = a dy + c xc + d with a = gamma inv, k = -a / m,
+        // c = k inv dgamma, d = k s1 (the per-channel factors in as few nodes as they take: each costs a kernel launch)
         const shape = b.ints([1, c, 1, 1]);
         const axes = b.ints([0, 2, 3]);
         const xc = b.node('Sub', [this.use(x), b.node('Reshape', [this.use(mean), shape])]);
         const inv = b.node('Reciprocal', [b.node('Sqrt', [b.node('Add', [b.node('Reshape', [this.use(variance), shape]), b.scalar(1e-5)])])]);
         const s1 = b.node('ReduceSum', [dy, axes], { keepdims: 1 });
         const p = b.node('ReduceSum', [b.node('Mul', [dy, xc]), axes], { keepdims: 1 });
-        this.addGrad(gamma, b.node('Mul', [p, inv]));
+        const dgamma = b.node('Mul', [p, inv]);
+        this.addGrad(gamma, dgamma);
         this.addGrad(beta, s1);
-        const count = b.node('Cast', [b.node('ReduceProd', [b.node('Gather', [b.node('Shape', [dy]), axes])], { keepdims: 1 })], { to: 1 });
         const a = b.node('Mul', [this.use(gamma), inv]);
-        const cx = b.node('Neg', [b.node('Div', [b.node('Mul', [b.node('Mul', [a, b.node('Mul', [inv, inv])]), p]), count])]);
-        const d = b.node('Neg', [b.node('Div', [b.node('Mul', [a, s1]), count])]);
+        const k = b.node('Mul', [a, this.negativeInverseCount(side * side)]);
+        const cx = b.node('Mul', [k, b.node('Mul', [inv, dgamma])]);
+        const d = b.node('Mul', [k, s1]);
         this.addGrad(x, b.node('Add', [b.node('Add', [b.node('Mul', [dy, a]), b.node('Mul', [xc, cx])]), d]));
       });
     }
@@ -388,7 +409,7 @@ class Emitter {
     const y4 = this.conv(x, w4, size, k + 1, 2, 1, false, [4 * c, cin, k + 1, k + 1]);
     const maps = f.node('Reshape', [y4, f.ints([-1, c, h, h])]); // [4N, c, h, h]: block p of image n at 4n + p
     this.reshapeGrad(maps, y4, [-1, 4 * c, h, h]);
-    const normalised = this.bnTrain(maps, 'stem_bn');
+    const normalised = this.bnTrain(maps, 'stem_bn', size);
     const windows = f.node('Reshape', [normalised, f.ints([-1, 4, c, h, h])]);
     const y = f.node('Reshape', [f.node('ReduceMax', [windows], { axes: [1], keepdims: 1 }), f.ints([-1, c, h, h])]);
     const position = f.node('Reshape', [f.node('ArgMax', [windows], { axis: 1, keepdims: 1 }), f.ints([-1, c, h, h])]);
@@ -485,7 +506,7 @@ function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null, nchw
   f.input('x', ['N', 3, arch.size, arch.size]);
   for (const p of params) f.input(p.name, p.dims);
   if (!b) for (const bn of bns) for (const s of ['rm', 'rv']) f.input(`${bn.name}_${s}`, [1, bn.channels, 1, 1]);
-  const bn = (x: string, name: string): string => (b ? e.bnTrain(x, name) : e.bnInfer(x, name));
+  const bn = (x: string, name: string, side: number): string => (b ? e.bnTrain(x, name, side) : e.bnInfer(x, name));
   const c0 = arch.channels[0] as number;
   let h = arch.size;
   // relu(maxpool(.)) = maxpool(relu(.)), and the gradients are the same too (a window whose maximum is <= 0 passes
@@ -499,9 +520,9 @@ function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null, nchw
   arch.channels.forEach((cout, s) => {
     const stride = s === 0 ? 1 : 2;
     const hOut = h / stride;
-    let y = e.relu(bn(e.conv(x, `s${s}_conv1`, h, 3, stride, 1, true), `s${s}_bn1`));
-    y = bn(e.conv(y, `s${s}_conv2`, hOut, 3, 1, 1, true), `s${s}_bn2`);
-    const shortcut = stride !== 1 || cin !== cout ? bn(e.conv(x, `s${s}_down`, h, 1, stride, 0, true), `s${s}_downbn`) : x;
+    let y = e.relu(bn(e.conv(x, `s${s}_conv1`, h, 3, stride, 1, true), `s${s}_bn1`, hOut));
+    y = bn(e.conv(y, `s${s}_conv2`, hOut, 3, 1, 1, true), `s${s}_bn2`, hOut);
+    const shortcut = stride !== 1 || cin !== cout ? bn(e.conv(x, `s${s}_down`, h, 1, stride, 0, true), `s${s}_downbn`, hOut) : x;
     x = e.relu(e.add(y, shortcut));
     h = hOut;
     cin = cout;
