@@ -161,7 +161,8 @@ class Emitter {
     if (done) return done;
     const list = this.grads.get(t);
     if (!list || list.length === 0 || !this.b) return undefined;
-    const g = list.length === 1 ? (list[0] as string) : this.b.node('Sum', list);
+    // two terms by Add, which onnxruntime runs on all threads (its Sum runs on one)
+    const g = list.length === 1 ? (list[0] as string) : this.b.node(list.length === 2 ? 'Add' : 'Sum', list);
     this.summed.set(t, g);
     return g;
   }
