@@ -147,6 +147,7 @@ def main():
     zero = (0 - 0.5) / 0.25
     epoch_seconds = []
     epoch_cpu = []
+    step_seconds = []
     for _ in range(a.epochs):
         net.train()
         started = time.perf_counter()
@@ -154,6 +155,7 @@ def main():
         order = rng.permutation(train)
         losses = []
         for b in range(len(order) // bs):
+            step_started = time.perf_counter()
             idx = order[b * bs:(b + 1) * bs]
             xb = F.pad(x_all[idx], (pad, pad, pad, pad), value=zero)
             out = torch.empty(len(idx), 3, s, s)
@@ -166,6 +168,7 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
+            step_seconds.append(time.perf_counter() - step_started)
         sched.step()
         epoch_seconds.append(time.perf_counter() - started)
         epoch_cpu.append(time.process_time() - cpu_started)
@@ -175,7 +178,7 @@ def main():
         for b in range(0, len(test), 256):
             idx = test[b:b + 256]
             correct += ((net(x_all[idx])[:, 0] >= 0).float() == y_all[idx]).sum().item()
-    print(json.dumps({"epochSeconds": epoch_seconds, "epochCpuSeconds": epoch_cpu, "testAccuracy": correct / len(test), "trainLoss": float(np.mean(losses))}))
+    print(json.dumps({"epochSeconds": epoch_seconds, "epochCpuSeconds": epoch_cpu, "stepSeconds": step_seconds, "testAccuracy": correct / len(test), "trainLoss": float(np.mean(losses))}))
 
 
 if __name__ == "__main__":

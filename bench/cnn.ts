@@ -132,7 +132,7 @@ const median = (v: number[]): number => {
   return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 /** One training of `seed` on each side with `t` threads: wall and CPU seconds per epoch, test accuracy. */
-async function oursRun(seed: number, t: number): Promise<{ epochSeconds: readonly number[]; epochCpuSeconds: number[]; testAccuracy: number; trainLoss: number }> {
+async function oursRun(seed: number, t: number): Promise<{ epochSeconds: readonly number[]; epochCpuSeconds: number[]; stepSeconds: readonly number[]; testAccuracy: number; trainLoss: number }> {
   let trainLoss = NaN;
   const epochCpuSeconds: number[] = [];
   let cpu = process.cpuUsage();
@@ -147,11 +147,11 @@ async function oursRun(seed: number, t: number): Promise<{ epochSeconds: readonl
   const pred = r.head.predict(await r.backbone.embed(x));
   let ok = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === test.y[i]) ok++;
-  return { epochSeconds: r.epochSeconds, epochCpuSeconds, testAccuracy: ok / pred.length, trainLoss };
+  return { epochSeconds: r.epochSeconds, epochCpuSeconds, stepSeconds: r.stepSeconds, testAccuracy: ok / pred.length, trainLoss };
 }
-function torchRun(seed: number, t: number): { epochSeconds: number[]; epochCpuSeconds: number[]; testAccuracy: number; trainLoss: number } {
+function torchRun(seed: number, t: number): { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number } {
   const out = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, dataFile, '--seed', String(seed), '--epochs', String(epochs), '--threads', String(t)], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop() as string) as { epochSeconds: number[]; epochCpuSeconds: number[]; testAccuracy: number; trainLoss: number };
+  return JSON.parse(out.trim().split('\n').pop() as string) as { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number };
 }
 
 const results = [];
@@ -185,6 +185,25 @@ const oursCpu1 = oneThread.length ? median(oneThread.flatMap((r) => later(r.ours
 const torchCpu1 = oneThread.length ? median(oneThread.flatMap((r) => later(r.torch.epochCpuSeconds))) : NaN;
 const oursWall1 = oneThread.length ? median(oneThread.flatMap((r) => later(r.ours.epochSeconds))) : NaN;
 const torchWall1 = oneThread.length ? median(oneThread.flatMap((r) => later(r.torch.epochSeconds))) : NaN;
+// Step times (2 threads, every step of every seed): this machine has bursts of seconds in which a fixed one-thread
+// job takes 1.6-1.8x its usual time, and an epoch (10-20 s) catches some of them. Each side's lower quartile step
+// is its step on a quiet machine as long as a quarter of its steps ran in quiet spells; the ratio of the two is the
+// epoch-time ratio such a machine gives (steps per epoch being the same on both sides).
+const quantile = (v: readonly number[], q: number): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+};
+const stepStats = (v: readonly number[]): Record<string, number> => ({
+  p10: 1000 * quantile(v, 0.1), p25: 1000 * quantile(v, 0.25), p50: 1000 * quantile(v, 0.5), p90: 1000 * quantile(v, 0.9),
+});
+const oursSteps = results.flatMap((r) => [...r.ours.stepSeconds]);
+const torchSteps = results.flatMap((r) => r.torch.stepSeconds);
+const quietRatio = quantile(oursSteps, 0.25) / quantile(torchSteps, 0.25);
+const medianStepRatio = quantile(oursSteps, 0.5) / quantile(torchSteps, 0.5);
+const withoutSteps = <T extends { stepSeconds: unknown }>(run: T): Omit<T, 'stepSeconds'> => {
+  const { stepSeconds: _, ...rest } = run;
+  return rest;
+};
 const accOurs = mean(results.map((r) => r.ours.testAccuracy));
 const accTorch = mean(results.map((r) => r.torch.testAccuracy));
 if (process.env['CNN_SKIP_ENGINES'] !== '1') {
@@ -207,13 +226,21 @@ writeResult('cnn', {
   oursEpochSecondsMedian: oursEpoch,
   torchEpochSecondsMedian: torchEpoch,
   fastestEpochRatioVsTorch: oursFastest / torchFastest,
+  stepTimes: {
+    what: 'ms per training step (loading, forward, backward, update), 2 threads, every step of every seed, quantiles; the machine has bursts in which a fixed one-thread job takes 1.6-1.8x its usual time: each side\'s lower quartile is its step on a quiet machine, and quietStepRatioVsTorch the epoch-time ratio such a machine gives',
+    quietStepRatioVsTorch: quietRatio,
+    medianStepRatioVsTorch: medianStepRatio,
+    ours: stepStats(oursSteps),
+    torch: stepStats(torchSteps),
+    steps: oursSteps.length,
+  },
   oneThread: {
     what: 'the same training with 1 thread on each side (seeds CNN_ONE_THREAD_SEEDS): CPU seconds per epoch are the work done, robust to other jobs on the cores (no thread waits for a descheduled one); first epochs left out',
     epochCpuRatioVsTorch: oursCpu1 / torchCpu1,
     oursEpochCpuSecondsMedian: oursCpu1,
     torchEpochCpuSecondsMedian: torchCpu1,
     epochWallRatioVsTorch: oursWall1 / torchWall1,
-    runs: oneThread,
+    runs: oneThread.map((r) => ({ ...r, ours: withoutSteps(r.ours), torch: withoutSteps(r.torch) })),
   },
   oursEpochSecondsFastest: oursFastest,
   torchEpochSecondsFastest: torchFastest,
@@ -225,7 +252,7 @@ writeResult('cnn', {
     what: 'one training step from the same initial weights on the same augmented batch of 64 (bench/work/cnn-parity.json): largest differences between ours and PyTorch\'s (gradients: |ours - torch| / |torch|, Euclidean norms, worst tensor)',
     ...parity,
   },
-  seeds: results,
+  seeds: results.map((r) => ({ ...r, ours: withoutSteps(r.ours), torch: withoutSteps(r.torch) })),
   note: 'wall seconds on a 2-core machine shared with other jobs (see loadAverage*): both sides ran alternately in this one run',
 });
-process.stdout.write(`epochTimeRatioVsTorch ${(oursEpoch / torchEpoch).toFixed(2)} (fastest epochs: ${(oursFastest / torchFastest).toFixed(2)}), one thread: CPU ${(oursCpu1 / torchCpu1).toFixed(2)}, wall ${(oursWall1 / torchWall1).toFixed(2)}; accuracyGapVsTorch ${(100 * (accTorch - accOurs)).toFixed(2)} points\n`);
+process.stdout.write(`epochTimeRatioVsTorch ${(oursEpoch / torchEpoch).toFixed(2)} (fastest epochs: ${(oursFastest / torchFastest).toFixed(2)}; quiet steps: ${quietRatio.toFixed(2)}, median steps: ${medianStepRatio.toFixed(2)}), one thread: CPU ${(oursCpu1 / torchCpu1).toFixed(2)}, wall ${(oursWall1 / torchWall1).toFixed(2)}; accuracyGapVsTorch ${(100 * (accTorch - accOurs)).toFixed(2)} points\n`);

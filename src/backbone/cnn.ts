@@ -108,6 +108,8 @@ export interface CnnTrainResult {
   readonly seconds: number;
   /** Wall seconds of each training epoch (without the validation pass). */
   readonly epochSeconds: readonly number[];
+  /** Wall seconds of each training step (a batch: loading, forward, backward, update), all epochs in order. */
+  readonly stepSeconds: readonly number[];
   readonly validationAccuracy: number;
   readonly validationLoss: number;
 }
@@ -183,6 +185,7 @@ export async function trainCnn(
   let bestAccuracy = NaN;
   let bestEpoch = 0;
   const epochSeconds: number[] = [];
+  const stepSeconds: number[] = [];
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const epochStarted = performance.now();
@@ -192,6 +195,7 @@ export async function trainCnn(
       let correct = 0;
       let seen = 0;
       for (let bi = 0; bi < batches; bi++) {
+        const stepStarted = performance.now();
         const start = bi * batch;
         const rows = Math.min(batch, n - start);
         const indices = order.subarray(start, start + rows);
@@ -232,6 +236,7 @@ export async function trainCnn(
         seen += rows;
         correct += countCorrect(proba, yb, rows, nc);
         sgdStep(w.params, grads, velocity, lr, o.momentum, o.weightDecay);
+        stepSeconds.push((performance.now() - stepStarted) / 1000);
       }
       epochSeconds.push((performance.now() - epochStarted) / 1000);
       let validationLoss = NaN;
@@ -275,6 +280,7 @@ export async function trainCnn(
     bestEpoch,
     seconds: (performance.now() - started) / 1000,
     epochSeconds,
+    stepSeconds,
     validationAccuracy: bestAccuracy,
     validationLoss: validation && validation.images.n > 0 ? bestLoss : NaN,
   };
