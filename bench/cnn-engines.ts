@@ -12,6 +12,7 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { nchwcBlockSize } from '../src/backbone/cnn/nchwc.ts';
+import { withDerivedFilters } from '../src/backbone/cnn/engine.ts';
 import { buildConvLayerGraph } from '../src/backbone/cnn/network.ts';
 import { WasmConv, type ConvShape } from './_wasm-conv.ts';
 import { createRng } from '../src/rng.ts';
@@ -52,14 +53,14 @@ for (const l of layers) {
   const w = rand(l.cout * l.cin * l.kernel * l.kernel);
   const dy = rand(l.batch * l.cout * ho * ho);
   const graph = buildConvLayerGraph(l.cin, l.cout, l.size, l.kernel, l.stride, l.pad, nchwcBlock);
-  const sessions = await Promise.all([2, 1].map((t) => ort.InferenceSession.create(graph, {
+  const sessions = await Promise.all([2, 1].map((t) => ort.InferenceSession.create(graph.bytes, {
     executionMode: 'sequential', interOpNumThreads: 1, intraOpNumThreads: t, graphOptimizationLevel: 'all', logSeverityLevel: 3,
   })));
-  const feeds = {
+  const feeds = withDerivedFilters({
     x: new ort.Tensor('float32', x, [l.batch, l.cin, l.size, l.size]),
     w: new ort.Tensor('float32', w, [l.cout, l.cin, l.kernel, l.kernel]),
     dy: new ort.Tensor('float32', dy, [l.batch, l.cout, ho, ho]),
-  };
+  }, graph.derived);
   const times: Record<'ort2' | 'ort1' | 'wasm1', number[]> = { ort2: [], ort1: [], wasm1: [] };
   let maxDiff = 0;
   for (let r = 0; r <= reps; r++) {

@@ -1,8 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { describe, it, expect } from 'vitest';
-import { CnnEngine, initialWeights } from '../../src/backbone/cnn/engine.ts';
+import { CnnEngine, initialWeights, withDerivedFilters } from '../../src/backbone/cnn/engine.ts';
 import { nchwcBlockSize } from '../../src/backbone/cnn/nchwc.ts';
-import { buildGraphs, describeNetwork } from '../../src/backbone/cnn/network.ts';
+import { buildGraphs, describeNetwork, type CnnGraphs } from '../../src/backbone/cnn/network.ts';
 import { createRng } from '../../src/rng.ts';
 
 /**
@@ -122,15 +122,15 @@ describe('cnn NCHWc convolutions', () => {
     };
     const { params } = describeNetwork(arch);
     params.forEach((p, i) => (feeds[p.name] = new ort.Tensor('float32', w.params[i] as Float32Array, p.dims as number[])));
-    const run = async (bytes: Uint8Array): Promise<ort.InferenceSession.OnnxValueMapType> => {
-      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const run = async (graphs: CnnGraphs): Promise<ort.InferenceSession.OnnxValueMapType> => {
+      const session = await ort.InferenceSession.create(graphs.train, { intraOpNumThreads: 1 });
       try {
-        return await session.run(feeds);
+        return await session.run(withDerivedFilters(feeds, graphs.derived.filter((d) => session.inputNames.includes(d.name))));
       } finally {
         await session.release();
       }
     };
-    const [a, b] = [await run(plain.train), await run(blocked.train)];
+    const [a, b] = [await run(plain), await run(blocked)];
     for (const name of ['logits', ...params.map((p) => `grad_${p.name}`)]) {
       const x = (a[name] as ort.Tensor).data as Float32Array;
       const y = (b[name] as ort.Tensor).data as Float32Array;

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { withDerivedFilters } from '../../src/backbone/cnn/engine.ts';
 import { nchwcBlockSize } from '../../src/backbone/cnn/nchwc.ts';
 import { buildStemGraph } from '../../src/backbone/cnn/network.ts';
 import { createRng } from '../../src/rng.ts';
@@ -158,14 +159,15 @@ describe('cnn training stem (conv -> BN -> maxpool as one stride-2 4x4 convoluti
       const gamma = Float32Array.from({ length: c }, () => 1 + 0.3 * rng.normal());
       const beta = Float32Array.from({ length: c }, () => 0.2 * rng.normal());
       const dy = Float32Array.from({ length: n * c * (size / 2) ** 2 }, () => rng.normal());
-      const session = await ort.InferenceSession.create(buildStemGraph(c, size, block), { intraOpNumThreads: 1 });
-      const out = await session.run({
+      const graph = buildStemGraph(c, size, block);
+      const session = await ort.InferenceSession.create(graph.bytes, { intraOpNumThreads: 1 });
+      const out = await session.run(withDerivedFilters({
         x: new ort.Tensor('float32', x, [n, 3, size, size]),
         stem_conv: new ort.Tensor('float32', w, [c, 3, 3, 3]),
         stem_bn_g: new ort.Tensor('float32', gamma, [1, c, 1, 1]),
         stem_bn_b: new ort.Tensor('float32', beta, [1, c, 1, 1]),
         dy: new ort.Tensor('float32', dy, [n, c, size / 2, size / 2]),
-      });
+      }, graph.derived));
       await session.release();
       const want = reference(x, n, size, w, gamma, beta, dy, c);
       expect(want.ties).toBeGreaterThan(50);

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { WasmConv, type ConvShape } from '../../bench/_wasm-conv.ts';
+import { withDerivedFilters } from '../../src/backbone/cnn/engine.ts';
 import { buildConvLayerGraph } from '../../src/backbone/cnn/network.ts';
 import { nchwcBlockSize } from '../../src/backbone/cnn/nchwc.ts';
 import { createRng } from '../../src/rng.ts';
@@ -16,12 +17,13 @@ async function compare(s: ConvShape, seed: number, nchwcBlock = 0): Promise<{ y:
   const x = rand(s.batch * s.cin * s.size * s.size);
   const w = rand(s.cout * s.cin * s.kernel * s.kernel);
   const dy = rand(s.batch * s.cout * ho * ho);
-  const session = await ort.InferenceSession.create(buildConvLayerGraph(s.cin, s.cout, s.size, s.kernel, s.stride, s.pad, nchwcBlock), { intraOpNumThreads: 1 });
-  const out = await session.run({
+  const graph = buildConvLayerGraph(s.cin, s.cout, s.size, s.kernel, s.stride, s.pad, nchwcBlock);
+  const session = await ort.InferenceSession.create(graph.bytes, { intraOpNumThreads: 1 });
+  const out = await session.run(withDerivedFilters({
     x: new ort.Tensor('float32', x, [s.batch, s.cin, s.size, s.size]),
     w: new ort.Tensor('float32', w, [s.cout, s.cin, s.kernel, s.kernel]),
     dy: new ort.Tensor('float32', dy, [s.batch, s.cout, ho, ho]),
-  });
+  }, graph.derived));
   await session.release();
   const conv = await WasmConv.create();
   const y = conv.forward(s, x, w);

@@ -11,7 +11,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../rng.ts';
 import { nchwcBlockSize } from './nchwc.ts';
-import { buildGraphs, describeNetwork, type BnSpec, type CnnArchitecture, type CnnGraphs, type ParamSpec } from './network.ts';
+import { buildGraphs, deriveFilters, describeNetwork, type BnSpec, type CnnArchitecture, type CnnGraphs, type DerivedFilter, type ParamSpec } from './network.ts';
 
 /** The weights of a CNN: one float32 array per {@link ParamSpec} and running mean/variance per BN layer. */
 export interface CnnWeights {
@@ -39,6 +39,15 @@ export function initialWeights(arch: CnnArchitecture, rng: Rng): CnnWeights {
     runningMean: bns.map((b) => new Float32Array(b.channels)),
     runningVar: bns.map((b) => new Float32Array(b.channels).fill(1)),
   };
+}
+
+/** `feeds` with the `derived` filters added, made from the params among the feeds (for graphs run directly). */
+export function withDerivedFilters(feeds: Record<string, ort.Tensor>, derived: readonly DerivedFilter[]): Record<string, ort.Tensor> {
+  const out = { ...feeds };
+  for (const [name, value] of deriveFilters(derived, (param) => (feeds[param] as ort.Tensor).data as Float32Array)) {
+    out[name] = new ort.Tensor('float32', value, (derived.find((d) => d.name === name) as DerivedFilter).dims as number[]);
+  }
+  return out;
 }
 
 /** A deep copy of `w`. */
@@ -86,13 +95,23 @@ export class CnnEngine {
     return new CnnEngine(arch, graphs, settings, train, inference);
   }
 
-  private paramFeeds(w: CnnWeights): Record<string, ort.Tensor> {
+  /** The params, and the filters made from them that `session` takes (reordered, flipped: {@link deriveFilters}). */
+  private paramFeeds(w: CnnWeights, session: ort.InferenceSession): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
+    const index = new Map<string, number>();
     this.params.forEach((p, i) => {
       feeds[p.name] = new ort.Tensor('float32', w.params[i] as Float32Array, p.dims as number[]);
+      index.set(p.name, i);
     });
+    const wanted = new Set(session.inputNames);
+    const derived = this.graphs.derived.filter((d) => wanted.has(d.name));
+    deriveFilters(derived, (param) => w.params[index.get(param) as number] as Float32Array, this.filters);
+    for (const d of derived) feeds[d.name] = new ort.Tensor('float32', this.filters.get(d.name) as Float32Array, d.dims as number[]);
     return feeds;
   }
+
+  /** Buffers of the derived filters, reused from run to run. */
+  private readonly filters = new Map<string, Float32Array>();
 
   private input(x: Float32Array, n: number): ort.Tensor {
     const s = this.arch.size;
@@ -127,7 +146,7 @@ export class CnnEngine {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
     const k = this.arch.outputs;
     const out = await this.trainSession.run({
-      x: this.input(x, n), ...this.paramFeeds(w),
+      x: this.input(x, n), ...this.paramFeeds(w, this.trainSession),
       target: new ort.Tensor('float32', target.subarray(0, n * k), [n, k]),
       scale: new ort.Tensor('float32', Float32Array.of(scale), []),
     });
@@ -147,7 +166,8 @@ export class CnnEngine {
   async forward(w: CnnWeights, x: Float32Array, n: number, momentum: number): Promise<{ logits: Float32Array; saved: ort.InferenceSession.OnnxValueMapType }> {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
     this.forwardSession ??= ort.InferenceSession.create(this.graphs.forward, this.settings);
-    const out = await (await this.forwardSession).run({ x: this.input(x, n), ...this.paramFeeds(w) });
+    const session = await this.forwardSession;
+    const out = await session.run({ x: this.input(x, n), ...this.paramFeeds(w, session) });
     this.updateRunning(w, out, this.graphs.stats, n, momentum);
     return { logits: (out['logits'] as ort.Tensor).data as Float32Array, saved: out };
   }
@@ -156,16 +176,17 @@ export class CnnEngine {
   async backward(w: CnnWeights, saved: ort.InferenceSession.OnnxValueMapType, dlogits: Float32Array, n: number): Promise<Float32Array[]> {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
     this.backwardSession ??= ort.InferenceSession.create(this.graphs.backward, this.settings);
-    const params = this.paramFeeds(w);
+    const session = await this.backwardSession;
+    const params = this.paramFeeds(w, session);
     const feeds: Record<string, ort.Tensor> = { dlogits: new ort.Tensor('float32', dlogits.subarray(0, n * this.arch.outputs), [n, this.arch.outputs]) };
-    for (const name of this.graphs.saved) feeds[name] = (params[name] ?? saved[name]) as ort.Tensor;
-    const out = await (await this.backwardSession).run(feeds);
+    for (const name of session.inputNames) if (name !== 'dlogits') feeds[name] = (params[name] ?? saved[name]) as ort.Tensor;
+    const out = await session.run(feeds);
     return this.params.map((p) => (out[`grad_${p.name}`] as ort.Tensor).data as Float32Array);
   }
 
   /** Inference (BN on running statistics): embeddings (`n x c_last`) and logits (`n x outputs`). */
   async infer(w: CnnWeights, x: Float32Array, n: number): Promise<{ embedding: Float32Array; logits: Float32Array }> {
-    const feeds: Record<string, ort.Tensor> = { x: this.input(x, n), ...this.paramFeeds(w) };
+    const feeds: Record<string, ort.Tensor> = { x: this.input(x, n), ...this.paramFeeds(w, this.inferenceSession) };
     this.bns.forEach((b, i) => {
       feeds[`${b.name}_rm`] = new ort.Tensor('float32', w.runningMean[i] as Float32Array, [1, b.channels, 1, 1]);
       feeds[`${b.name}_rv`] = new ort.Tensor('float32', w.runningVar[i] as Float32Array, [1, b.channels, 1, 1]);

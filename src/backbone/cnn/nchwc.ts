@@ -10,6 +10,7 @@
  * runs plain Conv only).
  */
 import * as ort from 'onnxruntime-node';
+import { withDerivedFilters } from './engine.ts';
 import { buildConvProbe } from './network.ts';
 
 let probed: Promise<number> | undefined;
@@ -36,7 +37,7 @@ async function probe(): Promise<number> {
 
 /** Run an NCHW-input (3 channels) and an NCHWc-input 3x3 convolution both ways; true when they agree to 1e-4. */
 async function agrees(block: number): Promise<boolean> {
-  const { bytes, inputs } = buildConvProbe(block);
+  const { bytes, inputs, derived } = buildConvProbe(block);
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 4 });
   try {
     let seed = 12345;
@@ -48,7 +49,8 @@ async function agrees(block: number): Promise<boolean> {
     for (const [name, dims] of Object.entries(inputs)) {
       feeds[name] = new ort.Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, random), dims);
     }
-    const out = await session.run(feeds);
+    // the blocked filters, made in TypeScript the way the cnn's graphs are fed
+    const out = await session.run(withDerivedFilters(feeds, derived));
     for (const pair of [['plain1', 'blocked1'], ['plain2', 'blocked2']] as const) {
       const a = (out[pair[0]] as ort.Tensor).data as Float32Array;
       const b = (out[pair[1]] as ort.Tensor).data as Float32Array;

@@ -98,28 +98,109 @@ export function describeNetwork(arch: CnnArchitecture): { params: ParamSpec[]; b
 const NCHWC = 'com.microsoft.nchwc';
 
 /**
- * y = Conv(x, w) (no bias; w: [cout, cin, k, k], a tensor of the graph, not a constant). With `block` > 0 and a
+ * A filter the graph takes as an input, made from a param in TypeScript before each run: value[i] = param[map[i]],
+ * 0 where map[i] < 0 (see {@link deriveFilters}). Reordering a filter in the graph cost a Transpose per filter per
+ * step, which onnxruntime runs on one thread and slowly (6-d permutations, about 1 GB/s: 2.3 ms of a 2-thread step).
+ */
+export interface DerivedFilter {
+  /** The graph input's name. */
+  readonly name: string;
+  /** The param it is made from. */
+  readonly source: string;
+  readonly dims: readonly number[];
+  readonly map: Int32Array;
+}
+
+/** A conv filter [cout, cin, k, k]: a param of the graph, or made from one (`map` into the param, -1 for a zero). */
+export interface FilterRef {
+  readonly name: string;
+  readonly source?: { readonly param: string; readonly map: Int32Array };
+}
+
+/** Feeds for `derived` filters from the params' values (`values[source]`), into `out` when given (reused). */
+export function deriveFilters(derived: readonly DerivedFilter[], values: (param: string) => Float32Array, out?: Map<string, Float32Array>): Map<string, Float32Array> {
+  const result = out ?? new Map<string, Float32Array>();
+  for (const d of derived) {
+    let v = result.get(d.name);
+    if (!v || v.length !== d.map.length) {
+      v = new Float32Array(d.map.length);
+      result.set(d.name, v);
+    }
+    const src = values(d.source);
+    const map = d.map;
+    for (let i = 0; i < map.length; i++) {
+      const j = map[i] as number;
+      v[i] = j < 0 ? 0 : (src[j] as number);
+    }
+  }
+  return result;
+}
+
+/** The param index behind each value of a filter made by `ref` (identity for a param itself). */
+function sourceIndex(ref: FilterRef, i: number): number {
+  return ref.source ? (ref.source.map[i] as number) : i;
+}
+
+/**
+ * y = Conv(x, w) (no bias; w: [cout, cin, k, k], an input of the graph, not a constant). With `block` > 0 and a
  * 3x3 (or larger) kernel whose channels fit the block (cout a multiple of it, cin too or smaller than it), the
  * convolution runs on onnxruntime's NCHWc kernel: onnxruntime does this itself for constant filters only, so the
- * filter is reordered here, in the graph, to the layout that kernel reads (OIHWBiBo: [cout/B, cin/B, k, k, B_in,
- * B_out]; OIHWBo: [cout/B, cin, k, k, B_out] for an NCHW input of fewer than B channels), and x and y are reordered
- * to and from NCHWc around it. See ./nchwc.ts for how the block size is found and checked.
+ * filter is fed in the layout that kernel reads (OIHWBiBo: [cout/B, cin/B, k, k, B_in, B_out]; OIHWBo: [cout/B,
+ * cin, k, k, B_out] for an NCHW input of fewer than B channels), made in TypeScript ({@link DerivedFilter}), and x
+ * and y are reordered to and from NCHWc around it. See ./nchwc.ts for how the block size is found and checked. A
+ * filter made from a param (`w.source`) is fed the same way. `derive` records the filters the graph takes.
  */
-function convNode(g: OnnxBuilder, x: string, w: string, cin: number, cout: number, k: number, stride: number, pad: number, block: number): string {
+function convNode(g: OnnxBuilder, x: string, w: FilterRef, cin: number, cout: number, k: number, stride: number, pad: number, block: number, derive: (d: DerivedFilter) => void): string {
   const attributes = { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] };
   const blocked = block > 0 && k > 1 && cout % block === 0 && (cin % block === 0 || cin < block);
-  if (!blocked) return g.node('Conv', [x, w], attributes);
-  const dims = g.ints([cout, cin, k, k]);
-  let filter: string;
-  let input = x;
-  if (cin < block) {
-    filter = g.node('Transpose', [g.node('Reshape', [w, g.ints([cout / block, block, cin, k, k])])], { perm: [0, 2, 3, 4, 1] });
-  } else {
-    filter = g.node('Transpose', [g.node('Reshape', [w, g.ints([cout / block, block, cin / block, block, k, k])])], { perm: [0, 2, 4, 5, 3, 1] });
-    input = g.nodeIn(NCHWC, 'ReorderInput', [x]);
+  const input = (d: DerivedFilter): string => {
+    derive(d);
+    return g.input(d.name, d.dims);
+  };
+  const dims = [cout, cin, k, k];
+  const param = w.source ? w.source.param : w.name;
+  if (!blocked) {
+    const filter = w.source ? input({ name: w.name, source: param, dims, map: w.source.map }) : w.name;
+    return g.node('Conv', [x, filter], attributes);
   }
-  const y = g.nodeIn(NCHWC, 'Conv', [input, g.node('Reshape', [filter, dims])], attributes);
+  const kk = k * k;
+  const map = new Int32Array(cout * cin * kk);
+  if (cin < block) {
+    // [cout/B, cin, k, k, B]
+    for (let i = 0; i < map.length; i++) {
+      const bo = i % block;
+      const uv = Math.floor(i / block) % kk;
+      const ci = Math.floor(i / (block * kk)) % cin;
+      const ob = Math.floor(i / (block * kk * cin));
+      map[i] = sourceIndex(w, ((ob * block + bo) * cin + ci) * kk + uv);
+    }
+  } else {
+    // [cout/B, cin/B, k, k, B_in, B_out]
+    for (let i = 0; i < map.length; i++) {
+      const bo = i % block;
+      const bi = Math.floor(i / block) % block;
+      const uv = Math.floor(i / (block * block)) % kk;
+      const ib = Math.floor(i / (block * block * kk)) % (cin / block);
+      const ob = Math.floor(i / (block * block * kk * (cin / block)));
+      map[i] = sourceIndex(w, ((ob * block + bo) * cin + ib * block + bi) * kk + uv);
+    }
+  }
+  const filter = input({ name: `${w.name}__nchwc${block}`, source: param, dims, map });
+  const y = g.nodeIn(NCHWC, 'Conv', [cin < block ? x : g.nodeIn(NCHWC, 'ReorderInput', [x]), filter], attributes);
   return g.nodeIn(NCHWC, 'ReorderOutput', [y], { channels: cout });
+}
+
+/** The filter of dx = conv(dy, .) for a stride-1 conv with filter `w` [cout, cin, k, k]: w flipped in space, in and out channels swapped. */
+function flippedFilter(w: string, cout: number, cin: number, k: number): FilterRef {
+  const kk = k * k;
+  const map = new Int32Array(cout * cin * kk);
+  for (let i = 0; i < map.length; i++) {
+    const uv = i % kk;
+    const o = Math.floor(i / kk) % cout;
+    const ci = Math.floor(i / (kk * cout));
+    map[i] = (o * cin + ci) * kk + (kk - 1 - uv); // (u, v) -> (k-1-u, k-1-v) is uv -> kk-1-uv
+  }
+  return { name: `${w}__flipped`, source: { param: w, map } };
 }
 
 /** Emits forward nodes into F and, in training mode, records how to emit their backward nodes into B. */
@@ -204,26 +285,32 @@ class Emitter {
     this.b.output(`grad_${p}`);
   }
 
-  /** y = conv(x, w); `wDims` for a filter made in the graph (a param's dims are known). */
-  conv(x: string, w: string, hIn: number, k: number, stride: number, pad: number, needDx: boolean, wDims = this.dims.get(w)): string {
-    const [cout, cin] = wDims as readonly number[] as [number, number];
-    const y = convNode(this.f, x, w, cin, cout, k, stride, pad, this.nchwcBlock);
+  /** The filters this emitter's graphs take as inputs, made from params ({@link DerivedFilter}). */
+  readonly derived = new Map<string, DerivedFilter>();
+  private readonly record = (d: DerivedFilter): void => {
+    this.derived.set(d.name, d);
+  };
+
+  /** y = conv(x, w), w a param or a filter made from one (`wDims`: its dims, when it is not a param). */
+  conv(x: string, w: string | FilterRef, hIn: number, k: number, stride: number, pad: number, needDx: boolean, wDims?: readonly number[]): string {
+    const ref = typeof w === 'string' ? { name: w } : w;
+    const [cout, cin] = (wDims ?? this.dims.get(ref.name)) as readonly number[] as [number, number];
+    const y = convNode(this.f, x, ref, cin, cout, k, stride, pad, this.nchwcBlock, this.record);
     const hOut = Math.floor((hIn + 2 * pad - k) / stride) + 1;
     const b = this.b;
     if (b) {
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
+        if (needDx && ref.source) throw new Error(`cnn graph: dx through the made filter ${ref.name} is not written`);
         if (needDx && stride === 1) {
           // dx = the full correlation of dy with W flipped in space, in- and output channels swapped (a plain Conv:
           // onnxruntime runs it faster than ConvTranspose)
-          const wt = b.node('Transpose', [this.use(w)], { perm: [1, 0, 2, 3] });
-          const flipped = b.node('Slice', [wt, b.ints([-1, -1]), b.ints([-(2 ** 31), -(2 ** 31)]), b.ints([2, 3]), b.ints([-1, -1])]);
           const q = k - 1 - pad;
-          this.addGrad(x, convNode(b, dy, flipped, cout, cin, k, 1, q, this.nchwcBlock));
+          this.addGrad(x, convNode(b, dy, flippedFilter(ref.name, cout, cin, k), cout, cin, k, 1, q, this.nchwcBlock, this.record));
         } else if (needDx) {
           const op = hIn - ((hOut - 1) * stride - 2 * pad + k);
-          const dx = b.node('ConvTranspose', [dy, this.use(w)], {
+          const dx = b.node('ConvTranspose', [dy, this.use(ref.name)], {
             kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], output_padding: [op, op],
           });
           this.addGrad(x, dx);
@@ -233,7 +320,7 @@ class Emitter {
         if (stride === 1 && k > 1 && cin >= 8 && hIn >= 8) dw = this.dwShifted(x, dy, cin, cout, k, pad, hOut);
         else if (hIn >= 16 || k === 1) dw = this.dwBatched(x, dy, cin, cout, hIn, k, stride, pad, hOut);
         else dw = this.dwGemm(x, dy, cin, cout, k, stride, pad, hOut);
-        this.addGrad(w, b.node('Reshape', [dw, b.ints([cout, cin, k, k])]));
+        this.addGrad(ref.name, b.node('Reshape', [dw, b.ints([cout, cin, k, k])]));
       });
     }
     return y;
@@ -413,17 +500,29 @@ class Emitter {
     const [c, cin, k] = this.dims.get(w) as readonly number[] as [number, number, number];
     const h = size / 2;
     const phases = [[0, 0], [0, 1], [1, 0], [1, 1]] as const;
-    const w4 = f.node('Concat', phases.map(([r, s]) => f.node('Pad', [w, f.ints([0, 0, r, s, 0, 0, 1 - r, 1 - s])])), { axis: 0 });
+    // w4[(p, o), i, u, v] = w[o, i, u - r, v - s] for phase p = (r, s), 0 outside
+    const k4 = k + 1;
+    const map = new Int32Array(4 * c * cin * k4 * k4).fill(-1);
+    phases.forEach(([r, s], p) => {
+      for (let o = 0; o < c; o++) {
+        for (let i = 0; i < cin; i++) {
+          for (let u = 0; u < k; u++) {
+            for (let v = 0; v < k; v++) map[(((p * c + o) * cin + i) * k4 + u + r) * k4 + v + s] = ((o * cin + i) * k + u) * k + v;
+          }
+        }
+      }
+    });
+    const w4: FilterRef = { name: `${w}__phases`, source: { param: w, map } };
     const b = this.b;
     if (b) {
       this.tape.push(() => {
-        const d4 = this.grad(w4);
+        const d4 = this.grad(w4.name);
         if (!d4) return;
         const parts = phases.map(([r, s], p) => b.node('Slice', [d4, b.ints([p * c, r, s]), b.ints([(p + 1) * c, r + k, s + k]), b.ints([0, 2, 3])]));
         this.addGrad(w, b.node('Sum', parts));
       });
     }
-    const y4 = this.conv(x, w4, size, k + 1, 2, 1, false, [4 * c, cin, k + 1, k + 1]);
+    const y4 = this.conv(x, w4, size, k4, 2, 1, false, [4 * c, cin, k4, k4]);
     const maps = f.node('Reshape', [y4, f.ints([-1, c, h, h])]); // [4N, c, h, h]: block p of image n at 4n + p
     this.reshapeGrad(maps, y4, [-1, 4 * c, h, h]);
     const normalised = this.bnTrain(maps, 'stem_bn', size);
@@ -510,6 +609,8 @@ export interface CnnGraphs {
   readonly trainStats: readonly { name: string; mean: string; variance: string }[];
   /** Inference: inputs x + params + running stats; outputs `embedding` (N x c_last) and `logits`. */
   readonly inference: Uint8Array;
+  /** The filters the graphs take as inputs besides the params, made from them before each run ({@link deriveFilters}). */
+  readonly derived: readonly DerivedFilter[];
 }
 
 /** Opset of the training graphs: 15 for BatchNormalization's training mode. */
@@ -605,10 +706,11 @@ export function buildGraphs(arch: CnnArchitecture, options: GraphOptions = {}): 
   }
 
   const g = new OnnxBuilder('cnn_inference');
-  emit(arch, g, null, block);
+  const ge = emit(arch, g, null, block);
+  const derived = new Map([...e.derived, ...te.derived, ...ge.derived]);
   return {
     train: t.toBytes(), forward: f.toBytes(), backward: b.toBytes(), saved: [...e.saved], stats: e.stats, inference: g.toBytes(),
-    trainStats: te.stats,
+    trainStats: te.stats, derived: [...derived.values()],
   };
 }
 
@@ -617,7 +719,7 @@ export function buildGraphs(arch: CnnArchitecture, options: GraphOptions = {}): 
  * x [N, cin, size, size], w [cout, cin, k, k] and dy [N, cout, ho, ho]; outputs y (the forward Conv), dx (d/dx of
  * sum(y dy)) and dw (d/dw). `nchwcBlock`: as {@link GraphOptions}.
  */
-export function buildConvLayerGraph(cin: number, cout: number, size: number, k: number, stride: number, pad: number, nchwcBlock = 0): Uint8Array {
+export function buildConvLayerGraph(cin: number, cout: number, size: number, k: number, stride: number, pad: number, nchwcBlock = 0): { bytes: Uint8Array; derived: DerivedFilter[] } {
   const g = new OnnxBuilder(`conv_${cin}_${cout}_${size}_${k}_${stride}`, TRAIN_OPSET);
   const ho = Math.floor((size + 2 * pad - k) / stride) + 1;
   g.input('x', ['N', cin, size, size]);
@@ -633,7 +735,7 @@ export function buildConvLayerGraph(cin: number, cout: number, size: number, k: 
   g.output('dx');
   g.node('Identity', [e.grad('w') as string], {}, ['dw']);
   g.output('dw');
-  return g.toBytes();
+  return { bytes: g.toBytes(), derived: [...e.derived.values()] };
 }
 
 /**
@@ -641,7 +743,7 @@ export function buildConvLayerGraph(cin: number, cout: number, size: number, k: 
  * of {@link Emitter.pooledStem}: inputs x [N, 3, size, size], stem_conv, stem_bn_g, stem_bn_b and dy [N, c, size/2,
  * size/2]; outputs y (the pooled map) and the gradients grad_stem_conv, grad_stem_bn_g, grad_stem_bn_b of sum(y dy).
  */
-export function buildStemGraph(c: number, size: number, nchwcBlock = 0): Uint8Array {
+export function buildStemGraph(c: number, size: number, nchwcBlock = 0): { bytes: Uint8Array; derived: DerivedFilter[] } {
   const g = new OnnxBuilder(`stem_${c}_${size}`, TRAIN_OPSET);
   const dims = new Map<string, readonly number[]>([['stem_conv', [c, 3, 3, 3]], ['stem_bn_g', [1, c, 1, 1]], ['stem_bn_b', [1, c, 1, 1]]]);
   g.input('x', ['N', 3, size, size]);
@@ -654,7 +756,7 @@ export function buildStemGraph(c: number, size: number, nchwcBlock = 0): Uint8Ar
   e.seed(y, 'dy');
   e.backward();
   for (const name of dims.keys()) e.paramGrad(name);
-  return g.toBytes();
+  return { bytes: g.toBytes(), derived: [...e.derived.values()] };
 }
 
 /**
@@ -662,17 +764,18 @@ export function buildStemGraph(c: number, size: number, nchwcBlock = 0): Uint8Ar
  * ({@link convNode}): `plain1`/`blocked1` on x1 [2, 3, 6, 6] (an NCHW input of fewer channels than the block) with
  * w1 [2B, 3, 3, 3], `plain2`/`blocked2` on x2 [2, 2B, 5, 5] with w2 [2B, 2B, 3, 3], stride 2.
  */
-export function buildConvProbe(block: number): { bytes: Uint8Array; inputs: Record<string, number[]> } {
+export function buildConvProbe(block: number): { bytes: Uint8Array; inputs: Record<string, number[]>; derived: DerivedFilter[] } {
   const c = 2 * block;
   const inputs: Record<string, number[]> = { x1: [2, 3, 6, 6], w1: [c, 3, 3, 3], x2: [2, c, 5, 5], w2: [c, c, 3, 3] };
   const g = new OnnxBuilder(`nchwc_probe_${block}`, TRAIN_OPSET);
   for (const [name, dims] of Object.entries(inputs)) g.input(name, dims);
+  const derived: DerivedFilter[] = [];
   const pairs: [string, string, number, number][] = [['x1', 'w1', 3, 1], ['x2', 'w2', c, 2]];
   pairs.forEach(([x, w, cin, stride], i) => {
-    g.node('Identity', [convNode(g, x, w, cin, c, 3, stride, 1, 0)], {}, [`plain${i + 1}`]);
-    g.node('Identity', [convNode(g, x, w, cin, c, 3, stride, 1, block)], {}, [`blocked${i + 1}`]);
+    g.node('Identity', [convNode(g, x, { name: w }, cin, c, 3, stride, 1, 0, (d) => derived.push(d))], {}, [`plain${i + 1}`]);
+    g.node('Identity', [convNode(g, x, { name: w }, cin, c, 3, stride, 1, block, (d) => derived.push(d))], {}, [`blocked${i + 1}`]);
     g.output(`plain${i + 1}`);
     g.output(`blocked${i + 1}`);
   });
-  return { bytes: g.toBytes(), inputs };
+  return { bytes: g.toBytes(), inputs, derived };
 }
