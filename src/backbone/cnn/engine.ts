@@ -145,17 +145,38 @@ export class CnnEngine {
   async trainStep(w: CnnWeights, x: Float32Array, target: Float32Array, n: number, scale: number, momentum: number): Promise<{ logits: Float32Array; grads: Float32Array[] }> {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
     const k = this.arch.outputs;
-    const out = await this.trainSession.run({
+    const fetches = this.trainFetches(n);
+    await this.trainSession.run({
       x: this.input(x, n), ...this.paramFeeds(w, this.trainSession),
       target: new ort.Tensor('float32', target.subarray(0, n * k), [n, k]),
       scale: new ort.Tensor('float32', Float32Array.of(scale), []),
-    });
-    this.updateRunning(w, out, this.graphs.trainStats, n, momentum);
+    }, fetches);
+    this.updateRunning(w, fetches, this.graphs.trainStats, n, momentum);
     return {
-      logits: (out['logits'] as ort.Tensor).data as Float32Array,
-      grads: this.params.map((p) => (out[`grad_${p.name}`] as ort.Tensor).data as Float32Array),
+      logits: (fetches['logits'] as ort.Tensor).data as Float32Array,
+      grads: this.params.map((p) => (fetches[`grad_${p.name}`] as ort.Tensor).data as Float32Array),
     };
   }
+
+  /**
+   * The training step's outputs, allocated once and written by onnxruntime in place at every step (no allocation,
+   * no copy, nothing for the garbage collector): trainStep's results are valid until the next trainStep.
+   */
+  private trainFetches(n: number): Record<string, ort.Tensor> {
+    if (this.fetches?.n !== n) {
+      const tensors: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', new Float32Array(n * this.arch.outputs), [n, this.arch.outputs]) };
+      for (const p of this.params) tensors[`grad_${p.name}`] = new ort.Tensor('float32', new Float32Array(p.dims.reduce((a, b) => a * b, 1)), p.dims as number[]);
+      this.graphs.trainStats.forEach((s, i) => {
+        const c = (this.bns[i] as BnSpec).channels;
+        tensors[s.mean] = new ort.Tensor('float32', new Float32Array(c), [c]);
+        tensors[s.variance] = new ort.Tensor('float32', new Float32Array(c), [c]);
+      });
+      this.fetches = { n, tensors };
+    }
+    return this.fetches.tensors;
+  }
+
+  private fetches: { n: number; tensors: Record<string, ort.Tensor> } | null = null;
 
   /**
    * Training forward pass of `n` images (`x`: NCHW float32) with BN on batch statistics. Returns the logits
