@@ -339,7 +339,6 @@ class Emitter {
     const wp = hOut + k - 1; // the padded width hIn + 2 pad
     const hIn = wp - 2 * pad;
     const length = hOut * wp;
-    const window = (t: string, start: number): string => b.node('Slice', [t, b.ints([start]), b.ints([start + length]), b.ints([2])]);
     // The zero padding is made by Concat with zeros, which onnxruntime copies on all threads, where its Pad, 3x
     // slower on these maps, runs on one. In rows of wp values, a row's left padding is the row before's right
     // padding, so x gets 2 pad zero columns on the right, and pad rows (+ pad values) of zeros before and after:
@@ -354,11 +353,12 @@ class Emitter {
     const rows = Array.from({ length: k }, (_, a) => b.node('Reshape', [
       b.node('Gather', [xq, b.ints(Array.from({ length: hOut }, (_, y) => a + y))], { axis: 2 }), b.ints([0, cin, length]),
     ]));
-    // moved[c][n, o, y wp + x] = dy[n, o, y, x - c] (0 outside): windows of dy flattened in rows of wp (k - 1 zero
-    // columns on the right, so that every product of a window's x with a column x - c outside dy is 0), after k - 1 zeros
-    const dyr = b.node('Reshape', [b.node('Concat', [dy, this.zeros([cout, hOut, k - 1])], { axis: 3 }), b.ints([0, cout, length])]);
-    const dyq = b.node('Concat', [this.zeros([cout, k - 1]), dyr], { axis: 2 });
-    const moved = Array.from({ length: k }, (_, c) => window(dyq, k - 1 - c));
+    // moved[c][n, o, y wp + x] = dy[n, o, y, x - c], 0 outside (so that every product of a window's x with a
+    // column x - c outside dy is 0): dy between c and k - 1 - c zero columns, by Concat
+    const moved = Array.from({ length: k }, (_, c) => {
+      const parts = [...(c > 0 ? [this.zeros([cout, hOut, c])] : []), dy, ...(c < k - 1 ? [this.zeros([cout, hOut, k - 1 - c])] : [])];
+      return b.node('Reshape', [b.node('Concat', parts, { axis: 3 }), b.ints([0, cout, length])]);
+    });
     const parts: string[] = [];
     for (let a = 0; a < k; a++) {
       for (let c = 0; c < k; c++) {
@@ -369,14 +369,21 @@ class Emitter {
     return b.node('ReduceSum', [b.node('Concat', parts, { axis: 3 }), b.ints([0])], { keepdims: 0 });
   }
 
-  /** Zeros [N, ...dims] in the backward graph (N: the batch size). */
+  /** Zeros [N, ...dims] in the backward graph (N: the batch size), one tensor per shape. */
   private zeros(dims: readonly number[]): string {
     const b = this.b as OnnxBuilder;
-    this.batchShape ??= b.node('Shape', [this.batchTensor as string], { start: 0, end: 1 });
-    return b.node('ConstantOfShape', [b.node('Concat', [this.batchShape, b.ints(dims)], { axis: 0 })]);
+    const key = dims.join(',');
+    let t = this.zeroTensors.get(key);
+    if (!t) {
+      this.batchShape ??= b.node('Shape', [this.batchTensor as string], { start: 0, end: 1 });
+      t = b.node('ConstantOfShape', [b.node('Concat', [this.batchShape, b.ints(dims)], { axis: 0 })]);
+      this.zeroTensors.set(key, t);
+    }
+    return t;
   }
 
   private batchShape: string | undefined;
+  private readonly zeroTensors = new Map<string, string>();
 
   /**
    * dW = sum_n dy[n] cols[n]^T as one batched MatMul: dy[n] as [cout, hOut*hOut]; cols[n] (im2col) = [cin*k*k,
