@@ -34,7 +34,7 @@ import { defaultCnnOptions, loadBatch, trainCnn, type CnnImageSet } from '../src
 import { CnnEngine, initialWeights } from '../src/backbone/cnn/engine.ts';
 import { matrix } from '../src/data/matrix.ts';
 import { createRng } from '../src/rng.ts';
-import { writeResult } from './machine.ts';
+import { noiseProbe, writeResult } from './machine.ts';
 import { requireFolder } from './paths.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -156,6 +156,9 @@ function torchRun(seed: number, t: number): { epochSeconds: number[]; epochCpuSe
   return JSON.parse(out.trim().split('\n').pop() as string) as { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number };
 }
 
+// the machine's steadiness before and after the trainings (bench/noise.ts): the context of every wall time below
+const noiseBefore = noiseProbe(10);
+process.stdout.write(`noise before: ${Math.round(100 * noiseBefore.slowShare)}% of probe rounds slow\n`);
 const results = [];
 const oneThread = [];
 for (const seed of seeds) {
@@ -174,6 +177,7 @@ for (const seed of seeds) {
     process.stdout.write(`seed ${seed}, 1 thread: ours ${ours1.epochCpuSeconds.map((s) => s.toFixed(1)).join('/')} CPU s | torch ${torch1.epochCpuSeconds.map((s) => s.toFixed(1)).join('/')} CPU s\n`);
   }
 }
+const noiseAfter = noiseProbe(10);
 const oursEpoch = median(results.flatMap((r) => r.ours.epochSeconds));
 const torchEpoch = median(results.flatMap((r) => r.torch.epochSeconds));
 // contention only ever slows an epoch down: the fastest epochs of each side are a cross-check of the medians
@@ -235,6 +239,11 @@ writeResult('cnn', {
   oursEpochSecondsMedian: oursEpoch,
   torchEpochSecondsMedian: torchEpoch,
   fastestEpochRatioVsTorch: oursFastest / torchFastest,
+  machineNoise: {
+    what: 'bench/noise.ts\'s probe for 10 s before and after the trainings: share of its rounds over 1.3x the fastest tenth (0 on a machine of its own)',
+    before: noiseBefore,
+    after: noiseAfter,
+  },
   stepTimes: {
     what: 'ms per training step (loading, forward, backward, update), 2 threads, every step of every seed, quantiles; the machine has bursts in which a fixed one-thread job takes 1.6-1.8x its usual time: each side\'s lower quartile is its step on a quiet machine, and quietStepRatioVsTorch the epoch-time ratio such a machine gives',
     quietStepRatioVsTorch: quietRatio,
