@@ -8,7 +8,9 @@
  *   head:   global average pool -> embedding (c_last values) -> linear (1 logit for 2 classes, else K)
  *
  * Convolutions have no bias (BN follows). BN: batch statistics in training (biased variance, eps 1e-5), running
- * statistics at inference (momentum 0.1, unbiased variance), as PyTorch does.
+ * statistics at inference (momentum 0.1, unbiased variance), as PyTorch does. In training, the stem's conv, BN and
+ * pool run as one stride-2 4x4 convolution whose outputs are the pool's windows (Emitter.pooledStem), and filters in
+ * other layouts than the params' are made in TypeScript and fed ({@link DerivedFilter}).
  *
  * Backward pass (reverse-mode, emitted by hand, one rule per layer):
  * - conv y = W * x (stride s, pad p): dx = ConvTranspose(dy, W); dW[o,i,a,b] = sum_{n,y,x} dy[n,o,y,x] xpad[n,i,sy+a,sx+b]
