@@ -12,7 +12,7 @@
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { nchwcBlockSize } from '../src/backbone/cnn/nchwc.ts';
-import { withDerivedFilters } from '../src/backbone/cnn/engine.ts';
+import { withDerivedFilters } from '../src/backbone/cnn/filter-feeds.ts';
 import { buildConvLayerGraph } from '../src/backbone/cnn/network.ts';
 import { WasmConv, type ConvShape } from './_wasm-conv.ts';
 import { createRng } from '../src/rng.ts';

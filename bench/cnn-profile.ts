@@ -9,7 +9,8 @@ import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { initialWeights, withDerivedFilters } from '../src/backbone/cnn/engine.ts';
+import { initialWeights } from '../src/backbone/cnn/engine.ts';
+import { withDerivedFilters } from '../src/backbone/cnn/filter-feeds.ts';
 import { nchwcBlockSize } from '../src/backbone/cnn/nchwc.ts';
 import { buildGraphs, describeNetwork } from '../src/backbone/cnn/network.ts';
 import { defaultCnnOptions } from '../src/backbone/cnn.ts';
@@ -39,7 +40,7 @@ async function profile(threads: number): Promise<Record<string, number>> {
     executionMode: 'sequential', interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all',
     intraOpNumThreads: threads, enableProfiling: true, profileFilePrefix: prefix,
   });
-  const all = withDerivedFilters(feeds, graphs.derived.filter((d) => session.inputNames.includes(d.name)));
+  const all = withDerivedFilters(feeds, graphs.derived, session.inputNames);
   for (let r = 0; r < RUNS; r++) await session.run(all);
   session.endProfiling();
   await session.release();

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, it, expect } from 'vitest';
-import { CnnEngine, initialWeights, withDerivedFilters } from '../../src/backbone/cnn/engine.ts';
+import { CnnEngine, initialWeights } from '../../src/backbone/cnn/engine.ts';
+import { withDerivedFilters } from '../../src/backbone/cnn/filter-feeds.ts';
 import { nchwcBlockSize } from '../../src/backbone/cnn/nchwc.ts';
 import { buildGraphs, describeNetwork, type CnnGraphs } from '../../src/backbone/cnn/network.ts';
 import { createRng } from '../../src/rng.ts';
@@ -125,7 +126,7 @@ describe('cnn NCHWc convolutions', () => {
     const run = async (graphs: CnnGraphs): Promise<ort.InferenceSession.OnnxValueMapType> => {
       const session = await ort.InferenceSession.create(graphs.train, { intraOpNumThreads: 1 });
       try {
-        return await session.run(withDerivedFilters(feeds, graphs.derived.filter((d) => session.inputNames.includes(d.name))));
+        return await session.run(withDerivedFilters(feeds, graphs.derived, session.inputNames));
       } finally {
         await session.release();
       }

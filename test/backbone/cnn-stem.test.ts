@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { withDerivedFilters } from '../../src/backbone/cnn/engine.ts';
+import { withDerivedFilters } from '../../src/backbone/cnn/filter-feeds.ts';
 import { nchwcBlockSize } from '../../src/backbone/cnn/nchwc.ts';
 import { buildStemGraph } from '../../src/backbone/cnn/network.ts';
 import { createRng } from '../../src/rng.ts';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { WasmConv, type ConvShape } from '../../bench/_wasm-conv.ts';
-import { withDerivedFilters } from '../../src/backbone/cnn/engine.ts';
+import { withDerivedFilters } from '../../src/backbone/cnn/filter-feeds.ts';
 import { buildConvLayerGraph } from '../../src/backbone/cnn/network.ts';
 import { nchwcBlockSize } from '../../src/backbone/cnn/nchwc.ts';
 import { createRng } from '../../src/rng.ts';

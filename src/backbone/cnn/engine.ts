@@ -11,7 +11,8 @@
 import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../rng.ts';
 import { nchwcBlockSize } from './nchwc.ts';
-import { buildGraphs, deriveFilters, describeNetwork, type BnSpec, type CnnArchitecture, type CnnGraphs, type DerivedFilter, type ParamSpec } from './network.ts';
+import { withDerivedFilters } from './filter-feeds.ts';
+import { buildGraphs, describeNetwork, type BnSpec, type CnnArchitecture, type CnnGraphs, type ParamSpec } from './network.ts';
 
 /** The weights of a CNN: one float32 array per {@link ParamSpec} and running mean/variance per BN layer. */
 export interface CnnWeights {
@@ -39,15 +40,6 @@ export function initialWeights(arch: CnnArchitecture, rng: Rng): CnnWeights {
     runningMean: bns.map((b) => new Float32Array(b.channels)),
     runningVar: bns.map((b) => new Float32Array(b.channels).fill(1)),
   };
-}
-
-/** `feeds` with the `derived` filters added, made from the params among the feeds (for graphs run directly). */
-export function withDerivedFilters(feeds: Record<string, ort.Tensor>, derived: readonly DerivedFilter[]): Record<string, ort.Tensor> {
-  const out = { ...feeds };
-  for (const [name, value] of deriveFilters(derived, (param) => (feeds[param] as ort.Tensor).data as Float32Array)) {
-    out[name] = new ort.Tensor('float32', value, (derived.find((d) => d.name === name) as DerivedFilter).dims as number[]);
-  }
-  return out;
 }
 
 /** A deep copy of `w`. */
@@ -95,19 +87,13 @@ export class CnnEngine {
     return new CnnEngine(arch, graphs, settings, train, inference);
   }
 
-  /** The params, and the filters made from them that `session` takes (reordered, flipped: {@link deriveFilters}). */
+  /** The params, and the filters made from them that `session` takes (reordered, flipped: {@link withDerivedFilters}). */
   private paramFeeds(w: CnnWeights, session: ort.InferenceSession): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
-    const index = new Map<string, number>();
     this.params.forEach((p, i) => {
       feeds[p.name] = new ort.Tensor('float32', w.params[i] as Float32Array, p.dims as number[]);
-      index.set(p.name, i);
     });
-    const wanted = new Set(session.inputNames);
-    const derived = this.graphs.derived.filter((d) => wanted.has(d.name));
-    deriveFilters(derived, (param) => w.params[index.get(param) as number] as Float32Array, this.filters);
-    for (const d of derived) feeds[d.name] = new ort.Tensor('float32', this.filters.get(d.name) as Float32Array, d.dims as number[]);
-    return feeds;
+    return withDerivedFilters(feeds, this.graphs.derived, session.inputNames, this.filters);
   }
 
   /** Buffers of the derived filters, reused from run to run. */

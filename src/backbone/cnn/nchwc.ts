@@ -10,7 +10,8 @@
  * runs plain Conv only).
  */
 import * as ort from 'onnxruntime-node';
-import { buildConvProbe, deriveFilters } from './network.ts';
+import { withDerivedFilters } from './filter-feeds.ts';
+import { buildConvProbe } from './network.ts';
 
 let probed: Promise<number> | undefined;
 
@@ -49,10 +50,7 @@ async function agrees(block: number): Promise<boolean> {
       feeds[name] = new ort.Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, random), dims);
     }
     // the blocked filters, made in TypeScript the way the cnn's graphs are fed
-    for (const [name, value] of deriveFilters(derived, (param) => (feeds[param] as ort.Tensor).data as Float32Array)) {
-      feeds[name] = new ort.Tensor('float32', value, [...(derived.find((d) => d.name === name)?.dims ?? [])]);
-    }
-    const out = await session.run(feeds);
+    const out = await session.run(withDerivedFilters(feeds, derived));
     for (const pair of [['plain1', 'blocked1'], ['plain2', 'blocked2']] as const) {
       const a = (out[pair[0]] as ort.Tensor).data as Float32Array;
       const b = (out[pair[1]] as ort.Tensor).data as Float32Array;
