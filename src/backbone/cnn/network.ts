@@ -265,7 +265,7 @@ class Emitter {
     const b = this.b as OnnxBuilder;
     let t = this.inverseCounts.get(perImage);
     if (!t) {
-      this.batchSize ??= b.node('Cast', [b.node('Shape', [this.batchTensor as string], { start: 0, end: 1 })], { to: 1 });
+      this.batchSize ??= b.node('Cast', [this.batchShape()], { to: 1 });
       t = b.node('Div', [b.scalar(-1 / perImage), this.batchSize]);
       this.inverseCounts.set(perImage, t);
     }
@@ -332,9 +332,9 @@ class Emitter {
    * dW[:, :, a, c] = sum_n dy_c[n] x_a[n]^T for each kernel offset (a, c): k * k batched MatMuls over [cout, L] x
    * [L, cin], no im2col tensor of k * k times x's size. Both operands are windows of flattened maps (L = hOut rows
    * of the padded width), so each is one contiguous run per channel, a copy onnxruntime makes several times faster
-   * than a 2-d window: x_a = rows a.. of the padded x (a Gather of whole rows), dy_c = dy moved c columns right (a
-   * Slice). k windows of x and k of dy serve the k * k offsets. Stride 1 only. Faster than {@link dwBatched} and {@link dwGemm} on 3x3 layers of 8 to
-   * 32 px with 8 or more input channels.
+   * than a 2-d window: x_a = rows a.. of the padded x (a Gather of whole rows), dy_c = dy moved c columns right
+   * (between zero columns, a Concat). k windows of x and k of dy serve the k * k offsets. Stride 1 only. Faster than
+   * {@link dwBatched} and {@link dwGemm} on 3x3 layers of 8 to 32 px with 8 or more input channels.
    */
   private dwShifted(x: string, dy: string, cin: number, cout: number, k: number, pad: number, hOut: number): string {
     const b = this.b as OnnxBuilder;
@@ -377,15 +377,21 @@ class Emitter {
     const key = dims.join(',');
     let t = this.zeroTensors.get(key);
     if (!t) {
-      this.batchShape ??= b.node('Shape', [this.batchTensor as string], { start: 0, end: 1 });
-      t = b.node('ConstantOfShape', [b.node('Concat', [this.batchShape, b.ints(dims)], { axis: 0 })]);
+      t = b.node('ConstantOfShape', [b.node('Concat', [this.batchShape(), b.ints(dims)], { axis: 0 })]);
       this.zeroTensors.set(key, t);
     }
     return t;
   }
 
-  private batchShape: string | undefined;
   private readonly zeroTensors = new Map<string, string>();
+
+  /** [N] (int64) in the backward graph: the batch size, from the seed's shape, one node for the whole graph. */
+  private batchShape(): string {
+    this.batchShapeNode ??= (this.b as OnnxBuilder).node('Shape', [this.batchTensor as string], { start: 0, end: 1 });
+    return this.batchShapeNode;
+  }
+
+  private batchShapeNode: string | undefined;
 
   /**
    * dW = sum_n dy[n] cols[n]^T as one batched MatMul: dy[n] as [cout, hOut*hOut]; cols[n] (im2col) = [cin*k*k,
@@ -551,8 +557,7 @@ class Emitter {
         if (!dy) return;
         // flat index in [N, 4, c, h, h]: n 4 c h h + position c h h + (ch h + i) h + j
         const block = c * h * h;
-        const n = b.node('Shape', [dy], { start: 0, end: 1 });
-        const batch = b.node('Range', [b.node('Squeeze', [b.ints([0])]), b.node('Squeeze', [n]), b.node('Squeeze', [b.ints([1])])]);
+        const batch = b.node('Range', [b.node('Squeeze', [b.ints([0])]), b.node('Squeeze', [this.batchShape()]), b.node('Squeeze', [b.ints([1])])]);
         const first = b.node('Mul', [b.node('Reshape', [batch, b.ints([-1, 1, 1, 1])]), b.ints([4 * block])]);
         const within = b.node('Reshape', [b.ints(Array.from({ length: block }, (_, i) => i)), b.ints([1, c, h, h])]);
         const index = b.node('Add', [b.node('Add', [first, within]), b.node('Mul', [this.use(position), b.ints([block])])]);
@@ -616,8 +621,6 @@ export interface CnnGraphs {
   readonly forward: Uint8Array;
   /** Backward: inputs dlogits + saved tensors (+ params); outputs grad_<param> for every param. */
   readonly backward: Uint8Array;
-  /** Names the backward graph takes from the forward run (forward outputs) or from the params. */
-  readonly saved: readonly string[];
   /** BN layer name -> forward output names of its batch mean and (biased) variance, shape 1 x C x 1 x 1. */
   readonly stats: readonly { name: string; mean: string; variance: string }[];
   /** The same for the fused `train` graph. */
@@ -724,7 +727,7 @@ export function buildGraphs(arch: CnnArchitecture, options: GraphOptions = {}): 
   const ge = emit(arch, g, null, block);
   const derived = new Map([...e.derived, ...te.derived, ...ge.derived]);
   return {
-    train: t.toBytes(), forward: f.toBytes(), backward: b.toBytes(), saved: [...e.saved], stats: e.stats, inference: g.toBytes(),
+    train: t.toBytes(), forward: f.toBytes(), backward: b.toBytes(), stats: e.stats, inference: g.toBytes(),
     trainStats: te.stats, derived: [...derived.values()],
   };
 }
