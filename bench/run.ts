@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ensureKernels, KERNEL_MODULE } from '../scripts/build-kernels.mjs';
+import { ensureKernels } from '../scripts/build-kernels.mjs';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const all = readdirSync(dir)
@@ -16,7 +16,7 @@ const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // names with a '-' (backbones-mlp) are parts that their parent benchmark (backbones) runs
 const chosen = names.length > 0 ? names : all.filter((n) => !n.includes('-'));
 // the benchmarks measure what assembly/ says: recompile the kernels when a source is newer than the module
-if (await ensureKernels()) process.stdout.write(`recompiled ${KERNEL_MODULE} (assembly/ was newer)\n`);
+for (const module of await ensureKernels()) process.stdout.write(`recompiled ${module} (its sources in assembly/ were newer)\n`);
 for (const name of chosen) {
   if (!all.includes(name)) {
     process.stderr.write(`bench: unknown benchmark "${name}". Valid: ${all.join(', ')}\n`);

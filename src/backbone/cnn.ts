@@ -18,10 +18,11 @@
 import { ConvergenceError, InputError, ShapeError } from '../errors.ts';
 import { matrix, type Matrix } from '../data/matrix.ts';
 import { LinearHead, type LinearHeadJSON } from '../head/linear-head.ts';
-import { createRng, type Rng } from '../rng.ts';
+import { createRng } from '../rng.ts';
 import type { Backbone } from './backbone.ts';
 import { addProbabilityGradient, countCorrect, crossEntropy } from './_internal/mlp-net.ts';
 import { CnnEngine, cloneWeights, initialWeights, type CnnWeights } from './cnn/engine.ts';
+import { ImageBatches } from './cnn/kernels.ts';
 import { checkArchitecture, describeNetwork, type CnnArchitecture } from './cnn/network.ts';
 import type { MlpBatch, MlpExtraLoss, MlpLossTerm } from './mlp.ts';
 
@@ -152,7 +153,7 @@ export async function trainCnn(
   const arch: CnnArchitecture = { size, channels: [...o.channels], outputs: nc === 2 ? 1 : nc };
   const engine = await CnnEngine.create(arch, { training: true, threads: o.threads });
   const rng = createRng(o.seed);
-  const w = initialWeights(arch, rng);
+  const fresh = initialWeights(arch, rng);
   if (options.init) {
     const init = options.init;
     if (init.size !== size || init.channels.join(',') !== o.channels.join(',') || init.shippedHead.classes.join('\u0000') !== train.classes.join('\u0000')) {
@@ -161,15 +162,16 @@ export async function trainCnn(
       );
     }
     const from = init.copyWeights();
-    from.params.forEach((a, i) => (w.params[i] as Float32Array).set(a));
-    from.runningMean.forEach((a, i) => (w.runningMean[i] as Float32Array).set(a));
-    from.runningVar.forEach((a, i) => (w.runningVar[i] as Float32Array).set(a));
+    from.params.forEach((a, i) => (fresh.params[i] as Float32Array).set(a));
+    from.runningMean.forEach((a, i) => (fresh.runningMean[i] as Float32Array).set(a));
+    from.runningVar.forEach((a, i) => (fresh.runningVar[i] as Float32Array).set(a));
   }
-  const velocity = w.params.map((p) => new Float32Array(p.length));
+  // the weights being trained: the engine's resident params (SGD runs there: engine.sgdStep)
+  const w = engine.adopt(fresh);
   const n = train.images.n;
   const batch = Math.min(o.batchSize, n);
   const batches = n > batch ? Math.floor(n / batch) : 1;
-  const x = new Float32Array(batch * 3 * size * size);
+  const loader = new ImageBatches(size, Math.max(batch, Math.min(evalChunk, validation?.images.n ?? 0)));
   const logits64 = new Float64Array(batch * arch.outputs);
   const proba = new Float64Array(batch * nc);
   const dz = new Float64Array(batch * arch.outputs);
@@ -204,8 +206,7 @@ export async function trainCnn(
           yb[r] = train.y[idx] as number;
           gb[r] = train.group[idx] as number;
         }
-        loadBatch(train.images, indices, x, o.augment ? { rng, padding: o.cropPadding } : null);
-        let grads: Float32Array[];
+        const x = loader.load(train.images.pixels, indices, o.augment ? { rng, padding: o.cropPadding } : null);
         let loss: number;
         if (!extraLoss) {
           // the loss's gradient inside the graph: forward and backward in one run
@@ -214,7 +215,6 @@ export async function trainCnn(
           const step = await engine.trainStep(w, x, target, rows, 1 / rows, 0.1);
           for (let i = 0; i < rows * arch.outputs; i++) logits64[i] = step.logits[i] as number;
           loss = crossEntropy(logits64, yb, rows, nc, proba, dz, 1 / rows) / rows;
-          grads = step.grads;
         } else {
           const { logits, saved } = await engine.forward(w, x, rows, 0.1);
           for (let i = 0; i < rows * arch.outputs; i++) logits64[i] = logits[i] as number;
@@ -227,7 +227,7 @@ export async function trainCnn(
           loss += term.value;
           addProbabilityGradient(proba, term.gradient, rows, nc, dz);
           for (let i = 0; i < rows * arch.outputs; i++) dlogits[i] = dz[i] as number;
-          grads = await engine.backward(w, saved, dlogits, rows);
+          await engine.backward(w, saved, dlogits, rows);
         }
         if (!Number.isFinite(loss)) {
           throw new ConvergenceError(`cnn: the training loss became ${loss} at epoch ${epoch}; lower learningRate (now ${o.learningRate})`);
@@ -235,7 +235,7 @@ export async function trainCnn(
         lossSum += loss * rows;
         seen += rows;
         correct += countCorrect(proba, yb, rows, nc);
-        sgdStep(w.params, grads, velocity, lr, o.momentum, o.weightDecay);
+        engine.sgdStep(lr, o.momentum, o.weightDecay);
         stepSeconds.push((performance.now() - stepStarted) / 1000);
       }
       epochSeconds.push((performance.now() - epochStarted) / 1000);
@@ -243,7 +243,7 @@ export async function trainCnn(
       let validationAccuracy = NaN;
       let improved = false;
       if (validation && validation.images.n > 0) {
-        ({ loss: validationLoss, accuracy: validationAccuracy } = await evaluate(engine, w, validation, epoch, extraLoss));
+        ({ loss: validationLoss, accuracy: validationAccuracy } = await evaluate(engine, loader, w, validation, epoch, extraLoss));
         if (!Number.isFinite(validationLoss)) {
           throw new ConvergenceError(`cnn: the validation loss became ${validationLoss} at epoch ${epoch}; lower learningRate (now ${o.learningRate})`);
         }
@@ -286,95 +286,22 @@ export async function trainCnn(
   };
 }
 
-/** SGD with momentum and coupled weight decay (PyTorch's torch.optim.SGD, dampening 0, no Nesterov). */
-function sgdStep(params: Float32Array[], grads: Float32Array[], velocity: Float32Array[], lr: number, momentum: number, wd: number): void {
-  for (let k = 0; k < params.length; k++) {
-    const p = params[k] as Float32Array;
-    const g = grads[k] as Float32Array;
-    const v = velocity[k] as Float32Array;
-    for (let i = 0; i < p.length; i++) {
-      const gi = (g[i] as number) + wd * (p[i] as number);
-      const vi = momentum * (v[i] as number) + gi;
-      v[i] = vi;
-      p[i] = (p[i] as number) - lr * vi;
-    }
-  }
-}
-
-/**
- * Images `indices` of `set` into `x` as normalised NCHW float32. With `augment`: each image is shifted by a
- * random crop of its zero-padded (`padding` px each side) version, and flipped left-right with probability 1/2.
- */
-export function loadBatch(set: CnnImages, indices: ArrayLike<number>, x: Float32Array, augment: { rng: Rng; padding: number } | null): void {
-  const s = set.size;
-  const plane = s * s;
-  const px = set.pixels;
-  const zero = (0 - 0.5) / 0.25;
-  for (let r = 0; r < indices.length; r++) {
-    const src = (indices[r] as number) * plane * 3;
-    const dst = r * plane * 3;
-    let dx = 0;
-    let dy = 0;
-    let flip = false;
-    if (augment) {
-      dy = augment.rng.int(2 * augment.padding + 1) - augment.padding;
-      dx = augment.rng.int(2 * augment.padding + 1) - augment.padding;
-      flip = augment.rng.float() < 0.5;
-    }
-    // output column j reads source column sj = (flip ? s-1-j : j) + dx; columns whose sj falls outside are zero
-    const j0 = flip ? Math.max(0, dx) : Math.max(0, -dx);
-    const j1 = flip ? Math.min(s, s + dx) : Math.min(s, s - dx);
-    for (let i = 0; i < s; i++) {
-      const o = dst + i * s;
-      const si = i + dy;
-      if (si < 0 || si >= s || j1 <= j0) {
-        x.fill(zero, o, o + s);
-        x.fill(zero, o + plane, o + plane + s);
-        x.fill(zero, o + 2 * plane, o + 2 * plane + s);
-        continue;
-      }
-      if (j0 > 0) {
-        x.fill(zero, o, o + j0);
-        x.fill(zero, o + plane, o + plane + j0);
-        x.fill(zero, o + 2 * plane, o + 2 * plane + j0);
-      }
-      if (j1 < s) {
-        x.fill(zero, o + j1, o + s);
-        x.fill(zero, o + plane + j1, o + plane + s);
-        x.fill(zero, o + 2 * plane + j1, o + 2 * plane + s);
-      }
-      const row = src + si * s * 3;
-      // p: the source pixel of column j, stepping by 3 bytes (-3 when flipped)
-      let p = row + 3 * (flip ? s - 1 - j0 + dx : j0 + dx);
-      const step = flip ? -3 : 3;
-      for (let j = j0; j < j1; j++, p += step) {
-        x[o + j] = NORMALISED[px[p] as number] as number;
-        x[o + plane + j] = NORMALISED[px[p + 1] as number] as number;
-        x[o + 2 * plane + j] = NORMALISED[px[p + 2] as number] as number;
-      }
-    }
-  }
-}
-
-/** (v / 255 - 0.5) / 0.25 for every byte v, as float32 (what the network reads). */
-const NORMALISED = Float32Array.from({ length: 256 }, (_, v) => (v / 255 - 0.5) / 0.25);
-
 async function evaluate(
-  engine: CnnEngine, w: CnnWeights, set: CnnImageSet, epoch: number, extraLoss: MlpExtraLoss | undefined,
+  engine: CnnEngine, loader: ImageBatches, w: CnnWeights, set: CnnImageSet, epoch: number, extraLoss: MlpExtraLoss | undefined,
 ): Promise<{ loss: number; accuracy: number }> {
   const nc = set.classes.length;
   const n = set.images.n;
   const outputs = nc === 2 ? 1 : nc;
   const all = new Float64Array(n * nc);
-  const scratch = new Float64Array(evalChunk * outputs);
-  const x = new Float32Array(evalChunk * 3 * set.images.size ** 2);
-  const idx = new Int32Array(evalChunk);
+  const chunk = Math.min(evalChunk, loader.capacity);
+  const scratch = new Float64Array(chunk * outputs);
+  const idx = new Int32Array(chunk);
   let loss = 0;
   let correct = 0;
-  for (let start = 0; start < n; start += evalChunk) {
-    const rows = Math.min(evalChunk, n - start);
+  for (let start = 0; start < n; start += chunk) {
+    const rows = Math.min(chunk, n - start);
     for (let r = 0; r < rows; r++) idx[r] = start + r;
-    loadBatch(set.images, idx.subarray(0, rows), x, null);
+    const x = loader.load(set.images.pixels, idx.subarray(0, rows), null);
     const { logits } = await engine.infer(w, x, rows);
     const proba = all.subarray(start * nc, (start + rows) * nc);
     const y = set.y.subarray(start, start + rows);
@@ -418,6 +345,7 @@ export class CnnBackbone implements Backbone {
   private readonly weights: CnnWeights;
   private readonly arch: CnnArchitecture;
   private engine: Promise<CnnEngine> | null = null;
+  private batches: ImageBatches | null = null;
 
   /** `weights` (copied) must match the architecture of `size` and `channels`, with a last layer for `classes`. */
   constructor(readonly size: number, channels: readonly number[], weights: CnnWeights, classes: readonly string[]) {
@@ -462,14 +390,14 @@ export class CnnBackbone implements Backbone {
     const k = this.embeddingDim;
     const out = new Float32Array(x.rows * k);
     const bytes = new Uint8Array(Math.min(evalChunk, x.rows) * s * s * 3);
-    const input = new Float32Array(Math.min(evalChunk, x.rows) * 3 * s * s);
+    this.batches ??= new ImageBatches(s, evalChunk);
     const idx = new Int32Array(evalChunk);
     for (let r = 0; r < evalChunk; r++) idx[r] = r;
     for (let start = 0; start < x.rows; start += evalChunk) {
       const rows = Math.min(evalChunk, x.rows - start);
       const src = x.data.subarray(start * s * s * 3, (start + rows) * s * s * 3);
       for (let i = 0; i < src.length; i++) bytes[i] = Math.max(0, Math.min(255, Math.round(src[i] as number)));
-      loadBatch({ pixels: bytes, n: rows, size: s }, idx.subarray(0, rows), input, null);
+      const input = this.batches.load(bytes, idx.subarray(0, rows), null);
       const { embedding } = await engine.infer(this.weights, input, rows);
       out.set(embedding.subarray(0, rows * k), start * k);
     }

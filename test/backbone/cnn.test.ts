@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { CnnBackbone, loadBatch, trainCnn, type CnnImageSet } from '../../src/backbone/cnn.ts';
+import { CnnBackbone, trainCnn, type CnnImageSet } from '../../src/backbone/cnn.ts';
 import { matrix } from '../../src/data/matrix.ts';
 import { InputError, ShapeError } from '../../src/errors.ts';
 import { createRng } from '../../src/rng.ts';
@@ -132,17 +132,5 @@ describe('trainCnn', () => {
     await expect(trainCnn(train, null, { batchSize: 1 })).rejects.toThrow('cnn option batchSize: expected an integer >= 2, received 1');
     const bad = { ...train, images: { ...train.images, n: 5 } };
     await expect(trainCnn(bad, null, {})).rejects.toThrow(ShapeError);
-  });
-});
-
-describe('loadBatch', () => {
-  it('normalises bytes to (v/255 - 0.5)/0.25, channels first', () => {
-    const pixels = Uint8Array.from([0, 255, 51, 255, 0, 102, 0, 0, 0, 255, 255, 255]); // 2x2, HWC
-    const x = new Float32Array(12);
-    loadBatch({ pixels, n: 1, size: 2 }, [0], x, null);
-    expect(x[0]).toBeCloseTo(-2, 6); // R of pixel (0,0) = 0
-    expect(x[4]).toBeCloseTo(2, 6); // G of pixel (0,0) = 255
-    expect(x[8]).toBeCloseTo((51 / 255 - 0.5) / 0.25, 6); // B of pixel (0,0)
-    expect(x[1]).toBeCloseTo(2, 6); // R of pixel (0,1)
   });
 });

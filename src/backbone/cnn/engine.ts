@@ -3,7 +3,9 @@
  * kernels), with the weights held in TypeScript (float32) and fed to every run.
  *
  * Training runs one graph per step (forward, loss gradient and backward together, so that no activation crosses to
- * JavaScript); the separate forward and backward graphs serve a loss computed in JavaScript.
+ * JavaScript); the separate forward and backward graphs serve a loss computed in JavaScript. The params being
+ * trained, their gradients, SGD's velocity and the filters made from the params live in WebAssembly memory
+ * (./kernels.ts ParamMemory), which onnxruntime reads and writes in place.
  *
  * Chosen by measurement over our own kernels (im2col + a WebAssembly SIMD GEMM, bench/_wasm-conv.ts): see
  * bench/cnn-engines.ts and bench/results/cnn-engines.json (also `engineComparison` in bench/results/cnn.json).
@@ -11,7 +13,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Rng } from '../../rng.ts';
 import { nchwcBlockSize } from './nchwc.ts';
-import { withDerivedFilters } from './filter-feeds.ts';
+import { ParamMemory } from './kernels.ts';
 import { buildGraphs, describeNetwork, type BnSpec, type CnnArchitecture, type CnnGraphs, type ParamSpec } from './network.ts';
 
 /** The weights of a CNN: one float32 array per {@link ParamSpec} and running mean/variance per BN layer. */
@@ -68,7 +70,11 @@ export class CnnEngine {
     const d = describeNetwork(arch);
     this.params = d.params;
     this.bns = d.bns;
+    this.memory = new ParamMemory(d.params, graphs.derived);
   }
+
+  /** The resident params, gradients, velocity and derived filters. */
+  private readonly memory: ParamMemory;
 
   /**
    * Sessions for `arch`: with `training`, the fused training step too (the separate forward and backward sessions
@@ -87,17 +93,45 @@ export class CnnEngine {
     return new CnnEngine(arch, graphs, settings, train, inference);
   }
 
-  /** The params, and the filters made from them that `session` takes (reordered, flipped: {@link withDerivedFilters}). */
+  /**
+   * The params, and the filters made from them that `session` takes (reordered, flipped: DerivedFilter in
+   * ./network.ts), made in WebAssembly memory.
+   */
   private paramFeeds(w: CnnWeights, session: ort.InferenceSession): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
     this.params.forEach((p, i) => {
       feeds[p.name] = new ort.Tensor('float32', w.params[i] as Float32Array, p.dims as number[]);
     });
-    return withDerivedFilters(feeds, this.graphs.derived, session.inputNames, this.filters);
+    let wanted = this.wanted.get(session);
+    if (!wanted) {
+      wanted = this.graphs.derived.filter((d) => session.inputNames.includes(d.name));
+      this.wanted.set(session, wanted);
+    }
+    this.memory.derive(w.params, wanted.map((d) => d.name));
+    for (const d of wanted) feeds[d.name] = new ort.Tensor('float32', this.memory.filters.get(d.name) as Float32Array, [...d.dims]);
+    return feeds;
   }
 
-  /** Buffers of the derived filters, reused from run to run. */
-  private readonly filters = new Map<string, Float32Array>();
+  /** The derived filters each session takes. */
+  private readonly wanted = new Map<ort.InferenceSession, CnnGraphs['derived']>();
+
+  /**
+   * Weights whose params are the engine's resident params, set to `w`'s values (BN statistics: `w`'s arrays): the
+   * weights {@link sgdStep} trains. Runs with them read the params in place.
+   */
+  adopt(w: CnnWeights): CnnWeights {
+    w.params.forEach((p, i) => (this.memory.params[i] as Float32Array).set(p));
+    return { params: this.memory.params, runningMean: w.runningMean, runningVar: w.runningVar };
+  }
+
+  /**
+   * One SGD step with momentum and coupled weight decay on the weights of {@link adopt}, with the gradients of the
+   * last {@link trainStep} or {@link backward} (PyTorch's torch.optim.SGD in float32, dampening 0, no Nesterov; the
+   * velocity starts at 0).
+   */
+  sgdStep(lr: number, momentum: number, weightDecay: number): void {
+    this.memory.sgd(lr, momentum, weightDecay);
+  }
 
   private input(x: Float32Array, n: number): ort.Tensor {
     const s = this.arch.size;
@@ -125,8 +159,9 @@ export class CnnEngine {
   /**
    * One training step of `n` images (`x`: NCHW float32) in one run: BN on batch statistics, and the gradients of
    * `scale` x the summed cross-entropy against `target` (n x outputs: 0/1 labels for one logit, one-hot rows for
-   * K logits). Returns the logits and the gradients (one float32 array per param, in {@link params} order); updates
-   * the running BN statistics of `w` when `momentum` > 0 (see {@link forward}).
+   * K logits). Returns the logits and the gradients (one float32 array per param, in {@link params} order, valid
+   * until the next run: {@link sgdStep} applies them); updates the running BN statistics of `w` when `momentum` > 0
+   * (see {@link forward}).
    */
   async trainStep(w: CnnWeights, x: Float32Array, target: Float32Array, n: number, scale: number, momentum: number): Promise<{ logits: Float32Array; grads: Float32Array[] }> {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
@@ -151,7 +186,9 @@ export class CnnEngine {
   private trainFetches(n: number): Record<string, ort.Tensor> {
     if (this.fetches?.n !== n) {
       const tensors: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', new Float32Array(n * this.arch.outputs), [n, this.arch.outputs]) };
-      for (const p of this.params) tensors[`grad_${p.name}`] = new ort.Tensor('float32', new Float32Array(p.dims.reduce((a, b) => a * b, 1)), p.dims as number[]);
+      this.params.forEach((p, i) => {
+        tensors[`grad_${p.name}`] = new ort.Tensor('float32', this.memory.grads[i] as Float32Array, p.dims as number[]);
+      });
       this.graphs.trainStats.forEach((s, i) => {
         const c = (this.bns[i] as BnSpec).channels;
         tensors[s.mean] = new ort.Tensor('float32', new Float32Array(c), [c]);
@@ -179,7 +216,10 @@ export class CnnEngine {
     return { logits: (out['logits'] as ort.Tensor).data as Float32Array, saved: out };
   }
 
-  /** Gradients (one float32 array per param, in {@link params} order) given d loss / d logits (`n x outputs`). */
+  /**
+   * Gradients (one float32 array per param, in {@link params} order, valid until the next run: {@link sgdStep}
+   * applies them) given d loss / d logits (`n x outputs`).
+   */
   async backward(w: CnnWeights, saved: ort.InferenceSession.OnnxValueMapType, dlogits: Float32Array, n: number): Promise<Float32Array[]> {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
     this.backwardSession ??= ort.InferenceSession.create(this.graphs.backward, this.settings);
@@ -187,8 +227,12 @@ export class CnnEngine {
     const params = this.paramFeeds(w, session);
     const feeds: Record<string, ort.Tensor> = { dlogits: new ort.Tensor('float32', dlogits.subarray(0, n * this.arch.outputs), [n, this.arch.outputs]) };
     for (const name of session.inputNames) if (name !== 'dlogits') feeds[name] = (params[name] ?? saved[name]) as ort.Tensor;
-    const out = await session.run(feeds);
-    return this.params.map((p) => (out[`grad_${p.name}`] as ort.Tensor).data as Float32Array);
+    const grads: Record<string, ort.Tensor> = {};
+    this.params.forEach((p, i) => {
+      grads[`grad_${p.name}`] = new ort.Tensor('float32', this.memory.grads[i] as Float32Array, p.dims as number[]);
+    });
+    await session.run(feeds, grads);
+    return this.memory.grads;
   }
 
   /** Inference (BN on running statistics): embeddings (`n x c_last`) and logits (`n x outputs`). */

@@ -182,7 +182,22 @@ export function loadKernelModule(path: string): WasmModule {
 
 /** Instantiate `module` over `memory` (a shared WebAssembly.Memory with maximum {@link MAX_PAGES}). */
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): WasmKernels {
+  return instantiateModule(module, memory) as WasmKernels;
+}
+
+/** Instantiate a module that imports `env.memory` over `memory`: its exports. */
+export function instantiateModule(module: WasmModule, memory: WasmMemory): unknown {
   if (!wasmApi) throw new Error('WebAssembly is not available');
-  const instance = new wasmApi.Instance(module, { env: { memory } });
-  return instance.exports as unknown as WasmKernels;
+  return new wasmApi.Instance(module, { env: { memory } }).exports;
+}
+
+/**
+ * A memory of `bytes` (rounded up to 64 KiB pages) that is not shared and cannot grow, so views of its buffer stay
+ * valid: onnxruntime-node takes tensors on such a buffer, not on a shared one.
+ */
+export function fixedWasmMemory(bytes: number): WasmMemory {
+  if (!wasmApi) throw new Error('WebAssembly is not available');
+  const pages = Math.max(1, Math.ceil(bytes / PAGE));
+  if (pages > MAX_PAGES) throw new RangeError(`a WebAssembly memory of ${bytes} bytes is over wasm32's 4 GiB`);
+  return new wasmApi.Memory({ initial: pages, maximum: pages, shared: false });
 }
