@@ -2,7 +2,7 @@
  * `npx tsx bench/cnn.ts`: the `cnn` backbone against the identical network in PyTorch (Debian's python3-torch, CPU),
  * side by side in one run, on UTKFace at 64x64, gender task (80/20 split with seed 0, test accuracy).
  *
- * For each seed: ours (trainCnn) then PyTorch (bench/_cnn_torch.py, 2 threads), same epochs, batch, optimiser, step
+ * For each seed: ours (trainCnn, bench/_cnn_ours.ts) then PyTorch (bench/_cnn_torch.py), each in a fresh process, same epochs, batch, optimiser, step
  * schedule and augmentation (random crop with 4 px zero padding, flip). Both get 2 intra-op threads. The step
  * schedule drops the learning rate 10x for the last epoch (lrStepEpochs = epochs - 1) on both sides: a short run that
  * ends at the full learning rate ends wherever its last steps threw it, and its test accuracy then swings by several
@@ -30,10 +30,9 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { readImageLabels, imageBatches } from '../src/data/images.ts';
 import { columnValues } from '../src/data/csv-table.ts';
-import { defaultCnnOptions, trainCnn, type CnnImageSet } from '../src/backbone/cnn.ts';
+import { defaultCnnOptions, type CnnImageSet } from '../src/backbone/cnn.ts';
 import { ImageBatches } from '../src/backbone/cnn/kernels.ts';
 import { CnnEngine, initialWeights } from '../src/backbone/cnn/engine.ts';
-import { matrix } from '../src/data/matrix.ts';
 import { createRng } from '../src/rng.ts';
 import { noiseProbe, writeResult } from './machine.ts';
 import { requireFolder } from './paths.ts';
@@ -133,23 +132,15 @@ const median = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
-/** One training of `seed` on each side with `t` threads: wall and CPU seconds per epoch, test accuracy. */
-async function oursRun(seed: number, t: number): Promise<{ epochSeconds: readonly number[]; epochCpuSeconds: number[]; stepSeconds: readonly number[]; testAccuracy: number; trainLoss: number }> {
-  let trainLoss = NaN;
-  const epochCpuSeconds: number[] = [];
-  let cpu = process.cpuUsage();
-  const r = await trainCnn(train, null, { epochs, seed, threads: t, lrStepEpochs: o.lrStepEpochs }, (p) => {
-    const used = process.cpuUsage(cpu);
-    cpu = process.cpuUsage();
-    epochCpuSeconds.push((used.user + used.system) / 1e6); // the first epoch also holds the sessions' creation
-    trainLoss = p.trainLoss;
-    process.stdout.write(`  ours seed ${seed} ${t} thread(s) epoch ${p.epoch}: ${p.epochSeconds.toFixed(1)} s, train loss ${p.trainLoss.toFixed(4)} acc ${p.trainAccuracy.toFixed(4)}\n`);
+/**
+ * One training of `seed` on each side with `t` threads, each in a fresh process (bench/_cnn_ours.ts,
+ * bench/_cnn_torch.py): wall and CPU seconds per epoch, step times, test accuracy.
+ */
+function oursRun(seed: number, t: number): { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', `${root}bench/_cnn_ours.ts`, dataFile, '--seed', String(seed), '--epochs', String(epochs), '--threads', String(t)], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
   });
-  const x = matrix(Float32Array.from(test.images.pixels), test.images.n, size * size * 3);
-  const pred = r.head.predict(await r.backbone.embed(x));
-  let ok = 0;
-  for (let i = 0; i < pred.length; i++) if (pred[i] === test.y[i]) ok++;
-  return { epochSeconds: r.epochSeconds, epochCpuSeconds, stepSeconds: r.stepSeconds, testAccuracy: ok / pred.length, trainLoss };
+  return JSON.parse(out.trim().split('\n').pop() as string) as { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number };
 }
 function torchRun(seed: number, t: number): { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number } {
   const out = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, dataFile, '--seed', String(seed), '--epochs', String(epochs), '--threads', String(t)], { encoding: 'utf8' });
@@ -163,7 +154,7 @@ const results = [];
 const oneThread = [];
 for (const seed of seeds) {
   const loadBefore = os.loadavg()[0];
-  const ours = await oursRun(seed, threads);
+  const ours = oursRun(seed, threads);
   const torch = torchRun(seed, threads);
   const row = { seed, ours, torch, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg()[0] };
   process.stdout.write(`seed ${seed}: ours ${ours.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${ours.testAccuracy.toFixed(4)} | torch ${torch.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${torch.testAccuracy.toFixed(4)}\n`);
@@ -171,7 +162,7 @@ for (const seed of seeds) {
   if (oneThreadSeeds.includes(seed)) {
     // one thread each: CPU seconds are the work done, whatever else shares the cores (no thread waits for another)
     const load1 = os.loadavg()[0];
-    const ours1 = await oursRun(seed, 1);
+    const ours1 = oursRun(seed, 1);
     const torch1 = torchRun(seed, 1);
     oneThread.push({ seed, ours: ours1, torch: torch1, loadAverageBefore: load1, loadAverageAfter: os.loadavg()[0] });
     process.stdout.write(`seed ${seed}, 1 thread: ours ${ours1.epochCpuSeconds.map((s) => s.toFixed(1)).join('/')} CPU s | torch ${torch1.epochCpuSeconds.map((s) => s.toFixed(1)).join('/')} CPU s\n`);
@@ -226,7 +217,7 @@ writeResult('cnn', {
   task: `UTKFace gender, ${size}x${size}, ${train.images.n} train / ${test.images.n} test images, ${epochs} epochs, seeds ${seeds.join(',')}`,
   architecture: `stem conv3x3 + BN + ReLU + maxpool2, basic blocks [${o.channels.join(', ')}], GAP, linear`,
   options: { ...o, epochs, threads },
-  engine: 'ONNX graph of a whole training step (forward, loss gradient, hand-written backward) on onnxruntime-node; SGD update in TypeScript',
+  engine: 'ONNX graph of a whole training step (forward, loss gradient, hand-written backward) on onnxruntime-node; SGD update, filters and batch loading in WebAssembly (assembly/cnn/)',
   engineComparison: {
     command: engines['command'], what: engines['what'], engines: engines['engines'], totalMs: engines['totalMs'], gflops: engines['gflops'],
     wasmOverOrtSameThreads: engines['wasmOverOrtSameThreads'], wasmOverOrtTwoThreads: engines['wasmOverOrtTwoThreads'], chosen: engines['chosen'],

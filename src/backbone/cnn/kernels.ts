@@ -90,7 +90,7 @@ export class ParamMemory {
       start.set(p.name, offset);
       offset += count(p);
     }
-    const views2 = new Map<string, Float32Array>();
+    const filterViews = new Map<string, Float32Array>();
     const gathers = new Map<string, { dst: number; map: number; n: number }>();
     let f = 0;
     for (const d of derived) {
@@ -101,11 +101,11 @@ export class ParamMemory {
         const j = d.map[i] as number;
         flat[i] = j < 0 ? -1 : base + j;
       }
-      views2.set(d.name, new Float32Array(memory.buffer, filters + 4 * f, d.map.length));
+      filterViews.set(d.name, new Float32Array(memory.buffer, filters + 4 * f, d.map.length));
       gathers.set(d.name, { dst: filters + 4 * f, map: maps + 4 * f, n: d.map.length });
       f += d.map.length;
     }
-    this.filters = views2;
+    this.filters = filterViews;
     this.gathers = gathers;
   }
 
