@@ -31,8 +31,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseByteSize } from '../src/cli/flags.ts';
 import { diskRows, openDiskMatrix } from '../src/data/disk-matrix.ts';
+import { sha256OfFile } from '../src/hash.ts';
 import {
-  sha256OfFile,
   shardFileName,
   shardRange,
   shardRecord,

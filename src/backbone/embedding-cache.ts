@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { sha256 } from '../hash.ts';
 import type { Matrix } from '../data/matrix.ts';
 import { canonicalJson, type JsonValue } from '../data/_internal/canonical-json.ts';
 
@@ -191,7 +192,3 @@ function float32Bytes(data: Float32Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Hex SHA-256 of a string (UTF-8) or bytes. */
-export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}

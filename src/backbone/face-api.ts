@@ -26,7 +26,8 @@ import { matrix, type Matrix } from '../data/matrix.ts';
 import { imageBatches, IMAGE_FITS, type ImageFit, type SkippedImage } from '../data/images.ts';
 import { LinearHead } from '../head/linear-head.ts';
 import type { Backbone } from './backbone.ts';
-import { cachedEmbeddings, DEFAULT_CACHE_DIR, hashFiles, sha256, type JsonValue } from './embedding-cache.ts';
+import { cachedEmbeddings, DEFAULT_CACHE_DIR, hashFiles, type JsonValue } from './embedding-cache.ts';
+import { sha256 } from '../hash.ts';
 import {
   buildFaceNetGraph,
   FACE_EMBEDDING_DIM,

@@ -14,6 +14,7 @@
  * (no custom-op libraries are registered).
  */
 import { dirname, resolve } from 'node:path';
+import { sha256 } from '../hash.ts';
 import { FairheadError, InputError, ShapeError } from '../errors.ts';
 import type { Matrix } from '../data/matrix.ts';
 import { LinearHead } from '../head/linear-head.ts';
@@ -28,6 +29,7 @@ import {
   metadataClasses,
   modelInputs,
   onnx,
+  modelContentId,
   readModelBytes,
   type FinalLinearLayer,
   type GraphProto,
@@ -71,6 +73,11 @@ export interface OnnxBackbone extends Backbone {
   vocabularyRows(name: string): number | undefined;
   /** True when some weights are in external data files beside the model. */
   readonly externalData: boolean;
+  /**
+   * The model by content, for caches and manifests: `sha256:` and a digest of the model file and its external data
+   * files (computed on first call: it reads them all).
+   */
+  contentId(): string;
   readonly embeddingDim: number;
   /** The tensor used as the embedding (the input of the final linear layer). */
   readonly embeddingNode: string;
@@ -233,6 +240,9 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
     return embedBatch({ [first.name]: { type: 'float32', data: x.data, dims: [x.rows, ...(first.shape.slice(1) as number[])] } }, x.rows);
   }
 
+  // the model file's digest now, from the bytes loaded (the external data files' on the first contentId())
+  const ownDigest = sha256(bytes);
+  let contentId: string | undefined;
   const backbone: OnnxBackbone = {
     kind: 'onnx',
     file,
@@ -242,6 +252,7 @@ export async function loadOnnxBackbone(file: string, options: OnnxBackboneOption
     inputFeatures: features,
     vocabularyRows: (name) => tableRows.get(name),
     externalData,
+    contentId: () => (contentId ??= modelContentId(ownDigest, model, file)),
     embeddingDim: d,
     embeddingNode: layer.embeddingTensor,
     parameterCount: floatParameterCount(graph, layer.constantNames),

@@ -15,12 +15,13 @@
  * they are.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Field, FixedSizeList, Float32, makeData, RecordBatch, Schema, Struct, Table, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { Compression, EnabledStatistics, Table as WasmTable, transformParquetStream, WriterPropertiesBuilder, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { writeFileAtomic } from '../atomic-write.ts';
+import { sha256File } from '../hash.ts';
 import { InputError } from '../errors.ts';
 import type { Matrix } from './matrix.ts';
 import { parquetFileInfo } from './parquet-rows.ts';
@@ -521,16 +522,4 @@ function readRecord(file: string): ShardRecord | string {
     return 'not a fairhead shard record (format "fairhead.embedding-shard", version 1, with bytes, rows, sha256 and fingerprint)';
   }
   return r as ShardRecord;
-}
-
-/** Hex SHA-256 of a file's bytes, streamed. */
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Hex SHA-256 of a file read whole (for the small labels or data CSV). */
-export function sha256OfFile(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }

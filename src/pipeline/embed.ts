@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { basename, join } from 'node:path';
 import { InputError } from '../errors.ts';
+import { sha256OfFile } from '../hash.ts';
 import { columnIndex, readCsvTable, type CsvTable } from '../data/csv-table.ts';
 import {
   checkFolderManifest,
   EMBEDDING_COLUMN,
-  sha256OfFile,
   shardChecksOut,
   shardFileName,
   shardRange,
@@ -255,7 +255,7 @@ async function openEmbedder(options: EmbedOptions, source: InputRows): Promise<E
   const modelFile = spec.slice('onnx:'.length);
   const net = await loadOnnxBackbone(modelFile, options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
   try {
-    const id = `sha256:${sha256OfFile(modelFile)}`;
+    const id = net.contentId();
     if (source.kind === 'images') {
       const { preprocessing } = resolveImagePreprocessing({ file: net.file, name: imageInput(net).name, shape: net.inputShape }, options);
       return onnxImageEmbedder(net, spec, id, preprocessing, strict);
@@ -358,11 +358,12 @@ async function modelEmbedder(dir: string, source: InputRows, strict: boolean, te
     throw new InputError(`${dir}: this model takes ${input.kind === 'images' ? 'images: give --images DIR and --labels FILE.csv' : 'CSV rows: give --data FILE.csv'}`);
   }
   if (textColumn !== undefined && input.kind !== 'text') throw new InputError(`${dir}: --text-column is for a text model; this model takes ${input.kind}`);
-  const id = model.backboneFile !== undefined ? `sha256:${sha256OfFile(model.backboneFile)}` : '';
   if (kind === 'face-api') return { ...faceApiEmbedder(await loadFaceApiBackbone(), spec, strict), kind };
   if (kind === 'onnx') {
     const net = await loadModelOnnx(model);
     try {
+      // model.onnx with its external data (model.onnx_data), by content
+      const id = net.contentId();
       if (input.kind === 'images') return onnxImageEmbedder(net, spec, id, input.preprocessing ?? defaultImagePreprocessing(input.size, input.size), strict);
       if (input.kind === 'text') return onnxTextEmbedder(net, spec, id, source, input.column, openTextModel(net, join(model.dir, input.tokenizer), input.maxLength));
       return onnxRowEmbedder(net, spec, id, source, {}, input.kind === 'raw-columns' ? input.columns : undefined);
@@ -373,6 +374,7 @@ async function modelEmbedder(dir: string, source: InputRows, strict: boolean, te
   }
   const net: Backbone | undefined = model.mlp ?? model.cnn;
   if (!net) throw new InputError(`${dir}: the model folder lacks its ${kind} backbone`);
+  const id = model.backboneFile !== undefined ? `sha256:${sha256OfFile(model.backboneFile)}` : '';
   const common = { spec, kind, id, dim: net.embeddingDim, input, inputColumns: [] as string[], close: async () => {} };
   if (input.kind === 'images') {
     const size = input.size;

@@ -590,6 +590,7 @@ export function preprocessedImages(preprocessing: ImagePreprocessing): InputSpec
   return { kind: 'images', size: preprocessing.crop?.height ?? ('height' in preprocessing.resize ? preprocessing.resize.height : 0), layout: 'preprocessed', preprocessing };
 }
 
+/** An ONNX backbone in an embedding cache's key: the model by content (not its path) and the embedding's node. */
 function hashBackbone(net: OnnxBackbone): string {
-  return `${net.file}#${net.parameterCount}#${net.embeddingNode}`;
+  return `${net.contentId()}#${net.embeddingNode}`;
 }

@@ -3,9 +3,10 @@
  * input, and the final linear layer of a classifier (the layer whose input is the embedding).
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { InputError } from '../../errors.ts';
+import { sha256, sha256OfFile } from '../../hash.ts';
 
 export const { onnx } = onnxProto;
 export type ModelProto = onnxProto.onnx.ModelProto;
@@ -118,6 +119,19 @@ export function checkExternalData(model: ModelProto, file: string): string[] {
     }
   }
   return [...files.keys()];
+}
+
+/**
+ * What identifies a model by content: `sha256:` and `own` (the SHA-256 of the model file's bytes) when the file holds
+ * all its weights, else the SHA-256 of `own` and each external data file's (with its location, sorted): a model
+ * re-saved with other weights under the same names gets another id, the same model copied elsewhere keeps its id.
+ */
+export function modelContentId(own: string, model: ModelProto, file: string): string {
+  const external = checkExternalData(model, file);
+  if (external.length === 0) return `sha256:${own}`;
+  const dir = resolve(dirname(file));
+  const parts = external.map((path) => `${relative(dir, path)}:${sha256OfFile(path)}`).sort();
+  return `sha256:${sha256([own, ...parts].join('\n'))}`;
 }
 
 /** Initializers and Constant-node tensors of a graph whose values are in external files. */
