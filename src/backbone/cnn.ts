@@ -7,7 +7,8 @@
  * (coupled, PyTorch-style) weight decay, step learning-rate schedule, random crop (zero padding) and horizontal flip.
  *
  * Engine: each training step (forward, cross-entropy gradient, backward) is one ONNX graph run by onnxruntime-node,
- * the weight update is TypeScript; with `extraLoss` the forward and backward passes run separately around the term,
+ * the weight update (SGD), the filters made from the weights and the batch's augmentation run in WebAssembly
+ * (./cnn/kernels.ts); with `extraLoss` the forward and backward passes run separately around the term,
  * which is computed in TypeScript. Chosen by measurement against our own WebAssembly im2col + GEMM kernels
  * (bench/cnn-engines.ts -> bench/results/cnn-engines.json; speed against PyTorch: bench/cnn.ts -> cnn.json).
  *

@@ -1,6 +1,6 @@
 /**
  * The CNN engine: the ONNX graphs of src/backbone/cnn/network.ts run by onnxruntime-node (its MLAS convolution
- * kernels), with the weights held in TypeScript (float32) and fed to every run.
+ * kernels), with the weights held outside the graphs (float32) and fed to every run.
  *
  * Training runs one graph per step (forward, loss gradient and backward together, so that no activation crosses to
  * JavaScript); the separate forward and backward graphs serve a loss computed in JavaScript. The params being

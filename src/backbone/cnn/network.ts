@@ -10,7 +10,7 @@
  * Convolutions have no bias (BN follows). BN: batch statistics in training (biased variance, eps 1e-5), running
  * statistics at inference (momentum 0.1, unbiased variance), as PyTorch does. In training, the stem's conv, BN and
  * pool run as one stride-2 4x4 convolution whose outputs are the pool's windows (Emitter.pooledStem), and filters in
- * other layouts than the params' are made in TypeScript and fed ({@link DerivedFilter}).
+ * other layouts than the params' are made outside the graph and fed ({@link DerivedFilter}).
  *
  * Backward pass (reverse-mode, emitted by hand, one rule per layer):
  * - conv y = W * x (stride s, pad p): dx = ConvTranspose(dy, W); dW[o,i,a,b] = sum_{n,y,x} dy[n,o,y,x] xpad[n,i,sy+a,sx+b]
@@ -100,8 +100,8 @@ export function describeNetwork(arch: CnnArchitecture): { params: ParamSpec[]; b
 const NCHWC = 'com.microsoft.nchwc';
 
 /**
- * A filter the graph takes as an input, made from a param in TypeScript before each run: value[i] = param[map[i]],
- * 0 where map[i] < 0 (see {@link deriveFilters}). Reordering a filter in the graph cost a Transpose per filter per
+ * A filter the graph takes as an input, made from a param before each run: value[i] = param[map[i]], 0 where
+ * map[i] < 0 ({@link deriveFilters}; the engine's WebAssembly `gather`, ./kernels.ts). Reordering a filter in the graph cost a Transpose per filter per
  * step, which onnxruntime runs on one thread and slowly (6-d permutations, about 1 GB/s: 2.3 ms of a 2-thread step).
  */
 export interface DerivedFilter {
