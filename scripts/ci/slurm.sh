@@ -138,7 +138,7 @@ cat >"$WORK/embed.sbatch" <<EOF
 #SBATCH --cpus-per-task=1
 #SBATCH --output=$WORK/logs/embed-%A_%a.out
 cd "$ROOT"
-exec ${CLI[*]} embed --images "$IMAGES" --labels "$WORK/labels.csv" --backbone face-api --out "$EMB" --shard auto --shards 4 --quiet
+exec ${CLI[*]} embed --images "$IMAGES" --labels "$WORK/labels.csv" --backbone face-api --out "$EMB" --shard auto --shards 4 --threads "\$SLURM_CPUS_PER_TASK" --quiet
 EOF
 
 wait_for_job() { # job id, seconds
@@ -178,7 +178,8 @@ say "4 shards: $(ls "$EMB" | tr '\n' ' ')"
 RUN=(--method m2 --constraint eo --bootstrap 0 --json --quiet "${TASK[@]}")
 "${CLI[@]}" run --embeddings "$EMB" --out "$WORK/run-shards" "${RUN[@]}" >"$WORK/shards.json"
 "${CLI[@]}" run --embeddings "$EMB" --max-memory 64KB --out "$WORK/run-streamed" "${RUN[@]}" >"$WORK/streamed.json"
-"${CLI[@]}" run --images "$IMAGES" --labels "$WORK/labels.csv" --backbone face-api --cache-dir "$WORK/cache" --out "$WORK/run-local" "${RUN[@]}" >"$WORK/local.json"
+# the same threads as each task (--cpus-per-task=1), so the embeddings are the same computation
+"${CLI[@]}" run --images "$IMAGES" --labels "$WORK/labels.csv" --backbone face-api --threads 1 --cache-dir "$WORK/cache" --out "$WORK/run-local" "${RUN[@]}" >"$WORK/local.json"
 node --input-type=module - "$WORK" <<'EOF'
 import { readFileSync } from 'node:fs';
 const dir = process.argv[2];

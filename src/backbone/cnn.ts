@@ -347,6 +347,8 @@ export class CnnBackbone implements Backbone {
   private readonly arch: CnnArchitecture;
   private engine: Promise<CnnEngine> | null = null;
   private batches: ImageBatches | null = null;
+  /** onnxruntime intra-op threads of {@link embed} (default: onnxruntime's choice); read at the first embed. */
+  threads: number | undefined;
 
   /** `weights` (copied) must match the architecture of `size` and `channels`, with a last layer for `classes`. */
   constructor(readonly size: number, channels: readonly number[], weights: CnnWeights, classes: readonly string[]) {
@@ -386,7 +388,7 @@ export class CnnBackbone implements Backbone {
   async embed(x: Matrix): Promise<Matrix> {
     const s = this.size;
     if (x.cols !== s * s * 3) throw new ShapeError(`cnn backbone expects images of ${s} x ${s} x 3 = ${s * s * 3} values per row, received ${x.cols}`);
-    this.engine ??= CnnEngine.create(this.arch, { training: false });
+    this.engine ??= CnnEngine.create(this.arch, { training: false, threads: this.threads });
     const engine = await this.engine;
     const k = this.embeddingDim;
     const out = new Float32Array(x.rows * k);

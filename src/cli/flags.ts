@@ -69,7 +69,8 @@ export function addModelInputFlags(cmd: Command, imageSize = 'onnx image model: 
     .option('--channels <order>', 'onnx image model: channel order the model takes: rgb or bgr')
     .option('--layout <layout>', 'onnx image model: nchw (channels first) or nhwc (default: from the model\'s input shape)')
     .option('--tokenizer <file>', 'onnx text model: tokenizer.json (default: tokenizer.json beside the model)')
-    .option('--max-length <n>', 'onnx text model: tokens per text at most, special tokens included (default: the model\'s or tokenizer\'s, else 512)');
+    .option('--max-length <n>', 'onnx text model: tokens per text at most, special tokens included (default: the model\'s or tokenizer\'s, else 512)')
+    .option('--threads <n>', 'threads the backbone runs on (onnx:, face-api, cnn; onnxruntime\'s intra-op threads), e.g. the cores a cluster task was given (default: onnxruntime\'s choice, one per core; face-api: 2)');
 }
 
 /** The options of {@link addModelInputFlags}, checked. */
@@ -89,6 +90,7 @@ export function modelInputOptionsFrom(flags: RawFlags): Pick<DataOptions, 'textC
     ...opt('layout', maybeChoice(str(flags, 'layout'), ['nchw', 'nhwc'] as const, 'layout')),
     ...opt('tokenizer', str(flags, 'tokenizer')),
     ...opt('maxLength', num(flags, 'maxLength', '--max-length', { min: 2, integer: true })),
+    ...opt('threads', num(flags, 'threads', '--threads', { min: 1, integer: true })),
   };
 }
 

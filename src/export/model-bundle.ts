@@ -131,9 +131,9 @@ export interface LoadedModel {
 }
 
 /** The ONNX backbone of a model folder whose backbone is `onnx`, cut where the folder's manifest says. */
-export function loadModelOnnx(model: LoadedModel): Promise<OnnxBackbone> {
+export function loadModelOnnx(model: LoadedModel, threads?: number): Promise<OnnxBackbone> {
   const node = model.manifest.backbone.embeddingNode;
-  return loadOnnxBackbone(model.backboneFile as string, node !== undefined ? { embeddingNode: node } : {});
+  return loadOnnxBackbone(model.backboneFile as string, { ...(node !== undefined ? { embeddingNode: node } : {}), ...(threads !== undefined ? { threads } : {}) });
 }
 
 /** Read a model folder written by {@link saveModelBundle} (or its manifest.json path). */

@@ -29,7 +29,7 @@ import { featureInput } from '../backbone/_internal/onnx-graph.ts';
 import { loadModelBundle, loadModelOnnx } from '../export/model-bundle.ts';
 import { silentProgress, type Progress } from '../progress.ts';
 import { columnTexts, embedImageFiles, embedTexts, imageInput, openTextModel, type TextModel } from './model-inputs.ts';
-import { embedImageFilesAsBytes, preprocessedImages, tokenizerFileFor, type InputSpec } from './prepare.ts';
+import { embedImageFilesAsBytes, onnxOptions, preprocessedImages, tokenizerFileFor, type InputSpec } from './prepare.ts';
 import type { BackboneOptions, DataOptions } from './run-options.ts';
 
 /**
@@ -242,18 +242,18 @@ function readRowSource(options: EmbedOptions): InputRows {
 /** The backbone of `options` (onnx:FILE, face-api, or a model folder's), checked against the input. */
 async function openEmbedder(options: EmbedOptions, source: InputRows): Promise<Embedder> {
   const strict = options.strict ?? false;
-  if (options.model !== undefined) return modelEmbedder(options.model, source, strict, options.textColumn);
+  if (options.model !== undefined) return modelEmbedder(options.model, source, strict, options.textColumn, options.threads);
   const spec = options.backbone ?? (source.kind === 'images' ? 'face-api' : undefined);
   if (spec === undefined) throw new InputError('fairhead embed --data needs --backbone onnx:FILE or --model DIR (a backbone pre-trained here is saved in a model folder by fairhead run)');
   if (spec === 'face-api') {
     if (source.kind !== 'images') throw new InputError('--backbone face-api takes images: give --images DIR and --labels FILE.csv');
-    return faceApiEmbedder(await loadFaceApiBackbone(), spec, strict);
+    return faceApiEmbedder(await loadFaceApiBackbone(), spec, strict, options.threads);
   }
   if (!spec.startsWith('onnx:')) {
     throw new InputError(`fairhead embed needs a fixed backbone: onnx:FILE${source.kind === 'images' ? ' or face-api' : ''}, or --model DIR; received --backbone ${spec}${spec === 'mlp' || spec === 'cnn' ? ' (pre-train it with fairhead run, then pass --model OUT/model)' : ''}`);
   }
   const modelFile = spec.slice('onnx:'.length);
-  const net = await loadOnnxBackbone(modelFile, options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
+  const net = await loadOnnxBackbone(modelFile, onnxOptions(options));
   try {
     const id = net.contentId();
     if (source.kind === 'images') {
@@ -268,7 +268,7 @@ async function openEmbedder(options: EmbedOptions, source: InputRows): Promise<E
   }
 }
 
-function faceApiEmbedder(net: FaceApiBackbone, spec: string, strict: boolean): Embedder {
+function faceApiEmbedder(net: FaceApiBackbone, spec: string, strict: boolean, threads: number | undefined): Embedder {
   return {
     spec,
     kind: 'face-api',
@@ -278,7 +278,7 @@ function faceApiEmbedder(net: FaceApiBackbone, spec: string, strict: boolean): E
     inputColumns: [],
     async embed(block) {
       if (block.kind !== 'images') throw new Error('unreachable');
-      const out = await net.embedImages(block.files, { strict, cacheDir: false });
+      const out = await net.embedImages(block.files, { strict, cacheDir: false, ...(threads !== undefined ? { threads } : {}) });
       return { x: out.x, kept: Array.from(out.rows), skipped: out.skipped.map(reasonOf) };
     },
     async close() {},
@@ -348,7 +348,7 @@ function onnxRowEmbedder(net: OnnxBackbone, spec: string, id: string, source: In
 }
 
 /** Rows of a model folder's backbone, with the preprocessing it was trained with. */
-async function modelEmbedder(dir: string, source: InputRows, strict: boolean, textColumn: string | undefined): Promise<Embedder> {
+async function modelEmbedder(dir: string, source: InputRows, strict: boolean, textColumn: string | undefined, threads: number | undefined): Promise<Embedder> {
   const model = loadModelBundle(dir);
   const spec = `model:${dir}`;
   const kind = model.manifest.backbone.kind;
@@ -358,9 +358,9 @@ async function modelEmbedder(dir: string, source: InputRows, strict: boolean, te
     throw new InputError(`${dir}: this model takes ${input.kind === 'images' ? 'images: give --images DIR and --labels FILE.csv' : 'CSV rows: give --data FILE.csv'}`);
   }
   if (textColumn !== undefined && input.kind !== 'text') throw new InputError(`${dir}: --text-column is for a text model; this model takes ${input.kind}`);
-  if (kind === 'face-api') return { ...faceApiEmbedder(await loadFaceApiBackbone(), spec, strict), kind };
+  if (kind === 'face-api') return { ...faceApiEmbedder(await loadFaceApiBackbone(), spec, strict, threads), kind };
   if (kind === 'onnx') {
-    const net = await loadModelOnnx(model);
+    const net = await loadModelOnnx(model, threads);
     try {
       // model.onnx with its external data (model.onnx_data), by content
       const id = net.contentId();
@@ -374,6 +374,7 @@ async function modelEmbedder(dir: string, source: InputRows, strict: boolean, te
   }
   const net: Backbone | undefined = model.mlp ?? model.cnn;
   if (!net) throw new InputError(`${dir}: the model folder lacks its ${kind} backbone`);
+  if (model.cnn) model.cnn.threads = threads;
   const id = model.backboneFile !== undefined ? `sha256:${sha256OfFile(model.backboneFile)}` : '';
   const common = { spec, kind, id, dim: net.embeddingDim, input, inputColumns: [] as string[], close: async () => {} };
   if (input.kind === 'images') {

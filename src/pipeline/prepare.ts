@@ -16,7 +16,7 @@ import { cachedEmbeddings, hashFiles, type JsonValue } from '../backbone/embeddi
 import { loadFaceApiBackbone, type ImageEmbeddings } from '../backbone/face-api.ts';
 import { trainMlp, type MlpBackbone, type MlpOptions } from '../backbone/mlp.ts';
 import { trainCnn, type CnnBackbone, type CnnImageSet, type CnnOptions } from '../backbone/cnn.ts';
-import { loadOnnxBackbone, type OnnxBackbone } from '../backbone/onnx.ts';
+import { loadOnnxBackbone, type OnnxBackbone, type OnnxBackboneOptions } from '../backbone/onnx.ts';
 import { featureInput } from '../backbone/_internal/onnx-graph.ts';
 import { resolveImagePreprocessing, type ImagePreprocessing } from '../data/image-preprocessing.ts';
 import { columnTexts, embedImageFiles, embedTexts, imageInput, openTextModel } from './model-inputs.ts';
@@ -253,7 +253,7 @@ function tabularOptions(options: DataOptions) {
 /** CSV + ONNX model: the model's own features are the numeric columns other than target, sensitive and dropped. */
 async function prepareTabularOnnx(options: DataOptions & BackboneOptions, file: string, spec: string, warnings: string[]): Promise<PreparedData> {
   const modelFile = spec.slice('onnx:'.length);
-  const net = await loadOnnxBackbone(modelFile, options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
+  const net = await loadOnnxBackbone(modelFile, onnxOptions(options));
   try {
     featureInput(net.inputs, modelFile);
     const excluded = new Set([options.target, ...options.sensitive, ...(options.drop ?? [])]);
@@ -380,7 +380,7 @@ async function prepareText(
     throw new InputError('--validation-data / --test-data are for CSV rows of numbers and embeddings; with --text-column the splits are seeded shares (--validation-fraction, --test-fraction)');
   }
   const modelFile = spec.slice('onnx:'.length);
-  const net = await loadOnnxBackbone(modelFile, options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
+  const net = await loadOnnxBackbone(modelFile, onnxOptions(options));
   try {
     const text = openTextModel(net, tokenizerFileFor(options, modelFile), options.maxLength);
     const table = readCsvTable(file);
@@ -480,11 +480,12 @@ async function prepareImages(
     const [trainSet, validationSet] = [pick(split.train), pick(split.validation)];
     onCnnImageSets?.({ train: trainSet, validation: validationSet, test: pick(split.test) });
     const bar = progress('pre-training cnn (epochs)', epochs);
-    const fit = await trainCnn(trainSet, validationSet, { ...hooks.pretraining?.cnn, epochs, seed: options.splitSeed ?? 0 }, (p) => {
+    const fit = await trainCnn(trainSet, validationSet, { ...hooks.pretraining?.cnn, epochs, seed: options.splitSeed ?? 0, ...threadsOf(options) }, (p) => {
       bar.update(p.epoch);
       hooks.pretraining?.onEpoch?.({ epoch: p.epoch, trainAccuracy: p.trainAccuracy, trainLoss: p.trainLoss, validationAccuracy: p.validationAccuracy, validationLoss: p.validationLoss, seconds: p.seconds });
     });
     bar.stop();
+    fit.backbone.threads = options.threads;
     const x = await embedPixels(fit.backbone, decoded.pixels, decoded.rows.length, size);
     embedded = { x, rows: decoded.rows };
     info = { kind: 'cnn', spec, parameterCount: fit.backbone.parameterCount, seconds: (performance.now() - started) / 1000, shippedHead: fit.head, cnn: fit.backbone };
@@ -497,6 +498,7 @@ async function prepareImages(
     try {
       out = await net.embedImages(files, {
         ...(options.strict !== undefined ? { strict: options.strict } : {}),
+        ...threadsOf(options),
         cacheDir,
         onWarning: warn,
         onProgress: (done) => bar.update(done),
@@ -510,7 +512,7 @@ async function prepareImages(
     info = { kind: 'face-api', spec, parameterCount: net.parameterCount, seconds: (performance.now() - started) / 1000, shippedHead: net.shippedHead };
     input = { kind: 'images', size: net.inputSize, layout: 'hwc-bytes' };
   } else {
-    const net = await loadOnnxBackbone(spec.slice('onnx:'.length), options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {});
+    const net = await loadOnnxBackbone(spec.slice('onnx:'.length), onnxOptions(options));
     try {
       const { preprocessing } = resolveImagePreprocessing({ file: net.file, name: imageInput(net).name, shape: net.inputShape }, options);
       const bar = progress('embedding images (onnx)', files.length);
@@ -588,6 +590,16 @@ export async function embedImageFilesAsBytes(
 /** The InputSpec of images fed to an ONNX model through `preprocessing` (`size` is the tensor's height). */
 export function preprocessedImages(preprocessing: ImagePreprocessing): InputSpec {
   return { kind: 'images', size: preprocessing.crop?.height ?? ('height' in preprocessing.resize ? preprocessing.resize.height : 0), layout: 'preprocessed', preprocessing };
+}
+
+/** `threads` of `options` when given (the backbone's onnxruntime intra-op threads). */
+function threadsOf(options: BackboneOptions): { threads?: number } {
+  return options.threads !== undefined ? { threads: options.threads } : {};
+}
+
+/** How `loadOnnxBackbone` is to load the model of `options`: its embedding node and threads, when given. */
+export function onnxOptions(options: BackboneOptions): OnnxBackboneOptions {
+  return { ...(options.embeddingNode !== undefined ? { embeddingNode: options.embeddingNode } : {}), ...threadsOf(options) };
 }
 
 /** An ONNX backbone in an embedding cache's key: the model by content (not its path) and the embedding's node. */

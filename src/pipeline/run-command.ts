@@ -43,6 +43,7 @@ const KEYS: readonly (readonly [keyof RecordableOptions & string, Kind])[] = [
   ['imageSize', 'number'],
   ['cacheDir', 'path'],
   ['maxMemory', 'number'],
+  ['threads', 'number'],
   ['method', 'text'],
   ['constraint', 'text'],
   ['alpha', 'number'],

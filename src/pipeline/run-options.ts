@@ -86,6 +86,8 @@ export interface BackboneOptions extends Omit<ImageInputOptions, 'imageSize'> {
   /** Text models: tokens per text at most, special tokens included (default: the model's, the tokenizer's, or 512). */
   readonly maxLength?: number;
   readonly cacheDir?: string | false;
+  /** Threads the backbone runs on (onnxruntime's intra-op threads: onnx:, face-api, cnn); default: onnxruntime's choice (face-api: 2). */
+  readonly threads?: number;
 }
 
 /** One fine-tuning run. */

@@ -89,13 +89,14 @@ for (const external of [false, true]) {
       writeTinyBert(modelDir, { external });
       writeFileSync(join(dir, 'reviews.csv'), textCsv());
       const run = await fairhead(
-        ['run', '--data', 'reviews.csv', '--text-column', 'text', '--target', 'label', '--positive', 'pos', '--sensitive', 'group', '--backbone', 'onnx:bert/model.onnx', '--max-length', '12', '--out', 'out', '--bootstrap', '0', '--quiet', '--cache-dir', 'cache'],
+        ['run', '--data', 'reviews.csv', '--text-column', 'text', '--target', 'label', '--positive', 'pos', '--sensitive', 'group', '--backbone', 'onnx:bert/model.onnx', '--max-length', '12', '--out', 'out', '--bootstrap', '0', '--quiet', '--cache-dir', 'cache', '--threads', '1'],
         dir,
       );
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       const metrics = JSON.parse(readFileSync(join(dir, 'out', 'metrics.json'), 'utf8')) as { context: { input: Record<string, unknown> }; runs: Array<{ method: string; splits: { test: { accuracy: number } } }> };
       expect(metrics.context.input).toMatchObject({ kind: 'text', column: 'text', maxLength: 12, tokenizer: join('bert', 'tokenizer.json') });
+      expect((metrics.context as { options?: Record<string, unknown> }).options?.['threads']).toBe(1);
       expect(metrics.runs.map((r) => r.method)).toEqual(['shipped', 'm2']);
       // labels follow the sentiment words except one row in nine (the shipped head misses exactly those: see above);
       // the 32 test rows happen to hold 8 of them
