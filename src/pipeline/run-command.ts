@@ -14,7 +14,8 @@ export type OptionsRecord = Readonly<Record<string, OptionValue>>;
 /** The options a record can hold: data, backbone, head (all optional but target and sensitive) and bootstrap. */
 export type RecordableOptions = DataOptions & BackboneOptions & Partial<HeadOptions> & { readonly bootstrap?: number };
 
-type Kind = 'path' | 'text' | 'list' | 'flag' | 'number' | 'numbers' | 'backbone';
+/** How a key is written: 'size' a side N or HxW (`--image-size`, `--crop`), 'dims' CxHxW (`--input-size`). */
+type Kind = 'path' | 'text' | 'list' | 'flag' | 'number' | 'numbers' | 'backbone' | 'size' | 'dims';
 
 /** Every recordable key, in the order a command prints them, with how it is written. */
 const KEYS: readonly (readonly [keyof RecordableOptions & string, Kind])[] = [
@@ -40,7 +41,19 @@ const KEYS: readonly (readonly [keyof RecordableOptions & string, Kind])[] = [
   ['embeddingNode', 'text'],
   ['hidden', 'numbers'],
   ['epochs', 'number'],
-  ['imageSize', 'number'],
+  ['imageSize', 'size'],
+  ['textColumn', 'text'],
+  ['tokenizer', 'path'],
+  ['maxLength', 'number'],
+  ['preprocess', 'path'],
+  ['crop', 'size'],
+  ['imageMean', 'numbers'],
+  ['imageStd', 'numbers'],
+  ['inputSize', 'dims'],
+  ['imageFit', 'text'],
+  ['resample', 'text'],
+  ['channels', 'text'],
+  ['layout', 'text'],
   ['cacheDir', 'path'],
   ['maxMemory', 'number'],
   ['threads', 'number'],
@@ -71,6 +84,10 @@ export function optionsRecord(options: RecordableOptions): OptionsRecord {
     if (value === undefined || value === false) continue;
     if (kind === 'path' && typeof value === 'string') out[key] = resolve(value);
     else if (kind === 'backbone' && typeof value === 'string') out[key] = value.startsWith('onnx:') ? `onnx:${resolve(value.slice('onnx:'.length))}` : value;
+    else if (kind === 'size' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const size = value as { height: number; width: number };
+      out[key] = `${size.height}x${size.width}`;
+    } else if (kind === 'dims' && Array.isArray(value)) out[key] = (value as number[]).join('x');
     else out[key] = value as OptionValue;
   }
   return out;

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { dataOptionsFrom } from '../../src/cli/flags.ts';
 import { optionsRecord, recordArgs, recordAsFlags, runCommand, shellWord } from '../../src/pipeline/run-command.ts';
 
 describe('optionsRecord and runCommand', () => {
@@ -39,6 +40,29 @@ describe('optionsRecord and runCommand', () => {
       `fairhead run --data ${resolve('data/adult.csv')} --target Y --positive '>50K' --sensitive sex,race --group-by race --min-group-size 50 ` +
         `--backbone onnx:${resolve('models/m.onnx')} --cache-dir ${resolve('.cache')} --method m2 --constraint eo --alpha 0.25 --seed 3 --out ${resolve('out')}`,
     );
+  });
+
+  it('keeps a text model\'s and an image model\'s input flags, so the command repeats the run, and reads them back as given', () => {
+    const text = optionsRecord({
+      data: 'reviews.csv', textColumn: 'text', target: 'label', positive: 'pos', sensitive: ['group'], backbone: 'onnx:bert/model.onnx',
+      tokenizer: 'bert/tokenizer.json', maxLength: 12, threads: 2,
+    });
+    expect(runCommand(text, 'out')).toBe(
+      `fairhead run --data ${resolve('reviews.csv')} --target label --positive pos --sensitive group --backbone onnx:${resolve('bert/model.onnx')} ` +
+        `--text-column text --tokenizer ${resolve('bert/tokenizer.json')} --max-length 12 --threads 2 --out ${resolve('out')}`,
+    );
+    const image = {
+      images: 'faces', labels: 'faces.csv', target: 'gender', sensitive: ['race'], backbone: 'onnx:vit.onnx',
+      imageSize: { height: 224, width: 160 }, crop: 112, imageMean: [0.485, 0.456, 0.406], imageStd: [0.229, 0.224, 0.225],
+      inputSize: [3, 224, 160] as [number, number, number], imageFit: 'cover' as const, resample: 'bicubic' as const, channels: 'bgr' as const, layout: 'nhwc' as const,
+    };
+    const record = optionsRecord(image);
+    expect(recordArgs(record).join(' ')).toContain('--image-size 224x160 --crop 112 --image-mean 0.485,0.456,0.406 --image-std 0.229,0.224,0.225 --input-size 3x224x160 --image-fit cover --resample bicubic --channels bgr --layout nhwc');
+    const back = dataOptionsFrom(recordAsFlags(record));
+    for (const key of ['imageSize', 'crop', 'imageMean', 'imageStd', 'inputSize', 'imageFit', 'resample', 'channels', 'layout'] as const) {
+      expect(back[key], key).toEqual(image[key]);
+    }
+    expect(dataOptionsFrom(recordAsFlags(text))).toMatchObject({ textColumn: 'text', maxLength: 12, threads: 2, tokenizer: resolve('bert/tokenizer.json') });
   });
 
   it('writes true booleans as bare flags and reads back as --config values', () => {
