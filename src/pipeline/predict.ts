@@ -22,6 +22,8 @@ export interface PredictInput {
   readonly imageColumn?: string;
   /** Column copied to the output to identify rows: of `data`, or for images of `labels` (needed then). */
   readonly id?: string;
+  /** Threads the backbone runs on (onnxruntime's intra-op threads); default: onnxruntime's choice (face-api: 2). */
+  readonly threads?: number;
 }
 
 /** Predictions: one row per input row (images that could not be decoded are left out and listed in `skipped`). */
@@ -58,6 +60,7 @@ export async function predictWithModel(modelPath: string, input: PredictInput): 
 /** The model folder's ONNX model, cut at the recorded embedding tensor. */
 /** The texts of column `spec.column` of `input.data`, embedded with the model folder's tokenizer and ONNX model. */
 async function embedTextRows(model: LoadedModel, input: PredictInput): Promise<Embedded> {
+  const threads = input.threads;
   const spec = model.manifest.input;
   if (spec.kind !== 'text') throw new Error('unreachable');
   if (input.data === undefined) throw new InputError(`this model takes texts: give --data FILE.csv with a column "${spec.column}"`);
@@ -65,7 +68,7 @@ async function embedTextRows(model: LoadedModel, input: PredictInput): Promise<E
   const j = columnIndex(table, spec.column, 'the model\'s text column');
   const texts = columnTexts(table, j, spec.column);
   const ids = idsOf(texts.length, input.id === undefined ? undefined : table.rows.map((r) => r[columnIndex(table, input.id as string, '--id')] as string));
-  const net = await loadModelOnnx(model);
+  const net = await loadModelOnnx(model, threads);
   try {
     const text = openTextModel(net, join(model.dir, spec.tokenizer), spec.maxLength);
     return { z: await embedTexts(net, text, texts), ids, skipped: [] };
@@ -74,12 +77,12 @@ async function embedTextRows(model: LoadedModel, input: PredictInput): Promise<E
   }
 }
 
-async function embedWith(model: LoadedModel, x: Matrix): Promise<Matrix> {
+async function embedWith(model: LoadedModel, x: Matrix, threads: number | undefined): Promise<Matrix> {
   switch (model.manifest.backbone.kind) {
     case 'mlp':
       return (model.mlp as NonNullable<LoadedModel['mlp']>).embed(x);
     case 'onnx': {
-      const net = await loadModelOnnx(model);
+      const net = await loadModelOnnx(model, threads);
       try {
         return await net.embed(x);
       } finally {
@@ -102,6 +105,7 @@ interface Embedded {
 
 /** Images are decoded and embedded batch by batch (never all decoded in memory at once). */
 async function embedImages(model: LoadedModel, input: PredictInput): Promise<Embedded> {
+  const threads = input.threads;
   const spec = model.manifest.input;
   if (spec.kind !== 'images') throw new Error('unreachable');
   if (input.images === undefined) throw new InputError('this model takes images: give --images DIR (and optionally --labels FILE.csv to list them)');
@@ -115,14 +119,15 @@ async function embedImages(model: LoadedModel, input: PredictInput): Promise<Emb
   if (model.manifest.backbone.kind === 'face-api') {
     const net = await loadFaceApiBackbone();
     try {
-      out = await net.embedImages(files, { onWarning: warn, cacheDir: false });
+      out = await net.embedImages(files, { onWarning: warn, cacheDir: false, ...(threads !== undefined ? { threads } : {}) });
     } finally {
       await net.close();
     }
   } else if (model.cnn) {
+    model.cnn.threads = threads;
     out = await embedImageFilesAsBytes(model.cnn, files, spec.size, { onWarning: warn });
   } else {
-    const net = await loadModelOnnx(model);
+    const net = await loadModelOnnx(model, threads);
     try {
       out = await embedImageFiles(net, files, spec.preprocessing ?? defaultImagePreprocessing(spec.size, spec.size), { onWarning: warn });
     } finally {
@@ -135,7 +140,7 @@ async function embedImages(model: LoadedModel, input: PredictInput): Promise<Emb
 
 async function embedRows(model: LoadedModel, input: PredictInput): Promise<Embedded> {
   const { x, ids, skipped } = backboneInputs(model, input);
-  return { z: await embedWith(model, x), ids, skipped };
+  return { z: await embedWith(model, x, input.threads), ids, skipped };
 }
 
 function backboneInputs(model: LoadedModel, input: PredictInput): { x: Matrix; ids: string[]; skipped: string[] } {

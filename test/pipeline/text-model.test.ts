@@ -106,7 +106,10 @@ for (const external of [false, true]) {
       expect(existsSync(join(dir, 'out', 'model', 'tokenizer.json'))).toBe(true);
       expect(existsSync(join(dir, 'out', 'model', 'model.onnx_data'))).toBe(external);
 
-      const predicted = await fairhead(['predict', '--model', 'out/model', '--data', 'reviews.csv', '--id', 'text', '--out', 'pred.csv', '--quiet'], dir);
+      const refused = await fairhead(['predict', '--model', 'out/model', '--data', 'reviews.csv', '--threads', '0'], dir);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.trim()).toBe('fairhead: --threads: expected an integer >= 1, received "0"');
+      const predicted = await fairhead(['predict', '--model', 'out/model', '--data', 'reviews.csv', '--id', 'text', '--out', 'pred.csv', '--quiet', '--threads', '1'], dir);
       expect(predicted.stderr).toBe('');
       expect(predicted.code).toBe(0);
       const rows = predictions(readFileSync(join(dir, 'pred.csv'), 'utf8'));
