@@ -185,10 +185,7 @@ export class CnnEngine {
    */
   private trainFetches(n: number): Record<string, ort.Tensor> {
     if (this.fetches?.n !== n) {
-      const tensors: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', new Float32Array(n * this.arch.outputs), [n, this.arch.outputs]) };
-      this.params.forEach((p, i) => {
-        tensors[`grad_${p.name}`] = new ort.Tensor('float32', this.memory.grads[i] as Float32Array, p.dims as number[]);
-      });
+      const tensors: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', new Float32Array(n * this.arch.outputs), [n, this.arch.outputs]), ...this.gradFetches };
       this.graphs.trainStats.forEach((s, i) => {
         const c = (this.bns[i] as BnSpec).channels;
         tensors[s.mean] = new ort.Tensor('float32', new Float32Array(c), [c]);
@@ -200,6 +197,14 @@ export class CnnEngine {
   }
 
   private fetches: { n: number; tensors: Record<string, ort.Tensor> } | null = null;
+
+  /** The gradient outputs (`grad_NAME`) of the training and backward graphs: tensors over the resident gradients. */
+  private get gradFetches(): Record<string, ort.Tensor> {
+    this.grads ??= Object.fromEntries(this.params.map((p, i) => [`grad_${p.name}`, new ort.Tensor('float32', this.memory.grads[i] as Float32Array, p.dims as number[])]));
+    return this.grads;
+  }
+
+  private grads: Record<string, ort.Tensor> | undefined;
 
   /**
    * Training forward pass of `n` images (`x`: NCHW float32) with BN on batch statistics. Returns the logits
@@ -227,11 +232,7 @@ export class CnnEngine {
     const params = this.paramFeeds(w, session);
     const feeds: Record<string, ort.Tensor> = { dlogits: new ort.Tensor('float32', dlogits.subarray(0, n * this.arch.outputs), [n, this.arch.outputs]) };
     for (const name of session.inputNames) if (name !== 'dlogits') feeds[name] = (params[name] ?? saved[name]) as ort.Tensor;
-    const grads: Record<string, ort.Tensor> = {};
-    this.params.forEach((p, i) => {
-      grads[`grad_${p.name}`] = new ort.Tensor('float32', this.memory.grads[i] as Float32Array, p.dims as number[]);
-    });
-    await session.run(feeds, grads);
+    await session.run(feeds, this.gradFetches);
     return this.memory.grads;
   }
 
