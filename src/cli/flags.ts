@@ -70,7 +70,15 @@ export function addModelInputFlags(cmd: Command, imageSize = 'onnx image model: 
     .option('--layout <layout>', 'onnx image model: nchw (channels first) or nhwc (default: from the model\'s input shape)')
     .option('--tokenizer <file>', 'onnx text model: tokenizer.json (default: tokenizer.json beside the model)')
     .option('--max-length <n>', 'onnx text model: tokens per text at most, special tokens included (default: the model\'s or tokenizer\'s, else 512)')
-    .option('--threads <n>', 'threads the backbone runs on (onnx:, face-api, cnn; onnxruntime\'s intra-op threads), e.g. the cores a cluster task was given (default: onnxruntime\'s choice, one per core; face-api: 2)');
+    .option('--threads <n>', THREADS_HELP);
+}
+
+/** The help of `--threads` (every command that runs a backbone). */
+export const THREADS_HELP = 'threads the backbone runs on (onnx:, face-api, cnn; onnxruntime\'s intra-op threads), e.g. the cores a cluster task was given (default: onnxruntime\'s choice, one per core; face-api: 2)';
+
+/** `--threads`, checked: an integer >= 1, or undefined when not given. */
+export function threadsFrom(flags: RawFlags): number | undefined {
+  return num(flags, 'threads', '--threads', { min: 1, integer: true });
 }
 
 /** The options of {@link addModelInputFlags}, checked. */
@@ -90,7 +98,7 @@ export function modelInputOptionsFrom(flags: RawFlags): Pick<DataOptions, 'textC
     ...opt('layout', maybeChoice(str(flags, 'layout'), ['nchw', 'nhwc'] as const, 'layout')),
     ...opt('tokenizer', str(flags, 'tokenizer')),
     ...opt('maxLength', num(flags, 'maxLength', '--max-length', { min: 2, integer: true })),
-    ...opt('threads', num(flags, 'threads', '--threads', { min: 1, integer: true })),
+    ...opt('threads', threadsFrom(flags)),
   };
 }
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../atomic-write.ts';
-import { numberOption } from '../../pipeline/run-options.ts';
-import { logger, opt, type RawFlags } from '../flags.ts';
+import { logger, opt, THREADS_HELP, threadsFrom, type RawFlags } from '../flags.ts';
 
 /** `fairhead predict`: apply a model folder to new rows; no sensitive attribute needed. */
 export function register(program: Command): void {
@@ -14,7 +13,7 @@ export function register(program: Command): void {
     .option('--labels <file>', 'CSV listing the images to predict')
     .option('--image-column <col>', 'column of --labels holding the file names', 'file')
     .option('--id <col>', 'column copied to the output to identify rows (images: a column of --labels; default: the file name)')
-    .option('--threads <n>', 'threads the backbone runs on (onnx, face-api, cnn; onnxruntime\'s intra-op threads; default: one per core, face-api: 2)')
+    .option('--threads <n>', THREADS_HELP)
     .option('--out <file>', 'predictions CSV (default: stdout)')
     .option('--quiet', 'no status lines')
     .action(async (flags: RawFlags) => {
@@ -27,7 +26,7 @@ export function register(program: Command): void {
         ...opt('labels', str('labels')),
         ...opt('imageColumn', str('imageColumn')),
         ...opt('id', str('id')),
-        ...opt('threads', str('threads') === undefined ? undefined : numberOption(str('threads') as string, '--threads', { min: 1, integer: true })),
+        ...opt('threads', threadsFrom(flags)),
       });
       const lines = ['id,prediction,score'];
       for (let i = 0; i < p.ids.length; i++) {
