@@ -7,32 +7,10 @@ import { CNN_KERNELS_FILE, ImageBatches, ParamMemory } from '../../src/backbone/
 import { buildGraphs, deriveFilters, describeNetwork } from '../../src/backbone/cnn/network.ts';
 import { nchwcBlockSize } from '../../src/backbone/cnn/nchwc.ts';
 import { createRng } from '../../src/rng.ts';
+import { loadKernelModule } from '../../src/train/_internal/wasm-kernels.ts';
+import { inspect, sections } from '../support/wasm-module.ts';
 
 const bytes = new Uint8Array(readFileSync(fileURLToPath(CNN_KERNELS_FILE)));
-
-/** The WebAssembly API's static inspection of a compiled module. */
-const wasm = (globalThis as unknown as {
-  WebAssembly: {
-    Module: (new (b: Uint8Array) => unknown) & { imports(m: unknown): { module: string; name: string; kind: string }[]; exports(m: unknown): { name: string; kind: string }[] };
-  };
-}).WebAssembly;
-
-/** The ids of the module's sections, in order. */
-function sectionIds(module: Uint8Array): number[] {
-  const ids: number[] = [];
-  let at = 8;
-  while (at < module.length) {
-    ids.push(module[at++]!);
-    let size = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = module[at++]!;
-      size += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-    }
-    at += size;
-  }
-  return ids;
-}
 
 describe('the CNN kernels module (assembly/cnn/, compiled into src/backbone/cnn/cnn-kernels.wasm)', () => {
   it('is what the AssemblyScript sources compile to now (npm run build:kernels writes it)', async () => {
@@ -41,10 +19,10 @@ describe('the CNN kernels module (assembly/cnn/, compiled into src/backbone/cnn/
   });
 
   it('imports one memory and writes nothing into it (no start, data or data-count section): the regions start at 0', () => {
-    const module = new wasm.Module(bytes);
-    expect(wasm.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    expect(sectionIds(bytes).filter((id) => id === 0 || id === 8 || id === 11 || id === 12)).toEqual([]);
-    expect(wasm.Module.exports(module).map((e) => e.name).sort()).toEqual(['gather', 'images', 'sgd']);
+    const module = loadKernelModule(fileURLToPath(CNN_KERNELS_FILE));
+    expect(inspect.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    expect(sections(bytes).map(([id]) => id).filter((id) => id === 0 || id === 8 || id === 11 || id === 12)).toEqual([]);
+    expect(inspect.exports(module).map((e) => e.name).sort()).toEqual(['gather', 'images', 'sgd']);
   });
 });
 

@@ -6,35 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { compileKernels } from '../../scripts/build-kernels.mjs';
 import { FairheadError } from '../../src/errors.ts';
 import { CELL_BLOCK_ROWS } from '../../src/train/_internal/cell-pass.mjs';
+import { inspect, sections } from '../support/wasm-module.ts';
 import { instantiateKernels, KERNELS_FILE, loadKernelModule, MAX_PAGES, sharedWasmMemory, wasmKernelModule } from '../../src/train/_internal/wasm-kernels.ts';
 
 const bytes = new Uint8Array(readFileSync(fileURLToPath(KERNELS_FILE)));
-
-/** The module's sections in order: [id, start, end] of each one's content. */
-function sections(module: Uint8Array): [number, number, number][] {
-  const out: [number, number, number][] = [];
-  let at = 8;
-  const uleb = (): number => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = module[at++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  };
-  while (at < module.length) {
-    const id = module[at++]!;
-    const size = uleb();
-    out.push([id, at, at + size]);
-    at += size;
-  }
-  return out;
-}
-
-/** The WebAssembly API's static inspection of a compiled module. */
-const inspect = (globalThis as unknown as {
-  WebAssembly: { Module: { imports(m: unknown): { module: string; name: string; kind: string }[]; exports(m: unknown): { name: string; kind: string }[] } };
-}).WebAssembly.Module;
 
 describe('the head kernels module (assembly/, compiled into src/train/_internal/head-kernels.wasm)', () => {
   it('is what the AssemblyScript sources compile to now (npm run build:kernels writes it)', async () => {
