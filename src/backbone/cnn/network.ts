@@ -429,12 +429,16 @@ class Emitter {
     return b.node('Gemm', [dy2, cols], { transB: 1 });
   }
 
-  /** BN on batch statistics of x (maps of `side` x `side`; the stem's are 4 per image, so its side is the input's). */
-  bnTrain(x: string, name: string, side: number): string {
+  /**
+   * BN on batch statistics of x (maps of `side` x `side`; the stem's are 4 per image, so its side is the input's).
+   * `dense` false: no backward rule is recorded here; the caller writes it from {@link bnFactors} (the stem, whose
+   * output gradient is zero but at the pool's maxima).
+   */
+  bnTrain(x: string, name: string, side: number, dense = true): { y: string; mean: string; variance: string } {
     const f = this.f;
     const gamma = `${name}_g`;
     const beta = `${name}_b`;
-    const c = (this.dims.get(gamma) as readonly number[])[1] as number;
+    const c = this.bnChannels(name);
     // onnxruntime's BatchNormalization in training mode (opset 15) normalises with the batch statistics in one kernel;
     // with momentum 0 its "running" outputs are the batch mean and biased variance themselves
     const y = f.fresh('bn');
@@ -446,32 +450,43 @@ class Emitter {
     }, [y, mean, variance]);
     this.stats.push({ name, mean, variance });
     const b = this.b;
-    if (b) {
+    if (b && dense) {
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
-        // per channel, over the m = N side^2 values, with xc = x - mean (centred here, from the saved x and mean: a
-        // sum of dy x minus mean sum(dy) would cancel digits when |mean| >> std), inv = 1 / sqrt(var + eps),
-        // s1 = sum(dy), p = sum(dy xc): dgamma = inv p, dbeta = s1, and
-        // dx = gamma inv (dy - s1 / m - xc inv^2 p / m) = a dy + c xc + d with a = gamma inv, k = -a / m,
-        // c = k inv dgamma, d = k s1 (the per-channel factors in as few nodes as they take: each costs a kernel launch)
-        const shape = b.ints([1, c, 1, 1]);
+        // xc = x - mean, centred here from the saved x and mean (a sum of dy x minus mean sum(dy) would cancel digits
+        // when |mean| >> std)
         const axes = b.ints([0, 2, 3]);
-        const xc = b.node('Sub', [this.use(x), b.node('Reshape', [this.use(mean), shape])]);
-        const inv = b.node('Reciprocal', [b.node('Sqrt', [b.node('Add', [b.node('Reshape', [this.use(variance), shape]), b.scalar(1e-5)])])]);
+        const xc = b.node('Sub', [this.use(x), b.node('Reshape', [this.use(mean), b.ints([1, c, 1, 1])])]);
         const s1 = b.node('ReduceSum', [dy, axes], { keepdims: 1 });
         const p = b.node('ReduceSum', [b.node('Mul', [dy, xc]), axes], { keepdims: 1 });
-        const dgamma = b.node('Mul', [p, inv]);
-        this.addGrad(gamma, dgamma);
-        this.addGrad(beta, s1);
-        const a = b.node('Mul', [this.use(gamma), inv]);
-        const k = b.node('Mul', [a, this.negativeInverseCount(side * side)]);
-        const cx = b.node('Mul', [k, b.node('Mul', [inv, dgamma])]);
-        const d = b.node('Mul', [k, s1]);
+        const { a, cx, d } = this.bnFactors(name, variance, side, s1, p);
         this.addGrad(x, b.node('Add', [b.node('Add', [b.node('Mul', [dy, a]), b.node('Mul', [xc, cx])]), d]));
       });
     }
-    return y;
+    return { y, mean, variance };
+  }
+
+  private bnChannels(name: string): number {
+    return (this.dims.get(`${name}_g`) as readonly number[])[1] as number;
+  }
+
+  /**
+   * BN's backward, the per-channel part, from s1 = sum(dy) and p = sum(dy xc) over the m = N side^2 values of a
+   * channel (xc = x - mean, inv = 1 / sqrt(var + eps), all [1, c, 1, 1]): records dgamma = inv p and dbeta = s1, and
+   * returns the factors of dx = gamma inv (dy - s1 / m - xc inv^2 p / m) = a dy + cx xc + d, with a = gamma inv,
+   * k = -a / m, cx = k inv dgamma, d = k s1 (in as few nodes as they take: each costs a kernel launch).
+   */
+  private bnFactors(name: string, variance: string, side: number, s1: string, p: string): { a: string; cx: string; d: string } {
+    const b = this.b as OnnxBuilder;
+    const gamma = `${name}_g`;
+    const inv = b.node('Reciprocal', [b.node('Sqrt', [b.node('Add', [b.node('Reshape', [this.use(variance), b.ints([1, this.bnChannels(name), 1, 1])]), b.scalar(1e-5)])])]);
+    const dgamma = b.node('Mul', [p, inv]);
+    this.addGrad(gamma, dgamma);
+    this.addGrad(`${name}_b`, s1);
+    const a = b.node('Mul', [this.use(gamma), inv]);
+    const k = b.node('Mul', [a, this.negativeInverseCount(side * side)]);
+    return { a, cx: b.node('Mul', [k, b.node('Mul', [inv, dgamma])]), d: b.node('Mul', [k, s1]) };
   }
 
   bnInfer(x: string, name: string): string {
@@ -546,23 +561,39 @@ class Emitter {
     const y4 = this.conv(x, w4, size, k4, 2, 1, false, [4 * c, cin, k4, k4]);
     const maps = f.node('Reshape', [y4, f.ints([-1, c, h, h])]); // [4N, c, h, h]: block p of image n at 4n + p
     this.reshapeGrad(maps, y4, [-1, 4 * c, h, h]);
-    const normalised = this.bnTrain(maps, 'stem_bn', size);
+    const { y: normalised, mean, variance } = this.bnTrain(maps, 'stem_bn', size, false);
     const windows = f.node('Reshape', [normalised, f.ints([-1, 4, c, h, h])]);
     const y = f.node('Reshape', [f.node('ReduceMax', [windows], { axes: [1], keepdims: 1 }), f.ints([-1, c, h, h])]);
-    const position = f.node('Reshape', [f.node('ArgMax', [windows], { axis: 1, keepdims: 1 }), f.ints([-1, c, h, h])]);
+    const position = f.node('ArgMax', [windows], { axis: 1, keepdims: 1 }); // [N, 1, c, h, h]
     this.int64.add(position);
     if (b) {
       this.tape.push(() => {
         const dy = this.grad(y);
         if (!dy) return;
-        // flat index in [N, 4, c, h, h]: n 4 c h h + position c h h + (ch h + i) h + j
+        // The gradient reaching BN's output is dy at each window's maximum and 0 at its 3 other positions, so BN's
+        // sums over it (s1 = sum(dy), p = sum(dy xc)) are sums over the pooled maps, with xc taken at the maxima;
+        // the map-sized passes left are dx = a dy + cx xc + d: the affine part cx xc + d over all positions, plus
+        // a dy scattered to the maxima. (The dense rule would take 8 passes over maps 4x the pooled size.)
+        const axes = b.ints([0, 2, 3]);
+        const s1 = b.node('ReduceSum', [dy, axes], { keepdims: 1 });
+        const mean4 = b.node('Reshape', [this.use(mean), b.ints([1, c, 1, 1])]);
+        const atMax = b.node('GatherElements', [b.node('Reshape', [this.use(maps), b.ints([-1, 4, c, h, h])]), this.use(position)], { axis: 1 });
+        const xcAtMax = b.node('Sub', [b.node('Reshape', [atMax, b.ints([-1, c, h, h])]), mean4]);
+        const p = b.node('ReduceSum', [b.node('Mul', [dy, xcAtMax]), axes], { keepdims: 1 });
+        const { a, cx, d } = this.bnFactors('stem_bn', variance, size, s1, p);
+        // cx (x - mean) + d in one pass: BatchNormalization in inference mode with scale cx, bias d, the batch mean
+        // and variance 1 - eps (so that 1 / sqrt(var + eps) = 1; onnxruntime does not take epsilon 0). Two bytes
+        // moved per value where Sub, Mul and Add on two threads move six: the same kernel time on a quiet machine
+        const flat = (t: string): string => b.node('Reshape', [t, b.ints([c])]);
+        const affine = b.node('BatchNormalization', [this.use(maps), flat(cx), flat(d), flat(mean4), b.floats([c], new Array<number>(c).fill(1 - 1e-5))], { epsilon: { float: 1e-5 } });
+        // a dy to the maxima: the flat index in [N, 4, c, h, h] is n 4 c h h + position c h h + (ch h + i) h + j
         const block = c * h * h;
         const batch = b.node('Range', [b.node('Squeeze', [b.ints([0])]), b.node('Squeeze', [this.batchShape()]), b.node('Squeeze', [b.ints([1])])]);
         const first = b.node('Mul', [b.node('Reshape', [batch, b.ints([-1, 1, 1, 1])]), b.ints([4 * block])]);
         const within = b.node('Reshape', [b.ints(Array.from({ length: block }, (_, i) => i)), b.ints([1, c, h, h])]);
-        const index = b.node('Add', [b.node('Add', [first, within]), b.node('Mul', [this.use(position), b.ints([block])])]);
-        const unpooled = b.node('MaxUnpool', [dy, index], { kernel_shape: [2, 2], strides: [2, 2] }); // [N, c, 2h, 2h], 4 N c h h values
-        this.addGrad(normalised, b.node('Reshape', [unpooled, b.ints([-1, c, h, h])]));
+        const index = b.node('Add', [b.node('Add', [first, within]), b.node('Mul', [b.node('Reshape', [position, b.ints([-1, c, h, h])]), b.ints([block])])]);
+        const unpooled = b.node('MaxUnpool', [b.node('Mul', [dy, a]), index], { kernel_shape: [2, 2], strides: [2, 2] }); // [N, c, 2h, 2h], 4 N c h h values
+        this.addGrad(maps, b.node('Add', [affine, b.node('Reshape', [unpooled, b.ints([-1, c, h, h])])]));
       });
     }
     return y;
@@ -642,7 +673,7 @@ function emit(arch: CnnArchitecture, f: OnnxBuilder, b: OnnxBuilder | null, nchw
   f.input('x', ['N', 3, arch.size, arch.size]);
   for (const p of params) f.input(p.name, p.dims);
   if (!b) for (const bn of bns) for (const s of ['rm', 'rv']) f.input(`${bn.name}_${s}`, [1, bn.channels, 1, 1]);
-  const bn = (x: string, name: string, side: number): string => (b ? e.bnTrain(x, name, side) : e.bnInfer(x, name));
+  const bn = (x: string, name: string, side: number): string => (b ? e.bnTrain(x, name, side).y : e.bnInfer(x, name));
   const c0 = arch.channels[0] as number;
   let h = arch.size;
   // relu(maxpool(.)) = maxpool(relu(.)), and the gradients are the same too (a window whose maximum is <= 0 passes
