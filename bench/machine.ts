@@ -71,3 +71,57 @@ export function noiseProbe(seconds: number): NoiseProbe {
     longestSlowRunSeconds: round2((longest * q(0.5)) / 1000),
   };
 }
+
+/**
+ * What moving data between the two cores costs now: a worker thread writes 8 MB, then this thread reads it (one
+ * float per cache line), against this thread reading 8 MB it wrote itself; the median of `rounds` of each. About 1
+ * when the cores share a last-level cache; this machine (a 2-vCPU VM) has phases of minutes in which it reads 2.5-3.
+ * A parallel op's output is half written by each thread, so every op that follows on one thread (onnxruntime runs
+ * BatchNormalization, Cast, Slice, Pad, MaxUnpool on one) reads half of its input across: see docs/performance.md.
+ */
+export async function crossCoreProbe(rounds = 20): Promise<{ otherMs: number; ownMs: number; ratio: number }> {
+  const { Worker } = await import('node:worker_threads');
+  const n = 2 * 1024 * 1024;
+  const shared = new SharedArrayBuffer(64 + 4 * n);
+  const values = new Float32Array(shared, 64, n);
+  const flags = new Int32Array(shared, 0, 4); // [go, stop, done]
+  const worker = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    const values = new Float32Array(workerData, 64, ${n});
+    const flags = new Int32Array(workerData, 0, 4);
+    for (;;) {
+      Atomics.wait(flags, 0, 0);
+      if (flags[1] === 1) break;
+      for (let i = 0; i < values.length; i++) values[i] = i * 0.5;
+      Atomics.store(flags, 0, 0);
+      Atomics.store(flags, 2, 1);
+      Atomics.notify(flags, 2);
+    }`, { eval: true, workerData: shared });
+  let sink = 0;
+  const read = (): number => {
+    const t = performance.now();
+    let s = 0;
+    for (let i = 0; i < n; i += 16) s += values[i] as number;
+    sink += s;
+    return performance.now() - t;
+  };
+  const other: number[] = [];
+  const own: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    Atomics.store(flags, 2, 0);
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+    Atomics.wait(flags, 2, 0);
+    other.push(read());
+    for (let i = 0; i < n; i++) values[i] = i * 0.25;
+    own.push(read());
+  }
+  Atomics.store(flags, 1, 1);
+  Atomics.store(flags, 0, 1);
+  Atomics.notify(flags, 0);
+  await worker.terminate();
+  if (sink === 42) own.push(0);
+  const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1] as number;
+  const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+  return { otherMs: round3(median(other)), ownMs: round3(median(own)), ratio: Math.round((100 * median(other)) / median(own)) / 100 };
+}
