@@ -9,9 +9,9 @@
  * the quarter that ran slowest (`bursts`). On a machine shared with other jobs, this says which ops its bursts slow
  * most (the slow quarter's ratio to the fast quarter's, per op type).
  *
- * Last (`handoff`), why: ten rounds of a parallel Add followed by onnxruntime's one-thread BatchNormalization on a
- * [64, 16, 32, 32] map, on 1 and 2 intra-op threads, beside bench/machine.ts's cross-core probe. With 2 threads the
- * Add's output is half written by the other core, which the BatchNormalization then reads across.
+ * Last (`handoff`, bench/handoff.ts), why: ten rounds of a parallel Add followed by onnxruntime's one-thread
+ * BatchNormalization, on 1 and 2 intra-op threads. With 2 threads the Add's output is half written by the other
+ * core, which the BatchNormalization then reads across.
  */
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -23,8 +23,8 @@ import { nchwcBlockSize } from '../src/backbone/cnn/nchwc.ts';
 import { buildGraphs, describeNetwork } from '../src/backbone/cnn/network.ts';
 import { defaultCnnOptions } from '../src/backbone/cnn.ts';
 import { createRng } from '../src/rng.ts';
-import { OnnxBuilder } from '../src/backbone/cnn/onnx-builder.ts';
-import { crossCoreProbe, writeResult } from './machine.ts';
+import { handoffProbe } from './handoff.ts';
+import { writeResult } from './machine.ts';
 
 const RUNS = 15;
 const arch = { size: 64, channels: [...defaultCnnOptions.channels], outputs: 1 };
@@ -107,47 +107,6 @@ async function bursts(runs: number): Promise<{ fastStepMs: number; slowStepMs: n
   return { fastStepMs: round(mean(fast, (s) => s.ms)), slowStepMs: round(mean(slow, (s) => s.ms)), ops };
 }
 
-/** The handoff experiment (see the top of this file). */
-async function handoff(): Promise<{ oneThreadMs: number; twoThreadsMs: number; aloneOneThreadMs: number; aloneTwoThreadsMs: number; crossCoreRatio: number }> {
-  const dims = [64, 16, 32, 32];
-  const graph = (withAdd: boolean): Uint8Array => {
-    const g = new OnnxBuilder('handoff', 15);
-    g.input('x', dims);
-    let t = 'x';
-    const c = dims[1] as number;
-    for (let i = 0; i < 10; i++) {
-      if (withAdd) t = g.node('Add', [t, g.scalar(0.001)]);
-      t = g.node('BatchNormalization', [t, g.floats([c], new Array<number>(c).fill(1)), g.floats([c], new Array<number>(c).fill(0)), g.floats([c], new Array<number>(c).fill(0)), g.floats([c], new Array<number>(c).fill(1))], {
-        epsilon: { float: 1e-5 }, momentum: { float: 0 }, training_mode: 1,
-      }, [g.fresh('y'), g.fresh('mean'), g.fresh('var')]);
-    }
-    g.node('Identity', [t], {}, ['y']);
-    g.output('y');
-    return g.toBytes();
-  };
-  const x = new ort.Tensor('float32', Float32Array.from({ length: 64 * 16 * 32 * 32 }, (_, i) => Math.sin(i)), dims);
-  const crossCoreRatio = (await crossCoreProbe()).ratio;
-  const measure = async (withAdd: boolean): Promise<[number, number]> => {
-    const sessions = await Promise.all([1, 2].map((t) => ort.InferenceSession.create(graph(withAdd), { intraOpNumThreads: t, interOpNumThreads: 1, executionMode: 'sequential' })));
-    const times: number[][] = [[], []];
-    for (let block = 0; block < 3; block++) {
-      for (const [k, session] of sessions.entries()) {
-        for (let r = 0; r < 5; r++) {
-          const t = performance.now();
-          await session.run({ x });
-          times[k]?.push(performance.now() - t);
-        }
-      }
-    }
-    await Promise.all(sessions.map((s) => s.release()));
-    const median = (v: number[]): number => round([...v].sort((a, b) => a - b)[v.length >> 1] as number);
-    return [median(times[0] as number[]), median(times[1] as number[])];
-  };
-  const [oneThreadMs, twoThreadsMs] = await measure(true);
-  const [aloneOneThreadMs, aloneTwoThreadsMs] = await measure(false);
-  return { oneThreadMs, twoThreadsMs, aloneOneThreadMs, aloneTwoThreadsMs, crossCoreRatio };
-}
-
 const round = (v: number): number => Math.round(v * 100) / 100;
 const one = await profile(1);
 const two = await profile(2);
@@ -160,8 +119,8 @@ process.stdout.write(`total ${total(one).toFixed(1)} -> ${total(two).toFixed(1)}
 const burst = await bursts(250);
 process.stdout.write(`250 steps on 2 threads: fastest quarter ${burst.fastStepMs} ms, slowest quarter ${burst.slowStepMs} ms; slowed most:\n`);
 for (const r of burst.ops.slice(0, 12)) process.stdout.write(`${r.op.padEnd(22)} ${r.fastMs.toFixed(2).padStart(7)} ${r.slowMs.toFixed(2).padStart(7)} ms  ${r.ratio.toFixed(2)}x\n`);
-const handoffs = await handoff();
-process.stdout.write(`parallel Add -> one-thread BatchNormalization x10: 1 thread ${handoffs.oneThreadMs} ms, 2 threads ${handoffs.twoThreadsMs} ms; BatchNormalization alone x10: ${handoffs.aloneOneThreadMs} / ${handoffs.aloneTwoThreadsMs} ms; cross-core reads ${handoffs.crossCoreRatio}x\n`);
+const handoffs = await handoffProbe();
+process.stdout.write(`parallel Add -> one-thread BatchNormalization x10: 1 thread ${handoffs.oneThreadMs} ms, 2 threads ${handoffs.twoThreadsMs} ms (${handoffs.ratio}x); BatchNormalization alone x10: ${handoffs.aloneOneThreadMs} / ${handoffs.aloneTwoThreadsMs} ms\n`);
 writeResult('cnn-profile', {
   what: 'one training step of the small ResNet (batch 64, 64 x 64), kernel time per onnxruntime op type, per node the minimum over 15 runs',
   command: 'npm run bench -- cnn-profile',
@@ -174,7 +133,7 @@ writeResult('cnn-profile', {
     ...burst,
   },
   handoff: {
-    what: 'ten rounds of Add (parallel) then BatchNormalization in training mode (onnxruntime: one thread) on [64, 16, 32, 32], and BatchNormalization alone, median ms of 15 runs in 3 alternating blocks per thread count; crossCoreRatio: bench/machine.ts crossCoreProbe just before (about 1 when the cores share their cache cheaply)',
+    what: 'bench/handoff.ts: ten rounds of Add (parallel) then BatchNormalization in training mode (onnxruntime: one thread) on [64, 16, 32, 32], and BatchNormalization alone, median ms of 15 runs in 3 alternating blocks per thread count; ratio: the first on 2 threads over 1',
     ...handoffs,
   },
   load: round(os.loadavg()[0] as number),
