@@ -3,12 +3,15 @@
  * side by side in one run, on UTKFace at 64x64, gender task (80/20 split with seed 0, test accuracy).
  *
  * For each seed: ours (trainCnn, bench/_cnn_ours.ts) then PyTorch (bench/_cnn_torch.py), each in a fresh process, same epochs, batch, optimiser, step
- * schedule and augmentation (random crop with 4 px zero padding, flip). Both get 2 intra-op threads. The step
+ * schedule and augmentation (random crop with 4 px zero padding, flip). Both get 2 threads: PyTorch's intra-op
+ * threads; ours, trainCnn's default BN groups of 32 (a batch of 64 is normalised in two halves, each with its own
+ * statistics, where PyTorch normalises the whole batch) run on 2 copies of the network of 1 thread each
+ * (src/backbone/cnn/replicas.ts). The step
  * schedule drops the learning rate 10x for the last epoch (lrStepEpochs = epochs - 1) on both sides: a short run that
  * ends at the full learning rate ends wherever its last steps threw it, and its test accuracy then swings by several
  * points from seed to seed on either side (see the earlier results in git), too much to compare means of 3 seeds.
  *
- * First a parity check: one training step from the same initial weights on the same batch, ours against PyTorch's
+ * First a parity check (one engine, whole-batch BN: replicas 1): one training step from the same initial weights on the same batch, ours against PyTorch's
  * (logits, gradients, BN running statistics, eval-mode logits), so that an accuracy gap cannot come from the two
  * networks computing different things; what is left is the seeds' draws (initial weights, order, augmentation).
  *
@@ -33,6 +36,7 @@ import { columnValues } from '../src/data/csv-table.ts';
 import { defaultCnnOptions, type CnnImageSet } from '../src/backbone/cnn.ts';
 import { ImageBatches } from '../src/backbone/cnn/kernels.ts';
 import { CnnEngine, initialWeights } from '../src/backbone/cnn/engine.ts';
+import { replicasFor } from '../src/backbone/cnn/replicas.ts';
 import { createRng } from '../src/rng.ts';
 import { handoffProbe } from './handoff.ts';
 import { noiseProbe, writeResult } from './machine.ts';
@@ -233,7 +237,7 @@ const engines = JSON.parse(readFileSync(`${root}bench/results/cnn-engines.json`,
 writeResult('cnn', {
   task: `UTKFace gender, ${size}x${size}, ${train.images.n} train / ${test.images.n} test images, ${epochs} epochs, seeds ${seeds.join(',')}`,
   architecture: `stem conv3x3 + BN + ReLU + maxpool2, basic blocks [${o.channels.join(', ')}], GAP, linear`,
-  options: { ...o, epochs, threads },
+  options: { ...o, epochs, threads, replicas: replicasFor(o.batchSize, o.bnGroupSize, threads) },
   engine: 'ONNX graph of a whole training step (forward, loss gradient, hand-written backward) on onnxruntime-node; SGD update, filters and batch loading in WebAssembly (assembly/cnn/)',
   engineComparison: {
     command: engines['command'], what: engines['what'], engines: engines['engines'], totalMs: engines['totalMs'], gflops: engines['gflops'],

@@ -23,6 +23,7 @@ import { createRng } from '../rng.ts';
 import type { Backbone } from './backbone.ts';
 import { addProbabilityGradient, countCorrect, crossEntropy } from './_internal/mlp-net.ts';
 import { CnnEngine, cloneWeights, initialWeights, type CnnWeights } from './cnn/engine.ts';
+import { replicasFor } from './cnn/replicas.ts';
 import { ImageBatches } from './cnn/kernels.ts';
 import { checkArchitecture, describeNetwork, type CnnArchitecture } from './cnn/network.ts';
 import type { MlpBatch, MlpExtraLoss, MlpLossTerm } from './mlp.ts';
@@ -50,7 +51,15 @@ export interface CnnImageSet {
  * - `learningRate` lr0, `momentum`, `weightDecay`: g <- g + wd w; v <- momentum v + g; w <- w - lr v (all tensors).
  * - `lrStepEpochs`, `lrGamma`: lr = lr0 * lrGamma^floor((epoch - 1) / lrStepEpochs) (epoch is 1-based).
  * - `augment`: random crop after `cropPadding` pixels of zero padding, and a horizontal flip with probability 1/2.
- * - `seed`: initialisation, shuffling and augmentation. `threads`: onnxruntime intra-op threads (default: its choice).
+ * - `seed`: initialisation, shuffling and augmentation. `threads`: onnxruntime intra-op threads in all (default: its
+ *   choice; one per CPU when there are replicas).
+ * - `bnGroupSize`: BN normalises each batch in groups of this many images or more (floor(batch / bnGroupSize)
+ *   near-equal groups), each with its own statistics, as data-parallel training normalises each device's share
+ *   (PyTorch's DistributedDataParallel without SyncBatchNorm; "ghost" batch normalisation); the gradients are the
+ *   whole batch's and so are the running statistics. Default 32: a batch of 64 is two groups of 32. A batchSize or
+ *   more: the whole batch, the single-device recipe. The groups run at the same time on copies of the network, one
+ *   per thread (up to one per group), which avoids onnxruntime's thread barrier after every operator
+ *   (docs/performance.md, fourth round); the network trained does not depend on the threads.
  * - `keepBest`: true (default): keep the epoch of lowest validation loss. false: keep the last epoch (validation is
  *   still measured and reported): a network trained until it fits its training data.
  */
@@ -67,6 +76,7 @@ export interface CnnOptions {
   readonly cropPadding: number;
   readonly seed: number;
   readonly threads?: number | undefined;
+  readonly bnGroupSize: number;
   readonly keepBest: boolean;
 }
 
@@ -83,6 +93,7 @@ export const defaultCnnOptions: CnnOptions = {
   augment: true,
   cropPadding: 4,
   seed: 0,
+  bnGroupSize: 32,
   keepBest: true,
 };
 
@@ -152,7 +163,6 @@ export async function trainCnn(
   }
   const nc = train.classes.length;
   const arch: CnnArchitecture = { size, channels: [...o.channels], outputs: nc === 2 ? 1 : nc };
-  const engine = await CnnEngine.create(arch, { training: true, threads: o.threads });
   const rng = createRng(o.seed);
   const fresh = initialWeights(arch, rng);
   if (options.init) {
@@ -167,12 +177,16 @@ export async function trainCnn(
     from.runningMean.forEach((a, i) => (fresh.runningMean[i] as Float32Array).set(a));
     from.runningVar.forEach((a, i) => (fresh.runningVar[i] as Float32Array).set(a));
   }
+  const batch = Math.min(o.batchSize, train.images.n);
+  const evalRows = Math.min(evalChunk, validation?.images.n ?? 0);
+  const engine = await CnnEngine.create(arch, {
+    training: true, threads: o.threads, replicas: replicasFor(batch, o.bnGroupSize, o.threads), bnRows: o.bnGroupSize, maxRows: Math.max(batch, evalRows),
+  });
   // the weights being trained: the engine's resident params (SGD runs there: engine.sgdStep)
   const w = engine.adopt(fresh);
   const n = train.images.n;
-  const batch = Math.min(o.batchSize, n);
   const batches = n > batch ? Math.floor(n / batch) : 1;
-  const loader = new ImageBatches(size, Math.max(batch, Math.min(evalChunk, validation?.images.n ?? 0)));
+  const loader = new ImageBatches(size, Math.max(batch, evalRows));
   const logits64 = new Float64Array(batch * arch.outputs);
   const proba = new Float64Array(batch * nc);
   const dz = new Float64Array(batch * arch.outputs);
@@ -476,6 +490,7 @@ export function checkCnnOptions(o: CnnOptions): CnnOptions {
   int('cropPadding', o.cropPadding, 0);
   int('seed', o.seed, 0);
   if (o.threads !== undefined) int('threads', o.threads, 1);
+  int('bnGroupSize', o.bnGroupSize, 1);
   if (typeof o.keepBest !== 'boolean') throw new InputError(`cnn option keepBest: expected true or false, received ${String(o.keepBest)}`);
   num('learningRate', o.learningRate, 0, true);
   num('momentum', o.momentum, 0, false);

@@ -74,7 +74,7 @@ export function addModelInputFlags(cmd: Command, imageSize = 'onnx image model: 
 }
 
 /** The help of `--threads` (every command that runs a backbone). */
-export const THREADS_HELP = 'threads the backbone runs on (onnx:, face-api, cnn; onnxruntime\'s intra-op threads), e.g. the cores a cluster task was given (default: onnxruntime\'s choice, one per core; face-api: 2)';
+export const THREADS_HELP = 'threads the backbone runs on (onnx:, face-api, cnn; onnxruntime\'s intra-op threads; cnn pre-training: up to one copy of the network per thread, each on a share of 32 or more images of every batch), e.g. the cores a cluster task was given (default: onnxruntime\'s choice, one per core; face-api: 2)';
 
 /** `--threads`, checked: an integer >= 1, or undefined when not given. */
 export function threadsFrom(flags: RawFlags): number | undefined {

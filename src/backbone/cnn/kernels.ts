@@ -55,6 +55,8 @@ export class ParamMemory {
   readonly params: Float32Array[];
   /** Gradients, one view per param: the training graphs' outputs are written here. */
   readonly grads: Float32Array[];
+  /** All the gradients, param after param: one view over {@link grads}. */
+  readonly flatGrads: Float32Array;
   /** The derived filters by name (views), as of the last {@link derive}. */
   readonly filters: ReadonlyMap<string, Float32Array>;
   private readonly k: CnnKernels;
@@ -83,6 +85,7 @@ export class ParamMemory {
     this.params = views(params);
     this.scratch = views(scratch);
     this.grads = views(grads);
+    this.flatGrads = new Float32Array(memory.buffer, grads, total);
     // each filter's map as indices into the flat params (the same for the resident params and the scratch copy)
     const start = new Map<string, number>();
     let offset = 0;

@@ -24,7 +24,7 @@ import { runContext } from '../run.ts';
 import type { BackboneOptions, DataOptions } from '../run-options.ts';
 import { trainFullFair, trainFullFairCnn, type CnnSplits, type RawSplits } from './full-training.ts';
 import { fitGroupThresholds, positiveProbability, predictGroupThresholds } from './group-thresholds.ts';
-import { CNN_IMAGE_SIZE, EXPERIMENTS, OVERFIT_CNN, settingsGrid, type ExperimentName, type ReproduceGrid } from './protocol.ts';
+import { CNN_IMAGE_SIZE, EXPERIMENTS, OVERFIT_CNN, PAPER_BN, settingsGrid, type ExperimentName, type ReproduceGrid } from './protocol.ts';
 import { experimentTable, GAP_FIGURE, gapTransferFigure, resultsReadme, type ReadmeEntry, type RunInfo } from './tables.ts';
 import { UTKFACE_NAME, writeUtkfaceLabels, writeUtkfaceLabelsFromNames } from './utkface-labels.ts';
 
@@ -115,7 +115,7 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
     onCnnImageSets: (sets) => {
       images = sets;
     },
-    pretraining: { ...(overfit?.erm.mlp ? { mlp: overfit.erm.mlp } : {}), ...(overfit?.erm.cnn ? { cnn: overfit.erm.cnn } : {}), onEpoch: (e) => curve.push(e) },
+    pretraining: { ...(overfit?.erm.mlp ? { mlp: overfit.erm.mlp } : {}), cnn: { ...PAPER_BN, ...overfit?.erm.cnn }, onEpoch: (e) => curve.push(e) },
   });
   const runs: RunRecord[] = [];
   const notes: string[] = [];
@@ -171,7 +171,7 @@ async function runExperiment(experiment: ExperimentName, options: ReproduceOptio
       }
       if (cnnSplits) {
         for (const s of grid.full) {
-          const fromErm = overfit ? { ...(overfit.full.cnn ? { cnn: overfit.full.cnn } : {}), ...(prepared.backbone.cnn ? { init: prepared.backbone.cnn } : {}) } : {};
+          const fromErm = overfit ? { cnn: { ...PAPER_BN, ...overfit.full.cnn }, ...(prepared.backbone.cnn ? { init: prepared.backbone.cnn } : {}) } : { cnn: PAPER_BN };
           runs.push(await trainFullFairCnn(cnnSplits, { ...s, seed, epochs: overfit?.full.epochs ?? grid.epochs, ...fromErm }));
           bar.update(++done);
         }

@@ -18,7 +18,7 @@ export interface WorkerPool {
    * Send `op` to every worker (after `ready`) and wait for each one's answer; rejects on a worker error, an exited
    * worker, or after close().
    */
-  run(op: 'forward' | 'backward' | 'cells', extra?: object): Promise<void>;
+  run(op: string, extra?: object): Promise<void>;
   /**
    * Run fast-lane operation `op` (1, 2, 3, ...: its meaning is the worker script's) in `parts` parts: the calling
    * thread runs `runPart(part)` for the parts it takes and the workers in the lane take the others; resolves when
