@@ -7,6 +7,13 @@ DATA.json (written by bench/cnn.ts): {"pixels": path of uint8 N x size x size x 
 Prints one JSON line: {"epochSeconds": [...], "epochCpuSeconds": [... (CPU time of the process: all its threads)],
 "testAccuracy": ..., "trainLoss": last epoch's mean batch loss}.
 
+    /usr/bin/python3 bench/_cnn_torch.py DATA.json --seed S --epochs E --ddp R
+The same training data-parallel: R processes of 1 thread each (torch.distributed, gloo, on this machine), each
+training on its R-th of every batch of batchSize (BN on its own share, DistributedDataParallel without SyncBatchNorm:
+the recipe of trainCnn's bnGroupSize = batchSize / R); the gradients averaged across the processes by DDP. Every
+process draws the whole batch's order and augmentation from the same seed and crops only its share. Times and test
+accuracy from process 0; epochCpuSeconds sums the processes'.
+
     /usr/bin/python3 bench/_cnn_torch.py PARITY.json --parity
 PARITY.json (written by bench/cnn.ts): our initial weights by name, one batch x / y, and what our engine computed
 from them (train-mode logits, gradients of the mean BCE loss, running statistics after the step, eval-mode logits).
@@ -14,6 +21,8 @@ Prints one JSON line with the largest differences between those and PyTorch's on
 """
 import argparse
 import json
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -127,11 +136,32 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--ddp", type=int, default=0)
     a = p.parse_args()
     if a.parity:
         parity(a.data)
         return
-    torch.set_num_threads(a.threads)
+    if a.ddp > 1:
+        import torch.multiprocessing as mp
+        with tempfile.TemporaryDirectory() as tmp:
+            out = mp.get_context("spawn").SimpleQueue()
+            mp.spawn(train, args=(a, a.ddp, os.path.join(tmp, "store"), out), nprocs=a.ddp)
+            results = [out.get() for _ in range(a.ddp)]
+        first = next(r for r in results if r["rank"] == 0)
+        cpu = [sum(r["epochCpuSeconds"][e] for r in results) for e in range(a.epochs)]
+        print(json.dumps({**{k: v for k, v in first.items() if k != "rank"}, "epochCpuSeconds": cpu}))
+        return
+    print(json.dumps(train(0, a, 1, None, None)))
+
+
+def train(rank, a, world, store, out):
+    """One training (one process of `world`); returns, or with `out` puts, its results."""
+    if world > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+        torch.set_num_threads(1)
+    else:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     d = json.load(open(a.data))
@@ -141,6 +171,9 @@ def main():
     y_all = torch.tensor(d["y"], dtype=torch.float32)
     train, test = np.array(d["train"]), np.array(d["test"])
     net = Net(d["channels"], 1)
+    model = net
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(net)
     opt = torch.optim.SGD(net.parameters(), lr=d["learningRate"], momentum=d["momentum"], weight_decay=d["weightDecay"])
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=d["lrStepEpochs"], gamma=d["lrGamma"])
     bs, pad = d["batchSize"], d["cropPadding"]
@@ -157,13 +190,17 @@ def main():
         for b in range(len(order) // bs):
             step_started = time.perf_counter()
             idx = order[b * bs:(b + 1) * bs]
-            xb = F.pad(x_all[idx], (pad, pad, pad, pad), value=zero)
-            out = torch.empty(len(idx), 3, s, s)
+            share = bs // world
+            lo, hi = rank * share, (rank + 1) * share
+            xb = F.pad(x_all[idx[lo:hi]], (pad, pad, pad, pad), value=zero)
+            batch = torch.empty(hi - lo, 3, s, s)
             for i in range(len(idx)):
                 dy, dx = rng.integers(0, 2 * pad + 1, size=2)
-                crop = xb[i, :, dy:dy + s, dx:dx + s]
-                out[i] = torch.flip(crop, [2]) if rng.random() < 0.5 else crop
-            loss = F.binary_cross_entropy_with_logits(net(out)[:, 0], y_all[idx])
+                flip = rng.random() < 0.5
+                if lo <= i < hi:
+                    crop = xb[i - lo, :, dy:dy + s, dx:dx + s]
+                    batch[i - lo] = torch.flip(crop, [2]) if flip else crop
+            loss = F.binary_cross_entropy_with_logits(model(batch)[:, 0], y_all[idx[lo:hi]])
             losses.append(loss.item())
             opt.zero_grad()
             loss.backward()
@@ -178,7 +215,12 @@ def main():
         for b in range(0, len(test), 256):
             idx = test[b:b + 256]
             correct += ((net(x_all[idx])[:, 0] >= 0).float() == y_all[idx]).sum().item()
-    print(json.dumps({"epochSeconds": epoch_seconds, "epochCpuSeconds": epoch_cpu, "stepSeconds": step_seconds, "testAccuracy": correct / len(test), "trainLoss": float(np.mean(losses))}))
+    result = {"epochSeconds": epoch_seconds, "epochCpuSeconds": epoch_cpu, "stepSeconds": step_seconds, "testAccuracy": correct / len(test), "trainLoss": float(np.mean(losses))}
+    if out is None:
+        return result
+    out.put({**result, "rank": rank})
+    import torch.distributed as dist
+    dist.destroy_process_group()
 
 
 if __name__ == "__main__":

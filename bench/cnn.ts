@@ -24,8 +24,12 @@
  * ratio of CPU seconds per epoch, the work each side does, which other jobs on a shared machine do not change (with 2
  * threads, a thread descheduled by another job stalls its partner at every synchronisation: PyTorch's OpenMP teams
  * suffer more from that than onnxruntime's pool, so a loaded machine flatters the 2-thread ratio).
+ * With PyTorch data-parallel too (seeds CNN_DDP_SEEDS, default the first 3): `torchDataParallel`, our recipe on
+ * PyTorch's side, DistributedDataParallel over as many one-thread processes as we run replicas, each normalising its
+ * share of the batch (bench/_cnn_torch.py --ddp): the same work split the same way, against which our epoch time and
+ * accuracy are compared as well.
  * Env: CNN_EPOCHS (default 2), CNN_SEEDS (default 0..8; accuracyGapStdErrorPoints says how far the mean gap can move), CNN_LIMIT (use only the first N images; default all),
- * CNN_SKIP_ENGINES=1 (keep the engine comparison of bench/results/cnn-engines.json as it is).
+ * CNN_DDP_SEEDS, CNN_SKIP_ENGINES=1 (keep the engine comparison of bench/results/cnn-engines.json as it is).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -51,6 +55,11 @@ const epochs = Number(process.env['CNN_EPOCHS'] ?? 2);
 const seeds = (process.env['CNN_SEEDS'] ?? '0,1,2,3,4,5,6,7,8').split(',').map(Number);
 const limit = process.env['CNN_LIMIT'] ? Number(process.env['CNN_LIMIT']) : Infinity;
 const threads = 2;
+/**
+ * Seeds also trained by PyTorch data-parallel (bench/_cnn_torch.py --ddp): our default recipe (BN in groups of
+ * bnGroupSize, one replica per group) against PyTorch's DistributedDataParallel with as many one-thread processes.
+ */
+const ddpSeeds = (process.env['CNN_DDP_SEEDS'] ?? seeds.slice(0, 3).join(',')).split(',').filter((v) => v !== '').map(Number);
 /** Seeds also trained with one thread on each side (CPU seconds per epoch: the work, robust to a shared machine). */
 const oneThreadSeeds = (process.env['CNN_ONE_THREAD_SEEDS'] ?? seeds.slice(0, 3).join(',')).split(',').filter((v) => v !== '').map(Number);
 const work = `${root}bench/work/`;
@@ -99,6 +108,8 @@ const pick = (idx: number[]): CnnImageSet => {
 const train = pick(trainIdx);
 const test = pick(testIdx);
 const o = { ...defaultCnnOptions, lrStepEpochs: Math.max(1, epochs - 1) };
+/** Our copies of the network on 2 threads: the BN groups of a batch (2 for batches of 64 in groups of 32). */
+const replicas = replicasFor(o.batchSize, o.bnGroupSize, threads);
 const dataFile = `${work}cnn-torch-data.json`;
 writeFileSync(dataFile, JSON.stringify({
   pixels: cacheFile, size, y: Array.from(y), train: trainIdx, test: testIdx, channels: o.channels, batchSize: o.batchSize,
@@ -147,8 +158,10 @@ function oursRun(seed: number, t: number): { epochSeconds: number[]; epochCpuSec
   });
   return JSON.parse(out.trim().split('\n').pop() as string) as { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number };
 }
-function torchRun(seed: number, t: number): { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number } {
-  const out = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, dataFile, '--seed', String(seed), '--epochs', String(epochs), '--threads', String(t)], { encoding: 'utf8' });
+/** PyTorch's training with `t` threads, or data-parallel over `ddp` processes of one thread each. */
+function torchRun(seed: number, t: number, ddp = 0): { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number } {
+  const how = ddp > 1 ? ['--ddp', String(ddp)] : ['--threads', String(t)];
+  const out = execFileSync('/usr/bin/python3', [`${root}bench/_cnn_torch.py`, dataFile, '--seed', String(seed), '--epochs', String(epochs), ...how], { encoding: 'utf8', maxBuffer: 1 << 26 });
   return JSON.parse(out.trim().split('\n').pop() as string) as { epochSeconds: number[]; epochCpuSeconds: number[]; stepSeconds: number[]; testAccuracy: number; trainLoss: number };
 }
 
@@ -157,6 +170,7 @@ const noiseBefore = noiseProbe(10);
 process.stdout.write(`noise before: ${Math.round(100 * noiseBefore.slowShare)}% of probe rounds slow\n`);
 const results: { seed: number; ours: ReturnType<typeof oursRun>; torch: ReturnType<typeof torchRun>; loadAverageBefore: number | undefined; loadAverageAfter: number | undefined; handoffRatios: number[] }[] = [];
 const oneThread = [];
+const dataParallel: { seed: number; torch: ReturnType<typeof torchRun> }[] = [];
 for (const seed of seeds) {
   const loadBefore = os.loadavg()[0];
   // what a second onnxruntime thread costs a one-thread op reading a parallel op's output (bench/handoff.ts), before
@@ -169,6 +183,12 @@ for (const seed of seeds) {
   const row = { seed, ours, torch, loadAverageBefore: loadBefore, loadAverageAfter: os.loadavg()[0], handoffRatios: [handoffBeforeOurs, handoffBeforeTorch, handoffAfter] };
   process.stdout.write(`seed ${seed}: ours ${ours.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${ours.testAccuracy.toFixed(4)} | torch ${torch.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${torch.testAccuracy.toFixed(4)} | handoff ${row.handoffRatios.join('/')}x\n`);
   results.push(row);
+  if (ddpSeeds.includes(seed)) {
+    // PyTorch with our recipe: BN per share of the batch, the shares on processes of one thread each
+    const ddp = torchRun(seed, 1, replicas);
+    dataParallel.push({ seed, torch: ddp });
+    process.stdout.write(`seed ${seed}, PyTorch data-parallel (${replicas} processes): ${ddp.epochSeconds.map((s) => s.toFixed(1)).join('/')} s acc ${ddp.testAccuracy.toFixed(4)}\n`);
+  }
   if (oneThreadSeeds.includes(seed)) {
     // one thread each: CPU seconds are the work done, whatever else shares the cores (no thread waits for another)
     const load1 = os.loadavg()[0];
@@ -229,6 +249,10 @@ const phase = (keep: (ratio: number) => boolean): { seeds: number[]; epochTimeRa
   };
 };
 const byHandoff = { cheap: phase((x) => x < 1.2), dear: phase((x) => x >= 1.3) };
+// against PyTorch data-parallel, on the seeds both ran
+const ddpOurs = results.filter((r) => ddpSeeds.includes(r.seed));
+const ddpEpochRatio = dataParallel.length ? median(ddpOurs.flatMap((r) => r.ours.epochSeconds)) / median(dataParallel.flatMap((r) => r.torch.epochSeconds)) : NaN;
+const ddpGap = dataParallel.length ? 100 * (mean(dataParallel.map((r) => r.torch.testAccuracy)) - mean(ddpOurs.map((r) => r.ours.testAccuracy))) : NaN;
 if (process.env['CNN_SKIP_ENGINES'] !== '1') {
   const r = spawnSync(process.execPath, ['--import', 'tsx', `${root}bench/cnn-engines.ts`], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
@@ -237,7 +261,7 @@ const engines = JSON.parse(readFileSync(`${root}bench/results/cnn-engines.json`,
 writeResult('cnn', {
   task: `UTKFace gender, ${size}x${size}, ${train.images.n} train / ${test.images.n} test images, ${epochs} epochs, seeds ${seeds.join(',')}`,
   architecture: `stem conv3x3 + BN + ReLU + maxpool2, basic blocks [${o.channels.join(', ')}], GAP, linear`,
-  options: { ...o, epochs, threads, replicas: replicasFor(o.batchSize, o.bnGroupSize, threads) },
+  options: { ...o, epochs, threads, replicas },
   engine: 'ONNX graph of a whole training step (forward, loss gradient, hand-written backward) on onnxruntime-node; SGD update, filters and batch loading in WebAssembly (assembly/cnn/)',
   engineComparison: {
     command: engines['command'], what: engines['what'], engines: engines['engines'], totalMs: engines['totalMs'], gflops: engines['gflops'],
@@ -254,6 +278,13 @@ writeResult('cnn', {
   byHandoff: {
     what: 'seeds by bench/handoff.ts (a parallel Add then a one-thread BatchNormalization, 2 threads over 1) before each side\'s training and after both: cheap = all under 1.2, dear = all 1.3 or more; the epoch-time ratio of each group',
     ...byHandoff,
+  },
+  torchDataParallel: {
+    what: `PyTorch with our default recipe, seeds CNN_DDP_SEEDS: DistributedDataParallel over ${replicas} processes of one thread each (gloo), each training on its share of every batch with BN on the share (no SyncBatchNorm), as our ${replicas} replicas do with bnGroupSize ${o.bnGroupSize}; epoch-time ratio ours over it (our 2-thread epochs of the same seeds, medians) and accuracy gap (its mean minus ours, points)`,
+    epochTimeRatioVsTorchDataParallel: ddpEpochRatio,
+    accuracyGapVsTorchDataParallel: ddpGap,
+    torchEpochSecondsMedian: dataParallel.length ? median(dataParallel.flatMap((r) => r.torch.epochSeconds)) : NaN,
+    runs: dataParallel.map((r) => ({ seed: r.seed, torch: withoutSteps(r.torch) })),
   },
   machineNoise: {
     what: 'bench/noise.ts\'s probe for 10 s before and after the trainings: share of its rounds over 1.3x the fastest tenth (0 on a machine of its own)',
@@ -289,4 +320,4 @@ writeResult('cnn', {
   seeds: results.map((r) => ({ ...r, ours: withoutSteps(r.ours), torch: withoutSteps(r.torch) })),
   note: 'wall seconds on a 2-core machine shared with other jobs (see loadAverage*): both sides ran alternately in this one run',
 });
-process.stdout.write(`epochTimeRatioVsTorch ${(oursEpoch / torchEpoch).toFixed(2)} (seeds with cheap handoffs ${byHandoff.cheap.seeds.join(',') || '-'}: ${byHandoff.cheap.epochTimeRatioVsTorch?.toFixed(2) ?? '-'}, dear ${byHandoff.dear.seeds.join(',') || '-'}: ${byHandoff.dear.epochTimeRatioVsTorch?.toFixed(2) ?? '-'}; fastest epochs: ${(oursFastest / torchFastest).toFixed(2)}; quiet steps: ${quietRatio.toFixed(2)}, median steps: ${medianStepRatio.toFixed(2)}), one thread: CPU ${(oursCpu1 / torchCpu1).toFixed(2)}, wall ${(oursWall1 / torchWall1).toFixed(2)}; accuracyGapVsTorch ${(100 * (accTorch - accOurs)).toFixed(2)} ± ${gapStdError.toFixed(2)} points over ${results.length} seeds (first 3: ${gapFirstThree.toFixed(2)})\n`);
+process.stdout.write(`epochTimeRatioVsTorch ${(oursEpoch / torchEpoch).toFixed(2)} (seeds with cheap handoffs ${byHandoff.cheap.seeds.join(',') || '-'}: ${byHandoff.cheap.epochTimeRatioVsTorch?.toFixed(2) ?? '-'}, dear ${byHandoff.dear.seeds.join(',') || '-'}: ${byHandoff.dear.epochTimeRatioVsTorch?.toFixed(2) ?? '-'}; fastest epochs: ${(oursFastest / torchFastest).toFixed(2)}; quiet steps: ${quietRatio.toFixed(2)}, median steps: ${medianStepRatio.toFixed(2)}), one thread: CPU ${(oursCpu1 / torchCpu1).toFixed(2)}, wall ${(oursWall1 / torchWall1).toFixed(2)}; accuracyGapVsTorch ${(100 * (accTorch - accOurs)).toFixed(2)} ± ${gapStdError.toFixed(2)} points over ${results.length} seeds (first 3: ${gapFirstThree.toFixed(2)}); against PyTorch data-parallel (seeds ${ddpSeeds.join(',')}): epochs ${ddpEpochRatio.toFixed(2)}, accuracy gap ${ddpGap.toFixed(2)} points\n`);
