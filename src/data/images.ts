@@ -31,6 +31,8 @@ export interface ImageSetOptions {
    * `files` still has one entry per row).
    */
   readonly only?: { readonly start: number; readonly end: number };
+  /** `labels` already read (readCsvTable), when the caller has it: not read again. */
+  readonly table?: CsvTable;
 }
 
 /** A labels CSV whose rows name existing image files. */
@@ -101,7 +103,7 @@ export function readImageLabels(options: ImageSetOptions): ImageLabels {
     throw new InputError(`${images}: image folder not found (--images)`);
   }
   if (!isDir) throw new InputError(`${images}: is a file, expected a folder of images (--images)`);
-  const table = readCsvTable(labels);
+  const table = options.table ?? readCsvTable(labels);
   const col = columnIndex(table, imageColumn, '--image-column');
   const root = resolve(images);
   const files: string[] = [];

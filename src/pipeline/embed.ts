@@ -202,7 +202,7 @@ function readImageSource(options: EmbedOptions, shard: ShardChoice): InputRows {
   const imageColumn = options.imageColumn ?? 'file';
   const table = readCsvTable(options.labels);
   const range = shardRange(table.rows.length, shard.index, shard.count);
-  const { files } = readImageLabels({ images: options.images as string, labels: options.labels, imageColumn, only: range });
+  const { files } = readImageLabels({ images: options.images as string, labels: options.labels, imageColumn, only: range, table });
   const j = columnIndex(table, imageColumn, '--image-column');
   const at = new Map(table.header.map((h, k) => [h, k]));
   return {
