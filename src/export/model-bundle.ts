@@ -76,18 +76,21 @@ export async function saveModelBundle(
 ): Promise<string[]> {
   const files: string[] = [];
   let backboneFile: string | undefined;
-  const own = prepared.backbone.mlp ?? prepared.backbone.cnn;
+  // embeddings from `fairhead embed` whose backbone is at hand: the model takes what that backbone takes
+  const made = prepared.backbone.kind === 'embeddings' && prepared.embeddedBy ? prepared.embeddedBy : prepared;
+  const backbone = made.backbone;
+  const own = backbone.mlp ?? backbone.cnn;
   if (own) {
     backboneFile = 'backbone.json';
     writeFileAtomic(join(dir, backboneFile), JSON.stringify(own.toJSON()));
     files.push(join(dir, backboneFile));
-  } else if (prepared.backbone.kind === 'onnx' && prepared.backbone.onnxFile) {
+  } else if (backbone.kind === 'onnx' && backbone.onnxFile) {
     backboneFile = 'model.onnx';
-    await exportOnnxWithHead(prepared.backbone.onnxFile, head, join(dir, backboneFile), prepared.backbone.embeddingNode !== undefined ? { embeddingNode: prepared.backbone.embeddingNode } : {});
+    await exportOnnxWithHead(backbone.onnxFile, head, join(dir, backboneFile), backbone.embeddingNode !== undefined ? { embeddingNode: backbone.embeddingNode } : {});
     files.push(join(dir, backboneFile));
     if (existsSync(join(dir, `${backboneFile}_data`))) files.push(join(dir, `${backboneFile}_data`));
   }
-  let input = prepared.input;
+  let input = made.input;
   if (input.kind === 'text') {
     files.push(...copyTokenizer(input.tokenizer, dir));
     input = { ...input, tokenizer: TOKENIZER_FILE };
@@ -105,10 +108,10 @@ export async function saveModelBundle(
     sensitive: task.sensitive,
     input,
     backbone: {
-      kind: prepared.backbone.kind,
-      spec: prepared.backbone.spec,
+      kind: backbone.kind,
+      spec: backbone.spec,
       ...(backboneFile !== undefined ? { file: backboneFile } : {}),
-      ...(prepared.backbone.embeddingNode !== undefined ? { embeddingNode: prepared.backbone.embeddingNode } : {}),
+      ...(backbone.embeddingNode !== undefined ? { embeddingNode: backbone.embeddingNode } : {}),
     },
     head: head.toJSON(),
     threshold: 0.5,

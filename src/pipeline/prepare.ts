@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { columnIndex, readCsvTable, type CsvTable } from '../data/csv-table.ts';
 import type { EmbeddingSet } from '../data/dataset.ts';
 import { readEmbeddings } from '../data/embeddings.ts';
-import { checkShardFolder, isShardFolder } from '../data/embedding-shards.ts';
+import { checkShardFolder, isShardFolder, readShardsManifest } from '../data/embedding-shards.ts';
 import { imageBatches, readImageLabels, type SkippedImage } from '../data/images.ts';
 import { loadTabular } from '../data/load-tabular.ts';
 import { concatRows, matrix, type Matrix } from '../data/matrix.ts';
@@ -47,6 +47,12 @@ export interface PreparedData {
    * `validation`, `test` hold only labels, groups and shape (their `x.data` is empty).
    */
   readonly onDisk?: OnDiskSplits;
+  /**
+   * Embeddings of a folder written by `fairhead embed` whose backbone is at hand (face-api, or the ONNX model file
+   * the manifest names, with the same content): that backbone and how raw rows became its input, so that the model
+   * folder takes raw inputs as a run on them would.
+   */
+  readonly embeddedBy?: { readonly backbone: PreparedBackbone; readonly input: InputSpec };
 }
 
 /** The frozen backbone, with what export and reports need. */
@@ -311,9 +317,14 @@ async function rawSplits(options: DataOptions, file: string, columns: readonly s
 async function prepareEmbeddings(options: DataOptions & BackboneOptions & { embeddings?: string }, warnings: string[]): Promise<PreparedData> {
   const file = options.embeddings as string;
   // a folder written by `fairhead embed`: every shard there, complete and alike, before any is read
-  if (isShardFolder(file)) await checkShardFolder(file);
+  let embeddedBy: PreparedData['embeddedBy'];
+  if (isShardFolder(file)) {
+    await checkShardFolder(file);
+    embeddedBy = await shardsBackbone(file, warnings);
+  }
+  const by = embeddedBy ? { embeddedBy } : {};
   if (options.maxMemory !== undefined && streamsFromDisk(file, options.maxMemory)) {
-    return prepareEmbeddingsOnDisk({ ...options, embeddings: file }, options.maxMemory, warnings);
+    return { ...(await prepareEmbeddingsOnDisk({ ...options, embeddings: file }, options.maxMemory, warnings)), ...by };
   }
   const read = (f: string, classes?: readonly string[], groupNames?: readonly string[]): Promise<EmbeddingSet> =>
     readEmbeddings(f, {
@@ -333,7 +344,48 @@ async function prepareEmbeddings(options: DataOptions & BackboneOptions & { embe
     input: { kind: 'embeddings' },
     warnings,
     backbone: { kind: 'embeddings', spec: 'embeddings', parameterCount: 0, seconds: 0 },
+    ...by,
   };
+}
+
+/**
+ * The backbone that embedded the shards of folder `dir`, when it is at hand here: face-api with the same weights,
+ * or the ONNX model file of `--backbone onnx:FILE` (the path as the embedding tasks were given it) with the same
+ * content, for images or CSV rows. Otherwise (a model moved or changed, a text model whose tokenizer the manifest
+ * names but not where, a backbone from a model folder) a warning that the model folder takes embeddings.
+ */
+async function shardsBackbone(dir: string, warnings: string[]): Promise<PreparedData['embeddedBy']> {
+  const manifest = readShardsManifest(dir);
+  if (!manifest) return undefined;
+  const { backbone } = manifest;
+  const input = manifest.input as unknown as InputSpec;
+  const without = (why: string): undefined => {
+    warnings.push(`${dir}: the model folder takes embeddings, not raw inputs: ${why}`);
+    return undefined;
+  };
+  if (backbone.kind === 'face-api') {
+    const net = await loadFaceApiBackbone();
+    try {
+      if (net.id !== backbone.id) return without(`the shards were embedded by other face-api weights (${backbone.id}, here ${net.id})`);
+      return { backbone: { kind: 'face-api', spec: 'face-api', parameterCount: net.parameterCount, seconds: 0 }, input };
+    } finally {
+      await net.close();
+    }
+  }
+  if (backbone.kind !== 'onnx' || !backbone.spec.startsWith('onnx:')) return without(`their backbone (${backbone.spec}) is not saved with them`);
+  if (input.kind === 'text') return without(`the text model's tokenizer (${input.tokenizer}) is named but not located by the shards`);
+  const modelFile = backbone.spec.slice('onnx:'.length);
+  if (!existsSync(modelFile)) return without(`their backbone ${modelFile} is not here`);
+  const net = await loadOnnxBackbone(modelFile, backbone.embeddingNode !== undefined ? { embeddingNode: backbone.embeddingNode } : {});
+  try {
+    if (net.contentId() !== backbone.id) return without(`${modelFile} is not the model that embedded them (its content differs)`);
+    return {
+      backbone: { kind: 'onnx', spec: backbone.spec, parameterCount: net.parameterCount, seconds: 0, onnxFile: modelFile, embeddingNode: net.embeddingNode },
+      input,
+    };
+  } finally {
+    await net.close();
+  }
 }
 
 function splitFractions(options: DataOptions): { validation: number; test: number } {

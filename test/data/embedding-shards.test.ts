@@ -22,6 +22,7 @@ import { prepareData } from '../../src/pipeline/prepare.ts';
 import { readCsvTable } from '../../src/data/csv-table.ts';
 import { encodeFeatures, tabularEncodingFromJSON } from '../../src/data/tabular.ts';
 import { loadModelBundle } from '../../src/export/model-bundle.ts';
+import { predictWithModel } from '../../src/pipeline/predict.ts';
 import { runPipeline } from '../../src/pipeline/run.ts';
 import { encodeModel, floatTensor, floatValueInfo, intAttr, makeMlpClassifier } from '../fixtures/make-onnx-model.ts';
 import { tinyCsv, tinyRow } from '../hardening/cli.ts';
@@ -30,8 +31,11 @@ import { textCsv, writeTinyBert } from '../fixtures/make-text-model.ts';
 const dir = mkdtempSync(join(os.tmpdir(), 'fairhead-shards-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** An ONNX image model whose embedding is the image itself: [N, 3, 4, 4] -> Flatten (48 values) -> Gemm -> Softmax. */
-function pixelModel(): Uint8Array {
+/**
+ * An ONNX image model whose embedding is the image itself: [N, 3, 4, 4] -> Flatten (48 values) -> Gemm -> Softmax
+ * (`bias`: the first logit's, another model with the same embedding).
+ */
+function pixelModel(bias = 0): Uint8Array {
   const w = Array.from({ length: 96 }, (_, i) => ((i % 7) - 3) / 8);
   return encodeModel({
     name: 'pixels',
@@ -40,7 +44,7 @@ function pixelModel(): Uint8Array {
       { name: 'head', opType: 'Gemm', input: ['flat', 'W_head', 'b_head'], output: ['logits'], attribute: [intAttr('transB', 1)] },
       { name: 'softmax', opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [intAttr('axis', 1)] },
     ],
-    initializer: [floatTensor('W_head', [2, 48], w), floatTensor('b_head', [2], [0, 0])],
+    initializer: [floatTensor('W_head', [2, 48], w), floatTensor('b_head', [2], [bias, 0])],
     input: [floatValueInfo('features', ['N', 3, 4, 4])],
     output: [floatValueInfo('probabilities', ['N', 2])],
   });
@@ -220,6 +224,55 @@ describe('fairhead embed into shards', () => {
     const e = await finetuneAndEvaluate(npy, { ...head, method: 'b1', alpha: 0 });
     expect(Array.from(c.head.weights)).toEqual(Array.from(e.head.weights));
   }, 120_000);
+
+  /** A quick plain fit (B1) of y with group g, quiet. */
+  const b1 = { target: 'y', sensitive: ['g'], method: 'b1', constraint: 'eo', alpha: 0, optimizer: 'lbfgs', seed: 0, quiet: true, bootstrap: 0 } as const;
+
+  it('saves a model that takes images when the shards\' ONNX model is at hand: predict on the images as the image run\'s model does', async () => {
+    const fromImages = await runPipeline({ ...base, ...b1, cacheDir: false, out: join(dir, 'run-images') });
+    const fromShards = await runPipeline({ embeddings: shards, backbone: 'embeddings', ...b1, out: join(dir, 'run-shards') });
+    expect(fromShards.prepared.warnings.filter((w) => w.includes('takes embeddings'))).toEqual([]);
+    const manifest = loadModelBundle(join(dir, 'run-shards', 'model')).manifest;
+    expect(manifest.backbone).toMatchObject({ kind: 'onnx', spec: `onnx:${model}`, file: 'model.onnx' });
+    expect(manifest.input).toEqual(loadModelBundle(join(dir, 'run-images', 'model')).manifest.input);
+    const a = await predictWithModel(join(dir, 'run-images', 'model'), { images, labels });
+    const b = await predictWithModel(join(dir, 'run-shards', 'model'), { images, labels });
+    expect(b.ids).toEqual(a.ids);
+    expect(b.ids).toHaveLength(39);
+    for (let i = 0; i < a.scores.length; i++) expect(b.scores[i]).toBeCloseTo(a.scores[i] as number, 12);
+    expect(new Set(Array.from(b.predicted)).size).toBe(2);
+    expect(fromImages.prepared.backbone.kind).toBe('onnx');
+  }, 120_000);
+
+  it('saves a face-api model from face-api shards: predict on the images as the image run\'s model does', async () => {
+    const out = join(dir, 'shards-face');
+    await embedShard({ images, labels, backbone: 'face-api', out }, { onWarning: () => {} });
+    await runPipeline({ images, labels, backbone: 'face-api', ...b1, cacheDir: false, out: join(dir, 'run-face-images') });
+    await runPipeline({ embeddings: out, backbone: 'embeddings', ...b1, out: join(dir, 'run-face-shards') });
+    const fromShards = loadModelBundle(join(dir, 'run-face-shards', 'model')).manifest;
+    expect(fromShards.backbone).toMatchObject({ kind: 'face-api', spec: 'face-api' });
+    expect(fromShards.input).toEqual(loadModelBundle(join(dir, 'run-face-images', 'model')).manifest.input);
+    const a = await predictWithModel(join(dir, 'run-face-images', 'model'), { images, labels });
+    const b = await predictWithModel(join(dir, 'run-face-shards', 'model'), { images, labels });
+    expect(b.ids).toEqual(a.ids);
+    for (let i = 0; i < a.scores.length; i++) expect(b.scores[i]).toBeCloseTo(a.scores[i] as number, 6);
+  }, 120_000);
+
+  it('saves a model that takes embeddings, and says so, when the shards\' ONNX model is gone or changed', async () => {
+    const moved = join(dir, 'moved.onnx');
+    writeFileSync(moved, pixelModel());
+    const out = join(dir, 'shards-moved');
+    await embedShard({ ...base, backbone: `onnx:${moved}`, out }, { onWarning: () => {} });
+    rmSync(moved);
+    const gone = await runPipeline({ embeddings: out, backbone: 'embeddings', ...b1, out: join(dir, 'run-gone') });
+    expect(gone.prepared.warnings).toContain(`${out}: the model folder takes embeddings, not raw inputs: their backbone ${moved} is not here`);
+    expect(loadModelBundle(join(dir, 'run-gone', 'model')).manifest.backbone.kind).toBe('embeddings');
+    // another model at that path: not the one that embedded the shards
+    writeFileSync(moved, pixelModel(0.5));
+    const changed = await runPipeline({ embeddings: out, backbone: 'embeddings', ...b1, out: join(dir, 'run-changed') });
+    expect(changed.prepared.warnings).toContain(`${out}: the model folder takes embeddings, not raw inputs: ${moved} is not the model that embedded them (its content differs)`);
+    expect(loadModelBundle(join(dir, 'run-changed', 'model')).manifest.backbone.kind).toBe('embeddings');
+  }, 120_000);
 });
 
 describe('fairhead embed on CSV rows', () => {
@@ -252,6 +305,22 @@ describe('fairhead embed on CSV rows', () => {
     expect(JSON.parse(readFileSync(join(onnxOut, 'manifest.json'), 'utf8')).columns).toEqual(['row', 'color', 'sex', 'y', 'embedding']);
     await expect(embedShard({ data: csv, backbone: `onnx:${join(dir, 'two.onnx')}`, out: join(dir, 'never') })).rejects.toThrow(/--data with --backbone onnx:FILE needs --target/);
     await expect(embedShard({ data: csv, backbone: 'mlp', out: join(dir, 'never') })).rejects.toThrow(/needs a fixed backbone: onnx:FILE, or --model DIR; received --backbone mlp \(pre-train it with fairhead run, then pass --model OUT\/model\)/);
+  }, 120_000);
+
+  it('a fit on shards of an ONNX model on CSV rows saves a model that predicts on CSV rows as the run on the CSV does', async () => {
+    const csv = join(dir, 'rows.csv');
+    const two = join(dir, 'two.onnx');
+    const onnxOut = join(dir, 'rows-onnx');
+    const fit = { target: 'y', sensitive: ['sex'], method: 'b1', constraint: 'eo', alpha: 0, optimizer: 'lbfgs', seed: 0, quiet: true, bootstrap: 0 } as const;
+    await runPipeline({ data: csv, backbone: `onnx:${two}`, drop: ['color'], ...fit, cacheDir: false, out: join(dir, 'run-rows-csv') });
+    await runPipeline({ embeddings: onnxOut, backbone: 'embeddings', ...fit, out: join(dir, 'run-rows-shards') });
+    const fromShards = loadModelBundle(join(dir, 'run-rows-shards', 'model')).manifest;
+    expect(fromShards.backbone).toMatchObject({ kind: 'onnx', spec: `onnx:${two}`, file: 'model.onnx' });
+    expect(fromShards.input).toEqual(loadModelBundle(join(dir, 'run-rows-csv', 'model')).manifest.input);
+    const a = await predictWithModel(join(dir, 'run-rows-csv', 'model'), { data: csv });
+    const b = await predictWithModel(join(dir, 'run-rows-shards', 'model'), { data: csv });
+    expect(b.scores).toHaveLength(40);
+    for (let i = 0; i < a.scores.length; i++) expect(b.scores[i]).toBeCloseTo(a.scores[i] as number, 9);
   }, 120_000);
 });
 
