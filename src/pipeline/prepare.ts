@@ -21,6 +21,7 @@ import { featureInput } from '../backbone/_internal/onnx-graph.ts';
 import { resolveImagePreprocessing, type ImagePreprocessing } from '../data/image-preprocessing.ts';
 import { columnTexts, embedImageFiles, embedTexts, imageInput, openTextModel } from './model-inputs.ts';
 import { existsSync } from 'node:fs';
+import { sha256OfFile } from '../hash.ts';
 import { dirname, join } from 'node:path';
 import type { LinearHead } from '../head/linear-head.ts';
 import { silentProgress, type Progress } from '../progress.ts';
@@ -351,8 +352,9 @@ async function prepareEmbeddings(options: DataOptions & BackboneOptions & { embe
 /**
  * The backbone that embedded the shards of folder `dir`, when it is at hand here: face-api with the same weights,
  * or the ONNX model file of `--backbone onnx:FILE` (the path as the embedding tasks were given it) with the same
- * content, for images or CSV rows. Otherwise (a model moved or changed, a text model whose tokenizer the manifest
- * names but not where, a backbone from a model folder) a warning that the model folder takes embeddings.
+ * content, for images, CSV rows or texts (the tokenizer beside the model, with the manifest's content). Otherwise (a
+ * model or tokenizer moved or changed, a backbone from a model folder) a warning that the model folder takes
+ * embeddings.
  */
 async function shardsBackbone(dir: string, warnings: string[]): Promise<PreparedData['embeddedBy']> {
   const manifest = readShardsManifest(dir);
@@ -373,15 +375,23 @@ async function shardsBackbone(dir: string, warnings: string[]): Promise<Prepared
     }
   }
   if (backbone.kind !== 'onnx' || !backbone.spec.startsWith('onnx:')) return without(`their backbone (${backbone.spec}) is not saved with them`);
-  if (input.kind === 'text') return without(`the text model's tokenizer (${input.tokenizer}) is named but not located by the shards`);
   const modelFile = backbone.spec.slice('onnx:'.length);
   if (!existsSync(modelFile)) return without(`their backbone ${modelFile} is not here`);
+  let taken = input;
+  if (input.kind === 'text') {
+    // the manifest names the tokenizer by file name and content: looked for beside the model, as embed's default
+    const tokenizer = join(dirname(modelFile), input.tokenizer);
+    if (!existsSync(tokenizer) || sha256OfFile(tokenizer) !== input.tokenizerSha256) {
+      return without(`the text model's tokenizer (${input.tokenizer}, SHA-256 ${input.tokenizerSha256.slice(0, 12)}...) is not beside ${modelFile}`);
+    }
+    taken = { ...input, tokenizer };
+  }
   const net = await loadOnnxBackbone(modelFile, backbone.embeddingNode !== undefined ? { embeddingNode: backbone.embeddingNode } : {});
   try {
     if (net.contentId() !== backbone.id) return without(`${modelFile} is not the model that embedded them (its content differs)`);
     return {
       backbone: { kind: 'onnx', spec: backbone.spec, parameterCount: net.parameterCount, seconds: 0, onnxFile: modelFile, embeddingNode: net.embeddingNode },
-      input,
+      input: taken,
     };
   } finally {
     await net.close();

@@ -344,6 +344,33 @@ describe('fairhead embed on texts', () => {
     const [a, b] = [await finetuneAndEvaluate(direct, head), await finetuneAndEvaluate(sharded, head)];
     expect(Array.from(b.head.weights)).toEqual(Array.from(a.head.weights));
   }, 120_000);
+
+  it('a fit on the text shards saves the text model with its tokenizer (found beside the model); without it, an embeddings model', async () => {
+    const bert = join(dir, 'bert');
+    const model = join(bert, 'model.onnx');
+    const csv = join(dir, 'reviews.csv');
+    const out = join(dir, 'text-shards');
+    const fit = { target: 'label', positive: 'pos', sensitive: ['group'], method: 'b1', constraint: 'eo', alpha: 0, optimizer: 'lbfgs', seed: 0, quiet: true, bootstrap: 0 } as const;
+    await runPipeline({ data: csv, textColumn: 'text', backbone: `onnx:${model}`, maxLength: 12, cacheDir: false, ...fit, out: join(dir, 'run-text-csv') });
+    await runPipeline({ embeddings: out, backbone: 'embeddings', ...fit, out: join(dir, 'run-text-shards') });
+    const fromShards = loadModelBundle(join(dir, 'run-text-shards', 'model')).manifest;
+    expect(fromShards.backbone).toMatchObject({ kind: 'onnx', spec: `onnx:${model}`, file: 'model.onnx' });
+    expect(fromShards.input).toEqual(loadModelBundle(join(dir, 'run-text-csv', 'model')).manifest.input);
+    expect(readFileSync(join(dir, 'run-text-shards', 'model', 'tokenizer.json'))).toEqual(readFileSync(join(bert, 'tokenizer.json')));
+    const a = await predictWithModel(join(dir, 'run-text-csv', 'model'), { data: csv });
+    const b = await predictWithModel(join(dir, 'run-text-shards', 'model'), { data: csv });
+    for (let i = 0; i < a.scores.length; i++) expect(b.scores[i]).toBeCloseTo(a.scores[i] as number, 9);
+    // the tokenizer gone from beside the model: the fit still runs, on embeddings only, and says why
+    const kept = readFileSync(join(bert, 'tokenizer.json'));
+    rmSync(join(bert, 'tokenizer.json'));
+    try {
+      const run = await runPipeline({ embeddings: out, backbone: 'embeddings', ...fit, out: join(dir, 'run-text-gone') });
+      expect(run.prepared.warnings.some((w) => w.startsWith(`${out}: the model folder takes embeddings, not raw inputs: the text model's tokenizer (tokenizer.json, SHA-256 `) && w.endsWith(`) is not beside ${model}`))).toBe(true);
+      expect(loadModelBundle(join(dir, 'run-text-gone', 'model')).manifest.backbone.kind).toBe('embeddings');
+    } finally {
+      writeFileSync(join(bert, 'tokenizer.json'), kept);
+    }
+  }, 120_000);
 });
 
 describe('writeShardFile', () => {
