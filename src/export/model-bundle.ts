@@ -77,7 +77,7 @@ export async function saveModelBundle(
   const files: string[] = [];
   let backboneFile: string | undefined;
   // embeddings from `fairhead embed` whose backbone is at hand: the model takes what that backbone takes
-  const made = prepared.backbone.kind === 'embeddings' && prepared.embeddedBy ? prepared.embeddedBy : prepared;
+  const made = prepared.embeddedBy ?? prepared;
   const backbone = made.backbone;
   const own = backbone.mlp ?? backbone.cnn;
   if (own) {

@@ -332,7 +332,7 @@ export class CnnEngine {
    * The whole batch's logits (replica 0's are in place) and BN statistics (replica 0's in flatStats('own')), from
    * the workers' slots: a view per layer.
    */
-  private wholeBatch(plan: readonly (readonly number[])[], logits: Float32Array | null): BatchStats {
+  private wholeBatch(plan: readonly (readonly number[])[], logits: Float32Array): BatchStats {
     const whole = this.flatStats('whole');
     const own = this.flatStats('own');
     const rows = plan.map(sum);
@@ -341,7 +341,7 @@ export class CnnEngine {
       whole.variance.set(own.variance);
     } else {
       const slots = (this.workers as ReplicaWorkers).slots.slice(0, plan.length - 1);
-      if (logits) (this.workers as ReplicaWorkers).getRows('logits', logits, this.arch.outputs, rows);
+      (this.workers as ReplicaWorkers).getRows('logits', logits, this.arch.outputs, rows);
       mergeStats(rows, [own.mean, ...slots.map((s) => s.mean)], [own.variance, ...slots.map((s) => s.variance)], whole);
     }
     this.wholeViews ??= { mean: this.layerViews(whole.mean), variance: this.layerViews(whole.variance) };
@@ -361,7 +361,7 @@ export class CnnEngine {
     let at = 0;
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i] as number;
-      const r = await this.ownTrainStep(w, x.subarray(at * image), target.subarray(at * k), g, scale, 0);
+      const r = await this.ownTrainStep(w, x.subarray(at * image), target.subarray(at * k), g, scale);
       out.logits.set(r.logits.subarray(0, g * k), at * k);
       this.keepStats(i, r.stats);
       this.addGrads(i, groups.length);
@@ -387,20 +387,23 @@ export class CnnEngine {
     this.gradSum ??= new Float32Array(grads.length);
     const total = this.gradSum;
     if (i === 0) total.set(grads);
-    else for (let j = 0; j < total.length; j++) total[j] = (total[j] as number) + (grads[j] as number);
+    else addInto(total, grads);
     if (i === count - 1) grads.set(total);
   }
 
   private gradSum: Float32Array | null = null;
 
-  /** The BN statistics of `groups` (kept by {@link keepGroup}) merged into `out`. */
+  /** The BN statistics of `groups` (kept by {@link keepStats}) merged into `out`. */
   private mergeGroups(groups: readonly number[], out: { mean: Float32Array; variance: Float32Array }): void {
     const kept = groups.map((_, i) => this.flatStats(i));
     mergeStats(groups, kept.map((f) => f.mean), kept.map((f) => f.variance), out);
   }
 
-  /** One run of the training graph on `n` rows: BN normalises them with their own statistics. */
-  private async ownTrainStep(w: CnnWeights, x: Float32Array, target: Float32Array, n: number, scale: number, momentum: number): Promise<{ logits: Float32Array; grads: Float32Array[]; stats: BatchStats }> {
+  /**
+   * One run of the training graph on `n` rows: BN normalises them with their own statistics; the gradients land in
+   * the resident ones. Its logits and statistics are views of the run's outputs, valid until the next run.
+   */
+  private async ownTrainStep(w: CnnWeights, x: Float32Array, target: Float32Array, n: number, scale: number): Promise<{ logits: Float32Array; stats: BatchStats }> {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
     const k = this.arch.outputs;
     const fetches = this.trainFetches(n);
@@ -409,13 +412,7 @@ export class CnnEngine {
       target: new ort.Tensor('float32', target.subarray(0, n * k), [n, k]),
       scale: new ort.Tensor('float32', Float32Array.of(scale), []),
     }, fetches);
-    const stats = this.statsOf(fetches, this.graphs.trainStats);
-    this.updateRunning(w, stats, n, momentum);
-    return {
-      logits: (fetches['logits'] as ort.Tensor).data as Float32Array,
-      grads: this.params.map((p) => (fetches[`grad_${p.name}`] as ort.Tensor).data as Float32Array),
-      stats,
-    };
+    return { logits: (fetches['logits'] as ort.Tensor).data as Float32Array, stats: this.statsOf(fetches, this.graphs.trainStats) };
   }
 
   /** The params of `w` where the worker replicas read them. */
@@ -425,11 +422,7 @@ export class CnnEngine {
 
   /** Add the gradients of the first `slots` worker replicas to the resident ones (replica 0's). */
   private sumGrads(slots: number): void {
-    const grads = this.memory.flatGrads;
-    for (const slot of (this.workers as ReplicaWorkers).slots.slice(0, slots)) {
-      const src = slot.grads;
-      for (let i = 0; i < grads.length; i++) grads[i] = (grads[i] as number) + (src[i] as number);
-    }
+    for (const slot of (this.workers as ReplicaWorkers).slots.slice(0, slots)) addInto(this.memory.flatGrads, slot.grads);
   }
 
   /** The BN batch statistics among a run's outputs. */
@@ -441,23 +434,25 @@ export class CnnEngine {
   }
 
   /**
-   * The training step's outputs, allocated once and written by onnxruntime in place at every step (no allocation,
-   * no copy, nothing for the garbage collector): trainStep's results are valid until the next trainStep.
+   * The training step's outputs for runs of `n` rows, allocated once per row count (the groups of a batch may differ
+   * by one row) and written by onnxruntime in place at every run (no allocation, no copy, nothing for the garbage
+   * collector): a run's results are valid until the next run of as many rows.
    */
   private trainFetches(n: number): Record<string, ort.Tensor> {
-    if (this.fetches?.n !== n) {
-      const tensors: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', new Float32Array(n * this.arch.outputs), [n, this.arch.outputs]), ...this.gradFetches };
-      this.graphs.trainStats.forEach((s, i) => {
+    let tensors = this.fetches.get(n);
+    if (!tensors) {
+      tensors = { logits: new ort.Tensor('float32', new Float32Array(n * this.arch.outputs), [n, this.arch.outputs]), ...this.gradFetches };
+      for (const [i, s] of this.graphs.trainStats.entries()) {
         const c = (this.bns[i] as BnSpec).channels;
         tensors[s.mean] = new ort.Tensor('float32', new Float32Array(c), [c]);
         tensors[s.variance] = new ort.Tensor('float32', new Float32Array(c), [c]);
-      });
-      this.fetches = { n, tensors };
+      }
+      this.fetches.set(n, tensors);
     }
-    return this.fetches.tensors;
+    return tensors;
   }
 
-  private fetches: { n: number; tensors: Record<string, ort.Tensor> } | null = null;
+  private readonly fetches = new Map<number, Record<string, ort.Tensor>>();
 
   /** The gradient outputs (`grad_NAME`) of the training and backward graphs: tensors over the resident gradients. */
   private get gradFetches(): Record<string, ort.Tensor> {
@@ -498,7 +493,7 @@ export class CnnEngine {
     let at = 0;
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i] as number;
-      const r = await this.ownForward(w, x.subarray(at * image), g, 0);
+      const r = await this.ownForward(w, x.subarray(at * image), g);
       out.logits.set(r.logits.subarray(0, g * k), at * k);
       this.keepStats(i, r.stats);
       saved.push(r.saved);
@@ -508,14 +503,13 @@ export class CnnEngine {
     return saved;
   }
 
-  private async ownForward(w: CnnWeights, x: Float32Array, n: number, momentum: number): Promise<{ logits: Float32Array; saved: ort.InferenceSession.OnnxValueMapType; stats: BatchStats }> {
+  /** One run of the training forward graph on `n` rows: BN on their own statistics. */
+  private async ownForward(w: CnnWeights, x: Float32Array, n: number): Promise<{ logits: Float32Array; saved: ort.InferenceSession.OnnxValueMapType; stats: BatchStats }> {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
     this.forwardSession ??= ort.InferenceSession.create(this.graphs.forward, this.settings);
     const session = await this.forwardSession;
     const out = await session.run({ x: this.input(x, n), ...this.paramFeeds(w, session) });
-    const stats = this.statsOf(out, this.graphs.stats);
-    this.updateRunning(w, stats, n, momentum);
-    return { logits: (out['logits'] as ort.Tensor).data as Float32Array, saved: out, stats };
+    return { logits: (out['logits'] as ort.Tensor).data as Float32Array, saved: out, stats: this.statsOf(out, this.graphs.stats) };
   }
 
   /**
@@ -545,7 +539,8 @@ export class CnnEngine {
     }
   }
 
-  private async ownBackward(w: CnnWeights, saved: ort.InferenceSession.OnnxValueMapType, dlogits: Float32Array, n: number): Promise<Float32Array[]> {
+  /** One run of the backward graph on `n` rows: the gradients land in the resident ones. */
+  private async ownBackward(w: CnnWeights, saved: ort.InferenceSession.OnnxValueMapType, dlogits: Float32Array, n: number): Promise<void> {
     if (!this.trainSession) throw new Error('cnn engine: created without training sessions');
     this.backwardSession ??= ort.InferenceSession.create(this.graphs.backward, this.settings);
     const session = await this.backwardSession;
@@ -553,7 +548,6 @@ export class CnnEngine {
     const feeds: Record<string, ort.Tensor> = { dlogits: new ort.Tensor('float32', dlogits.subarray(0, n * this.arch.outputs), [n, this.arch.outputs]) };
     for (const name of session.inputNames) if (name !== 'dlogits') feeds[name] = (params[name] ?? saved[name]) as ort.Tensor;
     await session.run(feeds, this.gradFetches);
-    return this.memory.grads;
   }
 
   /** Inference (BN on running statistics): embeddings (`n x c_last`) and logits (`n x outputs`). */
@@ -596,3 +590,8 @@ export class CnnEngine {
 }
 
 const sum = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0);
+
+/** dst += src, element by element (float32, as the gradients are summed everywhere). */
+function addInto(dst: Float32Array, src: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = (dst[i] as number) + (src[i] as number);
+}
